@@ -1,0 +1,45 @@
+"""Settings of the dashboard: environment variables `ZQ_*` and the same names as CLI flags."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the app reads at start; `python app.py --help` lists these."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZQ_",
+        cli_prog_name="app.py",
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        extra="ignore",
+    )
+
+    db: str = Field(
+        "sqlite:///var/zq.sqlite3",
+        description="SQLAlchemy URL of the store: sqlite:///path (WAL) or postgresql+psycopg://…",
+    )
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8050, description="Port the web server listens on.")
+    city: str = Field("441200", description="City adcode whose packaged boundaries are used.")
+    mqtt: str | None = Field(
+        None,
+        description="MQTT broker as mqtt://host:port; unset means no broker, the simulator feeds in-process.",
+    )
+    mqtt_prefix: str = Field("zq", description="First level of every MQTT topic: {prefix}/{county}/{feed}/{device}.")
+    mqtt_client_id: str = Field("zq-ingest", description="MQTT client id of the ingest subscriber.")
+    simulate: bool = Field(True, description="Run the built-in simulator of devices, events and KPIs.")
+    simulator_seed: int = Field(20211, description="Seed of the simulator's random generator (repeatable demos).")
+    simulator_speed: float = Field(
+        1.0, description="Simulator messages per device per cadence multiplier (raise for load tests)."
+    )
+    batch_size: int = Field(500, description="Most messages written in one ingest transaction.")
+    batch_ms: int = Field(200, description="Longest wait (ms) before a partial ingest batch is written.")
+    tick_seconds: float = Field(5.0, description="Seconds between live updates of the wall.")
+    stale_after_s: int = Field(
+        300, description="Seconds without a message after which a feed counts as stale by default."
+    )
+    lang: str = Field("zh", description="Default UI language: zh or en.")
+    debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")

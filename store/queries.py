@@ -1,0 +1,119 @@
+"""Small indexed read queries that panels and endpoints run on every tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import DeadLetter, Device, FeedStatus, GridEvent, KpiMetric, LatestValue
+
+
+def open_events_by_county(session: Session) -> dict[str, int]:
+    """Open (not closed) grid events per county adcode."""
+    stmt = (
+        select(GridEvent.county_adcode, func.count())
+        .where(GridEvent.closed_at.is_(None))
+        .group_by(GridEvent.county_adcode)
+    )
+    return {c: n for c, n in session.execute(stmt) if c is not None}
+
+
+def open_events_by_step(session: Session, county: str | None = None) -> dict[int, int]:
+    """Open grid events per workflow step, for the city or one county."""
+    stmt = select(GridEvent.step, func.count()).where(GridEvent.closed_at.is_(None))
+    if county:
+        stmt = stmt.where(GridEvent.county_adcode == county)
+    return dict(session.execute(stmt.group_by(GridEvent.step)).all())
+
+
+def recent_events(session: Session, limit: int = 10, county: str | None = None) -> list[GridEvent]:
+    """The most recently updated grid events."""
+    stmt = select(GridEvent).order_by(GridEvent.updated_at.desc()).limit(limit)
+    if county:
+        stmt = stmt.where(GridEvent.county_adcode == county)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class LatestRow:
+    """One device's newest value of one metric, with where the device is."""
+
+    device_id: str
+    name: str | None
+    county_adcode: str | None
+    metric: str
+    ts: datetime
+    value: float
+
+
+def latest_values(
+    session: Session, feed: str, metrics: list[str] | None = None, county: str | None = None
+) -> list[LatestRow]:
+    """Newest values of a feed's devices, optionally of some metrics or one county."""
+    stmt = (
+        select(LatestValue.device_id, Device.name, LatestValue.county_adcode, LatestValue.metric,
+               LatestValue.ts, LatestValue.value)
+        .join(Device, Device.id == LatestValue.device_id)
+        .where(LatestValue.feed == feed)
+    )
+    if metrics:
+        stmt = stmt.where(LatestValue.metric.in_(metrics))
+    if county:
+        stmt = stmt.where(LatestValue.county_adcode == county)
+    return [LatestRow(*r) for r in session.execute(stmt.order_by(LatestValue.device_id, LatestValue.metric))]
+
+
+def devices(session: Session, county: str | None = None, kind: str | None = None) -> list[Device]:
+    """Devices, optionally of one county (by coordinates) and one kind."""
+    stmt = select(Device).order_by(Device.kind, Device.id)
+    if county:
+        stmt = stmt.where(Device.county_adcode == county)
+    if kind:
+        stmt = stmt.where(Device.kind == kind)
+    return list(session.scalars(stmt))
+
+
+def feed_statuses(session: Session) -> list[FeedStatus]:
+    """Every feed's counters and last message time."""
+    return list(session.scalars(select(FeedStatus).order_by(FeedStatus.feed)))
+
+
+def recent_dead_letters(session: Session, limit: int = 20) -> list[DeadLetter]:
+    """The newest dead letters, for the operator to see what was refused and why."""
+    return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)))
+
+
+def dead_letter_count(session: Session) -> int:
+    """All dead letters kept."""
+    return session.scalar(select(func.count()).select_from(DeadLetter)) or 0
+
+
+def latest_kpis(session: Session, keys: list[str], region: str) -> dict[str, KpiMetric]:
+    """The newest value of each KPI key for one region."""
+    newest = (
+        select(KpiMetric.key, func.max(KpiMetric.ts).label("ts"))
+        .where(KpiMetric.key.in_(keys), KpiMetric.region == region)
+        .group_by(KpiMetric.key)
+        .subquery()
+    )
+    stmt = select(KpiMetric).join(
+        newest, (KpiMetric.key == newest.c.key) & (KpiMetric.ts == newest.c.ts)
+    ).where(KpiMetric.region == region)
+    return {k.key: k for k in session.scalars(stmt)}
+
+
+def kpi_by_region(session: Session, key: str, regions: list[str]) -> dict[str, float]:
+    """The newest value of one KPI for each of several regions (counties)."""
+    newest = (
+        select(KpiMetric.region, func.max(KpiMetric.ts).label("ts"))
+        .where(KpiMetric.key == key, KpiMetric.region.in_(regions))
+        .group_by(KpiMetric.region)
+        .subquery()
+    )
+    stmt = select(KpiMetric.region, KpiMetric.value).join(
+        newest, (KpiMetric.region == newest.c.region) & (KpiMetric.ts == newest.c.ts)
+    ).where(KpiMetric.key == key)
+    return dict(session.execute(stmt).all())

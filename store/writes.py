@@ -1,0 +1,208 @@
+"""The ingest write path: one batch, Core bulk statements, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from store.models import (
+    DeadLetter,
+    Device,
+    FeedStatus,
+    GridEvent,
+    GridEventStep,
+    KpiMetric,
+    LatestValue,
+    Observation,
+)
+
+
+@dataclass
+class FeedDelta:
+    """What a batch adds to one feed's counters."""
+
+    messages: int = 0
+    dead_letters: int = 0
+    last_message_at: datetime | None = None
+    last_received_at: datetime | None = None
+
+
+@dataclass
+class Batch:
+    """Rows gathered from many messages, deduplicated by key so one statement per table suffices."""
+
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    latest: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    event_steps: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    kpis: dict[tuple[str, str, datetime], dict[str, Any]] = field(default_factory=dict)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    feeds: dict[str, FeedDelta] = field(default_factory=dict)
+    size: int = 0
+
+    def add_device(self, row: dict[str, Any]) -> None:
+        """Keep the newest sighting of a device; the first sighting keeps its first_seen."""
+        old = self.devices.get(row["id"])
+        if old is None:
+            self.devices[row["id"]] = row
+        elif row["last_seen"] >= old["last_seen"]:
+            self.devices[row["id"]] = {**row, "first_seen": min(old["first_seen"], row["first_seen"])}
+
+    def add_observation(self, row: dict[str, Any]) -> None:
+        """Append an observation and keep the newest per (device, metric) for latest_values."""
+        self.observations.append(row)
+        key = (row["device_id"], row["metric"])
+        old = self.latest.get(key)
+        if old is None or row["ts"] >= old["ts"]:
+            self.latest[key] = {k: row[k] for k in ("device_id", "metric", "feed", "county_adcode", "ts", "value")}
+
+    def add_event(self, row: dict[str, Any]) -> None:
+        """Keep the newest state of each grid event seen in this batch."""
+        old = self.events.get(row["id"])
+        if old is None or row["updated_at"] >= old["updated_at"]:
+            if old is not None:
+                row = {**row, "reported_at": min(old["reported_at"], row["reported_at"])}
+            self.events[row["id"]] = row
+
+    def add_event_step(self, row: dict[str, Any]) -> None:
+        """Record that an event reached a workflow step (first report of a step wins)."""
+        self.event_steps.setdefault((row["event_id"], row["step"]), row)
+
+    def add_kpi(self, row: dict[str, Any]) -> None:
+        """Add a KPI value; a repeat of (key, region, ts) replaces the earlier one."""
+        self.kpis[(row["key"], row["region"], row["ts"])] = row
+
+    def add_dead_letter(self, row: dict[str, Any]) -> None:
+        """Keep a rejected input with its reason."""
+        self.dead_letters.append(row)
+
+    def count(self, feed: str, *, ok: bool, message_at: datetime | None, received_at: datetime) -> None:
+        """Count one message for a feed's status row."""
+        delta = self.feeds.setdefault(feed, FeedDelta())
+        if ok:
+            delta.messages += 1
+            if message_at is not None and (delta.last_message_at is None or message_at > delta.last_message_at):
+                delta.last_message_at = message_at
+        else:
+            delta.dead_letters += 1
+        if delta.last_received_at is None or received_at > delta.last_received_at:
+            delta.last_received_at = received_at
+
+
+def _insert_for(session: Session) -> Callable[[Table], Any]:
+    """The dialect's INSERT that supports ON CONFLICT (SQLite and PostgreSQL both do)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"upserts are implemented for SQLite and PostgreSQL, not {name}")
+
+
+def write_batch(session: Session, batch: Batch) -> None:
+    """Write a batch with one bulk statement per table; the caller owns the transaction."""
+    insert = _insert_for(session)
+
+    if batch.devices:
+        t: Table = Device.__table__  # type: ignore[assignment]
+        stmt = insert(t)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.id],
+            set_={
+                "kind": ex.kind,
+                "name": func.coalesce(ex.name, t.c.name),
+                "county_adcode": ex.county_adcode,
+                "declared_adcode": ex.declared_adcode,
+                "lon": ex.lon,
+                "lat": ex.lat,
+                "last_seen": ex.last_seen,
+                "attrs": ex.attrs,
+            },
+            # A late, out-of-order message must not move a device back in time.
+            where=ex.last_seen >= t.c.last_seen,
+        )
+        session.execute(stmt, list(batch.devices.values()))
+
+    if batch.observations:
+        session.execute(Observation.__table__.insert(), batch.observations)
+
+    if batch.latest:
+        t = LatestValue.__table__  # type: ignore[assignment]
+        stmt = insert(t)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.device_id, t.c.metric],
+            set_={"ts": ex.ts, "value": ex.value, "feed": ex.feed, "county_adcode": ex.county_adcode},
+            where=ex.ts >= t.c.ts,
+        )
+        session.execute(stmt, list(batch.latest.values()))
+
+    if batch.events:
+        t = GridEvent.__table__  # type: ignore[assignment]
+        stmt = insert(t)
+        ex = stmt.excluded
+        cols = ("county_adcode", "declared_adcode", "grid_code", "kind", "category", "subcategory",
+                "description", "lon", "lat", "step", "updated_at", "closed_at")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.id],
+            set_={c: getattr(ex, c) for c in cols},
+            where=ex.updated_at >= t.c.updated_at,
+        )
+        session.execute(stmt, list(batch.events.values()))
+
+    if batch.event_steps:
+        t = GridEventStep.__table__  # type: ignore[assignment]
+        stmt = insert(t).on_conflict_do_nothing(index_elements=[t.c.event_id, t.c.step])
+        session.execute(stmt, list(batch.event_steps.values()))
+
+    if batch.kpis:
+        t = KpiMetric.__table__  # type: ignore[assignment]
+        stmt = insert(t)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.key, t.c.region, t.c.ts], set_={"value": ex.value, "unit": ex.unit}
+        )
+        session.execute(stmt, list(batch.kpis.values()))
+
+    if batch.dead_letters:
+        session.execute(DeadLetter.__table__.insert(), batch.dead_letters)
+
+    if batch.feeds:
+        t = FeedStatus.__table__  # type: ignore[assignment]
+        rows = [
+            {"feed": f, "messages": d.messages, "dead_letters": d.dead_letters,
+             "last_message_at": d.last_message_at, "last_received_at": d.last_received_at}
+            for f, d in sorted(batch.feeds.items())
+        ]
+        stmt = insert(t)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.feed],
+            set_={
+                "messages": t.c.messages + ex.messages,
+                "dead_letters": t.c.dead_letters + ex.dead_letters,
+                # Keep the newest time seen: NULL-safe max across the old row and this batch.
+                "last_message_at": func.coalesce(
+                    _greatest(session, ex.last_message_at, t.c.last_message_at), t.c.last_message_at
+                ),
+                "last_received_at": func.coalesce(
+                    _greatest(session, ex.last_received_at, t.c.last_received_at), ex.last_received_at
+                ),
+            },
+        )
+        session.execute(stmt, rows)
+
+
+def _greatest(session: Session, a: Any, b: Any) -> Any:
+    """SQL max of two values that ignores NULL on either side (SQLite's MAX() returns NULL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.greatest(a, b)
+    return func.max(func.coalesce(a, b), func.coalesce(b, a))

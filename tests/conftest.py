@@ -1,0 +1,56 @@
+"""Shared fixtures: the store on SQLite and on a real PostgreSQL, a real Mosquitto broker."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from store import make_engine, migrate
+from tests.servers import Mosquitto, Postgres, mosquitto_broker, postgres_cluster
+
+_db_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL cluster for the whole run."""
+    with postgres_cluster() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    """One Mosquitto broker for the whole run."""
+    with mosquitto_broker() as broker:
+        yield broker
+
+
+def new_pg_database(pg: Postgres) -> str:
+    """Create an empty database on the cluster and return its URL."""
+    name = f"zq_test_{next(_db_names)}"
+    admin = make_engine(pg.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return pg.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL: every store test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'zq.sqlite3'}"
+    return new_pg_database(request.getfixturevalue("postgres"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated engine on a fresh database."""
+    eng = make_engine(db_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()

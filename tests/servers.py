@@ -1,0 +1,152 @@
+"""Real servers for the tests: throw-away PostgreSQL clusters and Mosquitto brokers on free ports."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    """Block until something accepts connections on the port, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _pg_bindir() -> Path:
+    """The newest installed PostgreSQL server's bin folder (Debian layout)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found: `make test` installs the Debian postgresql package")
+    return Path(found[-1]).parent
+
+
+@dataclass
+class Postgres:
+    """A running throw-away PostgreSQL cluster."""
+
+    port: int
+    datadir: Path
+    bindir: Path
+    as_postgres: list[str]
+
+    def url(self, database: str = "postgres") -> str:
+        """SQLAlchemy URL of a database on this cluster."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on this cluster (stop, start, restart)."""
+        subprocess.run(
+            [*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", *args],
+            check=True, capture_output=True,
+        )
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[Postgres]:
+    """Initialise and start a cluster as the postgres user (it refuses root); stop and delete it after."""
+    bindir = _pg_bindir()
+    root = Path(tempfile.mkdtemp(prefix="zq-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chmod(root, 0o755)
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    datadir = root / "data"
+    port = free_port()
+    subprocess.run(
+        [*as_postgres, str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres",
+         "--no-sync", "-E", "UTF8", "--locale", "C"],
+        check=True, capture_output=True,
+    )
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    pg = Postgres(port=port, datadir=datadir, bindir=bindir, as_postgres=as_postgres)
+    subprocess.run(
+        [*as_postgres, str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(root / "log"),
+         "-w", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        yield pg
+    finally:
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Mosquitto:
+    """A running Mosquitto broker on loopback."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        """The broker as the app's --mqtt setting spells it."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def pub(self, topic: str, payload: str | bytes, qos: int = 1) -> None:
+        """Publish one message with the real outside client, mosquitto_pub."""
+        data = payload.encode() if isinstance(payload, str) else payload
+        subprocess.run(
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-V", "mqttv5", "-q", str(qos),
+             "-t", topic, "-s"],
+            input=data, check=True, capture_output=True, timeout=30,
+        )
+
+    def pub_many(self, lines: list[tuple[str, str]], qos: int = 1) -> None:
+        """Publish several messages, one mosquitto_pub process each (as separate devices would)."""
+        for topic, payload in lines:
+            self.pub(topic, payload, qos)
+
+
+@contextmanager
+def mosquitto_broker() -> Iterator[Mosquitto]:
+    """Start Mosquitto with its own small config on a free loopback port; stop it after."""
+    if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
+        raise RuntimeError("mosquitto not found: `make test` installs the Debian mosquitto package")
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    workdir = Path(tempfile.mkdtemp(prefix="zq-mqtt-"))
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
+             f"log_dest file {workdir / 'mosquitto.log'}"]
+    if os.geteuid() == 0:
+        lines.append("user root")  # otherwise it drops to `mosquitto`, which cannot write our log
+    conf.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield Mosquitto(port=port, proc=proc, workdir=workdir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
