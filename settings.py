@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# China Standard Time: every local time on the wall and in simulated payloads uses it.
+CITY_TZ = timezone(timedelta(hours=8), "CST")
 
 
 class Settings(BaseSettings):
@@ -30,6 +36,7 @@ class Settings(BaseSettings):
     )
     mqtt_prefix: str = Field("zq", description="First level of every MQTT topic: {prefix}/{county}/{feed}/{device}.")
     mqtt_client_id: str = Field("zq-ingest", description="MQTT client id of the ingest subscriber.")
+    ingest: bool = Field(True, description="Run the ingest worker (MQTT subscriber when --mqtt is set) in this process.")
     simulate: bool = Field(True, description="Run the built-in simulator of devices, events and KPIs.")
     simulator_seed: int = Field(20211, description="Seed of the simulator's random generator (repeatable demos).")
     simulator_speed: float = Field(

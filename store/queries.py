@@ -29,6 +29,13 @@ def open_events_by_step(session: Session, county: str | None = None) -> dict[int
     return dict(session.execute(stmt.group_by(GridEvent.step)).all())
 
 
+def open_events(session: Session, county: str, limit: int = 500) -> list[GridEvent]:
+    """Open cases of one county, most recently updated first."""
+    stmt = (select(GridEvent).where(GridEvent.closed_at.is_(None), GridEvent.county_adcode == county)
+            .order_by(GridEvent.updated_at.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
 def recent_events(session: Session, limit: int = 10, county: str | None = None) -> list[GridEvent]:
     """The most recently updated grid events."""
     stmt = select(GridEvent).order_by(GridEvent.updated_at.desc()).limit(limit)

@@ -84,14 +84,15 @@ class Batch:
         self.dead_letters.append(row)
 
     def count(self, feed: str, *, ok: bool, message_at: datetime | None, received_at: datetime) -> None:
-        """Count one message for a feed's status row."""
+        """Count one message for a feed's status row (times only move for good messages)."""
         delta = self.feeds.setdefault(feed, FeedDelta())
-        if ok:
-            delta.messages += 1
-            if message_at is not None and (delta.last_message_at is None or message_at > delta.last_message_at):
-                delta.last_message_at = message_at
-        else:
+        if not ok:
+            # A feed that sends only garbage is not alive: dead letters do not move its times.
             delta.dead_letters += 1
+            return
+        delta.messages += 1
+        if message_at is not None and (delta.last_message_at is None or message_at > delta.last_message_at):
+            delta.last_message_at = message_at
         if delta.last_received_at is None or received_at > delta.last_received_at:
             delta.last_received_at = received_at
 
@@ -194,7 +195,7 @@ def write_batch(session: Session, batch: Batch) -> None:
                     _greatest(session, ex.last_message_at, t.c.last_message_at), t.c.last_message_at
                 ),
                 "last_received_at": func.coalesce(
-                    _greatest(session, ex.last_received_at, t.c.last_received_at), ex.last_received_at
+                    _greatest(session, ex.last_received_at, t.c.last_received_at), t.c.last_received_at
                 ),
             },
         )

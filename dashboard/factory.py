@@ -1,0 +1,93 @@
+"""The app factory: store, registries, feeds, pages and routes for one set of settings."""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard import health, ids
+from dashboard.context import AppContext, Registries
+from dashboard.i18n import t
+from dashboard.pages import county, wall
+from dashboard.pages.common import query
+from dashboard.panels import register_builtin_panels
+from feeds import register_builtin_feeds
+from feeds.service import FeedService
+from geo import load_counties
+from layers import register_builtin_layers
+from settings import Settings
+from store import make_engine, migrate
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# The clock runs in the browser: no server round trip every second.
+CLOCK_JS = """
+function(n) {
+  const f = new Intl.DateTimeFormat('zh-CN', {timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit',
+    day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false});
+  return f.format(new Date());
+}
+"""
+
+
+def build_registries() -> Registries:
+    """Registries with the built-ins registered through the public calls."""
+    reg = Registries()
+    register_builtin_feeds(reg.feeds)
+    register_builtin_layers(reg.layers)
+    register_builtin_panels(reg.panels)
+    return reg
+
+
+def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
+    """Build the Dash app; migrates the store and (unless told not to) starts ingest and the simulator."""
+    engine = make_engine(settings.db)
+    migrate(engine)
+    registries = build_registries()
+    wall_counties = load_counties(settings.city, "coarse")
+    detail = load_counties(settings.city, "detail")
+    ctx = AppContext(
+        settings=settings, engine=engine, registries=registries, counties_wall=wall_counties,
+        counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
+        names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
+    )
+
+    app = Dash(
+        __name__, title="肇庆市一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
+        update_title=None, serve_locally=True,
+    )
+    app.layout = html.Div([
+        dcc.Location(id=ids.URL, refresh="callback-nav"),
+        dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+        html.Div(id=ids.PAGE),
+    ])
+
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.URL, "search"))
+    def route(pathname: str | None, search: str | None) -> Any:
+        params = query(search)
+        lang = params.get("lang", settings.lang)
+        path = pathname or "/"
+        if path == wall.PATH:
+            return wall.layout(ctx, lang, params.get("theme"))
+        if path.startswith(county.PATH_PREFIX):
+            return county.layout(ctx, path.removeprefix(county.PATH_PREFIX).strip("/"), lang)
+        return html.H2(t("not_found", lang), className="not-found")
+
+    app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"))
+    wall.register(app, ctx)
+    county.register(app, ctx)
+
+    service: FeedService | None = None
+    if start_feeds:
+        service = FeedService(settings, engine, registries.feeds).start(ingest=settings.ingest)
+        atexit.register(service.stop)
+    health.register(app.server, ctx, lambda: dataclasses.asdict(service.ingestor.stats) if service else None)
+    app.server.config["ZQ_CONTEXT"] = ctx
+    app.server.config["ZQ_FEEDS"] = service
+    return app

@@ -1,0 +1,16 @@
+"""Component ids, as constants so layouts, callbacks and browser tests agree."""
+
+URL = "url"
+PAGE = "page"
+WALL_TICK = "wall-tick"
+COUNTY_TICK = "county-tick"
+COUNTY_ADCODE = "county-adcode"
+CLOCK_TICK = "clock-tick"
+CLOCK = "clock"
+STATUS = "header-status"
+CITY_MAP = "city-map"
+COUNTY_MAP = "county-map"
+COUNTY_SUMMARY = "county-summary"
+PANEL = "panel"  # pattern-matching type: {"type": PANEL, "name": ...}
+PANEL_BODY = "panel-body"
+PANEL_META = "panel-meta"

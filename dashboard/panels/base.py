@@ -1,0 +1,105 @@
+"""Panel types: a registry of renderers, and the shell that gives every panel its freshness badge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from dash import html
+from sqlalchemy.orm import Session
+
+from dashboard import ids
+from dashboard.i18n import pick, t
+from feeds.health import FeedHealth
+
+
+@dataclass(frozen=True)
+class PanelInput:
+    """What a panel renderer may read: a session, the language, the county filter, feed health."""
+
+    session: Session
+    lang: str
+    county: str | None
+    health: dict[str, FeedHealth]
+    now: datetime
+    names: dict[str, str]
+    theme: str | None = None  # the theme the wall shows, for panels that depend on it
+
+
+@dataclass(frozen=True)
+class PanelOutput:
+    """A rendered panel body and the time of the newest data it shows."""
+
+    body: Any
+    data_time: datetime | None
+
+
+Renderer = Callable[[PanelInput], PanelOutput]
+
+
+@dataclass(frozen=True)
+class PanelType:
+    """A kind of panel; `feed` names the feed whose freshness the panel must show."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    feed: str | None
+    render: Renderer
+
+
+class PanelRegistry:
+    """Panel types by name; built-ins register like additions."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, PanelType] = {}
+
+    def register(self, panel: PanelType) -> PanelType:
+        """Add a panel type; names are unique."""
+        if panel.name in self._types:
+            raise ValueError(f"panel type {panel.name!r} is already registered")
+        self._types[panel.name] = panel
+        return panel
+
+    def __getitem__(self, name: str) -> PanelType:
+        return self._types[name]
+
+    def __iter__(self) -> Iterator[PanelType]:
+        return iter(self._types.values())
+
+
+def fmt_time(ts: datetime | None, now: datetime) -> str:
+    """HH:MM:SS in local time, with the date when it is not today."""
+    if ts is None:
+        return "—"
+    local = ts.astimezone(now.tzinfo)
+    return local.strftime("%H:%M:%S") if local.date() == now.date() else local.strftime("%m-%d %H:%M")
+
+
+def freshness(panel: PanelType, out: PanelOutput, inp: PanelInput) -> tuple[list[Any], str]:
+    """The panel's data-time line and class: greyed with a delay badge when its feed is stale."""
+    health = inp.health.get(panel.feed) if panel.feed else None
+    meta: list[Any] = [html.Span(f"{t('data_time', inp.lang)} {fmt_time(out.data_time, inp.now)}",
+                                 className="data-time")]
+    cls = "panel"
+    if health is not None and health.stale:
+        cls = "panel stale"
+        minutes = int((health.age_s or 0) // 60) if health.age_s is not None else None
+        label = t("stale", inp.lang, n=minutes) if minutes is not None else t("no_data", inp.lang)
+        meta.append(html.Span(label, className="badge-stale"))
+    return meta, cls
+
+
+def shell(panel: PanelType, lang: str, extra_class: str = "", title: str | None = None) -> html.Section:
+    """The static frame of a panel; the tick fills its body and meta."""
+    key = {"name": panel.name}
+    return html.Section(
+        id={"type": ids.PANEL, **key}, className=f"panel {extra_class}".strip(),
+        children=[
+            html.Header(className="panel-head", children=[
+                html.H2(title or pick(panel.title_zh, panel.title_en, lang)),
+                html.Div(id={"type": ids.PANEL_META, **key}, className="panel-meta"),
+            ]),
+            html.Div(id={"type": ids.PANEL_BODY, **key}, className=f"panel-body {panel.name}-body"),
+        ],
+    )

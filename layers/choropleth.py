@@ -1,0 +1,67 @@
+"""County choropleth drawn as filled SVG paths: no tile server, no WebGL, works air-gapped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import plotly.graph_objects as go
+import shapely
+
+# ColorBrewer YlOrRd, 5 classes: a sequential scheme readable on a dark wall. No standard bands
+# exist for case counts, so classes are equal intervals from 0 to the current maximum.
+SEQUENTIAL = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+NO_DATA = "#3a4556"
+
+
+def polygon_xy(geom: shapely.Geometry) -> tuple[list[float | None], list[float | None]]:
+    """Exterior rings of a (multi)polygon as one x/y path, rings separated by None."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for poly in getattr(geom, "geoms", [geom]):
+        x, y = poly.exterior.coords.xy
+        xs.extend(np.round(x, 5).tolist() + [None])
+        ys.extend(np.round(y, 5).tolist() + [None])
+    return xs, ys
+
+
+def class_breaks(values: Sequence[float], classes: int = len(SEQUENTIAL)) -> list[float]:
+    """Upper bounds of equal-interval classes from 0 to the maximum (at least 1 per class)."""
+    top = max([*values, classes])
+    return [top * (i + 1) / classes for i in range(classes)]
+
+
+def colour_for(value: float | None, breaks: Sequence[float], palette: Sequence[str] = SEQUENTIAL) -> str:
+    """The palette colour of the class a value falls in."""
+    if value is None:
+        return NO_DATA
+    for colour, upper in zip(palette, breaks, strict=True):
+        if value <= upper:
+            return colour
+    return palette[-1]
+
+
+def county_choropleth(counties: gpd.GeoDataFrame, values: Mapping[str, float], names: Mapping[str, str],
+                      unit: str = "") -> list[go.Scatter]:
+    """One filled trace per county (so each is clickable) plus a label trace; customdata holds the adcode."""
+    breaks = class_breaks(list(values.values()))
+    traces: list[go.Scatter] = []
+    for adcode, geom in zip(counties["adcode"], counties.geometry, strict=True):
+        xs, ys = polygon_xy(geom)
+        v = values.get(adcode)
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour_for(v, breaks),
+            line={"color": "#9fb3c8", "width": 1.2}, hoveron="fills", name=names.get(adcode, adcode),
+            text=f"{names.get(adcode, adcode)}: {0 if v is None else int(v)} {unit}", hoverinfo="text",
+            customdata=[adcode] * len(xs), meta={"layer": "county", "adcode": adcode}, showlegend=False,
+        ))
+    points = [geom.representative_point() for geom in counties.geometry]
+    traces.append(go.Scatter(
+        x=[p.x for p in points], y=[p.y for p in points], mode="markers+text",
+        marker={"size": 26, "color": "rgba(0,0,0,0)"},
+        text=[f"{names.get(a, a)}<br><b>{int(values.get(a, 0))}</b>" for a in counties["adcode"]],
+        textfont={"color": "#0b1220", "size": 14}, customdata=list(counties["adcode"]), hoverinfo="skip",
+        meta={"layer": "county-labels"}, showlegend=False,
+    ))
+    return traces
