@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard import health, ids
 from dashboard.context import AppContext, Registries
@@ -28,8 +28,9 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 # The clock runs in the browser: no server round trip every second.
 CLOCK_JS = """
-function(n) {
-  const f = new Intl.DateTimeFormat('zh-CN', {timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit',
+function(n, search) {
+  const en = new URLSearchParams(search || '').get('lang') === 'en';
+  const f = new Intl.DateTimeFormat(en ? 'en-GB' : 'zh-CN', {timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit',
     day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false});
   return f.format(new Date());
 }
@@ -79,7 +80,8 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
             return county.layout(ctx, path.removeprefix(county.PATH_PREFIX).strip("/"), lang)
         return html.H2(t("not_found", lang), className="not-found")
 
-    app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"))
+    app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"),
+                            State(ids.URL, "search"))
     wall.register(app, ctx)
     county.register(app, ctx)
 

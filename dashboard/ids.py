@@ -9,6 +9,7 @@ CLOCK_TICK = "clock-tick"
 CLOCK = "clock"
 STATUS = "header-status"
 CITY_MAP = "city-map"
+MAP_LEGEND = "map-legend"
 COUNTY_MAP = "county-map"
 COUNTY_SUMMARY = "county-summary"
 PANEL = "panel"  # pattern-matching type: {"type": PANEL, "name": ...}

@@ -192,7 +192,8 @@ class Simulator:
         if d.fog:
             start, end, vmin = d.fog
             progress = (now - start) / (end - start)
-            depth = math.sin(math.pi * min(max(progress, 0.0), 1.0)) ** 0.5  # deep quickly, lifts slowly
+            # Thickens over the first tenth, holds, then lifts over the last tenth of the episode.
+            depth = min(1.0, 3 * math.sin(math.pi * min(max(progress, 0.0), 1.0)))
             visibility = vmin + (clear - vmin) * (1 - depth)
             humidity = float(np.clip(96 + self.rng.normal(0, 1.5), 90, 100))
         sun = max(0.0, math.sin(math.pi * (now.hour + now.minute / 60 - 6.5) / 12))
@@ -208,9 +209,9 @@ class Simulator:
         h = now.hour + now.minute / 60
         peak = _seasonal_base(now) + 4.5 + float(self.rng.normal(0, 0.4))
         max_temp = peak if h >= 14.5 else max(temp, _seasonal_base(now) - 4.5)
-        dry = (now.toordinal() + d.dry_offset) % 18
+        dry = (now.toordinal() + d.dry_offset) % 12
         return {
-            "max_temp_c": round(max_temp, 1), "rh_pct": round(float(np.clip(62 - 2.5 * dry + self.rng.normal(0, 4),
+            "max_temp_c": round(max_temp, 1), "rh_pct": round(float(np.clip(75 - 3 * dry + self.rng.normal(0, 4),
                                                                                15, 98)), 0),
             "wind_speed_ms": round(float(abs(self.rng.normal(3.0, 2.0))), 1), "dry_days": dry,
             "precipitation_mm": 0.0,

@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import plotly.graph_objects as go
 import shapely
+from shapely.ops import polylabel
 
 # ColorBrewer YlOrRd, 5 classes: a sequential scheme readable on a dark wall. No standard bands
 # exist for case counts, so classes are equal intervals from 0 to the current maximum.
@@ -42,8 +43,23 @@ def colour_for(value: float | None, breaks: Sequence[float], palette: Sequence[s
     return palette[-1]
 
 
+def label_point(geom: shapely.Geometry) -> shapely.Point:
+    """Where a label reads best: the pole of inaccessibility of the largest part (inside even for odd shapes)."""
+    part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+    return polylabel(part, tolerance=0.005)
+
+
+def text_colour(fill: str) -> str:
+    """Dark text on light fills, white on dark ones (WCAG relative luminance)."""
+    if not fill.startswith("#") or len(fill) != 7:
+        return "#ffffff"
+    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#0b1220" if lum > 0.45 else "#ffffff"
+
+
 def county_choropleth(counties: gpd.GeoDataFrame, values: Mapping[str, float], names: Mapping[str, str],
-                      unit: str = "") -> list[go.Scatter]:
+                      unit: str = "", labels: bool = True) -> list[go.Scatter]:
     """One filled trace per county (so each is clickable) plus a label trace; customdata holds the adcode."""
     breaks = class_breaks(list(values.values()))
     traces: list[go.Scatter] = []
@@ -56,12 +72,29 @@ def county_choropleth(counties: gpd.GeoDataFrame, values: Mapping[str, float], n
             text=f"{names.get(adcode, adcode)}: {0 if v is None else int(v)} {unit}", hoverinfo="text",
             customdata=[adcode] * len(xs), meta={"layer": "county", "adcode": adcode}, showlegend=False,
         ))
-    points = [geom.representative_point() for geom in counties.geometry]
-    traces.append(go.Scatter(
-        x=[p.x for p in points], y=[p.y for p in points], mode="markers+text",
-        marker={"size": 26, "color": "rgba(0,0,0,0)"},
-        text=[f"{names.get(a, a)}<br><b>{int(values.get(a, 0))}</b>" for a in counties["adcode"]],
-        textfont={"color": "#0b1220", "size": 14}, customdata=list(counties["adcode"]), hoverinfo="skip",
-        meta={"layer": "county-labels"}, showlegend=False,
-    ))
+    if labels:
+        adcodes = list(counties["adcode"])
+        points = [label_point(geom) for geom in counties.geometry]
+        traces.append(go.Scatter(
+            x=[p.x for p in points], y=[p.y for p in points], mode="markers+text",
+            marker={"size": 26, "color": "rgba(0,0,0,0)"},
+            text=label_texts(adcodes, values, names),
+            textfont={"color": [text_colour(colour_for(values.get(a, 0), breaks)) for a in adcodes], "size": 14},
+            customdata=adcodes, hoverinfo="skip", meta={"layer": "county-labels"}, showlegend=False,
+        ))
     return traces
+
+
+def label_texts(adcodes: Sequence[str], values: Mapping[str, float], names: Mapping[str, str]) -> list[str]:
+    """Name and value of each county, as the map labels show them."""
+    return [f"{names.get(a, a)}<br><b>{int(values.get(a, 0))}</b>" for a in adcodes]
+
+
+def legend_items(values: Sequence[float], palette: Sequence[str] = SEQUENTIAL) -> list[tuple[str, str]]:
+    """(colour, range label) of each class, for an HTML legend beside the map."""
+    breaks = class_breaks(values, len(palette))
+    out, lower = [], 0.0
+    for colour, upper in zip(palette, breaks, strict=True):
+        out.append((colour, f"{lower:.0f}–{upper:.0f}"))
+        lower = upper
+    return out

@@ -40,7 +40,7 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None) -> html
     tabs = [dcc.Link(pick(th.name_zh, th.name_en, lang), href=href("/", theme=th.key, lang=lang),
                      className="tab" + (" active" if th.key == theme_key else ""), id=f"tab-{th.key}")
             for th in THEMES]
-    return html.Header(className="wall-header", children=[
+    return html.Header(className="wall-header", lang="en" if lang == "en" else "zh-CN", children=[
         html.Div(className="brand", children=[
             html.H1(t("app_title", lang)), html.Div(t("app_subtitle", lang), className="subtitle")]),
         html.Nav(tabs, className="tabs"),

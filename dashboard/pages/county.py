@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, dcc, html
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.pages.common import header, href, query, status_chips
-from dashboard.pages.wall import render_panels
+from dashboard.pages.wall import clicked_county, render_panels
 from dashboard.panels import shell
 from layers import PointRow, map_figure
 from store import queries as q
@@ -25,8 +25,14 @@ def county_map(ctx: AppContext, session: Session, adcode: str, lang: str) -> Any
     layers = ctx.registries.layers
     sel = ctx.counties_detail[ctx.counties_detail["adcode"] == adcode]
     names = ctx.names_en if lang == "en" else ctx.names
-    traces = layers.build("county_choropleth", sel, {}, names)
-    traces[0].update(fillcolor="rgba(40,70,110,0.55)")
+    # Neighbours drawn faintly for context, the county itself on top.
+    others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
+    traces = layers.build("county_choropleth", others, {}, names, labels=False)
+    for tr in traces:
+        tr.update(fillcolor="rgba(20,30,50,0.6)", line={"color": "#2c3e5c", "width": 1})
+    own = layers.build("county_choropleth", sel, {}, names, labels=False)
+    own[0].update(fillcolor="rgba(40,70,110,0.75)", line={"color": "#9fb3c8", "width": 2})
+    traces += own
     devices = q.devices(session, county=adcode)
     latest_online = {r.device_id: r.value for r in q.latest_values(session, "video_point", ["online"], adcode)}
     rows = [PointRow(d.id, d.kind, d.lon, d.lat, f"{d.name or d.id}<br>{d.id}", latest_online.get(d.id, 1) >= 1)
@@ -86,3 +92,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         with Session(ctx.engine) as s:
             status = status_chips(ctx.health(s), q.dead_letter_count(s), lang)
         return bodies, metas, classes, status
+
+    @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Input(ids.COUNTY_MAP, "clickData"),
+                  State(ids.COUNTY_MAP, "figure"), State(ids.COUNTY_ADCODE, "data"), prevent_initial_call=True)
+    def neighbour(click: dict[str, Any] | None, figure: dict[str, Any], current: str) -> Any:
+        adcode = clicked_county(click, figure, ctx.names)
+        return f"{PATH_PREFIX}{adcode}" if adcode and adcode != current else no_update

@@ -13,7 +13,7 @@ from dashboard.i18n import pick, t
 from dashboard.pages.common import header, query, status_chips
 from dashboard.panels import PanelInput, freshness, shell
 from layers import map_figure
-from layers.choropleth import class_breaks, colour_for
+from layers.choropleth import class_breaks, colour_for, label_texts, legend_items, text_colour
 from store import queries as q
 from topics import theme as get_theme
 
@@ -43,8 +43,16 @@ def map_patch(ctx: AppContext, values: dict[str, int], lang: str) -> Patch:
         v = values.get(adcode, 0)
         patch["data"][i]["fillcolor"] = colour_for(v, breaks)
         patch["data"][i]["text"] = f"{names.get(adcode, adcode)}: {v} {t('legend_cases', lang)}"
-    patch["data"][len(adcodes)]["text"] = [f"{names.get(a, a)}<br><b>{values.get(a, 0)}</b>" for a in adcodes]
+    patch["data"][len(adcodes)]["text"] = label_texts(adcodes, values, names)
+    patch["data"][len(adcodes)]["textfont"]["color"] = [
+        text_colour(colour_for(values.get(a, 0), breaks)) for a in adcodes]
     return patch
+
+
+def legend(values: dict[str, int], lang: str) -> list[html.Span]:
+    """Colour classes of the map, as small swatches."""
+    return [html.Span([html.I(style={"background": c}), label], className="legend-item")
+            for c, label in legend_items(list(values.values()))] + [html.Span(t("legend_cases", lang))]
 
 
 def layout(ctx: AppContext, lang: str, theme_key: str | None) -> html.Div:
@@ -53,6 +61,7 @@ def layout(ctx: AppContext, lang: str, theme_key: str | None) -> html.Div:
     th = get_theme(theme_key or "")
     with Session(ctx.engine) as s:
         fig = city_map(ctx, s, lang)
+        values = q.open_events_by_county(s)
     kpi = shell(panels[KPI_PANEL], lang, f"{KPI_PANEL}-panel",
                 title=f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}")
     return html.Div(className="wall", children=[
@@ -60,7 +69,9 @@ def layout(ctx: AppContext, lang: str, theme_key: str | None) -> html.Div:
         html.Main(className="wall-grid", children=[
             html.Div([shell(panels[n], lang, f"{n}-panel") for n in LEFT], className="col left"),
             html.Section(className="panel map-panel", children=[
-                html.Header(className="panel-head", children=[html.H2(t("map_title", lang))]),
+                html.Header(className="panel-head", children=[
+                    html.H2(t("map_title", lang)),
+                    html.Div(legend(values, lang), id=ids.MAP_LEGEND, className="legend")]),
                 dcc.Graph(id=ids.CITY_MAP, figure=fig, className="map",
                           config={"displayModeBar": False, "scrollZoom": False, "responsive": True}),
             ]),
@@ -80,6 +91,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output({"type": ids.PANEL, "name": ALL}, "className"),
         Output(ids.STATUS, "children"),
         Output(ids.CITY_MAP, "figure", allow_duplicate=True),
+        Output(ids.MAP_LEGEND, "children"),
         Input(ids.WALL_TICK, "n_intervals"),
         State({"type": ids.PANEL, "name": ALL}, "id"),
         State(ids.URL, "search"),
@@ -93,15 +105,33 @@ def register(app: Dash, ctx: AppContext) -> None:
         with Session(ctx.engine) as s:
             values = q.open_events_by_county(s)
             status = status_chips(ctx.health(s), q.dead_letter_count(s), lang)
-        return bodies, metas, classes, status, map_patch(ctx, values, lang)
+        return bodies, metas, classes, status, map_patch(ctx, values, lang), legend(values, lang)
 
-    @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), prevent_initial_call=True)
-    def drill(click: dict[str, Any] | None) -> Any:
-        for point in (click or {}).get("points", []):
-            adcode = point.get("customdata")
-            if isinstance(adcode, str) and adcode in ctx.names:
-                return f"/county/{adcode}"
-        return no_update
+    @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
+                  prevent_initial_call=True)
+    def drill(click: dict[str, Any] | None, figure: dict[str, Any]) -> Any:
+        adcode = clicked_county(click, figure, ctx.names)
+        return f"/county/{adcode}" if adcode else no_update
+
+
+def clicked_county(click: dict[str, Any] | None, figure: dict[str, Any] | None,
+                   counties: dict[str, str]) -> str | None:
+    """The adcode of the county a map click landed on, if any.
+
+    A click inside a filled area has no point, so dcc.Graph hands over the trace's whole customdata array
+    (or nothing, in which case the trace's meta names the county); a label marker carries its own adcode.
+    """
+    traces = (figure or {}).get("data", [])
+    for point in (click or {}).get("points", []):
+        adcode = point.get("customdata")
+        if isinstance(adcode, list):
+            adcode = adcode[0] if adcode else None
+        curve = point.get("curveNumber")
+        if adcode is None and isinstance(curve, int) and 0 <= curve < len(traces):
+            adcode = (traces[curve].get("meta") or {}).get("adcode")
+        if isinstance(adcode, str) and adcode in counties:
+            return adcode
+    return None
 
 
 def render_panels(ctx: AppContext, names: list[str], lang: str, county: str | None,

@@ -171,7 +171,7 @@ def render_video_points(inp: PanelInput) -> PanelOutput:
 def render_grid_events(inp: PanelInput) -> PanelOutput:
     """Open cases per workflow step and the latest case updates."""
     by_step = q.open_events_by_step(inp.session, inp.county)
-    recent = q.recent_events(inp.session, 5, inp.county)
+    recent = q.recent_events(inp.session, 4, inp.county)
     total = sum(by_step.values())
     top = max(by_step.values(), default=1)
     steps = WORKFLOW_STEPS if inp.lang != "en" else WORKFLOW_STEPS_EN

@@ -1,0 +1,100 @@
+"""A real headless Chromium (Debian chromium + chromedriver) driven by Selenium, and the app as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from tests.servers import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chromium_paths() -> tuple[str, str]:
+    """The Chromium binary and its driver; both come from Debian packages."""
+    binary = shutil.which("chromium") or "/usr/bin/chromium"
+    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    for p in (binary, driver):
+        if not Path(p).exists():
+            raise RuntimeError(f"{p} not found: `make test` installs Debian chromium and chromium-driver")
+    return binary, driver
+
+
+@contextmanager
+def chromium(width: int = 1920, height: int = 1080) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with console logging, kept off the network."""
+    binary, driver = chromium_paths()
+    profile = tempfile.mkdtemp(prefix="zq-chrome-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                "--hide-scrollbars"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@dataclass
+class LiveApp:
+    """The dashboard running as `python app.py` on a free port."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def get_json(self, path: str) -> dict:
+        """GET a JSON endpoint of the app."""
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+
+@contextmanager
+def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.0) -> Iterator[LiveApp]:
+    """Start the app as a user would, wait until every feed has reported, stop it after."""
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="zq-app-"))
+    log = workdir / "app.log"
+    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--db", f"sqlite:///{workdir / 'zq.sqlite3'}",
+           *args]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
+    app = LiveApp(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        wait_for_port(port, ready_s)
+        deadline = time.monotonic() + ready_s
+        while time.monotonic() < deadline:
+            health = app.get_json("/healthz")
+            if all(f["messages"] > 0 for f in health["feeds"]):
+                break
+            time.sleep(0.2)
+        else:
+            raise TimeoutError(f"feeds did not all report within {ready_s}s: {health}")
+        yield app
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)

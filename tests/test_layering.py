@@ -1,0 +1,41 @@
+"""The folder layout is the architecture: each package imports only the layers below it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = {"geo", "standards", "store", "feeds", "layers", "topics", "alerts", "dashboard", "settings", "app"}
+ALLOWED = {
+    "geo": {"geo"},
+    "standards": {"standards"},
+    "store": {"store"},
+    "topics": {"topics"},
+    "layers": {"layers", "geo"},
+    "feeds": {"feeds", "geo", "store", "standards", "settings"},
+    "dashboard": PROJECT - {"app"},
+}
+
+
+def project_imports(path: Path) -> set[str]:
+    """Top-level project packages a module imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & PROJECT
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_lower_layers(package: str) -> None:
+    bad = {}
+    for path in (ROOT / package).rglob("*.py"):
+        extra = project_imports(path) - ALLOWED[package]
+        if extra:
+            bad[str(path.relative_to(ROOT))] = sorted(extra)
+    assert bad == {}, f"{package} imports layers above it: {bad}"
