@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from feeds.decode import Accepted, Decoder
@@ -157,7 +157,8 @@ class Ingestor:
                 if self._stop.wait(delay):
                     return True
                 delay = min(delay * 2, 10.0)
-            except DBAPIError:
+            except StatementError:
+                # Bind-time failures too (a time outside UTC's range): they must not kill the worker.
                 self.stats.write_errors += 1
                 log.exception("store refused a batch of %d messages; writing them one by one", batch.size)
                 return False
@@ -171,8 +172,11 @@ class Ingestor:
                 good, bad = good + g, bad + b
                 continue
             refused = Batch()
-            refused.add_dead_letter({"received_at": m.received_at, "topic": m.topic[:256], "feed": None,
+            feed = next(iter(batch.feeds), None)  # the feed it decoded as, so the refusal counts against it
+            refused.add_dead_letter({"received_at": m.received_at, "topic": m.topic[:256], "feed": feed,
                                      "payload": m.payload, "reason": "the store refused this message's rows"})
+            if feed is not None:
+                refused.count(feed, ok=False, message_at=None, received_at=m.received_at)
             self._write(refused)
             bad += 1
         return good, bad

@@ -289,7 +289,7 @@ class Simulator:
             "econ.projects.construction": (61 + int(noise(1)), "个"),
             "econ.projects.production": (27 + int(noise(1)), "个"),
             "econ.wage_warnings": (max(0, 7 + int(noise(2))), "家"),
-            "market.entities_new_today": (int(140 * min(1.0, (now.hour - 8) / 9) * working + 3), "户"),
+            "market.entities_new_today": (int(140 * min(1.0, max(0.0, (now.hour - 8) / 9)) * working + 3), "户"),
             "market.supervision_claim_rate": (round(min(100.0, 99.2 + noise(0.2)), 1), "%"),
             "market.ysht_users": (int(205_000 + 28_000 * frac), "户"),
             "market.ysht_dau": (int(11_500 * working + noise(200)), "户"),

@@ -1,0 +1,109 @@
+"""`python -m feeds schemas|ingest|simulate`: export the schemas, run ingest or the simulator alone."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from pydantic_settings import CliApp, CliSettingsSource
+
+from settings import Settings
+
+log = logging.getLogger("feeds")
+
+
+def _settings(command: str, args: list[str]) -> Settings:
+    """Settings from ZQ_* variables and the same flags as app.py (`--db`, `--mqtt`, …)."""
+    source = CliSettingsSource(Settings, cli_prog_name=f"python -m feeds {command}")
+    return CliApp.run(Settings, cli_args=args, cli_settings_source=source)
+
+
+def _wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
+
+
+def schemas(out: Path) -> int:
+    """Write every built-in feed's JSON Schema and the README into `out`."""
+    from feeds.schemas import export
+
+    for path in export(out):
+        print(path)
+    return 0
+
+
+def ingest(args: list[str]) -> int:
+    """Run the ingest worker (and the simulator, unless --no-simulate) without the dashboard."""
+    from feeds import FeedRegistry, register_builtin_feeds
+    from feeds.service import FeedService
+    from store import make_engine, migrate
+
+    settings = _settings("ingest", args)
+    if not settings.mqtt and not settings.simulate:
+        log.warning("no --mqtt broker and --no-simulate: nothing will arrive")
+    engine = make_engine(settings.db)
+    migrate(engine)
+    registry = FeedRegistry()
+    register_builtin_feeds(registry)
+    service = FeedService(settings, engine, registry).start(ingest=True)
+    log.info("ingesting into %s from %s%s", engine.url.render_as_string(hide_password=True),
+             settings.mqtt or "the in-process simulator", " with the simulator" if settings.simulate else "")
+    try:
+        _wait_for_signal()
+    finally:
+        service.stop()
+        engine.dispose()
+    return 0
+
+
+def simulate(args: list[str]) -> int:
+    """Run only the simulator, publishing to the broker given by --mqtt."""
+    from feeds.mqtt import MqttPublisher
+    from feeds.simulator import Simulator, SimulatorThread
+
+    settings = _settings("simulate", args)
+    if not settings.mqtt:
+        log.error("simulate publishes to a broker: give --mqtt mqtt://host:port")
+        return 2
+    publisher = MqttPublisher(settings.mqtt, f"{settings.mqtt_client_id}-simulator").start()
+    sim = Simulator(settings.city, settings.mqtt_prefix, settings.simulator_seed, settings.simulator_speed)
+    thread = SimulatorThread(sim, publisher.publish).start()
+    log.info("simulating %s to %s under %s/", settings.city, settings.mqtt, settings.mqtt_prefix)
+    try:
+        _wait_for_signal()
+    finally:
+        thread.stop()
+        publisher.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command and run it."""
+    parser = argparse.ArgumentParser(prog="python -m feeds", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("schemas", help="export each feed's payload JSON Schema and a README")
+    p.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: docs/schemas)")
+    sub.add_parser("ingest", add_help=False,
+                   help="run the ingest worker alone; takes app.py's settings flags "
+                        "(--db, --mqtt, --no-simulate …)")
+    sub.add_parser("simulate", add_help=False,
+                   help="run only the simulator, publishing to --mqtt; takes app.py's settings flags")
+    ns, rest = parser.parse_known_args(argv)
+    if ns.command == "schemas":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return schemas(ns.out)
+    return ingest(rest) if ns.command == "ingest" else simulate(rest)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.exit(main())

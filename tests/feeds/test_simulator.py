@@ -1,0 +1,150 @@
+"""The simulator: repeatable, inside the real counties, always valid, with fog, moving cases and every KPI."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import orjson
+import pytest
+
+from feeds import Accepted
+from feeds.simulator import CST, Simulator, SimulatorThread
+from standards import gbt28181
+from topics import THEMES
+from tests.feeds.samples import locator, make_decoder
+
+START = datetime(2026, 11, 30, 7, 30, tzinfo=CST)  # a Monday morning
+STEP = timedelta(seconds=10)
+MINUTES = 20
+
+Run = list[tuple[datetime, list[tuple[str, bytes]]]]
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    """Twenty simulated minutes, polled every ten seconds as SimulatorThread would."""
+    sim = Simulator(seed=20211)
+    times = [START + i * STEP for i in range(MINUTES * 6 + 1)]
+    return [(t, sim.messages(t)) for t in times]
+
+
+def by_feed(messages: list[tuple[str, bytes]], feed: str) -> list[tuple[str, dict]]:
+    return [(t, orjson.loads(p)) for t, p in messages if t.split("/")[2] == feed]
+
+
+def test_the_same_seed_gives_the_same_messages_and_another_seed_does_not() -> None:
+    a, b, c = Simulator(seed=7), Simulator(seed=7), Simulator(seed=8)
+    for i in range(4):
+        now = START + i * timedelta(seconds=45)
+        ma, mb, mc = a.messages(now), b.messages(now), c.messages(now)
+        assert ma == mb and ma
+        assert ma != mc
+    assert [(d.id, d.lon, d.lat) for d in a.devices] == [(d.id, d.lon, d.lat) for d in b.devices]
+    assert [(d.lon, d.lat) for d in a.devices] != [(d.lon, d.lat) for d in c.devices]
+
+
+def test_devices_lie_inside_their_county_and_their_ids_name_it() -> None:
+    sim = Simulator(seed=20211)
+    counties = {d.county for d in sim.devices}
+    assert counties == set(locator().adcodes)  # every county has devices
+    for d in sim.devices:
+        assert locator().locate_one(d.lon, d.lat) == d.county, d
+        if d.feed in ("video_point", "road_weather"):
+            dev = gbt28181.decode(d.id)
+            assert dev.county_adcode == d.county and dev.city_adcode == "441200"
+            assert dev.is_video and dev.network_code == "6"  # cameras on the government network
+            assert dev.industry_code == ("09" if d.feed == "video_point" else "04")
+    assert len({d.id for d in sim.devices}) == len(sim.devices)
+    kinds = defaultdict(int)
+    for d in sim.devices:
+        kinds[d.feed] += 1
+    assert kinds["video_point"] >= 8 and kinds["road_weather"] == 16 and kinds["fire_risk"] > 0
+
+
+def test_every_message_of_twenty_minutes_decodes_as_accepted(run: Run) -> None:
+    decoder = make_decoder()
+    feeds = defaultdict(int)
+    for now, messages in run:
+        for topic, payload in messages:
+            result = decoder.decode(topic, payload, now)
+            assert isinstance(result, Accepted), f"{topic}: {result.reason}"
+            assert result.payload.ts <= now
+            if result.feed.located:
+                assert result.context.county_adcode == topic.split("/")[1]
+            feeds[result.feed.name] += 1
+    assert set(feeds) == {"video_point", "road_weather", "fire_risk", "grid_event", "kpi"}
+    # Each station reports about once per cadence: 20 minutes of 60 s stations is ~20 readings each.
+    stations = sum(1 for d in Simulator(seed=20211).devices if d.feed == "road_weather")
+    assert 17 * stations <= feeds["road_weather"] <= 23 * stations
+
+
+def test_a_fog_episode_is_under_way_at_start(run: Run) -> None:
+    _, first = run[0]
+    visibility = sorted(b["visibility_m"] for _, b in by_feed(first, "road_weather"))
+    assert visibility[0] < 200  # below the 200 m of Art. 81's first speed limit
+    assert visibility[-1] > 3000  # the rest of the city is clear
+
+
+def test_grid_events_move_through_the_steps_in_order_and_close(run: Run) -> None:
+    history: dict[str, list[dict]] = defaultdict(list)
+    for _, messages in run:
+        for _, body in by_feed(messages, "grid_event"):
+            history[body["event_id"]].append(body)
+    assert len(history) > 60  # the backlog and the new reports
+    for event_id, updates in history.items():
+        steps = [u["step"] for u in updates]
+        assert steps[0] == 1, f"{event_id} first seen at step {steps[0]}"
+        assert steps == list(range(1, len(steps) + 1)), f"{event_id} steps {steps}"  # one step at a time
+        times = [datetime.fromisoformat(u["ts"]) for u in updates]
+        assert times == sorted(times)
+        assert len({(u["reported_at"], u["kind"], u["category"], u["lon"], u["lat"]) for u in updates}) == 1
+    reached = defaultdict(int)
+    for updates in history.values():
+        reached[updates[-1]["step"]] += 1
+    assert reached[6] + reached[7] > 0, "no case reached 核查结案 in twenty minutes"
+    assert reached[7] > 0, "no case was evaluated (step 7) in twenty minutes"
+    new_reports = [e for e, u in history.items() if datetime.fromisoformat(u[0]["ts"]) >= START]
+    assert len(new_reports) > 20  # about one every 20 s
+
+
+def test_kpis_cover_every_theme(run: Run) -> None:
+    _, first = run[0]
+    sent = {(b["metric"], b["region"]) for _, b in by_feed(first, "kpi")}
+    wanted = {(k.key, k.region) for theme in THEMES for k in theme.kpis}
+    assert {t.key for t in THEMES} == {"economy", "market", "social", "service", "ecology"}
+    assert wanted <= sent, f"missing {sorted(wanted - sent)}"
+    # County air quality for every county, so the map can be coloured by AQI.
+    assert {r for m, r in sent if m == "eco.aqi"} == set(locator().adcodes)
+    # KPIs come again once a simulated minute.
+    kpi_times = [now for now, messages in run if by_feed(messages, "kpi")]
+    assert len(kpi_times) == MINUTES + 1
+
+
+def test_kpi_values_are_never_negative_at_any_hour() -> None:
+    sim = Simulator(seed=3, kpi_interval_s=60)
+    day = datetime(2026, 12, 1, 0, 0, tzinfo=CST)  # a Tuesday
+    for hour in range(24):
+        for topic, body in by_feed(sim.messages(day + timedelta(hours=hour)), "kpi"):
+            assert body["value"] >= 0, f"{hour:02d}:00 {topic} = {body['value']}"
+
+
+def test_the_thread_feeds_a_sink_until_stopped() -> None:
+    got: list[tuple[str, bytes]] = []
+    lock = threading.Lock()
+
+    def sink(topic: str, payload: bytes) -> None:
+        with lock:
+            got.append((topic, payload))
+
+    thread = SimulatorThread(Simulator(seed=5), sink, period_s=0.05).start()
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline and len(got) < 100:
+            time.sleep(0.02)
+    finally:
+        thread.stop()
+    assert len(got) >= 100
+    assert not any(t.name == "simulator" and t.is_alive() for t in threading.enumerate())
