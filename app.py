@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from pydantic_settings import CliApp
 
 from settings import Settings
@@ -13,6 +15,9 @@ def main() -> None:
     from dashboard import create_app
 
     app = create_app(settings)
+    # Everything built so far lives for the whole run: keep the collector from rescanning it on every pass,
+    # which otherwise costs the ingest path a third of its time.
+    gc.freeze()
     app.run(host=settings.host, port=settings.port, debug=settings.debug, use_reloader=False)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,18 +35,50 @@ class Settings(BaseSettings):
         description="MQTT broker as mqtt://host:port; unset means no broker, the simulator feeds in-process.",
     )
     mqtt_prefix: str = Field("zq", description="First level of every MQTT topic: {prefix}/{county}/{feed}/{device}.")
-    mqtt_client_id: str = Field("zq-ingest", description="MQTT client id of the ingest subscriber.")
+    mqtt_client_id: str = Field(
+        "zq-ingest", description="MQTT client id of the ingest subscriber; its broker session is kept under it."
+    )
+    mqtt_qos: int = Field(1, ge=0, le=1, description="QoS of the ingest subscription (1: at least once, no loss).")
+    mqtt_session_expiry_s: int = Field(
+        86400, ge=0,
+        description="How long the broker keeps the subscriber's session (and queues QoS 1 messages) while it is "
+        "away; 0 starts clean each time.",
+    )
+    mqtt_share_group: str | None = Field(
+        None, description="Join MQTT v5 shared subscription $share/<group>/… so several ingest workers split one stream."
+    )
+    mqtt_username: str | None = Field(None, description="MQTT user name.")
+    mqtt_password: SecretStr | None = Field(None, description="MQTT password.")
+    mqtt_tls: bool = Field(False, description="Connect with TLS (also implied by an mqtts:// URL).")
+    mqtt_ca_file: str | None = Field(None, description="CA certificate file for the broker's TLS certificate.")
+    mqtt_cert_file: str | None = Field(None, description="Client certificate file for TLS client authentication.")
+    mqtt_key_file: str | None = Field(None, description="Client key file for TLS client authentication.")
     ingest: bool = Field(True, description="Run the ingest worker (MQTT subscriber when --mqtt is set) in this process.")
     simulate: bool = Field(True, description="Run the built-in simulator of devices, events and KPIs.")
     simulator_seed: int = Field(20211, description="Seed of the simulator's random generator (repeatable demos).")
     simulator_speed: float = Field(
         1.0, description="Simulator messages per device per cadence multiplier (raise for load tests)."
     )
-    batch_size: int = Field(500, description="Most messages written in one ingest transaction.")
-    batch_ms: int = Field(200, description="Longest wait (ms) before a partial ingest batch is written.")
+    poll: bool = Field(True, description="Run the HTTP polling coordinator (with ingest) in this process.")
+    poll_sources: str | None = Field(
+        None, description="JSON file of HTTP polling sources (docs/polling.md); unset uses the simulated APIs."
+    )
+    sim_http: bool = Field(True, description="With --simulate, serve the simulated HTTP APIs on a free local port.")
+    aqi_edition: str = Field("HJ633-2012", description="HJ 633 edition for AQI: HJ633-2012 or HJ633-2026 (unverified).")
+    batch_size: int = Field(1000, description="Most messages written in one ingest transaction.")
+    batch_ms: int = Field(100, description="Longest wait (ms) before a partial ingest batch is written.")
     tick_seconds: float = Field(5.0, description="Seconds between live updates of the wall.")
     stale_after_s: int = Field(
         300, description="Seconds without a message after which a feed counts as stale by default."
     )
     lang: str = Field("zh", description="Default UI language: zh or en.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, for docs/settings.md (`make docs` rewrites it)."""
+    rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else f"`{field.default}`"
+        rows.append(f"| `--{name.replace('_', '-')}` | `ZQ_{name.upper()}` | {default} | {field.description} |")
+    return "\n".join(rows) + "\n"

@@ -10,7 +10,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard import health, ids
+from dashboard import health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.pages import county, wall
@@ -37,10 +37,10 @@ function(n, search) {
 """
 
 
-def build_registries() -> Registries:
+def build_registries(settings: Settings) -> Registries:
     """Registries with the built-ins registered through the public calls."""
     reg = Registries()
-    register_builtin_feeds(reg.feeds)
+    register_builtin_feeds(reg.feeds, settings.aqi_edition)
     register_builtin_layers(reg.layers)
     register_builtin_panels(reg.panels)
     return reg
@@ -50,7 +50,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     """Build the Dash app; migrates the store and (unless told not to) starts ingest and the simulator."""
     engine = make_engine(settings.db)
     migrate(engine)
-    registries = build_registries()
+    registries = build_registries(settings)
     wall_counties = load_counties(settings.city, "coarse")
     detail = load_counties(settings.city, "detail")
     ctx = AppContext(
@@ -89,7 +89,9 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     if start_feeds:
         service = FeedService(settings, engine, registries.feeds).start(ingest=settings.ingest)
         atexit.register(service.stop)
-    health.register(app.server, ctx, lambda: dataclasses.asdict(service.ingestor.stats) if service else None)
+    monitor = health.register(app.server, ctx,
+                              lambda: dataclasses.asdict(service.ingestor.stats) if service else None)
+    metrics.register(app.server, monitor)
     app.server.config["ZQ_CONTEXT"] = ctx
     app.server.config["ZQ_FEEDS"] = service
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -52,8 +53,9 @@ def ingest(args: list[str]) -> int:
     engine = make_engine(settings.db)
     migrate(engine)
     registry = FeedRegistry()
-    register_builtin_feeds(registry)
+    register_builtin_feeds(registry, settings.aqi_edition)
     service = FeedService(settings, engine, registry).start(ingest=True)
+    gc.freeze()  # long-lived objects built by now: spare them every collection (see app.py)
     log.info("ingesting into %s from %s%s", engine.url.render_as_string(hide_password=True),
              settings.mqtt or "the in-process simulator", " with the simulator" if settings.simulate else "")
     try:
@@ -66,14 +68,14 @@ def ingest(args: list[str]) -> int:
 
 def simulate(args: list[str]) -> int:
     """Run only the simulator, publishing to the broker given by --mqtt."""
-    from feeds.mqtt import MqttPublisher
+    from feeds.mqtt import Broker, MqttPublisher
     from feeds.simulator import Simulator, SimulatorThread
 
     settings = _settings("simulate", args)
     if not settings.mqtt:
         log.error("simulate publishes to a broker: give --mqtt mqtt://host:port")
         return 2
-    publisher = MqttPublisher(settings.mqtt, f"{settings.mqtt_client_id}-simulator").start()
+    publisher = MqttPublisher(Broker.from_settings(settings), f"{settings.mqtt_client_id}-simulator").start()
     sim = Simulator(settings.city, settings.mqtt_prefix, settings.simulator_seed, settings.simulator_speed)
     thread = SimulatorThread(sim, publisher.publish).start()
     log.info("simulating %s to %s under %s/", settings.city, settings.mqtt, settings.mqtt_prefix)

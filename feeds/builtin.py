@@ -13,41 +13,29 @@ from feeds.payloads import (
     RoadWeatherPayload,
     VideoPointPayload,
 )
+from feeds.polled import register_polled_feeds
 from feeds.registry import Context, Feed, FeedRegistry
+from feeds.rows import device_row, observe
+from standards.aqi import DEFAULT_EDITION
 from store import Batch
-
-
-def _device_row(kind: str, p: DevicePayload, ctx: Context, attrs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": p.device_id, "kind": kind, "name": p.name, "county_adcode": ctx.county_adcode,
-        "declared_adcode": ctx.declared_adcode, "lon": p.lon, "lat": p.lat, "first_seen": p.ts,
-        "last_seen": p.ts, "attrs": attrs,
-    }
-
-
-def _observe(batch: Batch, feed: str, p: DevicePayload, ctx: Context, values: dict[str, float | None]) -> None:
-    for metric, value in values.items():
-        if value is not None:
-            batch.add_observation({"device_id": p.device_id, "feed": feed, "metric": metric, "ts": p.ts,
-                                   "value": float(value), "county_adcode": ctx.county_adcode})
 
 
 def video_point_rows(batch: Batch, p: VideoPointPayload, ctx: Context) -> None:
     """A heartbeat: online state, and the strongest confidence per detection type."""
-    batch.add_device(_device_row("video_point", p, ctx, {"river": p.river}))
+    batch.add_device(device_row("video_point", p, ctx, {"river": p.river}))
     strongest: dict[str, float] = {}
     for d in p.detections:
         strongest[d.type.value] = max(strongest.get(d.type.value, 0.0), d.confidence)
     values: dict[str, float | None] = {"online": 1.0 if p.online else 0.0, "detections": len(p.detections)}
     values.update({f"detection.{k}": v for k, v in strongest.items()})
-    _observe(batch, "video_point", p, ctx, values)
+    observe(batch, "video_point", p, ctx, values)
 
 
 def road_weather_rows(batch: Batch, p: RoadWeatherPayload, ctx: Context) -> None:
     """One reading of a road-weather station."""
     state = p.road_state.value if p.road_state else None
-    batch.add_device(_device_row("road_weather", p, ctx, {"road": p.road, "road_state": state}))
-    _observe(batch, "road_weather", p, ctx, {
+    batch.add_device(device_row("road_weather", p, ctx, {"road": p.road, "road_state": state}))
+    observe(batch, "road_weather", p, ctx, {
         "visibility_m": p.visibility_m, "air_temp_c": p.air_temp_c, "road_temp_c": p.road_temp_c,
         "humidity_pct": p.humidity_pct, "wind_speed_ms": p.wind_speed_ms, "precipitation_mm": p.precipitation_mm,
     })
@@ -55,8 +43,8 @@ def road_weather_rows(batch: Batch, p: RoadWeatherPayload, ctx: Context) -> None
 
 def fire_risk_rows(batch: Batch, p: FireRiskPayload, ctx: Context) -> None:
     """One reading of a fire-risk weather station."""
-    batch.add_device(_device_row("fire_risk", p, ctx, {}))
-    _observe(batch, "fire_risk", p, ctx, {
+    batch.add_device(device_row("fire_risk", p, ctx, {}))
+    observe(batch, "fire_risk", p, ctx, {
         "max_temp_c": p.max_temp_c, "rh_pct": p.rh_pct, "wind_speed_ms": p.wind_speed_ms,
         "dry_days": p.dry_days, "precipitation_mm": p.precipitation_mm,
     })
@@ -89,7 +77,8 @@ BUILTIN_FEEDS = (
 )
 
 
-def register_builtin_feeds(registry: FeedRegistry) -> None:
+def register_builtin_feeds(registry: FeedRegistry, aqi_edition: str = DEFAULT_EDITION) -> None:
     """Register the built-in feeds through the public registry call."""
     for feed in BUILTIN_FEEDS:
         registry.register(feed)
+    register_polled_feeds(registry, aqi_edition)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -15,6 +15,7 @@ from feeds.registry import Context, Feed, FeedRegistry
 from geo import CountyLocator
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+WHERE_CACHE = 200_000  # remembered positions; a fixed device costs one lookup, ever
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,46 @@ class Decoder:
         self.city = city
         self.counties: Collection[str] = frozenset(locator.adcodes)
         self.names = county_names or {}
+        self._where: dict[tuple[float, float], str | None] = {}
 
     def _county(self, code: str) -> str:
         name = self.names.get(code)
         return f"{code} ({name})" if name else code
 
     def decode(self, topic: str, payload: bytes, received_at: datetime) -> Accepted | Rejected:
-        """Decode and validate; never raises for bad input."""
+        """Decode and validate one message; never raises for bad input."""
+        checked = self._check(topic, payload)
+        if isinstance(checked, Rejected):
+            return checked
+        return self._place(checked, self.where(*checked.position) if checked.position else None, received_at)
+
+    def decode_many(self, messages: Sequence[_Raw]) -> list[Accepted | Rejected]:
+        """Decode a batch: the same checks, with the new positions located in one vectorised query."""
+        checked = [self._check(m.topic, m.payload) for m in messages]
+        todo = {c.position for c in checked
+                if isinstance(c, _Checked) and c.position is not None and c.position not in self._where}
+        if todo:
+            points = list(todo)
+            found = self.locator.locate([p[0] for p in points], [p[1] for p in points])
+            self._remember(dict(zip(points, found, strict=True)))
+        return [c if isinstance(c, Rejected)
+                else self._place(c, self._where[c.position] if c.position else None, m.received_at)
+                for c, m in zip(checked, messages, strict=True)]
+
+    def where(self, lon: float, lat: float) -> str | None:
+        """The county of a position, remembered: devices report from the same place again and again."""
+        key = (lon, lat)
+        if key not in self._where:
+            self._remember({key: self.locator.locate_one(lon, lat)})
+        return self._where[key]
+
+    def _remember(self, found: dict[tuple[float, float], str | None]) -> None:
+        if len(self._where) + len(found) > WHERE_CACHE:
+            self._where.clear()  # moving devices: start over rather than grow without bound
+        self._where.update(found)
+
+    def _check(self, topic: str, payload: bytes) -> _Checked | Rejected:
+        """Everything except the point-in-county lookup."""
         levels = topic.split("/")
         if len(levels) != 4 or levels[0] != self.prefix or not all(levels):
             return Rejected(f"topic {topic!r} does not follow {self.prefix}/{{county}}/{{feed}}/{{device}}", None)
@@ -73,6 +107,8 @@ class Decoder:
             return Rejected(f"topic county {county!r} is not a county of {self.city}", feed.name)
         if len(payload) > MAX_PAYLOAD_BYTES:
             return Rejected(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}", feed.name)
+        if b"\\u0000" in payload:
+            return Rejected("payload contains a NUL character (\\u0000), which text fields cannot keep", feed.name)
         try:
             data = orjson.loads(payload)
         except orjson.JSONDecodeError as e:
@@ -95,12 +131,29 @@ class Decoder:
             return Rejected(
                 f"GB/T 28181 id {key} belongs to county {self._county(key[:6])} "
                 f"but was published under county {self._county(county)}", feed.name)
+        position = (model.lon, model.lat) if feed.located else None  # type: ignore[attr-defined]
+        return _Checked(topic, feed, model, county, position)
 
-        located: str | None = None
-        if feed.located:
-            lon, lat = model.lon, model.lat  # type: ignore[attr-defined]
-            located = self.locator.locate_one(lon, lat)
-            if located is None:
-                return Rejected(f"coordinates ({lon}, {lat}) are outside the city {self.city}", feed.name)
-        ctx = Context(topic=topic, declared_adcode=county, county_adcode=located, received_at=received_at)
-        return Accepted(feed=feed, payload=model, context=ctx)
+    def _place(self, c: _Checked, located: str | None, received_at: datetime) -> Accepted | Rejected:
+        if c.position is not None and located is None:
+            return Rejected(f"coordinates ({c.position[0]}, {c.position[1]}) are outside the city {self.city}",
+                            c.feed.name)
+        ctx = Context(topic=c.topic, declared_adcode=c.county, county_adcode=located, received_at=received_at)
+        return Accepted(feed=c.feed, payload=c.model, context=ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A message that passed every check but the location."""
+
+    topic: str
+    feed: Feed
+    model: Any
+    county: str
+    position: tuple[float, float] | None
+
+
+class _Raw(Protocol):
+    topic: str
+    payload: bytes
+    received_at: datetime

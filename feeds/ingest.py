@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
@@ -19,14 +20,17 @@ from store import Batch, write_batch
 
 log = logging.getLogger(__name__)
 
+Ack = Callable[[], None]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """A raw message as it arrived, before any decoding."""
+    """A raw message as it arrived, and how to acknowledge it once it is safely stored."""
 
     topic: str
     payload: bytes
     received_at: datetime
+    ack: Ack | None = None
 
 
 @dataclass
@@ -41,19 +45,31 @@ class IngestStats:
     last_commit_at: datetime | None = None
 
 
+def _short(err: BaseException) -> str:
+    """The first line of an error, bounded, for a dead letter's reason."""
+    text = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]
+
+
 def build_batch(decoder: Decoder, messages: list[Message]) -> tuple[Batch, int, int]:
     """Decode messages into one batch; returns the batch and the good and bad counts."""
     batch = Batch()
     good = bad = 0
-    for m in messages:
-        result = decoder.decode(m.topic, m.payload, m.received_at)
+    for m, result in zip(messages, decoder.decode_many(messages), strict=True):
         if isinstance(result, Accepted):
-            result.feed.to_rows(batch, result.payload, result.context)
+            try:
+                result.feed.to_rows(batch, result.payload, result.context)
+            except Exception as e:  # noqa: BLE001 - a feed's row maker must not stop the stream
+                log.exception("feed %s failed to make rows", result.feed.name)
+                batch.add_dead_letter(m.received_at, m.topic, result.feed.name, m.payload,
+                                      f"internal error making {result.feed.name} rows: {_short(e)}")
+                batch.count(result.feed.name, ok=False, message_at=None, received_at=m.received_at)
+                bad += 1
+                continue
             batch.count(result.feed.name, ok=True, message_at=result.payload.ts, received_at=m.received_at)
             good += 1
         else:
-            batch.add_dead_letter({"received_at": m.received_at, "topic": m.topic[:256], "feed": result.feed,
-                                   "payload": m.payload, "reason": result.reason})
+            batch.add_dead_letter(m.received_at, m.topic, result.feed, m.payload, result.reason)
             if result.feed is not None:
                 batch.count(result.feed, ok=False, message_at=None, received_at=m.received_at)
             bad += 1
@@ -61,11 +77,24 @@ def build_batch(decoder: Decoder, messages: list[Message]) -> tuple[Batch, int, 
     return batch, good, bad
 
 
+class Written(enum.Enum):
+    """How a write attempt ended."""
+
+    DONE = "done"
+    REFUSED = "refused"  # the store rejected the data itself (integrity, range, encoding)
+    STOPPED = "stopped"  # the worker was stopped while the store was unavailable
+
+
 class Ingestor:
-    """A background thread that batches submitted messages and writes them to the store."""
+    """A background thread that batches submitted messages and writes them to the store.
+
+    A message is acknowledged (its `ack` called) only after the transaction holding it commits, so
+    with MQTT QoS 1 and a persistent session a crash before the commit means redelivery, not loss;
+    the store's unique keys make the redelivery harmless.
+    """
 
     def __init__(self, engine: Engine, decoder: Decoder, batch_size: int = 500, batch_ms: int = 200,
-                 on_commit: Callable[[int, int], None] | None = None) -> None:
+                 on_commit: Callable[[list[Message], int, int], None] | None = None) -> None:
         self.engine = engine
         self.decoder = decoder
         self.batch_size = batch_size
@@ -78,11 +107,11 @@ class Ingestor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def submit(self, topic: str, payload: bytes, received_at: datetime | None = None) -> None:
+    def submit(self, topic: str, payload: bytes, received_at: datetime | None = None, ack: Ack | None = None) -> None:
         """Queue one message; thread-safe and never blocks the caller (an MQTT callback)."""
         with self._done:
             self._submitted += 1
-        self._queue.put(Message(topic, payload, received_at or datetime.now(UTC)))
+        self._queue.put(Message(topic, payload, received_at or datetime.now(UTC), ack))
 
     def start(self) -> Ingestor:
         """Start the worker thread."""
@@ -91,7 +120,7 @@ class Ingestor:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop."""
+        """Write what is queued (waiting up to `timeout`), then stop."""
         self.drain(timeout)
         self._stop.set()
         if self._thread is not None:
@@ -108,6 +137,11 @@ class Ingestor:
                     return False
                 self._done.wait(left)
         return True
+
+    @property
+    def queued(self) -> int:
+        """Messages received and not yet committed."""
+        return self._submitted - self.stats.stored - self.stats.dead
 
     def _collect(self) -> list[Message]:
         try:
@@ -129,54 +163,72 @@ class Ingestor:
             messages = self._collect()
             if not messages:
                 continue
-            batch, good, bad = build_batch(self.decoder, messages)
-            if not self._write(batch):
-                good, bad = self._write_one_by_one(messages)
-            with self._done:
-                self.stats.received += len(messages)
-                self.stats.stored += good
-                self.stats.dead += bad
-                self.stats.batches += 1
-                self.stats.last_commit_at = datetime.now(UTC)
-                self._done.notify_all()
-            if self.on_commit is not None:
-                self.on_commit(good, bad)
+            try:
+                self._ingest(messages)
+            except Exception:  # noqa: BLE001 - the worker must outlive any single batch
+                log.exception("ingest of a batch of %d messages failed; they are not acknowledged", len(messages))
 
-    def _write(self, batch: Batch) -> bool:
-        """Write one batch; False if the store refused its data (as opposed to being unreachable)."""
+    def _ingest(self, messages: list[Message]) -> None:
+        batch, good, bad = build_batch(self.decoder, messages)
+        outcome, error = self._write(batch)
+        if outcome is Written.REFUSED:
+            log.warning("store refused a batch of %d messages (%s); writing them one by one", len(messages), error)
+            good, bad, stopped = self._write_one_by_one(messages)
+            if stopped:
+                return
+        elif outcome is Written.STOPPED:
+            return  # not committed, not acknowledged: the broker will deliver these again
+        for m in messages:
+            if m.ack is not None:
+                m.ack()
+        with self._done:
+            self.stats.received += len(messages)
+            self.stats.stored += good
+            self.stats.dead += bad
+            self.stats.batches += 1
+            self.stats.last_commit_at = datetime.now(UTC)
+            self._done.notify_all()
+        if self.on_commit is not None:
+            self.on_commit(messages, good, bad)
+
+    def _write(self, batch: Batch) -> tuple[Written, str | None]:
+        """Write one batch, retrying while the store is unavailable."""
         delay = 0.2
         while True:
             try:
                 with Session(self.engine) as s, s.begin():
                     write_batch(s, batch)
-                return True
-            except (OperationalError, InterfaceError):
+                return Written.DONE, None
+            except (OperationalError, InterfaceError) as e:
                 # The store is down or restarting: retry with backoff, so an outage delays data, never drops it.
                 self.stats.write_errors += 1
-                log.warning("store unavailable writing %d messages; retrying in %.1fs", batch.size, delay)
+                log.warning("store unavailable writing %d messages (%s); retrying in %.1fs", batch.size, _short(e),
+                            delay)
                 if self._stop.wait(delay):
-                    return True
+                    return Written.STOPPED, _short(e)
                 delay = min(delay * 2, 10.0)
-            except StatementError:
-                # Bind-time failures too (a time outside UTC's range): they must not kill the worker.
+            except StatementError as e:
+                # Includes DBAPIError (integrity, range) and values that fail to bind, e.g. a year-1 date.
                 self.stats.write_errors += 1
-                log.exception("store refused a batch of %d messages; writing them one by one", batch.size)
-                return False
+                return Written.REFUSED, _short(e)
 
-    def _write_one_by_one(self, messages: list[Message]) -> tuple[int, int]:
+    def _write_one_by_one(self, messages: list[Message]) -> tuple[int, int, bool]:
         """Isolate the message the store refuses, so it alone goes to dead letters."""
         good = bad = 0
         for m in messages:
             batch, g, b = build_batch(self.decoder, [m])
-            if self._write(batch):
+            outcome, error = self._write(batch)
+            if outcome is Written.STOPPED:
+                return good, bad, True
+            if outcome is Written.DONE:
                 good, bad = good + g, bad + b
                 continue
             refused = Batch()
             feed = next(iter(batch.feeds), None)  # the feed it decoded as, so the refusal counts against it
-            refused.add_dead_letter({"received_at": m.received_at, "topic": m.topic[:256], "feed": feed,
-                                     "payload": m.payload, "reason": "the store refused this message's rows"})
+            refused.add_dead_letter(m.received_at, m.topic, feed, m.payload, f"the store refused this message: {error}")
             if feed is not None:
                 refused.count(feed, ok=False, message_at=None, received_at=m.received_at)
-            self._write(refused)
+            if self._write(refused)[0] is Written.STOPPED:
+                return good, bad, True
             bad += 1
-        return good, bad
+        return good, bad, False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -156,4 +155,4 @@ class KpiPayload(Payload):
 
 def is_gbt28181(device_id: str) -> bool:
     """Whether an id has the 20-digit GB/T 28181 form."""
-    return re.fullmatch(r"\d{20}", device_id) is not None
+    return len(device_id) == 20 and device_id.isascii() and device_id.isdigit()

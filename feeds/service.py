@@ -1,15 +1,19 @@
-"""Wires the feeds together: registry, decoder, ingest worker, MQTT subscriber and simulator."""
+"""Wires the feeds together: decoder, ingest worker, MQTT subscriber, HTTP poller and the simulators."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from feeds.decode import Decoder
 from feeds.ingest import Ingestor
-from feeds.mqtt import MqttPublisher, MqttSubscriber
+from feeds.mqtt import Broker, MqttPublisher, MqttSubscriber
+from feeds.polling import Poller
 from feeds.registry import FeedRegistry
+from feeds.simhttp import SimulatedApis
+from feeds.sources import DEFAULT_SOURCES, load_sources
 from feeds.simulator import Simulator, SimulatorThread
 from geo import CountyLocator, county_names
 from settings import Settings
@@ -25,23 +29,34 @@ class FeedService:
         self.decoder = Decoder(settings.mqtt_prefix, feeds, CountyLocator.for_city(settings.city), settings.city,
                                county_names(settings.city))
         self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms)
+        self.feeds = feeds
         self.subscriber: MqttSubscriber | None = None
         self.publisher: MqttPublisher | None = None
         self.simulator: SimulatorThread | None = None
+        self.apis: SimulatedApis | None = None
+        self.poller: Poller | None = None
 
     def start(self, ingest: bool = True, simulate: bool | None = None) -> FeedService:
-        """Start ingest (MQTT subscriber when a broker is set) and, if asked, the simulator."""
+        """Start ingest (MQTT subscriber when a broker is set, HTTP poller) and, if asked, the simulator."""
         s = self.settings
+        simulating = s.simulate if simulate is None else simulate
+        variables: dict[str, str] = {}
+        if simulating and s.sim_http:
+            self.apis = SimulatedApis(s.city, s.simulator_seed)
+            variables["sim"] = self.apis.start()
         if ingest:
             self.ingestor.start()
             if s.mqtt:
-                self.subscriber = MqttSubscriber(s.mqtt, s.mqtt_prefix, s.mqtt_client_id,
-                                                 self.ingestor.submit).start()
-        if s.simulate if simulate is None else simulate:
+                self.subscriber = MqttSubscriber.from_settings(s, self.ingestor.submit).start()
+            if s.poll and (s.poll_sources or self.apis):
+                sources = load_sources(Path(s.poll_sources) if s.poll_sources else DEFAULT_SOURCES, self.feeds,
+                                       variables)
+                self.poller = Poller(sources, self.ingestor.submit, s.mqtt_prefix).start()
+        if simulating:
             sim = Simulator(s.city, s.mqtt_prefix, s.simulator_seed, s.simulator_speed)
             if s.mqtt:
                 # With a broker the simulator is one more outside publisher, exercising the MQTT path.
-                self.publisher = MqttPublisher(s.mqtt, f"{s.mqtt_client_id}-simulator").start()
+                self.publisher = MqttPublisher(Broker.from_settings(s), f"{s.mqtt_client_id}-simulator").start()
                 sink = self.publisher.publish
             else:
                 sink = self.ingestor.submit
@@ -49,11 +64,15 @@ class FeedService:
         return self
 
     def stop(self) -> None:
-        """Stop producing, then write what was received, then disconnect."""
+        """Stop producing, write what was received (acknowledging it), then disconnect."""
+        if self.poller:
+            self.poller.stop()
+        if self.apis:
+            self.apis.stop()
         if self.simulator:
             self.simulator.stop()
         if self.publisher:
             self.publisher.stop()
+        self.ingestor.stop()
         if self.subscriber:
             self.subscriber.stop()
-        self.ingestor.stop()

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import (
-    DeadLetter,
-    Device,
-    FeedStatus,
-    GridEvent,
-    GridEventStep,
-    KpiMetric,
-    LatestValue,
-    Observation,
-)
+from store.models import DeadLetter, Device, FeedStatus, GridEvent, GridEventStep, KpiMetric, epoch_ms
 
 
 @dataclass
@@ -38,12 +31,13 @@ class Batch:
     """Rows gathered from many messages, deduplicated by key so one statement per table suffices."""
 
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    observations: list[dict[str, Any]] = field(default_factory=list)
-    latest: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Tuples in OBS_COLUMNS / LATEST_COLUMNS order: the hot path binds them straight to the driver.
+    observations: list[tuple[Any, ...]] = field(default_factory=list)
+    latest: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_steps: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     kpis: dict[tuple[str, str, datetime], dict[str, Any]] = field(default_factory=dict)
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: dict[str, dict[str, Any]] = field(default_factory=dict)
     feeds: dict[str, FeedDelta] = field(default_factory=dict)
     size: int = 0
 
@@ -55,13 +49,16 @@ class Batch:
         elif row["last_seen"] >= old["last_seen"]:
             self.devices[row["id"]] = {**row, "first_seen": min(old["first_seen"], row["first_seen"])}
 
-    def add_observation(self, row: dict[str, Any]) -> None:
-        """Append an observation and keep the newest per (device, metric) for latest_values."""
-        self.observations.append(row)
-        key = (row["device_id"], row["metric"])
-        old = self.latest.get(key)
-        if old is None or row["ts"] >= old["ts"]:
-            self.latest[key] = {k: row[k] for k in ("device_id", "metric", "feed", "county_adcode", "ts", "value")}
+    def add_observations(self, device_id: str, feed: str, ts: datetime, county: str | None,
+                         values: dict[str, float]) -> None:
+        """One message's values at one time; the newest per (device, metric) also goes to latest_values."""
+        ms = epoch_ms(ts)
+        self.observations.append((device_id, feed, ms, county, orjson.dumps(values).decode()))
+        latest = self.latest
+        for metric, value in values.items():
+            old = latest.get((device_id, metric))
+            if old is None or ms >= old[4]:
+                latest[(device_id, metric)] = (device_id, metric, feed, county, ms, value)
 
     def add_event(self, row: dict[str, Any]) -> None:
         """Keep the newest state of each grid event seen in this batch."""
@@ -79,9 +76,21 @@ class Batch:
         """Add a KPI value; a repeat of (key, region, ts) replaces the earlier one."""
         self.kpis[(row["key"], row["region"], row["ts"])] = row
 
-    def add_dead_letter(self, row: dict[str, Any]) -> None:
-        """Keep a rejected input with its reason."""
-        self.dead_letters.append(row)
+    def add_dead_letter(self, received_at: datetime, topic: str, feed: str | None, payload: bytes,
+                        reason: str) -> None:
+        """Keep a rejected input with its reason; repeats of the same topic and bytes fold into a count."""
+        digest = hashlib.sha256(topic.encode("utf-8", "surrogateescape") + b"\0" + payload).hexdigest()
+        old = self.dead_letters.get(digest)
+        if old is not None:
+            old["count"] += 1
+            old["last_received_at"] = max(old["last_received_at"], received_at)
+            return
+        self.dead_letters[digest] = {
+            "digest": digest, "received_at": received_at, "last_received_at": received_at, "count": 1,
+            # The topic column is bounded and text columns cannot hold NUL; the digest covers the raw topic.
+            "topic": topic[:256].replace("\0", "\\0"), "feed": feed, "payload": payload,
+            "reason": reason.replace("\0", "\\0"),
+        }
 
     def count(self, feed: str, *, ok: bool, message_at: datetime | None, received_at: datetime) -> None:
         """Count one message for a feed's status row (times only move for good messages)."""
@@ -95,6 +104,19 @@ class Batch:
             delta.last_message_at = message_at
         if delta.last_received_at is None or received_at > delta.last_received_at:
             delta.last_received_at = received_at
+
+
+OBS_COLUMNS = ("device_id", "feed", "ts", "county_adcode", "data")
+LATEST_COLUMNS = ("device_id", "metric", "feed", "county_adcode", "ts", "value")
+OBS_INSERT = (
+    f"INSERT INTO observations ({', '.join(OBS_COLUMNS)}) VALUES ({{values}}) "
+    "ON CONFLICT (device_id, feed, ts) DO NOTHING"
+)
+LATEST_UPSERT = (
+    f"INSERT INTO latest_values ({', '.join(LATEST_COLUMNS)}) VALUES ({{values}}) "
+    "ON CONFLICT (device_id, metric) DO UPDATE SET feed = excluded.feed, ts = excluded.ts, "
+    "value = excluded.value, county_adcode = excluded.county_adcode WHERE excluded.ts >= latest_values.ts"
+)
 
 
 def _insert_for(session: Session) -> Callable[[Table], Any]:
@@ -132,19 +154,17 @@ def write_batch(session: Session, batch: Batch) -> None:
         )
         session.execute(stmt, list(batch.devices.values()))
 
-    if batch.observations:
-        session.execute(Observation.__table__.insert(), batch.observations)
-
-    if batch.latest:
-        t = LatestValue.__table__  # type: ignore[assignment]
-        stmt = insert(t)
-        ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.device_id, t.c.metric],
-            set_={"ts": ex.ts, "value": ex.value, "feed": ex.feed, "county_adcode": ex.county_adcode},
-            where=ex.ts >= t.c.ts,
-        )
-        session.execute(stmt, list(batch.latest.values()))
+    if batch.observations or batch.latest:
+        # The hot path: plain driver executemany with rows already in column order. SQLAlchemy's
+        # per-row parameter processing cost more than the database's own insert (see `make bench`).
+        conn = session.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        if batch.observations:
+            conn.exec_driver_sql(OBS_INSERT.format(values=", ".join([mark] * len(OBS_COLUMNS))),
+                                 batch.observations)
+        if batch.latest:
+            conn.exec_driver_sql(LATEST_UPSERT.format(values=", ".join([mark] * len(LATEST_COLUMNS))),
+                                 list(batch.latest.values()))
 
     if batch.events:
         t = GridEvent.__table__  # type: ignore[assignment]
@@ -174,7 +194,15 @@ def write_batch(session: Session, batch: Batch) -> None:
         session.execute(stmt, list(batch.kpis.values()))
 
     if batch.dead_letters:
-        session.execute(DeadLetter.__table__.insert(), batch.dead_letters)
+        t = DeadLetter.__table__  # type: ignore[assignment]
+        stmt = insert(t)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.digest],
+            set_={"count": t.c.count + ex.count,
+                  "last_received_at": _greatest(session, ex.last_received_at, t.c.last_received_at)},
+        )
+        session.execute(stmt, list(batch.dead_letters.values()))
 
     if batch.feeds:
         t = FeedStatus.__table__  # type: ignore[assignment]

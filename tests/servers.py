@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -51,10 +52,19 @@ class Postgres:
     datadir: Path
     bindir: Path
     as_postgres: list[str]
+    options: str
 
     def url(self, database: str = "postgres") -> str:
         """SQLAlchemy URL of a database on this cluster."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: sessions are cut, as in a crash of the client's view)."""
+        self.pg_ctl("-m", "fast", "stop")
+
+    def start(self) -> None:
+        """Start the stopped server again with its port and socket options."""
+        self.pg_ctl("-o", self.options, "-l", str(self.datadir.parent / "log"), "start")
 
     def pg_ctl(self, *args: str) -> None:
         """Run pg_ctl on this cluster (stop, start, restart)."""
@@ -65,8 +75,11 @@ class Postgres:
 
 
 @contextmanager
-def postgres_cluster() -> Iterator[Postgres]:
-    """Initialise and start a cluster as the postgres user (it refuses root); stop and delete it after."""
+def postgres_cluster(durable: bool = False) -> Iterator[Postgres]:
+    """Initialise and start a cluster as the postgres user (it refuses root); stop and delete it after.
+
+    Tests run it without fsync for speed; `durable` keeps PostgreSQL's defaults, as benchmarks must.
+    """
     bindir = _pg_bindir()
     root = Path(tempfile.mkdtemp(prefix="zq-pg-"))
     as_postgres: list[str] = []
@@ -82,8 +95,10 @@ def postgres_cluster() -> Iterator[Postgres]:
          "--no-sync", "-E", "UTF8", "--locale", "C"],
         check=True, capture_output=True,
     )
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    pg = Postgres(port=port, datadir=datadir, bindir=bindir, as_postgres=as_postgres)
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    if not durable:
+        opts += " -c fsync=off -c full_page_writes=off"
+    pg = Postgres(port=port, datadir=datadir, bindir=bindir, as_postgres=as_postgres, options=opts)
     subprocess.run(
         [*as_postgres, str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(root / "log"),
          "-w", "start"],
@@ -104,6 +119,7 @@ class Mosquitto:
     port: int
     proc: subprocess.Popen[bytes]
     workdir: Path
+    exe: str
 
     @property
     def url(self) -> str:
@@ -124,29 +140,55 @@ class Mosquitto:
         for topic, payload in lines:
             self.pub(topic, payload, qos)
 
+    def pub_lines(self, topic: str, payloads: list[bytes], qos: int = 1) -> None:
+        """Publish many messages on one topic through one mosquitto_pub (-l: a message per line)."""
+        subprocess.run(
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-V", "mqttv5", "-q", str(qos),
+             "-t", topic, "-l"],
+            input=b"\n".join(payloads) + b"\n", check=True, capture_output=True, timeout=120,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the broker (SIGTERM lets it write its persistence file)."""
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def start(self) -> None:
+        """Start the broker again on the same port with the same config."""
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.workdir / "mosquitto.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
 
 @contextmanager
-def mosquitto_broker() -> Iterator[Mosquitto]:
-    """Start Mosquitto with its own small config on a free loopback port; stop it after."""
+def mosquitto_broker(persistent: bool = False, extra: tuple[str, ...] = ()) -> Iterator[Mosquitto]:
+    """Start Mosquitto with its own small config on a free loopback port; stop it after.
+
+    `persistent` keeps sessions and queued QoS 1 messages on disk across a restart.
+    """
     if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
         raise RuntimeError("mosquitto not found: `make test` installs the Debian mosquitto package")
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     workdir = Path(tempfile.mkdtemp(prefix="zq-mqtt-"))
     port = free_port()
     conf = workdir / "mosquitto.conf"
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
-             f"log_dest file {workdir / 'mosquitto.log'}"]
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", f"log_dest file {workdir / 'mosquitto.log'}",
+             "max_queued_messages 100000", "max_inflight_messages 1000"]
+    lines += ([f"persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
+              if persistent else ["persistence false"])
     if os.geteuid() == 0:
         lines.append("user root")  # otherwise it drops to `mosquitto`, which cannot write our log
+    lines += extra
     conf.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    broker = Mosquitto(port=port, proc=subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                                        stderr=subprocess.DEVNULL), workdir=workdir, exe=exe)
     try:
         wait_for_port(port)
-        yield Mosquitto(port=port, proc=proc, workdir=workdir)
+        yield broker
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)

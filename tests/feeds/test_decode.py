@@ -160,7 +160,7 @@ CASES = [
     ("inf string", *msg("kpi", kpi(value="inf")), ["value", "finite number"], "kpi"),
     ("out of range", RW_TOPIC, orjson.dumps(road(humidity_pct=140)),
      ["humidity_pct", "less than or equal to 100"], "road_weather"),
-    ("unknown feed", f"zq/441204/air_quality/{DEV}", RW_OK, ["unknown feed 'air_quality'", "road_weather"],
+    ("unknown feed", f"zq/441204/radar_echo/{DEV}", RW_OK, ["unknown feed 'radar_echo'", "road_weather"],
      None),
     ("three levels", "zq/441202/road_weather", RW_OK, ["does not follow zq/{county}/{feed}/{device}"], None),
     ("five levels", f"zq/441204/road_weather/{DEV}/extra", RW_OK, ["does not follow"], None),

@@ -35,9 +35,8 @@ def device(id_: str, county: str, ts: datetime, **kw: object) -> dict:
     return row
 
 
-def obs(dev: str, metric: str, ts: datetime, value: float, county: str = "441204") -> dict:
-    return {"device_id": dev, "feed": "road_weather", "metric": metric, "ts": ts, "value": value,
-            "county_adcode": county}
+def obs(b: Batch, dev: str, metric: str, ts: datetime, value: float, county: str = "441204") -> None:
+    b.add_observations(dev, "road_weather", ts, county, {metric: value})
 
 
 def event(id_: str, county: str, step: int, ts: datetime, closed: datetime | None = None) -> dict:
@@ -67,12 +66,13 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
 def test_batch_writes_every_table_in_one_transaction(engine: Engine) -> None:
     b = Batch()
     b.add_device(device("RW1", "441204", T0))
-    b.add_observation(obs("RW1", "visibility_m", T0, 800))
-    b.add_observation(obs("RW1", "visibility_m", T0 + timedelta(minutes=1), 150))
+    obs(b, "RW1", "visibility_m", T0, 800)
+    obs(b, "RW1", "visibility_m", T0 + timedelta(minutes=1), 150)
     b.add_event(event("E1", "441202", 1, T0))
     b.add_event_step({"event_id": "E1", "step": 1, "ts": T0, "actor": "网格员", "note": None})
     b.add_kpi({"key": "yss_registered", "region": "441200", "ts": T0, "value": 3.1e6, "unit": "人"})
-    b.add_dead_letter({"received_at": T0, "topic": "zq/x", "feed": None, "payload": b"\xff", "reason": "bad"})
+    b.add_dead_letter(T0, "zq/x", None, b"\xff", "bad")
+    b.add_dead_letter(T0 + timedelta(seconds=1), "zq/x", None, b"\xff", "bad")  # a repeat folds into a count
     b.count("road_weather", ok=True, message_at=T0 + timedelta(minutes=1), received_at=T0)
     b.count("road_weather", ok=False, message_at=None, received_at=T0 + timedelta(minutes=2))
     with Session(engine) as s, s.begin():
@@ -86,7 +86,9 @@ def test_batch_writes_every_table_in_one_transaction(engine: Engine) -> None:
         assert s.get(GridEvent, "E1").step == 1
         assert s.scalar(select(func.count()).select_from(GridEventStep)) == 1
         assert s.scalar(select(KpiMetric.value)) == 3.1e6
-        assert s.scalar(select(DeadLetter.payload)) == b"\xff"
+        dead = s.scalars(select(DeadLetter)).one()
+        assert (dead.payload, dead.count) == (b"\xff", 2)
+        assert dead.last_received_at == (T0 + timedelta(seconds=1)).astimezone(UTC)
         fs = s.get(FeedStatus, "road_weather")
         assert (fs.messages, fs.dead_letters) == (1, 1)
         assert fs.last_message_at == (T0 + timedelta(minutes=1)).astimezone(UTC)
@@ -107,11 +109,11 @@ def test_a_failed_batch_leaves_nothing_behind(engine: Engine) -> None:
 def test_upserts_keep_the_newest_and_ignore_late_messages(engine: Engine) -> None:
     first, late = Batch(), Batch()
     first.add_device(device("RW1", "441204", T0 + timedelta(hours=1), lon=112.6))
-    first.add_observation(obs("RW1", "road_temp_c", T0 + timedelta(hours=1), 12.0))
+    obs(first, "RW1", "road_temp_c", T0 + timedelta(hours=1), 12.0)
     first.add_event(event("E1", "441202", 4, T0 + timedelta(hours=1)))
     first.count("road_weather", ok=True, message_at=T0 + timedelta(hours=1), received_at=T0)
     late.add_device(device("RW1", "441204", T0, lon=111.0))
-    late.add_observation(obs("RW1", "road_temp_c", T0, 30.0))
+    obs(late, "RW1", "road_temp_c", T0, 30.0)
     late.add_event(event("E1", "441202", 2, T0))
     late.count("road_weather", ok=True, message_at=T0, received_at=T0 + timedelta(seconds=5))
     for b in (first, late):
@@ -147,8 +149,7 @@ def test_repeated_keys_in_one_batch_are_folded(engine: Engine) -> None:
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     b = Batch()
-    b.add_dead_letter({"received_at": datetime(2026, 1, 1), "topic": "t", "feed": None, "payload": b"",
-                       "reason": "r"})
+    b.add_dead_letter(datetime(2026, 1, 1), "t", None, b"", "r")
     with pytest.raises(Exception, match="naive datetime"):
         with Session(engine) as s, s.begin():
             write_batch(s, b)
@@ -161,8 +162,8 @@ def test_panel_queries(engine: Engine) -> None:
     b.add_event(event("E9", "441202", 7, T0, closed=T0 + timedelta(hours=2)))
     b.add_device(device("RW1", "441204", T0))
     b.add_device(device("RW2", "441224", T0))
-    b.add_observation(obs("RW1", "visibility_m", T0, 120, "441204"))
-    b.add_observation(obs("RW2", "visibility_m", T0, 3000, "441224"))
+    obs(b, "RW1", "visibility_m", T0, 120, "441204")
+    obs(b, "RW2", "visibility_m", T0, 3000, "441224")
     for region, v in [("441202", 40.0), ("441204", 55.0)]:
         b.add_kpi({"key": "aqi", "region": region, "ts": T0, "value": v, "unit": None})
         b.add_kpi({"key": "aqi", "region": region, "ts": T0 - timedelta(hours=1), "value": 999.0, "unit": None})

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures and ratios printed against baselines measured in the same run."""
