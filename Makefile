@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Debian packages the tests run against (installed when running as root and missing).
 DEBS   := mosquitto mosquitto-clients postgresql chromium chromium-driver fonts-noto-cjk
 
-.PHONY: run test system-deps schemas docs geo clean
+.PHONY: run test bench system-deps schemas docs geo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi; \
 	fi
+
+## Benchmarks: figures and ratios against baselines measured in the same run; never asserted.
+bench: system-deps $(VENV)/.test-deps
+	$(BIN)/python -m bench
 
 ## Re-export the feeds' JSON Schemas into docs/schemas.
 schemas: $(VENV)/.test-deps

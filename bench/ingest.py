@@ -221,6 +221,57 @@ def ingest(broker: Mosquitto, engine: Engine, n: int, qos: int, label: str) -> R
     return Rate(f"ingest into {label}, QoS {qos}", n, committed[1] - first[0])
 
 
+def ingest_workers(broker: Mosquitto, engine: Engine, url: str, n: int, qos: int, label: str,
+                   workers: int = 2) -> Rate:
+    """`python -m feeds ingest` processes splitting one stream through an MQTT v5 shared subscription.
+
+    Timed from the first commit seen in the store to the last (process start-up excluded), counting only
+    the messages committed in between.
+    """
+    group = f"g{time.monotonic_ns()}"
+    ids = [f"bench-w{i}-{group}" for i in range(workers)]
+    for cid in ids:
+        c = _client(cid)
+        done = threading.Event()
+        c.on_subscribe = lambda *a, done=done: done.set()
+        _connect(c, broker.port, True)
+        c.loop_start()
+        c.subscribe(f"$share/{group}/{PREFIX}/#", qos=qos)
+        assert done.wait(10)
+        c.disconnect()
+        c.loop_stop()
+    publish(broker.port, messages(n), qos)
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "feeds", "ingest", "--db", url, "--mqtt", f"mqtt://127.0.0.1:{broker.port}",
+         "--mqtt-prefix", PREFIX, "--mqtt-client-id", cid, "--mqtt-share-group", group, "--mqtt-qos", str(qos),
+         "--mqtt-session-expiry-s", str(SESSION_S), "--no-simulate", "--no-poll", "--batch-size", "2000"],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for cid in ids]
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM observations").scalar() or 0
+
+    try:
+        deadline = time.monotonic() + 900
+        first = (0.0, 0)
+        while time.monotonic() < deadline:
+            got = stored()
+            if got and not first[1]:
+                first = (time.perf_counter(), got)
+            if got >= n:
+                break
+            time.sleep(0.05)
+        end = time.perf_counter()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+    assert got >= n, f"{workers} workers stored {got} of {n}"
+    return Rate(f"ingest into {label}, {workers} workers ($share), QoS {qos}", n - first[1], end - first[0])
+
+
 def latency(broker: Mosquitto, engine: Engine, rate: int, seconds: float, qos: int) -> dict[str, float]:
     """Publish-to-committed latency at a steady rate, the publisher in its own process."""
     times: list[int] = []
@@ -319,9 +370,13 @@ def run(n: int, million: int, lat_seconds: float) -> list[str]:
                 for label, engine in engines.items():
                     fresh(engine)
                     rows.append(ingest(broker, engine, n, qos, label))
+                for label, engine in engines.items():
+                    fresh(engine)
+                    url = engine.url.render_as_string(hide_password=False)
+                    rows.append(ingest_workers(broker, engine, url, n, qos, label))
                 out.append(f"\nQoS {qos}:")
                 for r in rows:
-                    out.append(f"  {r.name:38s} {r.per_s:10,.0f} msg/s   {r.per_s / bare.per_s:5.2f} × paho bare")
+                    out.append(f"  {r.name:52s} {r.per_s:10,.0f} msg/s   {r.per_s / bare.per_s:5.2f} × paho bare")
             fresh(engines["SQLite"])
             lat = latency(broker, engines["SQLite"], 1000, lat_seconds, 1)
             out.append(f"\nlatency publish → committed (SQLite, QoS 1, 1,000 msg/s for {lat_seconds:.0f} s): "

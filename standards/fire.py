@@ -14,7 +14,6 @@ Level names and colours are those of QX/T 77-2007.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,6 +22,7 @@ from typing import Any, SupportsFloat
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from standards.colours import BLUE, GREEN, ORANGE, RED, YELLOW, Colour
+from standards.numbers import finite
 
 
 class Step(BaseModel):
@@ -190,16 +190,6 @@ def fire_level(score: int, tables: FireScoringTables = DEFAULT_FIRE_TABLES) -> F
     return FIRE_LEVELS[sum(score > bound for bound in tables.level_upper_bounds)]
 
 
-def _finite(value: SupportsFloat, what: str) -> float:
-    """A finite float, or a clear error."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be a number, got a bool")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return v
-
-
 def _count(value: int, what: str, maximum: int | None = None) -> int:
     """A non-negative int (optionally bounded), or a clear error."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -217,8 +207,8 @@ def fire_danger(
     tables: FireScoringTables = DEFAULT_FIRE_TABLES,
 ) -> FireDangerResult:
     """Fire danger level from daily max temperature (°C), 14:00 RH (%), dry days and max wind force."""
-    t = _finite(max_temp_c, "max_temp_c")
-    rh = _finite(rh_14h_pct, "rh_14h_pct")
+    t = finite(max_temp_c, "max_temp_c")
+    rh = finite(rh_14h_pct, "rh_14h_pct")
     if not 0 <= rh <= 100:
         raise ValueError(f"rh_14h_pct must be 0–100, got {rh_14h_pct}")
     scores = FactorScores(
@@ -254,7 +244,7 @@ MAX_BEAUFORT = len(BEAUFORT_LOWER_MS) - 1
 
 def beaufort(speed_ms: SupportsFloat) -> int:
     """Wind force (0–17, GB/T 28591-2012) of a 10 m wind speed in m/s; 17 for ≥ 56.1 m/s."""
-    v = _finite(speed_ms, "speed_ms")
+    v = finite(speed_ms, "speed_ms")
     if v < 0:
         raise ValueError(f"speed_ms must be ≥ 0, got {speed_ms}")
     # The table is written to 0.1 m/s, so round half up to that first: 0.25 → 0.3 → force 1.

@@ -7,7 +7,6 @@ level triggers start when it is reached.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
@@ -16,6 +15,7 @@ from typing import Any, SupportsFloat
 from pydantic import BaseModel, ConfigDict, TypeAdapter, model_validator
 
 from standards.colours import GREEN, ORANGE, RED, Colour
+from standards.numbers import finite
 
 
 class WaterState(StrEnum):
@@ -54,23 +54,13 @@ class WaterStatus(BaseModel):
     margin_to_guaranteed_m: float | None
 
 
-def _finite(value: SupportsFloat, what: str) -> float:
-    """A finite float, or a clear error."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be a number, got a bool")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return v
-
-
 def water_status(
     level_m: SupportsFloat, warning_m: SupportsFloat, guaranteed_m: SupportsFloat | None = None
 ) -> WaterStatus:
     """State of a water level (m, same datum as the thresholds) against warning and guaranteed levels."""
-    level = _finite(level_m, "level_m")
-    warning = _finite(warning_m, "warning_m")
-    guaranteed = None if guaranteed_m is None else _finite(guaranteed_m, "guaranteed_m")
+    level = finite(level_m, "level_m")
+    warning = finite(warning_m, "warning_m")
+    guaranteed = None if guaranteed_m is None else finite(guaranteed_m, "guaranteed_m")
     if guaranteed is not None and guaranteed < warning:
         raise ValueError(f"guaranteed level {guaranteed} m is below the warning level {warning} m")
     if guaranteed is not None and level >= guaranteed:
