@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     stale_after_s: int = Field(
         300, description="Seconds without a message after which a feed counts as stale by default."
     )
+    feed_cadences: dict[str, int] = Field(
+        default_factory=dict,
+        description='Expected seconds between messages per feed, overriding the built-in ones, e.g. {"road_weather": 300}.',
+    )
     lang: str = Field("zh", description="Default UI language: zh or en.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
 

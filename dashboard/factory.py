@@ -13,8 +13,8 @@ from dash import Dash, Input, Output, State, dcc, html
 from dashboard import health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
-from dashboard.pages import county, wall
-from dashboard.pages.common import query
+from dashboard.pages import county, plan, wall
+from dashboard.pages.common import parse_view, query
 from dashboard.panels import register_builtin_panels
 from feeds import register_builtin_feeds
 from feeds.service import FeedService
@@ -41,6 +41,8 @@ def build_registries(settings: Settings) -> Registries:
     """Registries with the built-ins registered through the public calls."""
     reg = Registries()
     register_builtin_feeds(reg.feeds, settings.aqi_edition)
+    for feed, seconds in settings.feed_cadences.items():
+        reg.feeds.set_cadence(feed, seconds)
     register_builtin_layers(reg.layers)
     register_builtin_panels(reg.panels)
     return reg
@@ -66,6 +68,8 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     app.layout = html.Div([
         dcc.Location(id=ids.URL, refresh="callback-nav"),
         dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+        dcc.Store(id=ids.VIEWPORT),
+        dcc.Store(id=ids.COUNTIES, data=sorted(ctx.names)),
         html.Div(id=ids.PAGE),
     ])
 
@@ -74,8 +78,10 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         params = query(search)
         lang = params.get("lang", settings.lang)
         path = pathname or "/"
+        if path == plan.PATH:
+            return plan.layout(ctx, lang)
         if path == wall.PATH:
-            return wall.layout(ctx, lang, params.get("theme"))
+            return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names)))
         if path.startswith(county.PATH_PREFIX):
             return county.layout(ctx, path.removeprefix(county.PATH_PREFIX).strip("/"), lang)
         return html.H2(t("not_found", lang), className="not-found")
@@ -84,6 +90,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
                             State(ids.URL, "search"))
     wall.register(app, ctx)
     county.register(app, ctx)
+    plan.register(app, ctx)
 
     service: FeedService | None = None
     if start_feeds:

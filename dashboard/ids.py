@@ -15,3 +15,7 @@ COUNTY_SUMMARY = "county-summary"
 PANEL = "panel"  # pattern-matching type: {"type": PANEL, "name": ...}
 PANEL_BODY = "panel-body"
 PANEL_META = "panel-meta"
+TICKER = "ticker"
+PANEL_HASHES = "panel-hashes"
+VIEWPORT = "viewport-width"
+COUNTIES = "county-adcodes"

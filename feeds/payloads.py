@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 DEVICE_ID = r"^[A-Za-z0-9_-]{4,32}$"
 ADCODE = r"^\d{6}$"
@@ -67,7 +67,7 @@ class VideoPointPayload(DevicePayload):
 
     device_id: str = Field(pattern=r"^\d{20}$", description="GB/T 28181 20-digit device id")
     river: str | None = Field(None, max_length=32, description="River the point watches, e.g. 西江")
-    online: bool = Field(description="Whether the video stream is up")
+    online: StrictBool = Field(description="Whether the video stream is up (JSON true or false)")
     detections: list[VideoDetection] = Field(default_factory=list, max_length=50)
 
 

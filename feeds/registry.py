@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,14 @@ class FeedRegistry:
             raise ValueError(f"feed name {feed.name!r} cannot be an MQTT topic level")
         self._feeds[feed.name] = feed
         return feed
+
+    def set_cadence(self, name: str, seconds: int) -> None:
+        """Change a feed's expected cadence (deployments differ in how often devices report)."""
+        if name not in self._feeds:
+            raise ValueError(f"cannot set the cadence of unknown feed {name!r}; known: {', '.join(self._feeds)}")
+        if seconds <= 0:
+            raise ValueError(f"cadence of {name!r} must be positive, got {seconds}")
+        self._feeds[name] = replace(self._feeds[name], cadence_s=seconds)
 
     def get(self, name: str) -> Feed | None:
         """The feed of that name, if registered."""

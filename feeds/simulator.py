@@ -318,7 +318,21 @@ class Simulator:
             for key, value, unit in (("eco.pm2_5", round(pm25, 1), "µg/m³"), ("eco.aqi", aqi, None)):
                 out.append((self.topic(county, "kpi", key),
                             orjson.dumps({"metric": key, "region": county, "ts": ts, "value": value, "unit": unit})))
+        out.extend(self._plan_progress(ts))
         return out
+
+    def _plan_progress(self, ts: str) -> list[tuple[str, bytes]]:
+        """Progress of the 2021 work plan's 29 tasks (挂图作战): most done, four behind, two never reported."""
+        # A stream of its own, fixed by the seed: the same tasks lag on every tick, and the other KPIs'
+        # draws are left as they were.
+        rng = np.random.default_rng(np.random.SeedSequence(self.rng.bit_generator.seed_seq.entropy,
+                                                           spawn_key=(2021, 29)))
+        picked = [int(n) for n in rng.choice(np.arange(1, 30), size=6, replace=False)]
+        behind = {n: float(round(rng.uniform(55, 95))) for n in picked[:4]}
+        return [(self.topic(self.city, "kpi", f"plan.task.{n}.progress"),
+                 orjson.dumps({"metric": f"plan.task.{n}.progress", "region": self.city, "ts": ts,
+                               "value": behind.get(n, 100.0), "unit": "%"}))
+                for n in range(1, 30) if n not in picked[4:]]
 
     # ---- the clock -------------------------------------------------------------------------------
 

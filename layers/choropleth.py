@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -58,18 +59,49 @@ def text_colour(fill: str) -> str:
     return "#0b1220" if lum > 0.45 else "#ffffff"
 
 
-def county_choropleth(counties: gpd.GeoDataFrame, values: Mapping[str, float], names: Mapping[str, str],
-                      unit: str = "", labels: bool = True) -> list[go.Scatter]:
-    """One filled trace per county (so each is clickable) plus a label trace; customdata holds the adcode."""
+@dataclass(frozen=True)
+class Shading:
+    """How each county is drawn: fill colour, label and hover text, and the legend that explains them."""
+
+    colours: dict[str, str]
+    labels: dict[str, str]
+    hover: dict[str, str]
+    legend: list[tuple[str, str]]
+
+    def label_colours(self, adcodes: Sequence[str]) -> list[str]:
+        """Text colour of each label, readable on its fill."""
+        return [text_colour(self.colours.get(a, NO_DATA)) for a in adcodes]
+
+
+def classed(values: Mapping[str, float], names: Mapping[str, str], unit: str = "",
+            adcodes: Sequence[str] = ()) -> Shading:
+    """Shading of counts by equal-interval classes (no standard bands exist for them)."""
     breaks = class_breaks(list(values.values()))
+    codes = list(adcodes) or list(values)
+    return Shading(
+        colours={a: colour_for(values.get(a, 0), breaks) for a in codes},
+        labels={a: f"{names.get(a, a)}<br><b>{int(values.get(a, 0))}</b>" for a in codes},
+        hover={a: f"{names.get(a, a)}: {int(values.get(a, 0))} {unit}".strip() for a in codes},
+        legend=legend_items(list(values.values())),
+    )
+
+
+def plain(names: Mapping[str, str], adcodes: Sequence[str]) -> Shading:
+    """Counties drawn alike, for context (no measure)."""
+    return Shading(colours={a: NO_DATA for a in adcodes}, labels={a: names.get(a, a) for a in adcodes},
+                   hover={a: names.get(a, a) for a in adcodes}, legend=[])
+
+
+def county_choropleth(counties: gpd.GeoDataFrame, shading: Shading, names: Mapping[str, str],
+                      labels: bool = True) -> list[go.Scatter]:
+    """One filled trace per county (so each is clickable) plus a label trace; customdata holds the adcode."""
     traces: list[go.Scatter] = []
     for adcode, geom in zip(counties["adcode"], counties.geometry, strict=True):
         xs, ys = polygon_xy(geom)
-        v = values.get(adcode)
         traces.append(go.Scatter(
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour_for(v, breaks),
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=shading.colours.get(adcode, NO_DATA),
             line={"color": "#9fb3c8", "width": 1.2}, hoveron="fills", name=names.get(adcode, adcode),
-            text=f"{names.get(adcode, adcode)}: {0 if v is None else int(v)} {unit}", hoverinfo="text",
+            text=shading.hover.get(adcode, names.get(adcode, adcode)), hoverinfo="text",
             customdata=[adcode] * len(xs), meta={"layer": "county", "adcode": adcode}, showlegend=False,
         ))
     if labels:
@@ -78,16 +110,11 @@ def county_choropleth(counties: gpd.GeoDataFrame, values: Mapping[str, float], n
         traces.append(go.Scatter(
             x=[p.x for p in points], y=[p.y for p in points], mode="markers+text",
             marker={"size": 26, "color": "rgba(0,0,0,0)"},
-            text=label_texts(adcodes, values, names),
-            textfont={"color": [text_colour(colour_for(values.get(a, 0), breaks)) for a in adcodes], "size": 14},
+            text=[shading.labels.get(a, names.get(a, a)) for a in adcodes],
+            textfont={"color": shading.label_colours(adcodes), "size": 14},
             customdata=adcodes, hoverinfo="skip", meta={"layer": "county-labels"}, showlegend=False,
         ))
     return traces
-
-
-def label_texts(adcodes: Sequence[str], values: Mapping[str, float], names: Mapping[str, str]) -> list[str]:
-    """Name and value of each county, as the map labels show them."""
-    return [f"{names.get(a, a)}<br><b>{int(values.get(a, 0))}</b>" for a in adcodes]
 
 
 def legend_items(values: Sequence[float], palette: Sequence[str] = SEQUENTIAL) -> list[tuple[str, str]]:

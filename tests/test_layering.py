@@ -14,7 +14,7 @@ ALLOWED = {
     "standards": {"standards"},
     "store": {"store"},
     "topics": {"topics"},
-    "layers": {"layers", "geo"},
+    "layers": {"layers", "geo", "standards"},
     "feeds": {"feeds", "geo", "store", "standards", "settings"},
     "dashboard": PROJECT - {"app"},
 }

@@ -1,7 +1,8 @@
-"""Pieces every page shares: the header with theme tabs, clock and feed status, and URL helpers."""
+"""Pieces every page shares: the view a URL names, the header with tabs, status, weather and clock."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
 from dash import dcc, html
@@ -9,8 +10,11 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
+from dashboard.status import Conditions
 from feeds.health import FeedHealth
 from topics import THEMES
+
+THEME_KEYS = tuple(th.key for th in THEMES)
 
 
 def query(search: str | None) -> dict[str, str]:
@@ -24,29 +28,87 @@ def href(path: str, **params: str | None) -> str:
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
-def status_chips(health: dict[str, FeedHealth], dead_letters: int, lang: str) -> list[html.Span]:
-    """Header chips: how many feeds are live, how many messages were refused."""
-    ok = sum(1 for h in health.values() if not h.stale)
-    return [
-        html.Span(t("feeds_ok", lang, ok=ok, total=len(health)),
-                  className="chip-status " + ("ok" if ok == len(health) else "warn")),
+@dataclass(frozen=True)
+class View:
+    """Everything a wall URL says: language, theme, county, kiosk mode and the rotation that moves them.
+
+    `?themes=a,b&rotate=30` rotates those themes every 30 s; `&counties=1` rotates the (first) theme through
+    the counties instead. The slot shown is a function of the clock, so a reload, or a second screen, lands
+    on the same view.
+    """
+
+    lang: str = "zh"
+    theme: str = THEME_KEYS[0]
+    county: str | None = None
+    kiosk: bool = False
+    themes: tuple[str, ...] = THEME_KEYS
+    rotate_s: float = 0.0
+    counties: bool = False
+
+    def params(self, **changes: object) -> dict[str, str | None]:
+        """The URL parameters of this view (or of a changed copy), defaults left out."""
+        v = replace(self, **changes) if changes else self
+        return {
+            "theme": v.theme, "county": v.county, "lang": v.lang if v.lang != "zh" else None,
+            "kiosk": "1" if v.kiosk else None,
+            "themes": ",".join(v.themes) if v.themes != THEME_KEYS else None,
+            "rotate": f"{v.rotate_s:g}" if v.rotate_s else None, "counties": "1" if v.counties else None,
+        }
+
+
+def parse_view(params: dict[str, str], default_lang: str, counties: set[str]) -> View:
+    """The view a URL names; unknown values fall back to defaults rather than failing."""
+    themes = tuple(k for k in params.get("themes", "").split(",") if k in THEME_KEYS) or THEME_KEYS
+    theme = params.get("theme") if params.get("theme") in THEME_KEYS else themes[0]
+    try:
+        rotate = max(0.0, float(params.get("rotate", "0")))
+    except ValueError:
+        rotate = 0.0
+    county = params.get("county") if params.get("county") in counties else None
+    return View(lang="en" if params.get("lang", default_lang) == "en" else "zh", theme=theme, county=county,
+                kiosk=params.get("kiosk") in ("1", "true", "yes"), themes=themes, rotate_s=rotate,
+                counties=params.get("counties") in ("1", "true", "yes"))
+
+
+def status_chips(health: dict[str, FeedHealth], dead_letters: int, conditions: Conditions | None,
+                 lang: str) -> list[html.Span]:
+    """Header chips: weather, active warnings, live feeds, refused messages."""
+    stale = sum(1 for h in health.values() if h.stale)
+    chips = []
+    if conditions is not None:
+        if conditions.air_temp_c is not None:
+            chips.append(html.Span(t("weather", lang, t=conditions.air_temp_c, h=conditions.humidity_pct or 0),
+                                   className="chip-status info", id="weather-chip"))
+        chips.append(html.Span(t("warnings", lang, n=conditions.warnings),
+                               className="chip-status " + ("alert" if conditions.warnings else "ok"),
+                               id="warnings-chip"))
+    chips += [
+        html.Span(t("feeds_stale", lang, n=stale, total=len(health)) if stale else t("feeds_ok", lang, ok=len(health),
+                                                                                     total=len(health)),
+                  className="chip-status " + ("warn" if stale else "ok"), id="feeds-chip"),
         html.Span(t("dead_letters", lang, n=dead_letters), className="chip-status " + ("warn" if dead_letters else "ok")),
     ]
+    return chips
 
 
-def header(ctx: AppContext, path: str, lang: str, theme_key: str | None) -> html.Header:
-    """City name, the five theme tabs, live status and clock."""
+def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: View | None = None) -> html.Header:
+    """City name, the five theme tabs, live status and clock; in kiosk mode the tabs are indicators only."""
+    view = view or View(lang=lang, theme=theme_key or THEME_KEYS[0])
     other = "en" if lang != "en" else "zh"
-    tabs = [dcc.Link(pick(th.name_zh, th.name_en, lang), href=href("/", theme=th.key, lang=lang),
-                     className="tab" + (" active" if th.key == theme_key else ""), id=f"tab-{th.key}")
-            for th in THEMES]
+    if view.kiosk:
+        tabs = [html.Span(pick(th.name_zh, th.name_en, lang), id=f"tab-{th.key}",
+                          className="tab" + (" active" if th.key == theme_key else "")) for th in THEMES]
+    else:
+        tabs = [dcc.Link(pick(th.name_zh, th.name_en, lang), href=href("/", **view.params(theme=th.key, county=None)),
+                         className="tab" + (" active" if th.key == theme_key else ""), id=f"tab-{th.key}")
+                for th in THEMES]
+    right = [html.Div(id=ids.STATUS, className="status"), html.Div(id=ids.CLOCK, className="clock")]
+    if not view.kiosk:
+        right.append(dcc.Link(t("lang_switch", lang), href=href(path, **view.params(lang=other)), className="lang",
+                              id="lang-switch"))
     return html.Header(className="wall-header", lang="en" if lang == "en" else "zh-CN", children=[
         html.Div(className="brand", children=[
             html.H1(t("app_title", lang)), html.Div(t("app_subtitle", lang), className="subtitle")]),
         html.Nav(tabs, className="tabs"),
-        html.Div(className="header-right", children=[
-            html.Div(id=ids.STATUS, className="status"),
-            html.Div(id=ids.CLOCK, className="clock"),
-            dcc.Link(t("lang_switch", lang), href=href(path, theme=theme_key, lang=other), className="lang"),
-        ]),
+        html.Div(className="header-right", children=right),
     ])

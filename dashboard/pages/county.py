@@ -13,7 +13,9 @@ from dashboard.i18n import t
 from dashboard.pages.common import header, href, query, status_chips
 from dashboard.pages.wall import clicked_county, render_panels
 from dashboard.panels import shell
+from dashboard.status import conditions
 from layers import PointRow, map_figure
+from layers.choropleth import plain
 from store import queries as q
 
 PATH_PREFIX = "/county/"
@@ -27,10 +29,10 @@ def county_map(ctx: AppContext, session: Session, adcode: str, lang: str) -> Any
     names = ctx.names_en if lang == "en" else ctx.names
     # Neighbours drawn faintly for context, the county itself on top.
     others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
-    traces = layers.build("county_choropleth", others, {}, names, labels=False)
+    traces = layers.build("county_choropleth", others, plain(names, list(others["adcode"])), names, labels=False)
     for tr in traces:
         tr.update(fillcolor="rgba(20,30,50,0.6)", line={"color": "#2c3e5c", "width": 1})
-    own = layers.build("county_choropleth", sel, {}, names, labels=False)
+    own = layers.build("county_choropleth", sel, plain(names, [adcode]), names, labels=False)
     own[0].update(fillcolor="rgba(40,70,110,0.75)", line={"color": "#9fb3c8", "width": 2})
     traces += own
     devices = q.devices(session, county=adcode)
@@ -90,7 +92,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         lang = query(search).get("lang", ctx.settings.lang)
         bodies, metas, classes = render_panels(ctx, [p["name"] for p in panel_ids], lang, adcode, None)
         with Session(ctx.engine) as s:
-            status = status_chips(ctx.health(s), q.dead_letter_count(s), lang)
+            status = status_chips(ctx.health(s), q.dead_letter_count(s), conditions(s, ctx.now(), adcode), lang)
         return bodies, metas, classes, status
 
     @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Input(ids.COUNTY_MAP, "clickData"),

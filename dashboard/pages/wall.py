@@ -1,117 +1,217 @@
-"""The wall (/): city map coloured by open cases, one panel per feed, the theme's KPI strip."""
+"""The wall (/): a theme's panels around the city map, its KPI strip, a ticker; rotation by URL."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
+import plotly
 from dash import ALL, Dash, Input, Output, Patch, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
-from dashboard.pages.common import header, query, status_chips
+from dashboard.pages.common import View, header, parse_view, query, status_chips
 from dashboard.panels import PanelInput, freshness, shell
+from dashboard.status import conditions, ticker
 from layers import map_figure
-from layers.choropleth import class_breaks, colour_for, label_texts, legend_items, text_colour
+from layers.aqi import aqi_choropleth_values, aqi_labels
+from layers.choropleth import NO_DATA, Shading, classed
 from store import queries as q
+from store.env_queries import county_aqi
+from topics import Theme
 from topics import theme as get_theme
 
 PATH = "/"
-LEFT = ("road_weather", "fire_risk")
-RIGHT = ("video_point", "grid_event")
 KPI_PANEL = "kpi"
+LABEL_PX = 14  # map label size at 1920 px wide; scaled with the screen
+
+# Rotation runs in the browser on the clock: slot = floor(now / period) mod n, so every screen showing the
+# same URL shows the same view, and a reload resumes where it was.
+ROTATE_JS = """
+function(n, search, counties) {
+  const p = new URLSearchParams(search || '');
+  const period = parseFloat(p.get('rotate') || '0');
+  if (!(period > 0)) { return window.dash_clientside.no_update; }
+  const all = ['economy', 'market', 'social', 'service', 'ecology'];
+  const themes = (p.get('themes') || '').split(',').filter(k => all.includes(k));
+  const list = themes.length ? themes : all;
+  const slot = Math.floor(Date.now() / 1000 / period);
+  if (p.get('counties') === '1') {
+    const county = counties[slot % counties.length];
+    if (p.get('county') === county && p.get('theme') === list[0]) { return window.dash_clientside.no_update; }
+    p.set('theme', list[0]); p.set('county', county);
+  } else {
+    const theme = list[slot % list.length];
+    if (p.get('theme') === theme) { return window.dash_clientside.no_update; }
+    p.set('theme', theme); p.delete('county');
+  }
+  return '?' + p.toString();
+}
+"""
+
+VIEWPORT_JS = "function(_) { return window.innerWidth; }"
 
 
-def city_map(ctx: AppContext, session: Session, lang: str) -> Any:
-    """The city map figure with the current open-case counts."""
-    values = q.open_events_by_county(session)
-    traces = ctx.registries.layers.build("county_choropleth", ctx.counties_wall, values,
-                                         ctx.names_en if lang == "en" else ctx.names,
-                                         t("legend_cases", lang))
+@dataclass(frozen=True)
+class MapState:
+    """What the city map shows now: the shading and its title."""
+
+    shading: Shading
+    title: str
+    unit: str
+
+
+def map_state(ctx: AppContext, session: Session, th: Theme, lang: str) -> MapState:
+    """The theme's map measure: open cases by county, or AQI by county in the standard's colours."""
+    names = ctx.names_en if lang == "en" else ctx.names
+    adcodes = list(ctx.counties_wall["adcode"])
+    if th.map_measure == "aqi":
+        values = county_aqi(session)
+        per_county = {a: values.get(a) for a in adcodes}
+        colours, legend_ = aqi_choropleth_values(per_county, lang=lang)
+        labels, hover = aqi_labels(per_county, names, lang=lang)
+        shading = Shading(colours=colours, labels=labels, hover=hover, legend=legend_)
+        return MapState(shading, t("aqi_map_title", lang), "")
+    unit = t("legend_cases", lang)
+    return MapState(classed(q.open_events_by_county(session), names, unit, adcodes), t("map_title", lang), unit)
+
+
+def city_map(ctx: AppContext, state: MapState, county: str | None) -> Any:
+    """The city map figure; a selected county is outlined."""
+    names = ctx.names
+    traces = ctx.registries.layers.build("county_choropleth", ctx.counties_wall, state.shading, names)
+    if county:
+        for tr in traces:
+            if (tr.meta or {}).get("adcode") == county:
+                tr.update(line={"color": "#ffffff", "width": 4})
     b = ctx.counties_wall.total_bounds
     return map_figure(traces, (b[0], b[1], b[2], b[3]))
 
 
-def map_patch(ctx: AppContext, values: dict[str, int], lang: str) -> Patch:
-    """Only the colours and numbers that change between ticks; the polygons stay in the browser."""
+def map_patch(ctx: AppContext, state: MapState, county: str | None, width: int | None) -> Patch:
+    """Only colours, texts and outline that change between ticks; the polygons stay in the browser."""
     patch = Patch()
-    breaks = class_breaks(list(values.values()))
-    names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
     for i, adcode in enumerate(adcodes):
-        v = values.get(adcode, 0)
-        patch["data"][i]["fillcolor"] = colour_for(v, breaks)
-        patch["data"][i]["text"] = f"{names.get(adcode, adcode)}: {v} {t('legend_cases', lang)}"
-    patch["data"][len(adcodes)]["text"] = label_texts(adcodes, values, names)
-    patch["data"][len(adcodes)]["textfont"]["color"] = [
-        text_colour(colour_for(values.get(a, 0), breaks)) for a in adcodes]
+        patch["data"][i]["fillcolor"] = state.shading.colours.get(adcode, NO_DATA)
+        patch["data"][i]["text"] = state.shading.hover.get(adcode, "")
+        patch["data"][i]["line"] = {"color": "#ffffff", "width": 4} if adcode == county else \
+            {"color": "#9fb3c8", "width": 1.2}
+    labels = patch["data"][len(adcodes)]
+    labels["text"] = [state.shading.labels.get(a, "") for a in adcodes]
+    labels["textfont"] = {"color": state.shading.label_colours(adcodes),
+                          "size": round(LABEL_PX * max(1.0, (width or 1920) / 1920))}
     return patch
 
 
-def legend(values: dict[str, int], lang: str) -> list[html.Span]:
-    """Colour classes of the map, as small swatches."""
-    return [html.Span([html.I(style={"background": c}), label], className="legend-item")
-            for c, label in legend_items(list(values.values()))] + [html.Span(t("legend_cases", lang))]
+def legend(state: MapState) -> list[html.Span]:
+    """Swatches explaining the map's colours."""
+    items = [html.Span([html.I(style={"background": c}), label], className="legend-item")
+             for c, label in state.shading.legend]
+    return items + ([html.Span(state.unit)] if state.unit else [])
 
 
-def layout(ctx: AppContext, lang: str, theme_key: str | None) -> html.Div:
-    """The wall page; panels are framed here and filled by the first tick."""
+def columns(ctx: AppContext, th: Theme) -> tuple[list[str], list[str]]:
+    """The theme's panel types that are registered (an unknown name is left out, not fatal)."""
+    known = {p.name for p in ctx.registries.panels}
+    return [n for n in th.left if n in known], [n for n in th.right if n in known]
+
+
+def layout(ctx: AppContext, view: View) -> html.Div:
+    """The wall page for a view; the first tick fills the panels."""
     panels = ctx.registries.panels
-    th = get_theme(theme_key or "")
+    th = get_theme(view.theme)
+    lang = view.lang
+    left, right = columns(ctx, th)
     with Session(ctx.engine) as s:
-        fig = city_map(ctx, s, lang)
-        values = q.open_events_by_county(s)
-    kpi = shell(panels[KPI_PANEL], lang, f"{KPI_PANEL}-panel",
-                title=f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}")
-    return html.Div(className="wall", children=[
-        header(ctx, PATH, lang, th.key),
-        html.Main(className="wall-grid", children=[
-            html.Div([shell(panels[n], lang, f"{n}-panel") for n in LEFT], className="col left"),
+        state = map_state(ctx, s, th, lang)
+    title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
+    map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
+    size = "three" if max(len(left), len(right)) > 2 else "two"
+    return html.Div(className="wall" + (" kiosk" if view.kiosk else ""), children=[
+        header(ctx, PATH, lang, th.key, view),
+        html.Div(className="ticker", children=html.Div(id=ids.TICKER, className="ticker-track")),
+        html.Main(className=f"wall-grid {size}", children=[
+            html.Div([shell(panels[n], lang, f"{n}-panel") for n in left], className="col left"),
             html.Section(className="panel map-panel", children=[
                 html.Header(className="panel-head", children=[
-                    html.H2(t("map_title", lang)),
-                    html.Div(legend(values, lang), id=ids.MAP_LEGEND, className="legend")]),
-                dcc.Graph(id=ids.CITY_MAP, figure=fig, className="map",
+                    html.H2(map_title, id="map-title"),
+                    html.Div(legend(state), id=ids.MAP_LEGEND, className="legend")]),
+                dcc.Graph(id=ids.CITY_MAP, figure=city_map(ctx, state, view.county), className="map",
                           config={"displayModeBar": False, "scrollZoom": False, "responsive": True}),
             ]),
-            html.Div([shell(panels[n], lang, f"{n}-panel") for n in RIGHT], className="col right"),
-            kpi,
+            html.Div([shell(panels[n], lang, f"{n}-panel") for n in right], className="col right"),
+            shell(panels[KPI_PANEL], lang, f"{KPI_PANEL}-panel", title=title),
         ]),
         dcc.Interval(id=ids.WALL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
+        dcc.Store(id=ids.PANEL_HASHES, data={}),
     ])
 
 
+def digest(value: Any) -> str:
+    """A short fingerprint of rendered components, to send only panels that changed."""
+    return hashlib.blake2b(json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True).encode(),
+                           digest_size=8).hexdigest()
+
+
 def register(app: Dash, ctx: AppContext) -> None:
-    """The wall's callbacks: the live tick and the click into a county."""
+    """The wall's callbacks: the live tick, the click into a county, rotation and the screen width."""
 
     @app.callback(
         Output({"type": ids.PANEL_BODY, "name": ALL}, "children"),
         Output({"type": ids.PANEL_META, "name": ALL}, "children"),
         Output({"type": ids.PANEL, "name": ALL}, "className"),
         Output(ids.STATUS, "children"),
+        Output(ids.TICKER, "children"),
         Output(ids.CITY_MAP, "figure", allow_duplicate=True),
         Output(ids.MAP_LEGEND, "children"),
+        Output(ids.PANEL_HASHES, "data"),
         Input(ids.WALL_TICK, "n_intervals"),
         State({"type": ids.PANEL, "name": ALL}, "id"),
         State(ids.URL, "search"),
+        State(ids.PANEL_HASHES, "data"),
+        State(ids.VIEWPORT, "data"),
         prevent_initial_call="initial_duplicate",
+        # A slow tick holds the next one back instead of letting requests pile up.
+        running=[(Output(ids.WALL_TICK, "disabled"), True, False)],
     )
-    def tick(_n: int, panel_ids: list[dict[str, str]], search: str | None) -> tuple[Any, ...]:
-        params = query(search)
-        lang = params.get("lang", ctx.settings.lang)
-        bodies, metas, classes = render_panels(ctx, [p["name"] for p in panel_ids], lang, None,
-                                               params.get("theme"))
+    def tick(_n: int, panel_ids: list[dict[str, str]], search: str | None, hashes: dict[str, str] | None,
+             width: int | None) -> tuple[Any, ...]:
+        view = parse_view(query(search), ctx.settings.lang, set(ctx.names))
+        names = [p["name"] for p in panel_ids]
+        bodies, metas, classes = render_panels(ctx, names, view.lang, view.county, view.theme)
         with Session(ctx.engine) as s:
-            values = q.open_events_by_county(s)
-            status = status_chips(ctx.health(s), q.dead_letter_count(s), lang)
-        return bodies, metas, classes, status, map_patch(ctx, values, lang), legend(values, lang)
+            state = map_state(ctx, s, get_theme(view.theme), view.lang)
+            cond = conditions(s, ctx.now(), view.county)
+            status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
+            lines = ticker(s, cond, view.lang, view.county)
+        old = hashes or {}
+        new = {}
+        out_bodies, out_metas, out_classes = [], [], []
+        for name, body, meta, cls in zip(names, bodies, metas, classes, strict=True):
+            new[name] = digest([body, meta, cls])
+            same = old.get(name) == new[name]
+            out_bodies.append(no_update if same else body)
+            out_metas.append(no_update if same else meta)
+            out_classes.append(no_update if same else cls)
+        ticker_items = [html.Span(line, className="ticker-item") for line in lines]
+        return (out_bodies, out_metas, out_classes, status, ticker_items + ticker_items,
+                map_patch(ctx, state, view.county, width), legend(state), new)
 
     @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
                   prevent_initial_call=True)
     def drill(click: dict[str, Any] | None, figure: dict[str, Any]) -> Any:
         adcode = clicked_county(click, figure, ctx.names)
         return f"/county/{adcode}" if adcode else no_update
+
+    app.clientside_callback(ROTATE_JS, Output(ids.URL, "search", allow_duplicate=True),
+                            Input(ids.CLOCK_TICK, "n_intervals"), State(ids.URL, "search"),
+                            State(ids.COUNTIES, "data"), prevent_initial_call=True)
+    app.clientside_callback(VIEWPORT_JS, Output(ids.VIEWPORT, "data"), Input(ids.URL, "pathname"))
 
 
 def clicked_county(click: dict[str, Any] | None, figure: dict[str, Any] | None,

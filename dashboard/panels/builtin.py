@@ -260,7 +260,7 @@ BUILTIN_PANELS = (
 )
 
 
-def register_builtin_panels(registry: PanelRegistry) -> None:
-    """Register the built-in panel types through the public registry call."""
+def register_feed_panels(registry: PanelRegistry) -> None:
+    """Register the feed panels and the KPI strip through the public registry call."""
     for panel in BUILTIN_PANELS:
         registry.register(panel)

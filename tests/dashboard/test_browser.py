@@ -61,11 +61,11 @@ def county_shapes(d: WebDriver, graph_id: str) -> list[str]:
 
 
 def test_wall_shows_eight_counties_and_live_panels(app: LiveApp, browser: WebDriver) -> None:
-    browser.get(app.url + "/")
+    browser.get(app.url + "/?theme=social")
     counties = wait_for(lambda: county_shapes(browser, "city-map"), what="the city map")
     assert sorted(counties) == ["441202", "441203", "441204", "441223", "441224", "441225", "441226", "441284"]
     # Every feed panel fills from the store: its data-time line shows a time, not the placeholder.
-    for name in ("road_weather", "fire_risk", "video_point", "grid_event", "kpi"):
+    for name in ("road_weather", "fire_risk", "grid_event", "hotline_12345", "mediation_levels", "kpi"):
         meta = wait_for(lambda n=name: browser.find_element(By.CSS_SELECTOR, f"[id*='panel-meta'][id*='\"{n}\"']").text,
                         what=f"the {name} panel")
         assert "数据时间" in meta and "—" not in meta, (name, meta)

@@ -261,3 +261,32 @@ def test_10000_malformed_messages_interleaved_with_valid_ones(data: st.DataObjec
         assert all(d.reason for d in letters)
         assert {(d.topic, d.payload) for d in letters} == {(t[:256], p) for t, p in bad}
         assert sum(s.scalars(select(FeedStatus.messages))) == len(good)
+
+
+def test_two_workers_on_a_shared_subscription_split_the_stream_and_store_each_message_once(
+        mosquitto: Mosquitto, tmp_path) -> None:
+    prefix, group = f"zqs{next(_ids)}", f"workers{next(_ids)}"
+    engine = sqlite_engine(tmp_path)
+    counts = [0, 0]
+    workers = []
+    for i in range(2):
+        ing = Ingestor(engine, make_decoder(prefix), batch_size=100, batch_ms=20).start()
+
+        def deliver(topic: str, payload: bytes, received_at: object, ack: object, i: int = i, ing: Ingestor = ing) -> None:
+            counts[i] += 1
+            ing.submit(topic, payload, None, ack)  # type: ignore[arg-type]
+
+        sub = MqttSubscriber(Broker("127.0.0.1", mosquitto.port), prefix, f"{group}-{i}", deliver,
+                             session_expiry_s=0, share_group=group).start()
+        assert sub.subscribed.wait(10)
+        workers.append((sub, ing))
+    try:
+        mosquitto.pub_lines(f"{prefix}/441204/road_weather/{RW}", [reading(i) for i in range(400)], qos=1)
+        wait_until(lambda: stored_readings(engine) == 400, "the whole stream", 30)
+    finally:
+        for sub, ing in workers:
+            sub.stop()
+            ing.stop()
+    assert counts[0] > 0 and counts[1] > 0, counts  # the broker split the stream
+    assert sum(counts) == 400  # each message went to one worker
+    assert stored_readings(engine) == 400

@@ -1,0 +1,122 @@
+"""Grid-case panels: open cases by kind (部件/事件) and top-level class of CJJ/T 106, and top subcategories."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dash import html
+
+from dashboard.i18n import pick, t
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
+from store.env_queries import ClassCount, events_updated_at, open_events_by_class
+
+KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("部件", "Components", COMPONENT_CATEGORIES),
+    ("事件", "Events", EVENT_CATEGORIES),
+)
+
+# Short English names of the standard's top-level classes (the Chinese ones are the standard's own).
+CLASS_EN: dict[tuple[str, str], str] = {
+    ("部件", "公用设施"): "Utilities", ("部件", "道路交通"): "Roads & traffic", ("部件", "市容环境"): "Cityscape",
+    ("部件", "园林绿化"): "Green space", ("部件", "房屋土地"): "Buildings & land",
+    ("部件", "其他设施"): "Other facilities", ("部件", "扩展部件"): "Ext. components",
+    ("事件", "市容环境"): "Cityscape", ("事件", "宣传广告"): "Advertising", ("事件", "施工管理"): "Construction",
+    ("事件", "突发事件"): "Emergencies", ("事件", "街面秩序"): "Street order", ("事件", "扩展事件"): "Ext. events",
+}
+
+TEXT: dict[str, tuple[str, str]] = {
+    "open": ("件在办", "open cases"),
+    "top_sub": ("高发小类", "Top subcategories"),
+    "note": ("分类按 CJJ/T 106 · 市城管执法局", "Classes of CJJ/T 106 · Municipal Urban Management Bureau"),
+}
+
+
+def tx(key: str, lang: str) -> str:
+    """This module's UI text in a language."""
+    zh, en = TEXT[key]
+    return en if lang == "en" else zh
+
+
+@dataclass(frozen=True)
+class KindView:
+    """One kind's open cases per class, in the standard's order (classes outside it after)."""
+
+    kind: str
+    total: int
+    classes: list[tuple[str, int]]
+
+
+def class_view(counts: Sequence[ClassCount]) -> list[KindView]:
+    """Open cases per kind and class; the standard's classes are always listed so bars keep their places."""
+    per: Counter[tuple[str, str]] = Counter()
+    for c in counts:
+        per[(c.kind, c.category)] += c.count
+    out = []
+    for kind, _, standard in KINDS:
+        extra = sorted(cat for k, cat in per if k == kind and cat not in standard)
+        # The 扩展 (local extension) classes are listed only when a city uses them: rows are scarce.
+        shown = [cat for cat in standard if not cat.startswith("扩展") or per.get((kind, cat))]
+        classes = [(cat, per.get((kind, cat), 0)) for cat in (*shown, *extra)]
+        out.append(KindView(kind, sum(n for _, n in classes), classes))
+    return out
+
+
+def top_subcategories(counts: Sequence[ClassCount], n: int = 4) -> list[tuple[str, int]]:
+    """The n subcategories with most open cases (a case without one counts under its class)."""
+    per: Counter[str] = Counter()
+    for c in counts:
+        per[c.subcategory or c.category] += c.count
+    return sorted(per.items(), key=lambda x: (-x[1], x[0]))[:n]
+
+
+def render_grid_categories(inp: PanelInput) -> PanelOutput:
+    """Open grid cases by kind and top-level class as horizontal bars, and the top subcategories."""
+    counts = open_events_by_class(inp.session, inp.county)
+    updated = events_updated_at(inp.session, inp.county)
+    if not counts and updated is None:
+        return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
+    lang = inp.lang
+    kinds = class_view(counts)
+    total = sum(k.total for k in kinds)
+    top = max((n for k in kinds for _, n in k.classes), default=0) or 1
+    subs = top_subcategories(counts)
+    head = html.Div(className="ev-gc-top", children=[
+        html.Div(className="big-number", children=[
+            html.Span(str(total), className="value"), html.Span(f" {tx('open', lang)}", className="unit")]),
+        html.Div(className="ev-subcats", children=[
+            html.Span(tx("top_sub", lang), className="ev-subcats-label"),
+            *[html.Span(className="tag ev-chip", children=[html.Span(name), html.B(f" {n}")])
+              for name, n in subs],
+        ]),
+    ])
+    columns = []
+    for kv in kinds:
+        zh, en, _ = next(k for k in KINDS if k[0] == kv.kind)
+        rows = [html.Div(className="ev-kind-head", children=[
+            html.Span(pick(zh, en, lang)), html.Span(str(kv.total), className="ev-bar-num")])]
+        for cat, n in kv.classes:
+            rows.append(html.Div(className="ev-bar-row" + ("" if n else " zero"), children=[
+                html.Span(pick(cat, CLASS_EN.get((kv.kind, cat), cat), lang), className="ev-bar-label"),
+                html.Div(className="ev-bar", children=html.Div(
+                    className="ev-fill " + ("component" if kv.kind == "部件" else "event"),
+                    style={"width": f"{100 * n / top:.0f}%"})),
+                html.Span(str(n), className="ev-bar-num"),
+            ]))
+        columns.append(html.Div(rows, className="ev-kind"))
+    body = html.Div(className="ev-gc", lang="en" if lang == "en" else "zh-CN", children=[
+        head, html.Div(columns, className="ev-kinds"), html.Div(tx("note", lang), className="footnote")])
+    return PanelOutput(body, updated)
+
+
+CASE_PANELS = (
+    PanelType("grid_categories", "网格事件 · 分类", "Grid cases by class", "grid_event", render_grid_categories),
+)
+
+
+def register_case_panels(registry: PanelRegistry) -> None:
+    """Register the grid-case panels (grid_categories) through the public registry call."""
+    for panel in CASE_PANELS:
+        registry.register(panel)

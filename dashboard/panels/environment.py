@@ -1,0 +1,390 @@
+"""Panels of the ecology theme (生态环境保护): AQI by county, river levels against their warning levels.
+
+A county's AQI is its worst current station's, not the mean of its stations' concentrations: on a wall
+the question is where the air is bad, and a mean hides one bad station among clean ones. The city's
+headline AQI follows the national practice (HJ 663): the mean of each concentration over the stations,
+then the AQI of those means. The footnote says both; `store.env_queries` holds the county rule so the
+ecology map colours counties by the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dash import html
+
+from dashboard.i18n import pick, t
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from layers.aqi import aqi_colour
+from layers.choropleth import NO_DATA, text_colour
+from standards.aqi import AqiBand, AqiResult, Edition, Metric, aqi, aqi_band
+from standards.hydro import STATIONS, WaterState, WaterStatus, water_status
+from store.env_queries import AirStation, GaugeReading, air_stations, gauge_readings, worst_by_county
+
+TEXT: dict[str, tuple[str, str]] = {
+    "city": ("全市", "City"),
+    "primary": ("首要污染物", "Primary"),
+    "none_primary": ("无", "none"),
+    "aqi_rule": ("区县取最差站点，全市取各站浓度均值", "County = worst station, city = mean"),
+    "aqi_rule_county": ("区县取最差站点", "County = worst station"),
+    "realtime": ("实时报", "real-time"),
+    "unverified": ("断点未核实", "breakpoints unverified"),
+    "pm_1h": ("PM按1小时值计的站点", "Stations whose PM AQI uses 1-h values"),
+    "dept_env": ("市生态环境局", "Eco-Env. Bureau"),
+    "dept_water": ("市水利局", "Water Resources Bureau"),
+    "above_warning": ("站超警戒", "stations ≥ warning"),
+    "above_guaranteed": ("超保证 {n}", "{n} ≥ guaranteed"),
+    "station": ("站点", "Station"),
+    "river_county": ("河流·区县", "River · county"),
+    "level": ("水位 m", "Level m"),
+    "levels": ("警戒/保证", "Warn./guar."),
+    "margin": ("较警戒", "vs warning"),
+    "to_warning": ("距警戒 {v} m", "{v} m to warn."),
+    "over_warning": ("超警戒 {v} m", "{v} m over warn."),
+    "over_guaranteed": ("超保证 {v} m", "{v} m over guar."),
+    "no_levels": ("无警戒水位", "no warning level"),
+    "datum_news": ("{names}警戒水位源自新闻报道，基面未核实", "{names}: warning levels from news reports, datum unverified"),
+    "datum_source": ("表 standards.hydro.STATIONS，可按部署覆盖",
+                     "table standards.hydro.STATIONS, overridable per deployment"),
+    "datum_api": ("其余取自水文接口", "others from the hydrology API"),
+    "datum_all": ("水位为各站自身基面", "Levels on each station's own datum"),
+}
+
+RIVER_EN = {"西江": "Xi", "绥江": "Sui", "贺江": "He", "新兴江": "Xinxing", "北江": "Bei"}
+
+_POLLUTANT = {"pm2_5": "PM₂.₅", "pm10": "PM₁₀", "so2": "SO₂", "no2": "NO₂", "co": "CO", "o3": "O₃"}
+MINUS = "\u2212"
+
+
+def tx(key: str, lang: str, **kw: object) -> str:
+    """This module's UI text in a language."""
+    zh, en = TEXT[key]
+    return (en if lang == "en" else zh).format(**kw)
+
+
+def no_data(inp: PanelInput, data_time: datetime | None = None) -> PanelOutput:
+    """The no-data body every panel shows when it has nothing to show."""
+    return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), data_time)
+
+
+def _lang_attr(lang: str) -> str:
+    """The HTML lang of a panel body, so the stylesheet can fit longer English labels."""
+    return "en" if lang == "en" else "zh-CN"
+
+
+def _newest(times: Iterable[datetime]) -> datetime | None:
+    return max(times, default=None)
+
+
+# ---- air quality ---------------------------------------------------------------------------------------
+
+
+def pollutant_symbol(metric: str) -> str:
+    """How a wall names a pollutant column: PM₂.₅, PM₁₀, O₃, O₃-8h, NO₂ …"""
+    try:
+        info = Metric(metric).info
+    except ValueError:
+        return metric
+    symbol = _POLLUTANT.get(info.pollutant, info.symbol)
+    return f"{symbol}-8h" if metric == Metric.O3_8H else symbol
+
+
+def realtime_inputs(values: dict[str, float]) -> dict[str, float | None]:
+    """A station's inputs to the real-time AQI, chosen as the feed chooses them (feeds/polled.py)."""
+    def pm(name: str) -> float | None:
+        day = values.get(f"{name}_24h")
+        return day if day is not None else values.get(f"{name}_1h")
+
+    return {"so2_1h": values.get("so2_1h"), "so2_24h": values.get("so2_24h"), "no2_1h": values.get("no2_1h"),
+            "co_1h": values.get("co_1h"), "o3_1h": values.get("o3_1h"), "o3_8h": values.get("o3_8h"),
+            "pm2_5_24h": pm("pm2_5"), "pm10_24h": pm("pm10")}
+
+
+def _edition(stations: Sequence[AirStation]) -> str:
+    """The edition most stations' AQI used (they normally all agree)."""
+    counts = Counter(s.edition or Edition.HJ633_2012.value for s in stations)
+    return counts.most_common(1)[0][0] if counts else Edition.HJ633_2012.value
+
+
+def _aqi_of(inputs: dict[str, float | None], edition: str) -> AqiResult | None:
+    """The real-time AQI of some inputs, or None where HJ 633 gives none."""
+    if all(v is None for k, v in inputs.items() if k != "so2_24h"):
+        return None
+    try:
+        return aqi(inputs, edition, averaging="1h")
+    except ValueError:  # MissingSubstituteError included: no answer rather than a guess
+        return None
+
+
+def station_primary(s: AirStation) -> tuple[str, ...]:
+    """A station's primary pollutants: from its attrs, else recomputed from the stored concentrations."""
+    if s.primary_pollutants is not None:
+        return s.primary_pollutants
+    result = _aqi_of(realtime_inputs(s.values), s.edition or Edition.HJ633_2012.value)
+    return tuple(m.value for m in result.primary_pollutants) if result else ()
+
+
+def city_aqi(stations: Sequence[AirStation]) -> AqiResult | None:
+    """The city's real-time AQI from the mean of each concentration over its current stations (HJ 663)."""
+    sums: dict[str, float] = {}
+    counts: Counter[str] = Counter()
+    for s in stations:
+        for metric, value in realtime_inputs(s.values).items():
+            if value is not None:
+                sums[metric] = sums.get(metric, 0.0) + value
+                counts[metric] += 1
+    means: dict[str, float | None] = {m: sums[m] / counts[m] for m in sums}
+    return _aqi_of(means, _edition(stations)) if means else None
+
+
+@dataclass(frozen=True)
+class AirRow:
+    """One line of the AQI panel: a county (city view) or a station (county view)."""
+
+    key: str
+    name: str
+    aqi: int | None
+    primary: tuple[str, ...]
+
+    @property
+    def band(self) -> AqiBand | None:
+        """The HJ 633 band of the AQI."""
+        return None if self.aqi is None else aqi_band(self.aqi)
+
+
+def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for g in groups:
+        for m in g:
+            seen.setdefault(m, None)
+    return tuple(seen)
+
+
+def county_rows(stations: Sequence[AirStation], names: dict[str, str]) -> list[AirRow]:
+    """Every county worst first, its AQI its worst station's; counties without a current AQI last."""
+    worst = worst_by_county(stations)
+    rows = [AirRow(c, names.get(c, c), worst[c][0].aqi if c in worst else None,
+                   _union(station_primary(s) for s in worst.get(c, [])))
+            for c in [*names, *sorted(set(worst) - set(names))]]
+    return sorted(rows, key=lambda r: (r.aqi is None, -(r.aqi or 0)))
+
+
+def station_rows(stations: Sequence[AirStation], county_name: str = "") -> list[AirRow]:
+    """The stations of one county, worst first; names lose the county's name in front (the panel says it)."""
+    def short(name: str) -> str:
+        rest = name.removeprefix(county_name) if county_name else name
+        return rest or name
+
+    rows = [AirRow(s.device_id, short(s.name or s.device_id), s.aqi, station_primary(s)) for s in stations]
+    return sorted(rows, key=lambda r: (-(r.aqi or 0), r.name))
+
+
+def _pollutants(metrics: Sequence[str], lang: str) -> str:
+    return (", " if lang == "en" else "、").join(pollutant_symbol(m) for m in metrics)
+
+
+# Short English categories for the wall's narrow cells (the standard's full names are in standards.aqi).
+CATEGORY_EN_SHORT = {1: "Excellent", 2: "Good", 3: "Light", 4: "Moderate", 5: "Heavy", 6: "Severe"}
+
+
+def _category(band: AqiBand | None, lang: str) -> str:
+    return "—" if band is None else pick(band.category_zh, CATEGORY_EN_SHORT[band.level], lang)
+
+
+def _air_row(r: AirRow, lang: str) -> html.Li:
+    colour = aqi_colour(r.aqi)
+    return html.Li(className="row ev-aq-row", children=[
+        html.Span(className="ev-swatch", style={"background": colour}),
+        html.Span(r.name, className="name"),
+        html.Span("—" if r.aqi is None else str(r.aqi), className="ev-aqi"),
+        html.Span(_category(r.band, lang), className="tag ev-cat",
+                  style={"background": colour, "color": text_colour(colour)}),
+        html.Span(_pollutants(r.primary, lang) or "—", className="ev-pol"),
+    ])
+
+
+def _air_footnote(stations: Sequence[AirStation], lang: str, county: bool = False) -> str:
+    editions = sorted({s.edition or Edition.HJ633_2012.value for s in stations})
+    parts = [tx("aqi_rule_county" if county else "aqi_rule", lang)]
+    for ed in editions:
+        verified = Edition(ed).verified if ed in {e.value for e in Edition} else False
+        parts.append(f"{ed.replace('HJ633', 'HJ 633')} {tx('realtime', lang)}"
+                     + ("" if verified else f" ({tx('unverified', lang)})"))
+    parts.append(tx("dept_env", lang))
+    return " · ".join(parts)
+
+
+def _air_details(stations: Sequence[AirStation], lang: str) -> str:
+    """What the footnote has no room for on the wall, as its tooltip."""
+    one_hour = sorted(s.name or s.device_id for s in stations if "1h" in s.pm_basis.values())
+    return f"{tx('pm_1h', lang)}: {', '.join(one_hour)}" if one_hour else ""
+
+
+def render_air_quality(inp: PanelInput) -> PanelOutput:
+    """AQI per county (or per station of one county), worst first, in the HJ 633 colours."""
+    stations = air_stations(inp.session, inp.county)
+    if not stations:
+        return no_data(inp)
+    lang = inp.lang
+    if inp.county:
+        head_label = inp.names.get(inp.county, inp.county)
+        rows = station_rows(stations, head_label)
+        head_aqi = rows[0].aqi
+        head_primary = _union(r.primary for r in rows if r.aqi == head_aqi)
+    else:
+        rows = county_rows(stations, inp.names)
+        city = city_aqi(stations)
+        head_aqi = city.aqi if city else None
+        head_primary = tuple(m.value for m in city.primary_pollutants) if city else ()
+        head_label = tx("city", lang)
+    colour = aqi_colour(head_aqi)
+    band = None if head_aqi is None else aqi_band(head_aqi)
+    side = html.Div(className="ev-aq-side", children=[
+        html.Div(className="ev-badge", style={"background": colour, "color": text_colour(colour)}, children=[
+            html.Div(f"{head_label} AQI", className="ev-badge-label"),
+            html.Div("—" if head_aqi is None else str(head_aqi), className="ev-badge-value"),
+            html.Div(_category(band, lang), className="ev-badge-cat"),
+        ]),
+        html.Div(className="ev-primary", children=[
+            html.Span(tx("primary", lang), className="ev-primary-label"),
+            html.Span(_pollutants(head_primary, lang) if head_primary else
+                      ("—" if head_aqi is None else tx("none_primary", lang)), className="ev-primary-value"),
+        ]),
+        html.Div(_air_footnote(stations, lang, bool(inp.county)), title=_air_details(stations, lang),
+                 className="footnote ev-aq-note"),
+    ])
+    body = html.Div(className="ev-aq", lang=_lang_attr(lang), children=[
+        side, html.Ul([_air_row(r, lang) for r in rows[:8]], className="rows ev-aq-rows")])
+    return PanelOutput(body, _newest(s.ts for s in stations))
+
+
+# ---- water levels --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GaugeView:
+    """A gauging station as the panel lists it."""
+
+    reading: GaugeReading
+    status: WaterStatus | None
+
+    @property
+    def over_warning_m(self) -> float | None:
+        """Level minus warning level, m: negative below it, positive above it."""
+        return None if self.status is None else -self.status.margin_to_warning_m + 0.0
+
+
+def gauge_views(readings: Iterable[GaugeReading]) -> list[GaugeView]:
+    """Stations closest to (or furthest over) their warning level first; stations without levels last."""
+    views = []
+    for r in readings:
+        status = None
+        if r.warning_m is not None:
+            try:
+                status = water_status(r.level_m, r.warning_m, r.guaranteed_m)
+            except ValueError:  # levels out of order in the attrs: show the level, no status
+                status = None
+        views.append(GaugeView(r, status))
+    return sorted(views, key=lambda v: (v.status is None,
+                                        -(v.over_warning_m or 0.0) if v.status else 0.0,
+                                        v.reading.name or v.reading.device_id))
+
+
+def _signed(v: float) -> str:
+    """+0.15 / −0.42 with a true minus sign."""
+    return f"{MINUS}{abs(v):.2f}" if v < 0 else f"+{v:.2f}"
+
+
+def margin_text(v: GaugeView, lang: str) -> str:
+    """"距警戒 −0.42 m", "超警戒 +0.15 m", "超保证 +0.05 m" or "无警戒水位"."""
+    s = v.status
+    if s is None:
+        return tx("no_levels", lang)
+    if s.state is WaterState.ABOVE_GUARANTEED and s.margin_to_guaranteed_m is not None:
+        return tx("over_guaranteed", lang, v=_signed(-s.margin_to_guaranteed_m + 0.0))
+    over = v.over_warning_m or 0.0
+    return tx("over_warning" if s.state is WaterState.ABOVE_WARNING else "to_warning", lang, v=_signed(over))
+
+
+def _levels_text(r: GaugeReading) -> str:
+    if r.warning_m is None:
+        return "—"
+    g = "—" if r.guaranteed_m is None else f"{r.guaranteed_m:.2f}"
+    return f"{r.warning_m:.2f}/{g}"
+
+
+def _datum_note(views: Sequence[GaugeView], lang: str) -> str:
+    """The datum caveat: which stations' levels come from our unverified table, which from the API."""
+    from_table = []
+    for v in views:
+        r = v.reading
+        station = STATIONS.get(r.station_key or "")
+        if r.levels_from == "standards.hydro" and (station is None or not station.verified):
+            name = pick(station.name_zh, station.name_en, lang) if station else (r.name or r.device_id)
+            from_table.append(name)
+    parts = [tx("datum_all", lang)]
+    if from_table:
+        parts.append(tx("datum_news", lang, names=("、" if lang != "en" else ", ").join(from_table)))
+        if any(v.reading.levels_from == "payload" for v in views):
+            parts.append(tx("datum_api", lang))
+    parts.append(tx("dept_water", lang))
+    return " · ".join(parts)
+
+
+def render_water_levels(inp: PanelInput) -> PanelOutput:
+    """Each station's level against its warning and guaranteed levels, the margin and the status colour."""
+    views = gauge_views(gauge_readings(inp.session, inp.county))
+    if not views:
+        return no_data(inp)
+    lang = inp.lang
+    known = [v for v in views if v.status]
+    over = [v for v in known if v.status and v.status.state is not WaterState.NORMAL]
+    over_g = [v for v in known if v.status and v.status.state is WaterState.ABOVE_GUARANTEED]
+    head = html.Div(className="big-number ev-wl-head", children=[
+        html.Span(str(len(over)), className="value" + (" alert" if over else "")),
+        html.Span(f" / {len(known)} {tx('above_warning', lang)}", className="unit"),
+        *([html.Span(tx("above_guaranteed", lang, n=len(over_g)), className="tag ev-wl-guar")]
+          if over_g else []),
+    ])
+    cells: list[Any] = [html.Span(tx(k, lang), className="ev-gh")
+                        for k in ("station", "river_county", "level", "levels", "margin")]
+    for v in views[:5]:  # the five most urgent: room for the two-line datum caveat
+        r = v.reading
+        colour = v.status.colour.hex if v.status else NO_DATA
+        river = r.river or "—"
+        if lang == "en":
+            river = RIVER_EN.get(river, river)
+        cells += [
+            html.Span(className="ev-gname", children=[
+                html.Span(className="ev-swatch", style={"background": colour}),
+                html.Span(r.name or r.device_id)]),
+            html.Span(f"{river}·{inp.names.get(r.county_adcode or '', '—')}", className="ev-muted"),
+            html.Span(f"{r.level_m:.2f}", className="ev-num ev-level"),
+            html.Span(_levels_text(r), className="ev-num ev-muted"),
+            html.Span(margin_text(v, lang), className="tag ev-state",
+                      style={"background": colour, "color": text_colour(colour)}),
+        ]
+    body = html.Div(className="ev-wl", lang=_lang_attr(lang), children=[
+        head, html.Div(cells, className="ev-gauges"),
+        html.Div(_datum_note(views, lang), title=tx("datum_source", lang), className="footnote")])
+    return PanelOutput(body, _newest(v.reading.ts for v in views))
+
+
+# ---- registration --------------------------------------------------------------------------------------
+
+ENVIRONMENT_PANELS = (
+    PanelType("air_quality", "空气质量 · 区县AQI", "Air quality · AQI by county", "air_quality",
+              render_air_quality),
+    PanelType("water_levels", "江河水位 · 警戒水位", "River levels · warning levels", "hydrology",
+              render_water_levels),
+)
+
+
+def register_environment_panels(registry: PanelRegistry) -> None:
+    """Register the ecology panels (air_quality, water_levels) through the public registry call."""
+    for panel in ENVIRONMENT_PANELS:
+        registry.register(panel)

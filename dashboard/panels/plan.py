@@ -1,0 +1,127 @@
+"""挂图作战: the 2021 work plan's 29 tasks by status, and the overdue ones, for a third of a wall column."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from dash import dcc, html
+from sqlalchemy.orm import Session
+
+from dashboard.i18n import pick
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from store import queries as q
+from topics.plan import (
+    PROGRESS_REGION,
+    STATUS_ORDER,
+    STATUS_STYLE,
+    PlanTask,
+    StatusKind,
+    TaskStatus,
+    load_plan,
+    task_status,
+)
+
+PLAN_PATH = "/plan"  # the full table (dashboard/pages/plan.py)
+OVERDUE_ROWS = 8  # rows rendered; CSS shows only the whole rows that fit the panel
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task with its progress and status on a day."""
+
+    task: PlanTask
+    status: TaskStatus
+
+
+def read_progress(session: Session, tasks: Sequence[PlanTask]) -> tuple[dict[int, float], datetime | None]:
+    """Each task's latest progress (%) by task number, and the newest data time."""
+    got = q.latest_kpis(session, [t.progress_key for t in tasks], PROGRESS_REGION)
+    progress = {t.number: got[t.progress_key].value for t in tasks if t.progress_key in got}
+    return progress, max((k.ts for k in got.values()), default=None)
+
+
+def plan_rows(tasks: Sequence[PlanTask], progress: dict[int, float], today: date) -> list[TaskRow]:
+    """Every task with its status, in the plan's order."""
+    return [TaskRow(t, task_status(t, progress.get(t.number), today)) for t in tasks]
+
+
+def status_counts(rows: Sequence[TaskRow]) -> dict[StatusKind, int]:
+    """How many tasks are in each status (every status present, zeros included)."""
+    c = Counter(r.status.kind for r in rows)
+    return {k: c.get(k, 0) for k in STATUS_ORDER}
+
+
+def overdue_worst_first(rows: Sequence[TaskRow]) -> list[TaskRow]:
+    """Overdue tasks, longest overdue first; then the least progress; then the plan's order."""
+    late = [r for r in rows if r.status.kind is StatusKind.OVERDUE]
+    return sorted(late, key=lambda r: (-(r.status.days_overdue or 0), r.status.progress or 0, r.task.number))
+
+
+def task_label(task: PlanTask, lang: str) -> str:
+    """(五) in Chinese, #5 in English."""
+    return f"#{task.code}" if lang == "en" else task.label
+
+
+def status_chips(counts: dict[StatusKind, int], lang: str, big: bool = True) -> html.Div:
+    """One coloured chip per status with its count."""
+    chips = []
+    for kind in STATUS_ORDER:
+        zh, en, colour = STATUS_STYLE[kind]
+        chips.append(html.Div(className=f"pl-chip pl-{kind.value}", style={"borderColor": colour}, children=[
+            html.Span(str(counts[kind]), className="pl-chip-n", style={"color": colour}),
+            html.Span(pick(zh, en, lang), className="pl-chip-label")]))
+    return html.Div(chips, className="pl-chips" + ("" if big else " pl-chips-small"))
+
+
+def lead_text(task: PlanTask, lang: str) -> str:
+    """The lead department, with how many others share the task."""
+    others = len(task.departments) - 1
+    if not others:
+        return task.lead_department
+    return f"{task.lead_department} +{others}" if lang == "en" else f"{task.lead_department}等"
+
+
+def days_text(days: int, lang: str) -> str:
+    """Days overdue, short."""
+    return f"{days:,} d late" if lang == "en" else f"逾期{days}天"
+
+
+def render_plan_supervision(inp: PanelInput) -> PanelOutput:
+    """Counts by status as chips and the overdue tasks, worst first (city-wide: the plan has no counties)."""
+    tasks = load_plan()
+    progress, newest = read_progress(inp.session, tasks)
+    rows = plan_rows(tasks, progress, inp.now.date())
+    late = overdue_worst_first(rows)
+    lang = inp.lang
+    head = html.Div(className="pl-late-head", children=[
+        html.Span(pick(f"逾期任务 {len(late)} 项", f"Overdue tasks: {len(late)}", lang),
+                  className="pl-late-title"),
+        dcc.Link(pick(f"全部{len(tasks)}项 →", f"All {len(tasks)} →", lang), className="pl-more",
+                 href=PLAN_PATH + ("?lang=en" if lang == "en" else "")),
+    ])
+    items = [html.Li(className="pl-row", children=[
+        html.Span(task_label(r.task, lang), className="pl-no"),
+        html.Span(r.task.title, className="pl-title"),
+        html.Span(lead_text(r.task, lang), className="pl-dept"),
+        html.Span(f"{r.status.progress:.0f}%", className="pl-pct"),
+        html.Span(days_text(r.status.days_overdue or 0, lang), className="pl-days"),
+    ], title=f"{r.task.label} {r.task.title} · {'、'.join(r.task.departments)}") for r in late[:OVERDUE_ROWS]]
+    listing = (html.Ul(items, className="pl-rows") if items else
+               html.Div(pick("无逾期任务", "No overdue tasks", lang), className="pl-empty"))
+    body = html.Div(className="pl-panel", children=[status_chips(status_counts(rows), lang), head, listing])
+    return PanelOutput(body, newest)
+
+
+PLAN_PANELS = (
+    PanelType("plan_supervision", "挂图作战 · 2021年工作要点", "Plan supervision · 2021 work plan", "kpi",
+              render_plan_supervision),
+)
+
+
+def register_plan_panels(registry: PanelRegistry) -> None:
+    """Register the plan supervision panel through the public registry call."""
+    for panel in PLAN_PANELS:
+        registry.register(panel)

@@ -1,0 +1,169 @@
+"""The 2021 work plan's 29 tasks as data (挂图作战), and the status rule the supervision views apply.
+
+`topics/plan_tasks.json` is built from the plan's text by `python -m topics.build_plan` and checked
+in, so the app needs nothing outside the repository at run time. Progress comes from the store as
+KPIs `plan.task.<n>.progress` (%, region 441200), one per top-level task.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+PLAN_FILE = Path(__file__).resolve().parent / "plan_tasks.json"
+PROGRESS_REGION = "441200"
+AT_RISK_DAYS = 30  # a deadline this close (days) with progress below AT_RISK_PROGRESS is a risk
+AT_RISK_PROGRESS = 80.0
+ThemeKey = Literal["economy", "market", "social", "service", "ecology"]
+
+
+class PlanTask(BaseModel):
+    """One task of the plan — a top-level (一)…(二十九) item, or one of its numbered sub-items."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    code: str = Field(description="'2' for task (二), '14.2' for sub-item 2 of task (十四)")
+    number: int = Field(ge=1, description="Position: the task number, or the sub-item's number in its task")
+    label: str = Field(description="As the plan writes it: '(二)' or '(十四)2'")
+    title: str = Field(description="The heading: the text before the first 。")
+    text: str = Field("", description="The rest of the paragraph, without the 责任部门/完成时限 note")
+    departments: tuple[str, ...] = Field(min_length=1, description="责任部门 in the plan's order")
+    lead_department: str = Field(description="The first 责任部门 (or the one named 牵头); for a task with "
+                                             "sub-items, the department leading most of them")
+    deadline: date = Field(description="完成时限 as a date (rules in topics/build_plan.py)")
+    deadline_text: str = Field(description="完成时限 as the plan words it")
+    ongoing: bool = Field(False, description="The plan says 持续推进 (continuing work)")
+    theme: ThemeKey | None = Field(None, description="One of the five functions, where the text names it")
+    section: int = Field(ge=1, description="The plan's part 一…六")
+    section_title: str
+    line: int = Field(ge=1, description="Line of the seed text where the item starts")
+    subtasks: tuple[PlanTask, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_version(cls, data: Any) -> Any:
+        if isinstance(data, dict) and int(data.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+            raise ValueError(f"plan task schema_version {data['schema_version']} is newer than "
+                             f"{SCHEMA_VERSION}")
+        return data
+
+    @property
+    def progress_key(self) -> str:
+        """The KPI key that carries this task's progress (top-level tasks only)."""
+        return progress_key(self.number)
+
+
+class PlanFile(BaseModel):
+    """The checked-in file: which text it came from and the tasks in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    source: str
+    title: str
+    issued: date | None = None
+    year: int
+    tasks: tuple[PlanTask, ...]
+
+
+def progress_key(number: int) -> str:
+    """`plan.task.<n>.progress`: the KPI key of top-level task n."""
+    return f"plan.task.{number}.progress"
+
+
+def read_plan_file(path: Path = PLAN_FILE) -> PlanFile:
+    """Parse and validate a plan file."""
+    return PlanFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=4)
+def load_plan(path: Path = PLAN_FILE) -> tuple[PlanTask, ...]:
+    """The plan's top-level tasks in order, with their sub-items."""
+    return read_plan_file(path).tasks
+
+
+# ---- status ------------------------------------------------------------------------------------
+
+
+class StatusKind(StrEnum):
+    """Where a task stands."""
+
+    DONE = "done"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+    UNKNOWN = "unknown"
+
+
+# Label zh, label en, colour — the wall's own palette (assets/wall.css --ok/--accent/--warn/--alert/--muted).
+STATUS_STYLE: dict[StatusKind, tuple[str, str, str]] = {
+    StatusKind.DONE: ("已完成", "Done", "#66bb6a"),
+    StatusKind.ON_TRACK: ("正常推进", "On track", "#4fc3f7"),
+    StatusKind.AT_RISK: ("临期预警", "At risk", "#ffb74d"),
+    StatusKind.OVERDUE: ("已逾期", "Overdue", "#ff5252"),
+    StatusKind.UNKNOWN: ("未报进度", "No data", "#8a9bb5"),
+}
+STATUS_ORDER = tuple(StatusKind)  # done, on track, at risk, overdue, unknown
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """A task's status on a day, with what a view needs to show it."""
+
+    kind: StatusKind
+    progress: float | None
+    days_overdue: int | None = None
+    days_left: int | None = None
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese label."""
+        return STATUS_STYLE[self.kind][0]
+
+    @property
+    def label_en(self) -> str:
+        """English label."""
+        return STATUS_STYLE[self.kind][1]
+
+    @property
+    def colour(self) -> str:
+        """Colour of the status (hex)."""
+        return STATUS_STYLE[self.kind][2]
+
+    def label(self, lang: str) -> str:
+        """Label with the days overdue, in the UI language."""
+        if self.kind is StatusKind.OVERDUE and self.days_overdue is not None:
+            return (f"Overdue {self.days_overdue} d" if lang == "en" else f"逾期{self.days_overdue}天")
+        return self.label_en if lang == "en" else self.label_zh
+
+
+def task_status(task: PlanTask, progress_pct: float | None, today: date) -> TaskStatus:
+    """Done at ≥100 %; else overdue after the deadline; else at risk within 30 days below 80 %; else on track.
+
+    Without a progress value the status is unknown, whatever the date: a missing report is not a finding.
+    """
+    if progress_pct is None or math.isnan(progress_pct):
+        return TaskStatus(StatusKind.UNKNOWN, None)
+    if progress_pct >= 100:
+        return TaskStatus(StatusKind.DONE, progress_pct)
+    if today > task.deadline:
+        return TaskStatus(StatusKind.OVERDUE, progress_pct, days_overdue=(today - task.deadline).days)
+    left = (task.deadline - today).days
+    if left <= AT_RISK_DAYS and progress_pct < AT_RISK_PROGRESS:
+        return TaskStatus(StatusKind.AT_RISK, progress_pct, days_left=left)
+    return TaskStatus(StatusKind.ON_TRACK, progress_pct, days_left=left)
+
+
+def short_title(task: PlanTask, limit: int = 12) -> str:
+    """The heading cut to `limit` characters (with …) for tight rows."""
+    return task.title if len(task.title) <= limit else task.title[: limit - 1] + "…"
