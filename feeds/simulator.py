@@ -293,7 +293,6 @@ class Simulator:
             "market.supervision_claim_rate": (round(min(100.0, 99.2 + noise(0.2)), 1), "%"),
             "market.ysht_users": (int(205_000 + 28_000 * frac), "户"),
             "market.ysht_dau": (int(11_500 * working + noise(200)), "户"),
-            "social.hotline_12345_today": (int(60 + 380 * min(1.0, max(0.0, (now.hour - 7) / 12)) + noise(5)), "件"),
             "social.open_grid_cases": (open_cases, "件"),
             "social.mediation.city": (12 + int(noise(1)), "件"),
             "social.mediation.county": (57 + int(noise(2)), "件"),

@@ -72,7 +72,7 @@ THEMES: tuple[Theme, ...] = (
           kpis=(
         KpiDef(key="social.open_grid_cases", name_zh="在办网格事件", name_en="Open grid cases", unit="件",
                department="市城管执法局", plan_item="(十六) 网格化管理平台"),
-        KpiDef(key="social.hotline_12345_today", name_zh="今日12345工单", name_en="12345 tickets today", unit="件",
+        KpiDef(key="social.hotline_12345.today", name_zh="今日12345工单", name_en="12345 tickets today", unit="件",
                department="市政数局"),
         KpiDef(key="social.mediation.village", name_zh="村级矛盾调处", name_en="Village-level mediation",
                unit="件", department="市委政法委", plan_item="(十六) 市县镇村四级矛盾调处"),

@@ -113,7 +113,8 @@ def test_grid_events_move_through_the_steps_in_order_and_close(run: Run) -> None
 def test_kpis_cover_every_theme(run: Run) -> None:
     _, first = run[0]
     sent = {(b["metric"], b["region"]) for _, b in by_feed(first, "kpi")}
-    wanted = {(k.key, k.region) for theme in THEMES for k in theme.kpis}
+    # 12345 tickets come from the hotline's HTTP API (feeds/simhttp.py), counted by the poller, not from MQTT.
+    wanted = {(k.key, k.region) for theme in THEMES for k in theme.kpis if not k.key.startswith("social.hotline_12345")}
     assert {t.key for t in THEMES} == {"economy", "market", "social", "service", "ecology"}
     assert wanted <= sent, f"missing {sorted(wanted - sent)}"
     # County air quality for every county, so the map can be coloured by AQI.
