@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from feeds.payloads import (
     CLOSING_STEP,
-    DevicePayload,
     FireRiskPayload,
     GridEventPayload,
     KpiPayload,

@@ -10,13 +10,16 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
 
 from tests.servers import free_port, wait_for_port
 
@@ -98,3 +101,34 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+COUNTY_TRACES = """
+const g = document.querySelector('#%s .js-plotly-plot');
+if (!g || !g._fullData) return null;
+return g._fullData.filter(t => t.meta && t.meta.layer === 'county').map(t => t.meta.adcode);
+"""
+
+
+def wait_for(fn: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll until fn() is truthy; fail with what was awaited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def severe_console_errors(d: WebDriver) -> list[dict[str, Any]]:
+    """Console entries at error level."""
+    return [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def county_shapes(d: WebDriver, graph_id: str) -> list[str]:
+    """Adcodes of the county shapes plotly drew, with one filled SVG path each."""
+    adcodes = d.execute_script(COUNTY_TRACES % graph_id) or []
+    fills = d.find_elements(By.CSS_SELECTOR, f"#{graph_id} .scatterlayer path.js-fill")
+    drawn = [f for f in fills if (f.get_attribute("d") or "").strip() not in ("", "M0,0Z")]
+    return adcodes if len(drawn) >= len(adcodes) else []

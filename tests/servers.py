@@ -178,7 +178,7 @@ def mosquitto_broker(persistent: bool = False, extra: tuple[str, ...] = ()) -> I
     conf = workdir / "mosquitto.conf"
     lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", f"log_dest file {workdir / 'mosquitto.log'}",
              "max_queued_messages 100000", "max_inflight_messages 1000"]
-    lines += ([f"persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
+    lines += (["persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
               if persistent else ["persistence false"])
     if os.geteuid() == 0:
         lines.append("user root")  # otherwise it drops to `mosquitto`, which cannot write our log

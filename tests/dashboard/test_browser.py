@@ -2,63 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from tests.browser import LiveApp, chromium, live_app
+from tests.browser import LiveApp, chromium, county_shapes, severe_console_errors, wait_for
 
 pytestmark = pytest.mark.browser
 OUT = Path(__file__).resolve().parents[2] / "test-output"
-
-COUNTY_TRACES = """
-const g = document.querySelector('#%s .js-plotly-plot');
-if (!g || !g._fullData) return null;
-return g._fullData.filter(t => t.meta && t.meta.layer === 'county').map(t => t.meta.adcode);
-"""
-
-
-def wait_for(fn: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll until fn() is truthy; fail with what was awaited."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def app() -> Iterator[LiveApp]:
-    with live_app() as a:
-        yield a
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    with chromium(1920, 1080) as d:
-        yield d
-
-
-def severe_console_errors(d: WebDriver) -> list[dict[str, Any]]:
-    """Console entries at error level."""
-    return [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def county_shapes(d: WebDriver, graph_id: str) -> list[str]:
-    """Adcodes of the county shapes plotly drew, with one filled SVG path each."""
-    adcodes = d.execute_script(COUNTY_TRACES % graph_id) or []
-    fills = d.find_elements(By.CSS_SELECTOR, f"#{graph_id} .scatterlayer path.js-fill")
-    drawn = [f for f in fills if (f.get_attribute("d") or "").strip() not in ("", "M0,0Z")]
-    return adcodes if len(drawn) >= len(adcodes) else []
-
 
 def test_wall_shows_eight_counties_and_live_panels(app: LiveApp, browser: WebDriver) -> None:
     browser.get(app.url + "/?theme=social")

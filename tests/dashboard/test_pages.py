@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import shapely
 from sqlalchemy.orm import Session
 
 from dashboard import create_app

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
-from tests.browser import LiveApp, chromium, live_app
-from tests.dashboard.test_browser import county_shapes, severe_console_errors, wait_for
+from tests.browser import LiveApp, chromium, county_shapes, live_app, severe_console_errors, wait_for
 from topics import THEMES
 
 pytestmark = pytest.mark.browser
 OUT = Path(__file__).resolve().parents[2] / "test-output"
-
-
-@pytest.fixture(scope="module")
-def app() -> Iterator[LiveApp]:
-    with live_app() as a:
-        yield a
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    with chromium(1920, 1080) as d:
-        yield d
 
 
 def active_tab(d: WebDriver) -> str:

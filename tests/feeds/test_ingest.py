@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from feeds import Context, Feed, FeedRegistry, register_builtin_feeds
 from feeds.ingest import Ingestor
 from feeds.payloads import DevicePayload
-from store import Batch, make_engine, migrate
+from store import Batch
 from store import queries as q
 from store.models import (
     DeadLetter,
@@ -24,9 +24,7 @@ from store.models import (
     LatestValue,
     Observation,
 )
-from tests.conftest import new_pg_database
 from tests.feeds.samples import GUANGZHOU, INSIDE, T0, event, fire, kpi, make_decoder, msg, road, video
-from tests.servers import Postgres
 
 REFUSED = "the store refused this message: "  # followed by the database's own words
 
