@@ -1,4 +1,4 @@
-"""`python -m bench [--quick]`: run the benchmarks and print figures next to their baselines."""
+"""`python -m bench [--quick] [--only ingest|wall]`: run the benchmarks, print figures beside baselines."""
 
 from __future__ import annotations
 
@@ -6,24 +6,43 @@ import argparse
 import gc
 import logging
 
-from bench import ingest
+from bench import ingest, wall
 
 
 def main() -> None:
     """Parse sizes and run."""
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--only", choices=("ingest", "wall"), help="run one section (both by default)")
     p.add_argument("--n", type=int, default=100_000, help="messages per rate measurement")
     p.add_argument("--million", type=int, default=1_000_000, help="messages of the memory run (0 skips it)")
     p.add_argument("--latency-seconds", type=float, default=20.0, help="length of the steady 1,000 msg/s run")
+    p.add_argument("--wall-observations", type=int, default=5_000_000,
+                   help="observations of the wall's big store")
+    p.add_argument("--wall-events", type=int, default=200_000, help="grid events of the wall's big store")
+    p.add_argument("--wall-ticks", type=int, default=200, help="steady ticks timed per theme and store")
+    p.add_argument("--wall-cycles", type=int, default=2_000,
+                   help="browser ticks of the heap run (0 skips the browser)")
+    p.add_argument("--wall-postgres", action=argparse.BooleanOptionalAction, default=True,
+                   help="also build and time the stores on a throw-away PostgreSQL")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
     a = p.parse_args()
     if a.quick:
         a.n, a.million, a.latency_seconds = 5_000, 20_000, 3.0
+        a.wall_observations, a.wall_events, a.wall_ticks = 100_000, 5_000, 20
+        a.wall_cycles = min(a.wall_cycles, 150)
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
-    print("== ingest ==", flush=True)
-    for line in ingest.run(a.n, a.million, a.latency_seconds):
-        print(line, flush=True)
+    if a.only in (None, "ingest"):
+        print("== ingest ==", flush=True)
+        for line in ingest.run(a.n, a.million, a.latency_seconds):
+            print(line, flush=True)
+    if a.only in (None, "wall"):
+        print("\n== wall ==", flush=True)
+        sizes = wall.Sizes(observations=a.wall_observations, events=a.wall_events, ticks=a.wall_ticks,
+                           cycles=a.wall_cycles, first=min(100, a.wall_cycles), browser=a.wall_cycles > 0,
+                           postgres=a.wall_postgres)
+        for line in wall.run(sizes):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
