@@ -642,9 +642,10 @@ def build_pair(pair: Pair, sizes: Sizes, clone: Callable[[], None]) -> Iterator[
     t = time.perf_counter()
     parts = add_history(big, h)
     if big.dialect.name == "postgresql":
-        # What autovacuum does after such a load; done here so it does not run during the timing.
+        # What autovacuum and the checkpointer do after such a load, done now rather than during the timing.
         with big.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+            for statement in ("VACUUM ANALYZE", "CHECKPOINT"):
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(statement)
     checkpoint(big)
     built = time.perf_counter() - t
     c = table_counts(big)
