@@ -643,9 +643,9 @@ def build_pair(pair: Pair, sizes: Sizes, clone: Callable[[], None]) -> Iterator[
     parts = add_history(big, h)
     if big.dialect.name == "postgresql":
         # What autovacuum and the checkpointer do after such a load, done now rather than during the timing.
-        with big.connect() as conn:
+        with big.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for statement in ("VACUUM ANALYZE", "CHECKPOINT"):
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(statement)
+                conn.exec_driver_sql(statement)
     checkpoint(big)
     built = time.perf_counter() - t
     c = table_counts(big)
