@@ -38,6 +38,14 @@ EVENT_WEIGHTS = {"441202": 0.30, "441203": 0.10, "441204": 0.15, "441223": 0.07,
                  "441225": 0.06, "441226": 0.08, "441284": 0.15}
 VIDEO_POINTS = {"441202": 3, "441203": 3, "441204": 4, "441223": 3, "441224": 3, "441225": 4, "441226": 3,
                 "441284": 3}
+# Each county's share of the city's counts (roughly its share of population and business): the city figure
+# is split across counties so that the counties add up to it.
+COUNTY_SHARES = {"441202": 0.17, "441203": 0.07, "441204": 0.16, "441223": 0.09, "441224": 0.15,
+                 "441225": 0.08, "441226": 0.09, "441284": 0.19}
+# KPIs reported per county as well as for the city: counts split by share, rates scattered around the city's.
+COUNTY_COUNTS = ("econ.projects.construction", "econ.wage_warnings", "market.entities_new_today",
+                 "social.mediation.town", "social.mediation.village")
+COUNTY_RATES = ("market.supervision_claim_rate", "service.haochaping_active_rate", "service.bad_review_fix_rate")
 FIRE_STATIONS = {"441203": 1, "441204": 2, "441223": 3, "441224": 3, "441225": 3, "441226": 2, "441284": 1}
 SUBCATEGORIES: dict[tuple[str, str], list[str]] = {
     ("事件", "市容环境"): ["暴露垃圾", "积存垃圾渣土", "道路不洁", "乱堆物堆料"],
@@ -59,6 +67,15 @@ def _seasonal_base(t: datetime) -> float:
     """Mean air temperature of the day of year in Zhaoqing (about 13 °C in January, 29 °C in July)."""
     doy = t.timetuple().tm_yday
     return 21.0 + 8.0 * math.cos(2 * math.pi * (doy - 200) / 365.25)
+
+
+def apportion(total: int, shares: np.ndarray) -> list[int]:
+    """Split a whole number by shares so the parts add up to it (largest remainder)."""
+    raw = total * shares
+    parts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - parts), kind="stable")[: total - int(parts.sum())]:
+        parts[i] += 1
+    return [int(p) for p in parts]
 
 
 def _diurnal(t: datetime) -> float:
@@ -317,7 +334,34 @@ class Simulator:
             for key, value, unit in (("eco.pm2_5", round(pm25, 1), "µg/m³"), ("eco.aqi", aqi, None)):
                 out.append((self.topic(county, "kpi", key),
                             orjson.dumps({"metric": key, "region": county, "ts": ts, "value": value, "unit": unit})))
+        out.extend(self._county_kpis(now, ts, city))
         out.extend(self._plan_progress(ts))
+        return out
+
+    def _county_kpis(self, now: datetime, ts: str, city: dict[str, tuple[float, str]]) -> list[tuple[str, bytes]]:
+        """The per-county values of the KPIs counties report too (the county view sets them beside the average)."""
+        # A stream of its own, so the city figures' draws stay as they were; each county keeps its own bias.
+        rng = np.random.default_rng(np.random.SeedSequence(self.rng.bit_generator.seed_seq.entropy,
+                                                           spawn_key=(4412, int(now.timestamp()) // 60)))
+        counties = sorted(self.geoms)
+        shares = np.array([COUNTY_SHARES.get(c, 1 / len(counties)) for c in counties])
+        shares = shares / shares.sum()
+        values: dict[str, list[float]] = {}
+        for key in COUNTY_COUNTS:
+            values[key] = [float(v) for v in apportion(int(city[key][0]), shares)]
+        for key in COUNTY_RATES:
+            bias = np.array([(int(c) % 7 - 3) * 0.4 for c in counties])  # a stable spread between counties
+            values[key] = [round(min(100.0, city[key][0] + float(b) + float(rng.normal(0, 0.3))), 1) for b in bias]
+        open_by_county = {c: 0 for c in counties}
+        for ev in self.events.values():
+            open_by_county[ev.county] = open_by_county.get(ev.county, 0) + 1
+        values["social.open_grid_cases"] = [float(open_by_county[c]) for c in counties]
+        out = []
+        for key, per_county in values.items():
+            unit = city[key][1]
+            for county, value in zip(counties, per_county, strict=True):
+                out.append((self.topic(county, "kpi", key), orjson.dumps(
+                    {"metric": key, "region": county, "ts": ts, "value": value, "unit": unit})))
         return out
 
     def _plan_progress(self, ts: str) -> list[tuple[str, bytes]]:

@@ -37,10 +37,13 @@ class Theme(BaseModel):
     left: tuple[str, ...] = Field(("road_weather", "fire_risk"), description="Panel types, left column, top down")
     right: tuple[str, ...] = Field(("video_point", "grid_event"), description="Panel types, right column")
     map_measure: str = Field("open_events", description="What colours the city map: open_events or aqi")
+    by_county: tuple[str, ...] = Field((), description="KPI keys also reported per county (county view, "
+                                                       "beside the city average)")
 
 
 THEMES: tuple[Theme, ...] = (
     Theme(key="economy", name_zh="经济调节", name_en="Economic regulation", owner="市发改局",
+          by_county=("econ.projects.construction", "econ.wage_warnings"),
           left=("project_lifecycle", "gdp_progress"), right=("wage_warnings", "plan_supervision"), kpis=(
         KpiDef(key="econ.gdp_ytd", name_zh="地区生产总值(累计)", name_en="GDP year to date", unit="亿元",
                target=3000, department="市发改局、市统计局", plan_item="总体要求: GDP超3000亿元"),
@@ -56,6 +59,7 @@ THEMES: tuple[Theme, ...] = (
                target=0, target_kind="max", department="市人社局", plan_item="(十二) 企业工资支付监控综合预警"),
     )),
     Theme(key="market", name_zh="市场监管", name_en="Market supervision", owner="市市场监管局",
+          by_county=("market.entities_new_today", "market.supervision_claim_rate"),
           left=("market_entities", "supervision_claims"), right=("ysht_users", "grid_categories"), kpis=(
         KpiDef(key="market.entities_new_today", name_zh="今日新登记市场主体", name_en="New market entities today",
                unit="户", department="市市场监管局"),
@@ -68,6 +72,7 @@ THEMES: tuple[Theme, ...] = (
                target=12_000, department="市政数局", plan_item="(二) 日均活跃用户超过1.2万"),
     )),
     Theme(key="social", name_zh="社会管理", name_en="Social management", owner="市委政法委",
+          by_county=("social.open_grid_cases", "social.mediation.town", "social.mediation.village"),
           left=("grid_event", "hotline_12345", "mediation_levels"), right=("road_weather", "fire_risk", "grid_categories"),
           kpis=(
         KpiDef(key="social.open_grid_cases", name_zh="在办网格事件", name_en="Open grid cases", unit="件",
@@ -80,6 +85,7 @@ THEMES: tuple[Theme, ...] = (
                department="市委政法委", plan_item="(十六) 市县镇村四级矛盾调处"),
     )),
     Theme(key="service", name_zh="公共服务", name_en="Public services", owner="市政数局",
+          by_county=("service.haochaping_active_rate", "service.bad_review_fix_rate"),
           left=("yss_users", "haochaping"), right=("service_items", "plan_supervision"), kpis=(
         KpiDef(key="service.yss_registered", name_zh="粤省事实名注册用户", name_en="Yueshengshi registered users",
                unit="人", target=3_200_000, department="市政数局", plan_item="(二) 实名注册用户数突破320万"),
@@ -96,6 +102,7 @@ THEMES: tuple[Theme, ...] = (
                target=800, department="市政数局", plan_item="(四) 跨省通办、省内通办"),
     )),
     Theme(key="ecology", name_zh="生态环境保护", name_en="Ecological protection", owner="市生态环境局",
+          by_county=("eco.aqi", "eco.pm2_5"),
           left=("air_quality", "water_levels"), right=("video_point", "fire_risk"), map_measure="aqi", kpis=(
         KpiDef(key="eco.aqi", name_zh="端州区AQI", name_en="Duanzhou AQI", target=100, target_kind="max",
                department="市生态环境局", region="441202"),

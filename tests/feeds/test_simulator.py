@@ -124,6 +124,20 @@ def test_kpis_cover_every_theme(run: Run) -> None:
     assert len(kpi_times) == MINUTES + 1
 
 
+def test_every_county_reports_its_themes_county_kpis_and_counts_add_up_to_the_city(run: Run) -> None:
+    _, first = run[0]
+    values = {(b["metric"], b["region"]): b["value"] for _, b in by_feed(first, "kpi")}
+    counties = set(locator().adcodes)
+    for theme in THEMES:
+        for key in theme.by_county:
+            assert {r for m, r in values if m == key} >= counties, key
+    for key in ("econ.projects.construction", "market.entities_new_today", "social.mediation.village"):
+        assert sum(values[(key, c)] for c in counties) == values[(key, "441200")], key
+    assert sum(values[("social.open_grid_cases", c)] for c in counties) == values[("social.open_grid_cases", "441200")]
+    rates = [values[("service.haochaping_active_rate", c)] for c in counties]
+    assert len(set(rates)) > 1 and all(0 <= r <= 100 for r in rates)
+
+
 def test_kpi_values_are_never_negative_at_any_hour() -> None:
     sim = Simulator(seed=3, kpi_interval_s=60)
     day = datetime(2026, 12, 1, 0, 0, tzinfo=CST)  # a Tuesday
