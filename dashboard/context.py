@@ -9,6 +9,7 @@ import geopandas as gpd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from dashboard.grids import GridProvider
 from dashboard.panels import PanelRegistry
 from feeds import FeedRegistry
 from feeds.health import FeedHealth, feed_health
@@ -37,6 +38,7 @@ class AppContext:
     counties_detail: gpd.GeoDataFrame
     names: dict[str, str]
     names_en: dict[str, str]
+    grids: GridProvider
 
     def now(self) -> datetime:
         """Current time in the city's zone (UTC+8)."""

@@ -7,13 +7,16 @@ import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
-from dashboard.pages import county, plan, wall
+from dashboard.grids import GridProvider
+from dashboard.pages import case, citymap, consistency, county, device, drillmap, grid, plan, wall
+from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
 from dashboard.panels import register_builtin_panels
 from feeds import register_builtin_feeds
@@ -59,6 +62,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         settings=settings, engine=engine, registries=registries, counties_wall=wall_counties,
         counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
+        grids=GridProvider(engine, detail),
     )
 
     app = Dash(
@@ -70,26 +74,45 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
         dcc.Store(id=ids.VIEWPORT),
         dcc.Store(id=ids.COUNTIES, data=sorted(ctx.names)),
+        dcc.Store(id=ids.PAGE_KEY),
         html.Div(id=ids.PAGE),
     ])
 
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.URL, "search"))
-    def route(pathname: str | None, search: str | None) -> Any:
+    @app.callback(Output(ids.PAGE, "children"), Output(ids.PAGE_KEY, "data"), Input(ids.URL, "pathname"),
+                  Input(ids.URL, "search"), State(ids.PAGE_KEY, "data"))
+    def route(pathname: str | None, search: str | None, shown: str | None) -> Any:
         params = query(search)
-        lang = params.get("lang", settings.lang)
+        lang = "en" if params.get("lang", settings.lang) == "en" else "zh"
         path = pathname or "/"
+        # Drill pages keep their controls (layers, replay, measure) in the query: such a change redraws the map
+        # in place (pages/drillmap.py) instead of rebuilding the page. A new path or language rebuilds it.
+        key = f"{path}|{lang}" if drillmap.path_scope(path) else f"{path}?{search or ''}"
+        if key == shown:
+            return no_update, no_update
+        return page_for(path, search, params, lang), key
+
+    def page_for(path: str, search: str | None, params: dict[str, str], lang: str) -> Any:
         if path == plan.PATH:
             return plan.layout(ctx, lang)
         if path == wall.PATH:
             return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names)))
-        if path.startswith(county.PATH_PREFIX):
-            return county.layout(ctx, path.removeprefix(county.PATH_PREFIX).strip("/"), lang)
+        if path == citymap.PATH:
+            return citymap.layout(ctx, search)
+        if path == consistency.PATH:
+            return consistency.layout(ctx, lang)
+        for prefix, module in ((county.PATH_PREFIX, county), (grid.PATH_PREFIX, grid), (device.PATH_PREFIX, device),
+                               (case.PATH_PREFIX, case)):
+            if path.startswith(prefix):
+                ident = unquote(path.removeprefix(prefix).strip("/"))
+                return county.layout(ctx, ident, search) if module is county else module.layout(ctx, ident, lang)
         return html.H2(t("not_found", lang), className="not-found")
 
     app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"),
                             State(ids.URL, "search"))
     wall.register(app, ctx)
     county.register(app, ctx)
+    drillmap.register(app, ctx)
+    detail_page.register(app, ctx)
     plan.register(app, ctx)
 
     service: FeedService | None = None

@@ -1,4 +1,4 @@
-"""`python -m feeds schemas|ingest|simulate`: export the schemas, run ingest or the simulator alone."""
+"""`python -m feeds schemas|ingest|simulate|grids`: export schemas, run ingest or the simulator, grids."""
 
 from __future__ import annotations
 
@@ -87,6 +87,13 @@ def simulate(args: list[str]) -> int:
     return 0
 
 
+def grids(args: list[str]) -> int:
+    """Import, check or generate the grid cells (网格) of the county drill-down (docs/grids.md)."""
+    from feeds.grids import main as grids_main
+
+    return grids_main(args, _settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command and run it."""
     parser = argparse.ArgumentParser(prog="python -m feeds", description=__doc__)
@@ -98,11 +105,16 @@ def main(argv: list[str] | None = None) -> int:
                         "(--db, --mqtt, --no-simulate …)")
     sub.add_parser("simulate", add_help=False,
                    help="run only the simulator, publishing to --mqtt; takes app.py's settings flags")
+    sub.add_parser("grids", add_help=False,
+                   help="grid cells (网格): import PATH | check PATH | generate [--resolution 7]; "
+                        "takes app.py's --db and --city")
     ns, rest = parser.parse_known_args(argv)
     if ns.command == "schemas":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return schemas(ns.out)
+    if ns.command == "grids":
+        return grids(rest)
     return ingest(rest) if ns.command == "ingest" else simulate(rest)
 
 

@@ -61,12 +61,13 @@ def text_colour(fill: str) -> str:
 
 @dataclass(frozen=True)
 class Shading:
-    """How each county is drawn: fill colour, label and hover text, and the legend that explains them."""
+    """How each area (county or grid cell) is drawn: fill, label and hover text, and the legend explaining them."""
 
     colours: dict[str, str]
     labels: dict[str, str]
     hover: dict[str, str]
     legend: list[tuple[str, str]]
+    title: str = ""  # the legend's heading: the standard or the classification the colours come from
 
     def label_colours(self, adcodes: Sequence[str]) -> list[str]:
         """Text colour of each label, readable on its fill."""
@@ -94,7 +95,11 @@ def plain(names: Mapping[str, str], adcodes: Sequence[str]) -> Shading:
 
 def county_choropleth(counties: gpd.GeoDataFrame, shading: Shading, names: Mapping[str, str],
                       labels: bool = True) -> list[go.Scatter]:
-    """One filled trace per county (so each is clickable) plus a label trace; customdata holds the adcode."""
+    """One filled trace per county (so each is clickable) plus a label trace; customdata holds the adcode.
+
+    Fills carry ``meta={"layer": "county_choropleth", "adcode": …}``; the label trace carries
+    ``meta={"layer": "county-labels", "part_of": "county_choropleth"}`` and belongs with the fills.
+    """
     traces: list[go.Scatter] = []
     for adcode, geom in zip(counties["adcode"], counties.geometry, strict=True):
         xs, ys = polygon_xy(geom)
@@ -102,7 +107,7 @@ def county_choropleth(counties: gpd.GeoDataFrame, shading: Shading, names: Mappi
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=shading.colours.get(adcode, NO_DATA),
             line={"color": "#9fb3c8", "width": 1.2}, hoveron="fills", name=names.get(adcode, adcode),
             text=shading.hover.get(adcode, names.get(adcode, adcode)), hoverinfo="text",
-            customdata=[adcode] * len(xs), meta={"layer": "county", "adcode": adcode}, showlegend=False,
+            customdata=[adcode] * len(xs), meta={"layer": "county_choropleth", "adcode": adcode}, showlegend=False,
         ))
     if labels:
         adcodes = list(counties["adcode"])
@@ -112,7 +117,9 @@ def county_choropleth(counties: gpd.GeoDataFrame, shading: Shading, names: Mappi
             marker={"size": 26, "color": "rgba(0,0,0,0)"},
             text=[shading.labels.get(a, names.get(a, a)) for a in adcodes],
             textfont={"color": shading.label_colours(adcodes), "size": 14},
-            customdata=adcodes, hoverinfo="skip", meta={"layer": "county-labels"}, showlegend=False,
+            customdata=adcodes, hoverinfo="skip", showlegend=False,
+            # Its own layer name (pages and tests find the labels by it), but it shows and hides with the fills.
+            meta={"layer": "county-labels", "part_of": "county_choropleth"},
         ))
     return traces
 

@@ -1,11 +1,14 @@
-"""Point layers: devices coloured by kind and state, grid events by workflow step."""
+"""Point layers: devices coloured by kind and status, grid events by workflow step and category class."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import plotly.graph_objects as go
+
+from standards.colours import RED
 
 KIND_STYLE = {
     "video_point": ("#4fc3f7", "circle", "河长视频点位", "Video points"),
@@ -13,10 +16,20 @@ KIND_STYLE = {
     "fire_risk": ("#ffb74d", "triangle-up", "森林火险站", "Fire-risk stations"),
 }
 
+Status = Literal["online", "offline", "alarm", "stale"]
+STATUS_TEXT: dict[str, tuple[str, str]] = {
+    "online": ("在线", "online"),
+    "offline": ("离线", "offline"),
+    "alarm": ("告警", "alarm"),
+    "stale": ("数据延迟", "stale"),
+}
+ALARM_RED = RED.hex  # the warning-signal red of standards.colours
+STALE_GREY = "#7b8794"  # the muted grey of a stale panel: "we do not know", not "off"
+
 
 @dataclass(frozen=True)
 class PointRow:
-    """One thing to draw at a place."""
+    """One thing to draw at a place; status defaults to online/offline from ok."""
 
     id: str
     kind: str
@@ -24,37 +37,131 @@ class PointRow:
     lat: float
     label: str
     ok: bool = True
+    status: Status | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            object.__setattr__(self, "status", "online" if self.ok else "offline")
+        elif self.status not in STATUS_TEXT:
+            raise ValueError(f"unknown status {self.status!r}; expected one of {tuple(STATUS_TEXT)}")
+
+
+def device_marker(rows: Sequence[PointRow], colour: str, symbol: str) -> dict:
+    """Marker of one kind's devices: online filled, offline hollow, stale grey, alarm ringed in red."""
+    fill = {"online": colour, "offline": "rgba(0,0,0,0)", "stale": STALE_GREY, "alarm": colour}
+    line = {"online": colour, "offline": colour, "stale": STALE_GREY, "alarm": ALARM_RED}
+    width = {"online": 2, "offline": 2, "stale": 2, "alarm": 3.5}
+    return {"size": 13, "symbol": symbol, "color": [fill[r.status] for r in rows],  # type: ignore[index]
+            "line": {"color": [line[r.status] for r in rows], "width": [width[r.status] for r in rows]}}  # type: ignore[index]
 
 
 def device_points(rows: Sequence[PointRow], lang: str = "zh") -> list[go.Scatter]:
-    """One trace per device kind; offline devices drawn hollow."""
+    """One trace per device kind (the legend names kinds); each marker styled by its status."""
+    en = lang == "en"
     traces = []
-    for kind, (colour, symbol, zh, en) in KIND_STYLE.items():
+    for kind, (colour, symbol, zh, name_en) in KIND_STYLE.items():
         sel = [r for r in rows if r.kind == kind]
         if not sel:
             continue
         traces.append(go.Scatter(
-            x=[r.lon for r in sel], y=[r.lat for r in sel], mode="markers", name=zh if lang == "zh" else en,
-            marker={"size": 13, "color": [colour if r.ok else "rgba(0,0,0,0)" for r in sel], "symbol": symbol,
-                    "line": {"color": colour, "width": 2}},
-            text=[r.label for r in sel], customdata=[r.id for r in sel], hoverinfo="text",
+            x=[r.lon for r in sel], y=[r.lat for r in sel], mode="markers", name=name_en if en else zh,
+            marker=device_marker(sel, colour, symbol),
+            text=[f"{r.label}<br>{STATUS_TEXT[r.status][1 if en else 0]}" for r in sel],  # type: ignore[index]
+            customdata=[r.id for r in sel], hoverinfo="text",
             meta={"layer": "devices", "kind": kind},
         ))
     return traces
 
 
 STEP_COLOURS = ("#ef5350", "#ff7043", "#ffa726", "#ffca28", "#9ccc65", "#66bb6a", "#26a69a")
+UNKNOWN_STEP = "#9e9e9e"
+# CJJ/T 106 / GB/T 30428 case workflow (DOMAIN.md §4), step 1 to 7; the English names are the ones the
+# grid-event feed uses (feeds.payloads.WORKFLOW_STEPS_EN), so a case reads the same on the map and in panels.
+STEP_NAMES = (
+    ("信息收集", "Collection"),
+    ("案卷建立", "Filing"),
+    ("任务派遣", "Dispatch"),
+    ("任务处理", "Handling"),
+    ("处理反馈", "Feedback"),
+    ("核查结案", "Verification & closing"),
+    ("综合评价", "Evaluation"),
+)
+
+# The 7 部件 and 6 事件 top-level classes (DOMAIN.md §4) drawn with six symbols, grouped by what is on the
+# street: 市容环境 is both a 部件 and an 事件 class and gets one symbol; the kind is named in the hover.
+# (key, symbol, zh, en, classes)
+CATEGORY_GROUPS: tuple[tuple[str, str, str, str, frozenset[str]], ...] = (
+    ("appearance", "square", "市容环境·园林绿化·宣传广告", "Appearance, greenery, advertising",
+     frozenset({"市容环境", "园林绿化", "宣传广告"})),
+    ("streets", "triangle-down", "道路交通·街面秩序", "Roads and street order", frozenset({"道路交通", "街面秩序"})),
+    ("facilities", "pentagon", "公用设施", "Public facilities", frozenset({"公用设施"})),
+    ("building", "hexagon", "房屋土地·施工管理", "Buildings, land, construction", frozenset({"房屋土地", "施工管理"})),
+    ("emergency", "star", "突发事件", "Emergencies", frozenset({"突发事件"})),
+    ("other", "x", "其他·扩展类", "Other and extended classes", frozenset({"其他设施", "扩展部件", "扩展事件"})),
+)
+KIND_EN = {"部件": "component", "事件": "event"}
+Category = str | tuple[str, str] | None  # "市容环境", or (kind, category) such as ("事件", "市容环境")
 
 
-def event_points(rows: Sequence[PointRow], steps: Sequence[int], lang: str = "zh") -> list[go.Scatter]:
-    """Open grid events, coloured by how far along the workflow they are."""
+def category_group(category: Category) -> tuple[str, str, str, str]:
+    """(key, symbol, zh, en) of the group a top-level class is drawn with ("other" for unknown ones)."""
+    name = category[1] if isinstance(category, tuple) else category
+    for key, symbol, zh, en, classes in CATEGORY_GROUPS:
+        if name in classes:
+            return key, symbol, zh, en
+    key, symbol, zh, en, _ = CATEGORY_GROUPS[-1]
+    return key, symbol, zh, en
+
+
+def step_text(step: int, lang: str = "zh") -> str:
+    """The workflow step as hover text, e.g. "任务派遣 (3/7)"."""
+    if not 1 <= step <= len(STEP_NAMES):
+        return f"? ({step}/7)"
+    return f"{STEP_NAMES[step - 1][1 if lang == 'en' else 0]} ({step}/7)"
+
+
+def step_colour(step: int) -> str:
+    """Colour of a workflow step; grey for a step outside 1–7 rather than a wrapped index."""
+    return STEP_COLOURS[step - 1] if 1 <= step <= len(STEP_COLOURS) else UNKNOWN_STEP
+
+
+def category_text(category: Category, lang: str = "zh") -> str:
+    """The class as hover text: "事件 · 市容环境" (kind known) or "市容环境"."""
+    if isinstance(category, tuple):
+        kind, name = category
+        return f"{KIND_EN.get(kind, kind) if lang == 'en' else kind} · {name}"
+    return category or ""
+
+
+def event_points(rows: Sequence[PointRow], steps: Sequence[int], lang: str = "zh",
+                 categories: Sequence[Category] | None = None) -> list[go.Scatter]:
+    """Open grid events coloured by workflow step; with categories, one trace per class group (own symbol)."""
     if not rows:
         return []
-    return [go.Scatter(
-        x=[r.lon for r in rows], y=[r.lat for r in rows], mode="markers",
-        name="网格事件" if lang == "zh" else "Grid events",
-        marker={"size": 8, "color": [STEP_COLOURS[s - 1] for s in steps], "symbol": "square",
-                "line": {"color": "#0b1220", "width": 1}},
-        text=[r.label for r in rows], customdata=[r.id for r in rows], hoverinfo="text",
-        meta={"layer": "events"},
-    )]
+    if len(steps) != len(rows) or (categories is not None and len(categories) != len(rows)):
+        raise ValueError("rows, steps and categories must have the same length")
+    en = lang == "en"
+    cats: Sequence[Category] = categories if categories is not None else [None] * len(rows)
+    if categories is None:
+        buckets = [("all", "square", "网格事件", "Grid events", list(range(len(rows))))]
+    else:
+        keys = [category_group(c)[0] for c in categories]
+        buckets = [(key, symbol, zh, name_en, [i for i, k in enumerate(keys) if k == key])
+                   for key, symbol, zh, name_en, _ in CATEGORY_GROUPS]
+    traces = []
+    for key, symbol, zh, name_en, index in buckets:
+        if not index:
+            continue
+        name = name_en if en else zh
+        text = []
+        for i in index:
+            parts = [rows[i].label, category_text(cats[i], lang), step_text(steps[i], lang)]
+            text.append("<br>".join(p for p in parts if p))
+        traces.append(go.Scatter(
+            x=[rows[i].lon for i in index], y=[rows[i].lat for i in index], mode="markers", name=name,
+            marker={"size": 9, "color": [step_colour(steps[i]) for i in index], "symbol": symbol,
+                    "line": {"color": "#0b1220", "width": 1}},
+            text=text, customdata=[rows[i].id for i in index], hoverinfo="text",
+            meta={"layer": "events", "group": key},
+        ))
+    return traces

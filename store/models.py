@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2 models of the store: devices, observations, events, KPIs, dead letters."""
+"""Typed SQLAlchemy 2 models of the store: devices, observations, events, grid cells, KPIs, dead letters."""
 
 from __future__ import annotations
 
@@ -166,6 +166,11 @@ class GridEvent(Base):
     __table_args__ = (
         Index("ix_grid_events_open_county", "closed_at", "county_adcode"),
         Index("ix_grid_events_updated", "updated_at"),
+        # Replaying a period reads events by report time, for the city or one county.
+        # closed_at rides along so "open at that moment" (replay) is answered from the index: 173 → 85 ms
+        # for the city on 200,000 cases (SQLite).
+        Index("ix_grid_events_reported", "reported_at", "closed_at"),
+        Index("ix_grid_events_county_reported", "county_adcode", "reported_at", "closed_at"),
     )
 
 
@@ -182,6 +187,24 @@ class GridEventStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("event_id", "step", name="uq_grid_event_steps_event_step"),)
+
+
+class GridCell(Base):
+    """A grid cell (网格) of the county drill-down: imported from the city's grid file or generated H3."""
+
+    __tablename__ = "grid_cells"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    county_adcode: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # 'imported' or 'generated'
+    # GeoJSON geometry, coordinates rounded to 6 decimals (~0.1 m): the map draws it as it is.
+    geojson: Mapped[str] = mapped_column(Text)
+    # A point inside the cell (not the centroid, which can fall outside), for its label and clicks.
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    area_km2: Mapped[float] = mapped_column(Float)
+    imported_at: Mapped[datetime]
 
 
 class KpiMetric(Base):

@@ -146,3 +146,10 @@ def kpi_by_region(session: Session, key: str, regions: list[str]) -> dict[str, f
         newest, (KpiMetric.region == newest.c.region) & (KpiMetric.ts == newest.c.ts)
     ).where(KpiMetric.key == key)
     return dict(session.execute(stmt).all())
+
+
+def rejected_outside_city(session: Session, limit: int = 200) -> list[DeadLetter]:
+    """Dead letters refused because their coordinates lie outside the city, newest first."""
+    # The decoder's reason reads "coordinates (lon, lat) are outside the city <adcode>" (feeds/decode.py).
+    return list(session.scalars(select(DeadLetter).where(DeadLetter.reason.like("coordinates %outside the city%"))
+                                .order_by(DeadLetter.last_received_at.desc()).limit(limit)))

@@ -106,7 +106,7 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
 COUNTY_TRACES = """
 const g = document.querySelector('#%s .js-plotly-plot');
 if (!g || !g._fullData) return null;
-return g._fullData.filter(t => t.meta && t.meta.layer === 'county').map(t => t.meta.adcode);
+return g._fullData.filter(t => t.meta && t.meta.layer === 'county_choropleth').map(t => t.meta.adcode);
 """
 
 

@@ -112,3 +112,24 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: V
         html.Nav(tabs, className="tabs"),
         html.Div(className="header-right", children=right),
     ])
+
+
+def breadcrumbs(ctx: AppContext, lang: str, county: str | None = None, cell: tuple[str, str] | None = None,
+                leaf: str | None = None) -> html.Nav:
+    """City › county › grid cell › device or case; every crumb but the last is a link."""
+    keep = {"lang": lang if lang == "en" else None}
+    crumbs: list[tuple[str, str]] = [(t("city", lang), href("/map", **keep))]
+    if county:
+        crumbs.append((ctx.county_name(county, lang), href(f"/county/{county}", **keep)))
+    if cell:
+        crumbs.append((t("grid_cell", lang, name=cell[1]), href(f"/grid/{cell[0]}", **keep)))
+    if leaf:
+        crumbs.append((leaf, ""))
+    items: list[object] = []
+    for i, (label, link) in enumerate(crumbs):
+        if i:
+            items.append(html.Span("›", className="crumb-sep"))
+        last = i == len(crumbs) - 1
+        items.append(html.Span(label, className="crumb current", **{"aria-current": "page"}) if last
+                     else dcc.Link(label, href=link, className="crumb", id=f"crumb-{i}"))
+    return html.Nav(items, className="breadcrumbs", id=ids.BREADCRUMBS, **{"aria-label": "breadcrumb"})

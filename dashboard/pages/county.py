@@ -1,73 +1,173 @@
-"""A county (/county/<adcode>): its outline, devices and open cases, and the feed panels for it."""
+"""A county (/county/<adcode>): its drill map with grid cells and replay, KPIs beside the city average,
+cases and overdue ones, devices online, and its events over the last 24 hours."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from statistics import mean
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import ids
 from dashboard.context import AppContext
-from dashboard.i18n import t
-from dashboard.pages.common import header, href, query, status_chips
-from dashboard.pages.wall import clicked_county, render_panels
-from dashboard.panels import shell
+from dashboard.i18n import pick, t
+from dashboard.pages import drillmap
+from dashboard.pages.common import breadcrumbs, header, href, query, status_chips
+from dashboard.panels.kpis import fmt_amount
 from dashboard.status import conditions
-from layers import PointRow, map_figure
-from layers.choropleth import plain
+from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from settings import CITY_TZ
+from store import drill_queries as dq
+from store import kpi_queries
 from store import queries as q
+from topics import THEMES
+from topics.cases import case_limits
 
 PATH_PREFIX = "/county/"
-PANELS = ("road_weather", "video_point", "grid_event", "fire_risk")
+KINDS = ("video_point", "road_weather", "fire_risk")
 
 
-def county_map(ctx: AppContext, session: Session, adcode: str, lang: str) -> Any:
-    """The county's outline with its devices and open cases."""
-    layers = ctx.registries.layers
-    sel = ctx.counties_detail[ctx.counties_detail["adcode"] == adcode]
-    names = ctx.names_en if lang == "en" else ctx.names
-    # Neighbours drawn faintly for context, the county itself on top.
-    others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
-    traces = layers.build("county_choropleth", others, plain(names, list(others["adcode"])), names, labels=False)
-    for tr in traces:
-        tr.update(fillcolor="rgba(20,30,50,0.6)", line={"color": "#2c3e5c", "width": 1})
-    own = layers.build("county_choropleth", sel, plain(names, [adcode]), names, labels=False)
-    own[0].update(fillcolor="rgba(40,70,110,0.75)", line={"color": "#9fb3c8", "width": 2})
-    traces += own
-    devices = q.devices(session, county=adcode)
-    latest_online = {r.device_id: r.value for r in q.latest_values(session, "video_point", ["online"], adcode)}
-    rows = [PointRow(d.id, d.kind, d.lon, d.lat, f"{d.name or d.id}<br>{d.id}", latest_online.get(d.id, 1) >= 1)
-            for d in devices]
-    traces += layers.build("devices", rows, lang)
-    events = q.open_events(session, adcode)
-    traces += layers.build("events", [PointRow(e.id, "event", e.lon, e.lat, f"{e.subcategory or e.category}<br>{e.id}")
-                                      for e in events], [e.step for e in events], lang)
-    minx, miny, maxx, maxy = sel.total_bounds
-    return map_figure(traces, (minx, miny, maxx, maxy), legend=True)
+def panel(title: str, body_id: str, body: Any, extra: str = "") -> html.Section:
+    """A titled panel whose body the tick replaces."""
+    return html.Section(className=f"panel {extra}".strip(), children=[
+        html.Header(className="panel-head", children=[html.H2(title)]),
+        html.Div(body, id=body_id, className="panel-body"),
+    ])
 
 
-def layout(ctx: AppContext, adcode: str, lang: str) -> html.Div:
+def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html.Table | html.Div:
+    """Each theme's county KPIs: the county's newest value beside the average of the counties."""
+    counties = sorted(ctx.names)
+    keys = tuple(k for th in THEMES for k in th.by_county)
+    points = kpi_queries.latest_points(session, keys, tuple(counties))
+    rows = []
+    for th in THEMES:
+        defs = {k.key: k for k in th.kpis}
+        for i, key in enumerate(th.by_county):
+            d = defs.get(key)
+            per = points.get(key, {})
+            own = per.get(adcode)
+            others = [p.value for p in per.values()]
+            avg = mean(others) if others else None
+            unit = (d.unit if d else None) or ""
+            name = pick(d.name_zh, d.name_en, lang).removeprefix("端州区").removeprefix("Duanzhou ") if d else key
+            better = None
+            if own is not None and avg is not None and own.value != avg:
+                higher_is_better = not (d and d.target_kind == "max") and key != "social.open_grid_cases"
+                better = (own.value > avg) == higher_is_better
+            rows.append(html.Tr(className="kpi-row", children=[
+                html.Td(pick(th.name_zh, th.name_en, lang) if i == 0 else "", className="theme"),
+                html.Td(name, className="name"),
+                html.Td(fmt_amount(own.value, unit, lang) if own else "—",
+                        className="own" + ("" if better is None else (" better" if better else " worse"))),
+                html.Td(fmt_amount(round(avg, 1), unit, lang) if avg is not None else "—", className="avg"),
+                html.Td(unit, className="unit"),
+            ]))
+    if not rows:
+        return html.Div(t("no_data", lang), className="empty")
+    head = html.Tr([html.Th(""), html.Th(t("kpi", lang)), html.Th(t("this_county", lang)),
+                    html.Th(t("city_avg", lang)), html.Th("")])
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="county-kpi-table")
+
+
+def cases_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> list[Any]:
+    """Open and overdue cases, how many are at each step, and the most overdue ones (links to them)."""
+    limits = case_limits()
+    summary = dq.case_summary(session, adcode, ctx.now(), limits.limits, limits.default_hours)
+    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    top = max([1, *summary.by_step.values()])
+    bars = [html.Div(className="step-row", children=[
+        html.Span(steps[s - 1], className="step-name"),
+        html.Span(html.I(style={"width": f"{100 * summary.by_step.get(s, 0) / top:.0f}%"}), className="step-bar"),
+        html.Span(str(summary.by_step.get(s, 0)), className="step-n")]) for s in range(1, 7)]
+    keep = {"lang": lang if lang == "en" else None}
+    late = [html.Li(dcc.Link([html.Span(c.subcategory or "—", className="what"),
+                              html.Span(t("overdue_by", lang, h=f"{c.hours_over:.1f}"), className="late")],
+                             href=href(f"/case/{c.id}", **keep), className="case-link"))
+            for c in summary.most_overdue[:5]]
+    return [
+        html.Div(className="case-counts", children=[
+            html.Span(t("open_n", lang, n=summary.open), className="count open", id="county-open"),
+            html.Span(t("overdue_n", lang, n=summary.overdue),
+                      className="count overdue" + (" alert" if summary.overdue else ""), id="county-overdue")]),
+        html.Div(bars, className="steps"),
+        html.Ul(late, className="overdue-list") if late else html.Div(t("no_overdue", lang), className="empty"),
+    ]
+
+
+def devices_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> list[Any]:
+    """Online rate by kind, and the county's video points and sensors as links."""
+    rate = dq.device_online_rate(session, adcode, ctx.now(), timedelta(seconds=ctx.settings.stale_after_s))
+    keep = {"lang": lang if lang == "en" else None}
+    out: list[Any] = []
+    for kind in KINDS:
+        r = rate.get(kind)
+        if r is None or r.total == 0:
+            continue
+        ok = r.online if r.online is not None else r.reporting
+        pct = 100 * ok / r.total
+        out.append(html.Div(className="rate-row", children=[
+            html.Span(t(f"kind_{kind}", lang), className="kind"),
+            html.Span(html.I(style={"width": f"{pct:.0f}%"}), className="rate-bar"),
+            html.Span(f"{ok}/{r.total} · {pct:.0f}%", className="rate-n")]))
+    devs = dq.county_devices(session, adcode)
+    out.append(html.Ul([html.Li(dcc.Link(d.name or d.id, href=href(f"/device/{d.id}", **keep),
+                                         className=f"device-link {d.kind}"))
+                        for d in devs[:40]], className="device-list"))
+    return out
+
+
+def events_chart(session: Session, adcode: str, now: Any, lang: str) -> dcc.Graph:
+    """Cases reported and closed in each hour of the last 24."""
+    end = now.astimezone(CITY_TZ).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    rows = dq.events_over_time(session, adcode, end - timedelta(hours=24), end, 24)
+    xs = [r[0].astimezone(CITY_TZ).strftime("%H:00") for r in rows]
+    fig = go.Figure([
+        go.Bar(x=xs, y=[r[1] for r in rows], name=t("reported", lang), marker_color="#4fc3f7"),
+        go.Bar(x=xs, y=[r[2] for r in rows], name=t("closed", lang), marker_color="#66bb6a"),
+    ])
+    fig.update_layout(barmode="group", margin={"l": 30, "r": 8, "t": 4, "b": 24}, paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", font={"color": "#d8e1ee", "size": 11}, bargap=0.15,
+                      legend={"orientation": "h", "x": 0, "y": 1.12}, xaxis={"tickangle": 0, "nticks": 8},
+                      yaxis={"gridcolor": "#22314a"})
+    return dcc.Graph(figure=fig, config={"displayModeBar": False, "staticPlot": True}, className="events-chart")
+
+
+def side(ctx: AppContext, adcode: str, lang: str) -> tuple[Any, Any, Any, Any]:
+    """The four side panels' bodies, in one session."""
+    with Session(ctx.engine) as s:
+        return (kpi_table(ctx, s, adcode, lang), cases_body(ctx, s, adcode, lang),
+                devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang))
+
+
+def layout(ctx: AppContext, adcode: str, search: str | None) -> html.Div:
     """The county page, or a not-found message for an unknown adcode."""
+    view = drillmap.view_for(ctx, adcode, search)
+    lang = view.lang
     if adcode not in ctx.names:
         return html.Div(className="wall", children=[header(ctx, f"{PATH_PREFIX}{adcode}", lang, None),
                                                     html.H2(t("not_found", lang), className="not-found")])
-    with Session(ctx.engine) as s:
-        fig = county_map(ctx, s, adcode, lang)
-    panels = ctx.registries.panels
-    return html.Div(className="wall county", children=[
+    kpis, cases, devices, events = side(ctx, adcode, lang)
+    keep = {"lang": lang if lang == "en" else None}
+    return html.Div(className="wall county drill", children=[
         header(ctx, f"{PATH_PREFIX}{adcode}", lang, None),
-        html.Main(className="county-grid", children=[
-            html.Section(className="panel map-panel", children=[
-                html.Header(className="panel-head", children=[
-                    dcc.Link(t("back_city", lang), href=href("/", lang=lang if lang != "zh" else None),
-                             className="back", id="back-to-city"),
-                    html.H2(t("county_of", lang, name=ctx.county_name(adcode, lang)), id="county-title"),
-                ]),
-                dcc.Graph(id=ids.COUNTY_MAP, figure=fig, className="map",
-                          config={"displayModeBar": False, "scrollZoom": False, "responsive": True}),
+        html.Div(className="drill-bar", children=[
+            breadcrumbs(ctx, lang, county=adcode),
+            html.H1(t("county_of", lang, name=ctx.county_name(adcode, lang)), id="county-title"),
+            dcc.Link(t("county_wall_link", lang), href=href("/", county=adcode, **keep), className="bar-link"),
+            dcc.Link(t("consistency", lang), href=href("/consistency", **keep), className="bar-link"),
+        ]),
+        html.Main(className="drill-grid", children=[
+            drillmap.section(ctx, adcode, view),
+            html.Div(className="col drill-side", children=[
+                panel(t("county_kpis", lang), ids.COUNTY_KPIS, kpis, "county-kpis"),
+                panel(t("county_cases", lang), ids.COUNTY_CASES, cases, "county-cases"),
+                panel(t("county_devices", lang), ids.COUNTY_DEVICES, devices, "county-devices"),
+                panel(t("events_24h", lang), ids.COUNTY_EVENTS, events, "county-events"),
             ]),
-            html.Div([shell(panels[n], lang, f"{n}-panel") for n in PANELS], className="col county-panels"),
         ]),
         dcc.Store(id=ids.COUNTY_ADCODE, data=adcode),
         dcc.Interval(id=ids.COUNTY_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
@@ -75,28 +175,21 @@ def layout(ctx: AppContext, adcode: str, lang: str) -> html.Div:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    """The county page's live tick (panels filtered to the county)."""
+    """The county page's live tick: the side panels and the header's status."""
 
     @app.callback(
-        Output({"type": ids.PANEL_BODY, "name": ALL}, "children", allow_duplicate=True),
-        Output({"type": ids.PANEL_META, "name": ALL}, "children", allow_duplicate=True),
-        Output({"type": ids.PANEL, "name": ALL}, "className", allow_duplicate=True),
+        Output(ids.COUNTY_KPIS, "children"), Output(ids.COUNTY_CASES, "children"),
+        Output(ids.COUNTY_DEVICES, "children"), Output(ids.COUNTY_EVENTS, "children"),
         Output(ids.STATUS, "children", allow_duplicate=True),
-        Input(ids.COUNTY_TICK, "n_intervals"),
-        State(ids.COUNTY_ADCODE, "data"),
-        State({"type": ids.PANEL, "name": ALL}, "id"),
-        State(ids.URL, "search"),
+        Input(ids.COUNTY_TICK, "n_intervals"), State(ids.COUNTY_ADCODE, "data"), State(ids.URL, "search"),
         prevent_initial_call="initial_duplicate",
+        running=[(Output(ids.COUNTY_TICK, "disabled"), True, False)],
     )
-    def tick(_n: int, adcode: str, panel_ids: list[dict[str, str]], search: str | None) -> tuple[Any, ...]:
-        lang = query(search).get("lang", ctx.settings.lang)
-        bodies, metas, classes = render_panels(ctx, [p["name"] for p in panel_ids], lang, adcode, None)
+    def tick(_n: int, adcode: str, search: str | None) -> tuple[Any, ...]:
+        if adcode not in ctx.names:
+            return (no_update,) * 5
+        lang = "en" if query(search).get("lang", ctx.settings.lang) == "en" else "zh"
+        kpis, cases, devices, events = side(ctx, adcode, lang)
         with Session(ctx.engine) as s:
             status = status_chips(ctx.health(s), q.dead_letter_count(s), conditions(s, ctx.now(), adcode), lang)
-        return bodies, metas, classes, status
-
-    @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Input(ids.COUNTY_MAP, "clickData"),
-                  State(ids.COUNTY_MAP, "figure"), State(ids.COUNTY_ADCODE, "data"), prevent_initial_call=True)
-    def neighbour(click: dict[str, Any] | None, figure: dict[str, Any], current: str) -> Any:
-        adcode = clicked_county(click, figure, ctx.names)
-        return f"{PATH_PREFIX}{adcode}" if adcode and adcode != current else no_update
+        return kpis, cases, devices, events, status

@@ -102,7 +102,7 @@ def make_ctx(url: str, engine: Engine, now: datetime) -> AppContext:
     settings = Settings(db=url)
     ctx = AppContext(settings=settings, engine=engine, registries=build_registries(settings),
                      counties_wall=None, counties_detail=None,  # type: ignore[arg-type]
-                     names={}, names_en={})
+                     names={}, names_en={}, grids=None)  # type: ignore[arg-type]
     ctx.now = lambda: now  # type: ignore[method-assign]
     return ctx
 

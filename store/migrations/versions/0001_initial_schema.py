@@ -63,6 +63,21 @@ def upgrade() -> None:
     sa.Column('dead_letters', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('feed')
     )
+    op.create_table('grid_cells',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('county_adcode', sa.String(length=6), nullable=False),
+    sa.Column('name', sa.String(length=128), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('geojson', sa.Text(), nullable=False),
+    sa.Column('lon', sa.Float(), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=False),
+    sa.Column('area_km2', sa.Float(), nullable=False),
+    sa.Column('imported_at', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('grid_cells', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_grid_cells_county_adcode'), ['county_adcode'], unique=False)
+
     op.create_table('grid_events',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('county_adcode', sa.String(length=6), nullable=True),
@@ -81,7 +96,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('grid_events', schema=None) as batch_op:
+        batch_op.create_index('ix_grid_events_county_reported', ['county_adcode', 'reported_at', 'closed_at'], unique=False)
         batch_op.create_index('ix_grid_events_open_county', ['closed_at', 'county_adcode'], unique=False)
+        batch_op.create_index('ix_grid_events_reported', ['reported_at', 'closed_at'], unique=False)
         batch_op.create_index('ix_grid_events_updated', ['updated_at'], unique=False)
 
     op.create_table('kpi_metrics',
@@ -142,9 +159,15 @@ def downgrade() -> None:
     op.drop_table('kpi_metrics')
     with op.batch_alter_table('grid_events', schema=None) as batch_op:
         batch_op.drop_index('ix_grid_events_updated')
+        batch_op.drop_index('ix_grid_events_reported')
         batch_op.drop_index('ix_grid_events_open_county')
+        batch_op.drop_index('ix_grid_events_county_reported')
 
     op.drop_table('grid_events')
+    with op.batch_alter_table('grid_cells', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_grid_cells_county_adcode'))
+
+    op.drop_table('grid_cells')
     op.drop_table('feed_status')
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index('ix_devices_kind_last_seen')

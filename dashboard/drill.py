@@ -1,0 +1,299 @@
+"""The drill-down map as pure functions: what a URL asks for, the data then, and the layers' traces.
+
+City scope draws counties (any KPI, or open cases), county scope draws that county's grid cells; both
+can add devices by status, cases by step, a hexagon aggregation and a heat layer, live or as they were
+at any moment of the last 24 hours (`?at=`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from sqlalchemy.orm import Session
+
+from dashboard.context import AppContext
+from dashboard.i18n import pick, t
+from layers import PointRow, map_figure
+from layers.choropleth import Shading, plain
+from layers.classify import shading_for_metric
+from settings import CITY_TZ
+from standards.fire import beaufort, fire_danger
+from standards.fog import fog_signal
+from store import drill_queries as dq
+from store import kpi_queries
+from topics import THEMES
+
+CITY = "city"
+REPLAY_HOURS = 24
+REPLAY_STEP_MIN = 15
+REPLAY_STEPS = REPLAY_HOURS * 60 // REPLAY_STEP_MIN  # slider positions; the last one is "now"
+# Layers each scope offers, in drawing order; the base (counties or grid cells) is drawn first.
+CITY_LAYERS = ("county_choropleth", "hexbin", "heat", "events", "devices")
+COUNTY_LAYERS = ("grid_choropleth", "hexbin", "heat", "events", "devices")
+CITY_DEFAULT = ("county_choropleth",)  # aggregates only: the city has thousands of points
+COUNTY_DEFAULT = ("grid_choropleth", "events", "devices")
+OPEN_EVENTS = "open_events"
+# What a click on each layer's trace opens: the customdata of its traces is prefixed with this.
+CLICK_TARGETS = {"county_choropleth": "county", "county-labels": "county", "neighbours": "county",
+                 "grid_choropleth": "grid", "devices": "device", "events": "case"}
+
+
+@dataclass(frozen=True)
+class DrillView:
+    """What a drill URL says: language, layers shown, the replay moment (None: live), the city's measure."""
+
+    lang: str = "zh"
+    layers: tuple[str, ...] = ()
+    at: datetime | None = None
+    metric: str = OPEN_EVENTS
+
+    def params(self, scope_default: tuple[str, ...], **changes: object) -> dict[str, str | None]:
+        """URL parameters of this view (defaults left out)."""
+        v = replace(self, **changes) if changes else self
+        return {"lang": v.lang if v.lang != "zh" else None,
+                "layers": ",".join(v.layers) if v.layers != scope_default else None,
+                "at": v.at.astimezone(CITY_TZ).strftime("%Y-%m-%dT%H:%M") if v.at else None,
+                "metric": v.metric if v.metric != OPEN_EVENTS else None}
+
+
+def metric_choices() -> list[tuple[str, str, str, str]]:
+    """(key, zh, en, unit) of the measures a city map can be coloured by: open cases and every county KPI."""
+    out = [(OPEN_EVENTS, "在办网格事件", "Open grid cases", "件")]
+    seen = {OPEN_EVENTS}
+    for th in THEMES:
+        defs = {k.key: k for k in th.kpis}
+        for key in th.by_county:
+            if key in seen:
+                continue
+            seen.add(key)
+            d = defs.get(key)
+            zh = d.name_zh if d else key
+            # Per-county KPI names drop the county prefix some wall KPIs carry (端州区AQI → AQI).
+            zh = zh.removeprefix("端州区")
+            en = (d.name_en if d else key).removeprefix("Duanzhou ")
+            out.append((key, zh, en, (d.unit if d and d.unit else "")))
+    return out
+
+
+def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, ...], default: tuple[str, ...],
+                now: datetime) -> DrillView:
+    """The view a drill URL names; unknown layers, bad times and times outside the last 24 h are dropped."""
+    lang = "en" if params.get("lang", default_lang) == "en" else "zh"
+    if "layers" in params:
+        layers = tuple(n for n in offered if n in params["layers"].split(","))
+    else:
+        layers = default
+    at = None
+    if raw := params.get("at"):
+        try:
+            parsed = datetime.fromisoformat(raw)
+            parsed = parsed.replace(tzinfo=CITY_TZ) if parsed.tzinfo is None else parsed
+            if now - timedelta(hours=REPLAY_HOURS) <= parsed < now:
+                at = parsed
+        except ValueError:
+            at = None
+    metric = params.get("metric", OPEN_EVENTS)
+    if metric not in {k for k, *_ in metric_choices()}:
+        metric = OPEN_EVENTS
+    return DrillView(lang=lang, layers=layers, at=at, metric=metric)
+
+
+def replay_end(now: datetime) -> datetime:
+    """The slider's right end: now, floored to the step so positions are stable for a while."""
+    local = now.astimezone(CITY_TZ)
+    return local.replace(minute=local.minute - local.minute % REPLAY_STEP_MIN, second=0, microsecond=0)
+
+
+def slider_value(at: datetime | None, end: datetime) -> int:
+    """The slider position of a replay moment (the last position is live)."""
+    if at is None:
+        return REPLAY_STEPS
+    steps = round((at - end).total_seconds() / 60 / REPLAY_STEP_MIN)
+    return max(0, min(REPLAY_STEPS - 1, REPLAY_STEPS + steps))
+
+
+def slider_time(value: int | None, end: datetime) -> datetime | None:
+    """The moment a slider position stands for (None at the live end)."""
+    if value is None or value >= REPLAY_STEPS:
+        return None
+    return end - timedelta(minutes=REPLAY_STEP_MIN * (REPLAY_STEPS - value))
+
+
+# ---- data at a moment ---------------------------------------------------------------------------
+
+
+def device_status(kind: str, reporting: bool, online: bool | float | None, data: dict[str, Any] | None) -> str:
+    """A device's status from its last message: alarm by the standards, offline, stale, or online."""
+    if not reporting:
+        return "stale"
+    if kind == "video_point" and online is not None and online < 1:
+        return "offline"
+    data = data or {}
+    if kind == "road_weather" and isinstance(data.get("visibility_m"), int | float) \
+            and fog_signal(data["visibility_m"]) is not None:
+        return "alarm"
+    if kind == "fire_risk" and all(isinstance(data.get(k), int | float)
+                                   for k in ("max_temp_c", "rh_pct", "dry_days", "wind_speed_ms")):
+        level = fire_danger(data["max_temp_c"], data["rh_pct"], int(data["dry_days"]),
+                            beaufort(data["wind_speed_ms"])).level
+        if level >= 4:
+            return "alarm"
+    return "online"
+
+
+@dataclass(frozen=True)
+class MapData:
+    """Everything the layers draw, as of one moment."""
+
+    at: datetime
+    live: bool
+    events: list[dq.EventAt]
+    devices: list[PointRow]
+
+
+def map_data(ctx: AppContext, session: Session, county: str | None, at: datetime | None, with_devices: bool,
+             now: datetime) -> MapData:
+    """Open cases (with their step then) and, when asked, device states at a moment; `at=None` is now."""
+    moment = at or now
+    events = dq.events_as_of(session, moment, county)
+    devices: list[PointRow] = []
+    if with_devices:
+        window = timedelta(seconds=ctx.settings.stale_after_s)
+        states = dq.device_states_as_of(session, moment, county, window=window)
+        for d in dq.county_devices(session, county):
+            st = states.get(d.id)
+            if st is None:
+                continue  # not yet installed then
+            status = device_status(d.kind, st.reporting, st.online, st.data)
+            devices.append(PointRow(d.id, d.kind, d.lon, d.lat, f"{d.name or d.id}<br>{d.id}", status != "offline",
+                                    status=status))
+    return MapData(at=moment, live=at is None, events=events, devices=devices)
+
+
+# ---- traces -------------------------------------------------------------------------------------
+
+
+def clickable(traces: list[Any]) -> list[Any]:
+    """Prefix each trace's customdata with what a click on it opens (county:, grid:, device:, case:)."""
+    for tr in traces:
+        layer = (tr.meta or {}).get("layer") if isinstance(tr.meta, dict) else None
+        target = CLICK_TARGETS.get(layer or "")
+        if target and tr.customdata is not None:
+            tr.customdata = [f"{target}:{c}" for c in np.asarray(tr.customdata, dtype=object).ravel()]
+    return traces
+
+
+def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, lang: str) -> tuple[Shading, str]:
+    """The counties' colours for a measure: open cases then, or a KPI's newest county values."""
+    names = ctx.names_en if lang == "en" else ctx.names
+    adcodes = list(ctx.counties_wall["adcode"])
+    choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices()}
+    zh, en, unit = choices[metric]
+    if metric == OPEN_EVENTS:
+        counts = Counter(e.county_adcode for e in data.events)
+        values: dict[str, float | None] = {a: float(counts.get(a, 0)) for a in adcodes}
+    else:
+        points = kpi_queries.latest_points(session, [metric], adcodes).get(metric, {})
+        values = {a: (points[a].value if a in points else None) for a in adcodes}
+    standard = "aqi" if metric == "eco.aqi" else None
+    return shading_for_metric(values, names, unit, adcodes, standard=standard, lang=lang), pick(zh, en, lang)
+
+
+def grid_shading(cells: Any, data: MapData, ctx: AppContext, lang: str) -> Shading:
+    """Grid cells coloured by the cases open in each then."""
+    ids = list(cells["grid_id"])
+    if data.events:
+        located = ctx.grids.get().locate([e.lon for e in data.events], [e.lat for e in data.events])
+        counts = Counter(g for g in located if g is not None)
+    else:
+        counts = Counter()
+    names = dict(zip(cells["grid_id"], cells["name"], strict=True))
+    return shading_for_metric({g: float(counts.get(g, 0)) for g in ids}, names, t("legend_cases", lang), ids,
+                              lang=lang)
+
+
+# Hexagons a size smaller than the grid cells beneath them: H3 res 6 (≈36 km²) for the city, 8 (≈0.7 km²) in a county.
+HEX_RESOLUTION = {True: 6, False: 8}
+
+
+def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], bounds: tuple[float, ...],
+                   lang: str, city: bool) -> list[Any]:
+    reg = ctx.registries.layers
+    traces: list[Any] = []
+    lons = [e.lon for e in data.events]
+    lats = [e.lat for e in data.events]
+    if "hexbin" in layers and data.events:
+        traces += reg.build("hexbin", lons, lats, resolution=HEX_RESOLUTION[city], lang=lang)
+    if "heat" in layers and data.events:
+        traces += reg.build("heat", lons, lats, bounds, lang=lang)
+    if "events" in layers and data.events:
+        rows = [PointRow(e.id, "event", e.lon, e.lat, f"{e.subcategory or e.category}<br>{e.id}") for e in data.events]
+        traces += reg.build("events", rows, [e.step for e in data.events], lang,
+                            categories=[(e.kind, e.category) for e in data.events])
+    if "devices" in layers and data.devices:
+        traces += reg.build("devices", data.devices, lang)
+    return traces
+
+
+def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetime) -> tuple[go.Figure, str, Shading]:
+    """The city drill map: counties by the chosen measure and the chosen layers, at the view's moment."""
+    data = map_data(ctx, session, None, view.at, "devices" in view.layers, now)
+    shading, title = city_shading(ctx, session, data, view.metric, view.lang)
+    names = ctx.names_en if view.lang == "en" else ctx.names
+    reg = ctx.registries.layers
+    if "county_choropleth" in view.layers:
+        traces = reg.build("county_choropleth", ctx.counties_wall, shading, names)
+    else:
+        traces = reg.build("county_choropleth", ctx.counties_wall, plain(names, list(ctx.counties_wall["adcode"])),
+                           names)
+    b = tuple(ctx.counties_wall.total_bounds)
+    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True)
+    return map_figure(clickable(traces), b, legend=True), title, shading
+
+
+def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillView,
+                  now: datetime) -> tuple[go.Figure, Shading | None]:
+    """A county's drill map: neighbours faint, its grid cells by open cases, and the chosen layers."""
+    reg = ctx.registries.layers
+    names = ctx.names_en if view.lang == "en" else ctx.names
+    others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
+    traces = reg.build("county_choropleth", others, plain(names, list(others["adcode"])), names, labels=False)
+    for tr in traces:
+        tr.update(fillcolor="rgba(20,30,50,0.6)", line={"color": "#2c3e5c", "width": 1}, meta={"layer": "neighbours"})
+    own = ctx.counties_detail[ctx.counties_detail["adcode"] == adcode]
+    outline = reg.build("county_choropleth", own, plain(names, [adcode]), names, labels=False)
+    outline[0].update(fillcolor="rgba(40,70,110,0.55)", line={"color": "#9fb3c8", "width": 2},
+                      meta={"layer": "outline"}, hoverinfo="skip")
+    traces += outline
+    data = map_data(ctx, session, adcode, view.at, "devices" in view.layers, now)
+    shading = None
+    if "grid_choropleth" in view.layers:
+        cells = ctx.grids.get().in_county(adcode)
+        shading = grid_shading(cells, data, ctx, view.lang)
+        traces += reg.build("grid_choropleth", cells, shading, lang=view.lang)
+    b = tuple(own.total_bounds)
+    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False)
+    return map_figure(clickable(traces), b, legend=True), shading
+
+
+def click_target(click: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(kind, id) of what a map click landed on: county, grid, device or case."""
+    for point in (click or {}).get("points", []):
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, str) and ":" in value:
+            kind, _, ident = value.partition(":")
+            if kind in {"county", "grid", "device", "case"} and ident:
+                return kind, ident
+    return None
+
+
+def target_path(kind: str, ident: str) -> str:
+    """The URL of a drill target."""
+    return f"/{kind}/{ident}"

@@ -1,0 +1,65 @@
+"""A case (/case/<id>): what, where, which step, its time limit and whether it is overdue, its history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dash import html
+from sqlalchemy.orm import Session
+
+from dashboard.context import AppContext
+from dashboard.i18n import t
+from dashboard.pages.detail import facts, not_found, page, section, small_map
+from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from layers import PointRow
+from settings import CITY_TZ
+from store import drill_queries as dq
+from topics.cases import case_limits
+
+PATH_PREFIX = "/case/"
+
+
+def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
+    """The case page."""
+    path = f"{PATH_PREFIX}{event_id}"
+    with Session(ctx.engine) as s:
+        detail = dq.case_detail(s, event_id)
+    if detail is None:
+        return not_found(ctx, path, lang)
+    e = detail
+    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    hours = case_limits().hours(e.subcategory)
+    deadline = e.reported_at + timedelta(hours=hours)
+    end = e.closed_at or ctx.now()
+    overdue = end > deadline
+    fmt = "%Y-%m-%d %H:%M"
+    cells = ctx.grids.get()
+    cell_id = cells.locate([e.lon], [e.lat])[0]
+    cell = cells.get(cell_id) if cell_id else None
+    info = facts([
+        ("案件号" if lang == "zh" else "Case", e.id), ("类别" if lang == "zh" else "Class", f"{e.kind} · {e.category}"),
+        ("小类" if lang == "zh" else "Subclass", e.subcategory), ("描述" if lang == "zh" else "Description", e.description),
+        ("区县" if lang == "zh" else "County", ctx.county_name(e.county_adcode or e.declared_adcode, lang)),
+        ("网格" if lang == "zh" else "Grid cell", cell["name"] if cell else e.grid_code),
+        ("当前环节" if lang == "zh" else "Step", html.Span(f"{e.step} {steps[e.step - 1]}", id="case-step")),
+        ("上报时间" if lang == "zh" else "Reported", e.reported_at.astimezone(CITY_TZ).strftime(fmt)),
+        ("处置时限" if lang == "zh" else "Time limit", f"{hours:g} 小时" if lang == "zh" else f"{hours:g} h"),
+        ("期限" if lang == "zh" else "Deadline", html.Span(
+            deadline.astimezone(CITY_TZ).strftime(fmt) + (f" · {t('overdue_n', lang, n='')}".rstrip() if overdue else ""),
+            className="late" if overdue else "", id="case-deadline")),
+        ("结案时间" if lang == "zh" else "Closed", e.closed_at.astimezone(CITY_TZ).strftime(fmt) if e.closed_at else None),
+    ])
+    timeline = html.Ol([html.Li(className="step done", children=[
+        html.Span(f"{st.step} {steps[st.step - 1]}", className="step-name"),
+        html.Span(st.ts.astimezone(CITY_TZ).strftime("%m-%d %H:%M"), className="step-time"),
+        html.Span(st.actor or "", className="step-actor"), html.Span(st.note or "", className="step-note"),
+    ]) for st in detail.steps], className="case-timeline", id="case-timeline")
+    traces = ctx.registries.layers.build("events", [PointRow(e.id, "event", e.lon, e.lat, e.subcategory or e.category)],
+                                         [e.step], lang)
+    crumbs = {"county": e.county_adcode, "cell": (cell["grid_id"], cell["name"]) if cell else None}
+    return page(ctx, path, lang, crumbs, t("case", lang, id=e.subcategory or e.id), [
+        html.Section(className="panel map-panel", children=[
+            small_map(ctx, e.county_adcode, traces, (e.lon, e.lat, e.lon, e.lat), lang)]),
+        html.Div(className="col detail-side", children=[
+            section(t("case", lang, id=""), info), section(t("case_steps", lang), timeline)]),
+    ], "case-title")

@@ -1,0 +1,28 @@
+"""The city drill map (/map): counties by any county KPI or by open cases, layers and replay."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard import drill
+from dashboard.context import AppContext
+from dashboard.i18n import t
+from dashboard.pages import drillmap
+from dashboard.pages.common import breadcrumbs, header, href
+
+PATH = "/map"
+
+
+def layout(ctx: AppContext, search: str | None) -> html.Div:
+    """The city map page: one map, full width, with its controls."""
+    view = drillmap.view_for(ctx, drill.CITY, search)
+    keep = {"lang": view.lang if view.lang == "en" else None}
+    return html.Div(className="wall drill city-drill", children=[
+        header(ctx, PATH, view.lang, None),
+        html.Div(className="drill-bar", children=[
+            breadcrumbs(ctx, view.lang),
+            html.H1(t("city_map", view.lang), id="city-map-title"),
+            dcc.Link(t("consistency", view.lang), href=href("/consistency", **keep), className="bar-link"),
+        ]),
+        html.Main(className="drill-grid single", children=[drillmap.section(ctx, drill.CITY, view)]),
+    ])

@@ -1,0 +1,512 @@
+"""Drill-down reads: a county's cases and devices, one device, one case, a past moment replayed, data checks.
+
+Each takes a Session and never opens one, and returns frozen dataclasses or plain dicts rather than ORM
+objects, so a caller may keep the answer after its session closes. Time ranges on grid events are index
+ranges on reported_at (alone or after county_adcode) and closed_at; observations are read only through
+their unique (device_id, feed, ts) index, since they have no other.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from store.kpi_queries import latest_points
+from store.models import Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
+
+# SQLite allows 500 terms in one compound SELECT; stay well below it (as store.kpi_queries does).
+_MAX_TERMS = 200
+# The metric of a video point's heartbeat saying whether its stream is up (feeds/builtin.py).
+ONLINE_METRIC = "online"
+# Replay draws cases reported at most this long before the replayed moment: older ones are left out, so the
+# read is one reported_at index range however long the history is.
+MAX_OPEN_AGE = timedelta(days=30)
+DEVICE_DETAIL_LIMIT = 500
+
+
+def _county(stmt: Select[Any], column: Any, county: str | None) -> Select[Any]:
+    """`stmt` restricted to one county when one is given."""
+    return stmt if county is None else stmt.where(column == county)
+
+
+def _open() -> ColumnElement[bool]:
+    """Not closed: answered by ix_grid_events_open_county (closed_at, county_adcode)."""
+    return GridEvent.closed_at.is_(None)
+
+
+# ---- events over time --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _bucket_statement(n: int, by_county: bool) -> CompoundSelect | Select[Any]:
+    """Per bucket i < n, events reported and closed in [lo_i, hi_i): one index range count per term."""
+    terms = []
+    for i in range(n):
+        for what, col in ((0, GridEvent.reported_at), (1, GridEvent.closed_at)):
+            stmt = select(literal_column(str(i)).label("i"), literal_column(str(what)).label("w"),
+                          func.count().label("n")).where(col >= bindparam(f"lo{i}"), col < bindparam(f"hi{i}"))
+            if by_county:
+                # For closures the county is compared through a no-op `|| ''`: SQLite would otherwise walk
+                # the county's every row on (county_adcode, reported_at) instead of the closed_at range
+                # of ix_grid_events_open_county, which holds the county too (1.6 s instead of 1 ms).
+                county = GridEvent.county_adcode if what == 0 else GridEvent.county_adcode.concat("")
+                stmt = stmt.where(county == bindparam("county"))
+            terms.append(stmt)
+    return terms[0] if len(terms) == 1 else union_all(*terms)
+
+
+def bucket_edges(start: datetime, end: datetime, buckets: int) -> list[datetime]:
+    """buckets + 1 equally spaced times from start to end (both included)."""
+    if buckets < 1 or end <= start:
+        raise ValueError(f"need buckets >= 1 and start < end, got {buckets}, {start}, {end}")
+    span = end - start
+    return [start + span * i / buckets for i in range(buckets)] + [end]
+
+
+def events_over_time(session: Session, county: str | None, start: datetime, end: datetime, buckets: int
+                     ) -> list[tuple[datetime, int, int]]:
+    """Per equal bucket [t_i, t_i+1) of [start, end): (t_i, events reported, events closed)."""
+    edges = bucket_edges(start, end, buckets)
+    # Counting each bucket as an index range (reported_at, closed_at) reads only the index entries in
+    # [start, end) and compares times exactly; a bucket number computed in SQL would need each backend's
+    # own date arithmetic, and julianday() floats put events at a bucket edge into the bucket before.
+    reported, closed = [0] * buckets, [0] * buckets
+    per = _MAX_TERMS // 2
+    for first in range(0, buckets, per):
+        n = min(per, buckets - first)
+        params: dict[str, Any] = {}
+        for i in range(n):
+            params[f"lo{i}"], params[f"hi{i}"] = edges[first + i], edges[first + i + 1]
+        if county is not None:
+            params["county"] = county
+        for i, what, count in session.execute(_bucket_statement(n, county is not None), params):
+            (closed if int(what) else reported)[first + int(i)] = int(count)
+    return [(edges[i], reported[i], closed[i]) for i in range(buckets)]
+
+
+# ---- case summary ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueCase:
+    """An open case past its subcategory's limit, and by how many hours."""
+
+    id: str
+    subcategory: str | None
+    step: int
+    reported_at: datetime
+    hours_over: float
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """Open cases of the city or a county: how many, how many overdue, per step, and the most overdue."""
+
+    open: int
+    overdue: int
+    by_step: dict[int, int]
+    most_overdue: tuple[OverdueCase, ...]
+
+
+def case_summary(session: Session, county: str | None, now: datetime, limits_hours: Mapping[str, float],
+                 default_hours: float, top: int = 10) -> CaseSummary:
+    """Open and overdue cases (open longer than their subcategory's limit) and the `top` most overdue.
+
+    A subcategory's limit is limits_hours.get(subcategory or "", default_hours), as topics.cases has it.
+    """
+    # One read of the open cases on ix_grid_events_open_county (closed_at IS NULL, county), the rule applied
+    # here: the open set is what is pending, not history. Pushing the per-subcategory limits into SQL was no
+    # faster for the city (15 ms) and, for a county, SQLite chose (county_adcode, reported_at) to serve the
+    # ORDER BY of the most-overdue list and read the county's whole history (400 ms).
+    stmt = _county(select(GridEvent.id, GridEvent.subcategory, GridEvent.step, GridEvent.reported_at)
+                   .where(_open()), GridEvent.county_adcode, county)
+    by_step: dict[int, int] = defaultdict(int)
+    late: list[tuple[float, str, str | None, int, datetime]] = []
+    for id_, subcategory, step, reported_at in session.execute(stmt):
+        by_step[step] += 1
+        over = (now - reported_at).total_seconds() / 3600 - limits_hours.get(subcategory or "", default_hours)
+        if over > 0:
+            late.append((over, id_, subcategory, step, reported_at))
+    most = heapq.nsmallest(top, late, key=lambda c: (-c[0], c[1])) if top > 0 else []
+    return CaseSummary(open=sum(by_step.values()), overdue=len(late), by_step=dict(sorted(by_step.items())),
+                       most_overdue=tuple(OverdueCase(i, sub, st, rep, over) for over, i, sub, st, rep in most))
+
+
+# ---- devices -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnlineRate:
+    """Devices of one kind: all, reporting (last_seen within the staleness window), streams up.
+
+    `online` is None for a kind whose devices report no flag metric; otherwise it counts reporting devices
+    whose newest flag is up: a silent device's last flag says nothing about now (as store.status does).
+    """
+
+    kind: str
+    total: int
+    reporting: int
+    online: int | None
+
+    @property
+    def rate(self) -> float | None:
+        """Share of devices online (by the flag where there is one, else by reporting); None with no devices."""
+        if not self.total:
+            return None
+        return (self.reporting if self.online is None else self.online) / self.total
+
+
+def device_online_rate(session: Session, county: str | None, now: datetime, stale_after: timedelta,
+                       flag_metric: str = ONLINE_METRIC) -> dict[str, OnlineRate]:
+    """Per device kind, for the city or a county (by coordinates): totals, reporting, and streams up."""
+    fresh = Device.last_seen >= now - stale_after
+    stmt = _county(
+        select(Device.kind, func.count(), func.sum(case((fresh, 1), else_=0)), func.count(LatestValue.value),
+               func.sum(case((and_(fresh, LatestValue.value > 0.5), 1), else_=0)))
+        .outerjoin(LatestValue, and_(LatestValue.device_id == Device.id, LatestValue.metric == flag_metric)),
+        Device.county_adcode, county).group_by(Device.kind).order_by(Device.kind)
+    return {kind: OnlineRate(kind, int(n), int(rep or 0), int(up or 0) if flagged else None)
+            for kind, n, rep, flagged, up in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    """A device on a county map: where it is, when it last reported, and its stream flag if it has one."""
+
+    id: str
+    kind: str
+    name: str | None
+    county_adcode: str | None
+    lon: float
+    lat: float
+    last_seen: datetime
+    online: bool | None  # the newest flag metric (video points); None for kinds without one
+
+
+def county_devices(session: Session, county: str | None, flag_metric: str = ONLINE_METRIC) -> list[DeviceRow]:
+    """Devices of a county (by coordinates; None: the whole city) by kind and id, with their stream flag."""
+    stmt = _county(
+        select(Device.id, Device.kind, Device.name, Device.county_adcode, Device.lon, Device.lat,
+               Device.last_seen, LatestValue.value)
+        .outerjoin(LatestValue, and_(LatestValue.device_id == Device.id, LatestValue.metric == flag_metric)),
+        Device.county_adcode, county).order_by(Device.kind, Device.id)
+    return [DeviceRow(*r[:7], None if r[7] is None else r[7] > 0.5) for r in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class DeviceDetail:
+    """One device, its recent messages (newest first) and its newest value of each metric."""
+
+    id: str
+    kind: str
+    name: str | None
+    county_adcode: str | None
+    declared_adcode: str
+    lon: float
+    lat: float
+    first_seen: datetime
+    last_seen: datetime
+    attrs: dict[str, Any]
+    observations: tuple[tuple[datetime, dict[str, Any]], ...]
+    latest: dict[str, tuple[datetime, float]]  # metric → (time, value)
+
+
+def device_detail(session: Session, device_id: str, since: datetime, limit: int = DEVICE_DETAIL_LIMIT
+                  ) -> DeviceDetail | None:
+    """A device with its messages since `since` (newest first, at most `limit`) and its latest values."""
+    dev = session.execute(select(Device.id, Device.kind, Device.name, Device.county_adcode,
+                                 Device.declared_adcode, Device.lon, Device.lat, Device.first_seen,
+                                 Device.last_seen, Device.attrs).where(Device.id == device_id)).first()
+    if dev is None:
+        return None
+    latest_rows = session.execute(select(LatestValue.metric, LatestValue.feed, LatestValue.ts, LatestValue.value)
+                                  .where(LatestValue.device_id == device_id)
+                                  .order_by(LatestValue.metric)).all()
+    # The unique index is (device_id, feed, ts): with the feed fixed, "newest first" is read in index
+    # order and stops at `limit`; without it, every row of the device since `since` would be sorted.
+    feeds = sorted({dev.kind} | {r.feed for r in latest_rows})
+    terms = []
+    for feed in feeds:
+        sub = (select(Observation.ts, Observation.data)
+               .where(Observation.device_id == device_id, Observation.feed == feed, Observation.ts >= since)
+               .order_by(Observation.ts.desc()).limit(limit).subquery())
+        terms.append(select(sub.c.ts, sub.c.data))
+    if len(terms) == 1:
+        stmt = terms[0]
+    else:
+        merged = union_all(*terms).subquery()
+        stmt = select(merged.c.ts, merged.c.data).order_by(merged.c.ts.desc()).limit(limit)
+    observations = tuple((ts, dict(data)) for ts, data in session.execute(stmt))
+    return DeviceDetail(*dev, observations=observations,
+                        latest={r.metric: (r.ts, r.value) for r in latest_rows})
+
+
+# ---- one case ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """One workflow step a case passed: which, when, by whom."""
+
+    step: int
+    ts: datetime
+    actor: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """One grid case as stored now, with its step history in order."""
+
+    id: str
+    county_adcode: str | None
+    declared_adcode: str
+    grid_code: str | None
+    kind: str
+    category: str
+    subcategory: str | None
+    description: str | None
+    lon: float
+    lat: float
+    step: int
+    reported_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    steps: tuple[CaseStep, ...]
+
+
+_CASE_COLUMNS = (GridEvent.id, GridEvent.county_adcode, GridEvent.declared_adcode, GridEvent.grid_code,
+                 GridEvent.kind, GridEvent.category, GridEvent.subcategory, GridEvent.description, GridEvent.lon,
+                 GridEvent.lat, GridEvent.step, GridEvent.reported_at, GridEvent.updated_at, GridEvent.closed_at)
+
+
+def case_detail(session: Session, event_id: str) -> CaseDetail | None:
+    """A case and its steps ordered by step, or None if there is no such case."""
+    row = session.execute(select(*_CASE_COLUMNS).where(GridEvent.id == event_id)).first()
+    if row is None:
+        return None
+    steps = session.execute(select(GridEventStep.step, GridEventStep.ts, GridEventStep.actor, GridEventStep.note)
+                            .where(GridEventStep.event_id == event_id)
+                            .order_by(GridEventStep.step, GridEventStep.ts))
+    return CaseDetail(*row, steps=tuple(CaseStep(*s) for s in steps))
+
+
+# ---- replay ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventAt:
+    """A case as it was at a past moment: open then, at the step it had reached then."""
+
+    id: str
+    kind: str
+    category: str
+    subcategory: str | None
+    county_adcode: str | None
+    lon: float
+    lat: float
+    reported_at: datetime
+    step: int
+
+
+def events_as_of(session: Session, at: datetime, county: str | None = None,
+                 max_open_age: timedelta = MAX_OPEN_AGE) -> list[EventAt]:
+    """Cases open at `at` (reported by then, not closed by then) with their step then, oldest report first.
+
+    Cases reported more than `max_open_age` before `at` are not drawn, even if still open then: the read
+    stays one reported_at index range (ix_grid_events_reported, or ix_grid_events_county_reported for a
+    county) whatever the length of the history.
+    """
+    # The step then: the highest step reached by `at`, one seek on the unique (event_id, step) index per
+    # case; a case whose first step row is missing or later (clock skew) counts as reported (step 1).
+    step_then = (select(func.max(GridEventStep.step))
+                 .where(GridEventStep.event_id == GridEvent.id, GridEventStep.ts <= at)
+                 .correlate(GridEvent).scalar_subquery())
+    stmt = _county(
+        select(GridEvent.id, GridEvent.kind, GridEvent.category, GridEvent.subcategory, GridEvent.county_adcode,
+               GridEvent.lon, GridEvent.lat, GridEvent.reported_at, func.coalesce(step_then, 1))
+        .where(GridEvent.reported_at >= at - max_open_age, GridEvent.reported_at <= at,
+               or_(GridEvent.closed_at.is_(None), GridEvent.closed_at > at)),
+        GridEvent.county_adcode, county).order_by(GridEvent.reported_at)
+    return [EventAt(*r) for r in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class DeviceStateAt:
+    """A device as it was at a past moment: its newest message by then, and its stream flag in it."""
+
+    id: str
+    kind: str
+    county_adcode: str | None
+    lon: float
+    lat: float
+    last_ts: datetime | None  # newest message at or before the moment; None: none stored
+    reporting: bool  # last_ts within the window before the moment
+    online: bool | None  # the flag metric in that message (video points); None: not in it
+    data: dict[str, Any] | None = None  # all values of that message (the caller applies the standards)
+
+
+def device_states_as_of(session: Session, at: datetime, county: str | None = None, *, window: timedelta,
+                        flag_metric: str = ONLINE_METRIC) -> dict[str, DeviceStateAt]:
+    """Per device seen by `at`: whether it had reported within `window` before `at`, and its flag then."""
+    at_ms = epoch_ms(at)
+    # Observations have only their unique (device_id, feed, ts) index; a device's kind is its feed
+    # (feeds/rows.py), so "its newest message by `at`" is one backward seek on that index per device.
+    o = aliased(Observation)
+    mine = (o.device_id == Device.id, o.feed == Device.kind, o.ts <= at_ms)
+    columns = (Device.id, Device.kind, Device.county_adcode, Device.lon, Device.lat)
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL hashed the whole observations table to join on a correlated subquery (160 ms for 10,000
+        # devices); a LATERAL join runs the seek once per device (50 ms). SQLite has no LATERAL.
+        newest = (select(o.ts, o.data[flag_metric].as_float().label("flag"), o.data.label("data")).where(*mine)
+                  .order_by(o.ts.desc()).limit(1).lateral())
+        stmt = select(*columns, newest.c.ts, newest.c.flag, newest.c.data).select_from(Device).outerjoin(newest, true())
+    else:
+        newest_id = select(o.id).where(*mine).order_by(o.ts.desc()).limit(1).correlate(Device).scalar_subquery()
+        stmt = (select(*columns, Observation.ts, Observation.data[flag_metric].as_float(), Observation.data)
+                .outerjoin(Observation, Observation.id == newest_id))
+    stmt = _county(stmt.where(Device.first_seen <= at), Device.county_adcode, county)
+    since = at - window
+    out = {}
+    for id_, kind, county_adcode, lon, lat, ts, flag, data in session.execute(stmt):
+        out[id_] = DeviceStateAt(id_, kind, county_adcode, lon, lat, ts, ts is not None and ts >= since,
+                                 None if flag is None else flag > 0.5, data)
+    return out
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A case in a map cell: what, where, which step, when."""
+
+    id: str
+    kind: str
+    category: str
+    subcategory: str | None
+    county_adcode: str | None
+    lon: float
+    lat: float
+    step: int
+    reported_at: datetime
+    closed_at: datetime | None
+
+
+def events_in_bbox(session: Session, minx: float, miny: float, maxx: float, maxy: float,
+                   county: str | None = None, open_only: bool = True, limit: int = 5000) -> list[EventRow]:
+    """Cases inside a lon/lat box (edges included), newest report first, at most `limit`.
+
+    The caller filters by the cell's polygon. Open cases are found through the open-case index; with
+    `open_only=False` the whole table is read (there is no spatial index), so keep that for small boxes.
+    """
+    stmt = select(GridEvent.id, GridEvent.kind, GridEvent.category, GridEvent.subcategory, GridEvent.county_adcode,
+                  GridEvent.lon, GridEvent.lat, GridEvent.step, GridEvent.reported_at, GridEvent.closed_at
+                  ).where(GridEvent.lon.between(minx, maxx), GridEvent.lat.between(miny, maxy))
+    if open_only:
+        stmt = stmt.where(_open())
+    stmt = _county(stmt, GridEvent.county_adcode, county)
+    # Ordered by a no-op coalesce so the sort happens on the matching rows: ordered by the bare column,
+    # SQLite walks the whole reported_at index to spare that sort (250 ms for a cell on 200,000 cases).
+    newest_first = func.coalesce(GridEvent.reported_at, GridEvent.updated_at).desc()
+    return [EventRow(*r) for r in session.execute(stmt.order_by(newest_first, GridEvent.id).limit(limit))]
+
+
+# ---- data consistency --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsistencyRow:
+    """A device whose recorded counties disagree, or that lies outside the city.
+
+    reason: 'outside_city' (no county holds its coordinates), 'id_county' (the division code of its GB/T
+    28181 id is not the county holding its coordinates) or 'declared_county' (the county of its topic is not).
+    """
+
+    reason: str
+    device_id: str
+    kind: str
+    name: str | None
+    lon: float
+    lat: float
+    id_county: str | None  # first six digits of a 20-digit GB/T 28181 id; None for other ids
+    declared_adcode: str
+    located_adcode: str | None
+
+
+_REASON_ORDER = {"outside_city": 0, "id_county": 1, "declared_county": 2}
+
+
+def _gb_division(device_id: str) -> str | None:
+    """The division code of a 20-digit GB/T 28181 id (store may not import standards, so it is inline)."""
+    if len(device_id) == 20 and device_id.isascii() and device_id.isdigit():
+        return device_id[:6]
+    return None
+
+
+def consistency(session: Session) -> list[ConsistencyRow]:
+    """Devices outside the city or whose id's or topic's county is not where they are; one row per device."""
+    # The SQL keeps only candidates (portable substr); the 20-digit test and the reason are decided here.
+    stmt = select(Device.id, Device.kind, Device.name, Device.lon, Device.lat, Device.declared_adcode,
+                  Device.county_adcode).where(or_(
+                      Device.county_adcode.is_(None), Device.declared_adcode != Device.county_adcode,
+                      func.substr(Device.id, 1, 6) != Device.county_adcode))
+    out = []
+    for id_, kind, name, lon, lat, declared, located in session.execute(stmt):
+        division = _gb_division(id_)
+        if located is None:
+            reason = "outside_city"
+        # A city-level centre code (county digits 00) names no county, so it cannot disagree with one.
+        elif division is not None and division[4:] != "00" and division != located:
+            reason = "id_county"
+        elif declared != located:
+            reason = "declared_county"
+        else:
+            continue
+        out.append(ConsistencyRow(reason, id_, kind, name, lon, lat, division, declared, located))
+    out.sort(key=lambda r: (_REASON_ORDER[r.reason], r.device_id))
+    return out
+
+
+# ---- KPI table ---------------------------------------------------------------------------------------
+
+
+def kpi_county_table(session: Session, keys: Iterable[str], counties: Sequence[str], city: str
+                     ) -> dict[str, dict[str, float]]:
+    """The newest value of each key in each county and the city: {key: {region: value}}; gaps left out."""
+    keys = list(dict.fromkeys(keys))
+    points = latest_points(session, keys, [*counties, city])
+    return {k: {region: p.value for region, p in points.get(k, {}).items()} for k in keys}
+
+
+def city_average(values_by_county: Mapping[str, float | None]) -> float | None:
+    """Mean over the counties that have a value; None when none has."""
+    values = [v for v in values_by_county.values() if v is not None and not math.isnan(v)]
+    return sum(values) / len(values) if values else None
+
+
+__all__ = [
+    "MAX_OPEN_AGE", "CaseDetail", "CaseStep", "CaseSummary", "ConsistencyRow", "DeviceDetail", "DeviceRow",
+    "DeviceStateAt", "EventAt", "EventRow", "OnlineRate", "OverdueCase", "bucket_edges", "case_detail",
+    "case_summary", "city_average", "consistency", "county_devices", "device_detail", "device_online_rate",
+    "device_states_as_of", "events_as_of", "events_in_bbox", "events_over_time", "kpi_county_table",
+]

@@ -1,0 +1,117 @@
+"""Point layers: devices styled by status within their kind, grid events by step colour and class symbol."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from layers.points import (
+    ALARM_RED,
+    CATEGORY_GROUPS,
+    KIND_STYLE,
+    STALE_GREY,
+    STEP_COLOURS,
+    STEP_NAMES,
+    UNKNOWN_STEP,
+    PointRow,
+    category_group,
+    device_points,
+    event_points,
+)
+
+VIDEO_BLUE = KIND_STYLE["video_point"][0]
+
+
+def devices() -> list[PointRow]:
+    return [
+        PointRow("v1", "video_point", 112.46, 23.05, "桥头"),
+        PointRow("v2", "video_point", 112.47, 23.06, "码头", False),
+        PointRow("v3", "video_point", 112.48, 23.07, "河口", status="stale"),
+        PointRow("v4", "video_point", 112.49, 23.08, "闸口", status="alarm"),
+        PointRow("r1", "road_weather", 112.50, 23.09, "高速K12"),
+    ]
+
+
+def test_status_defaults_from_ok_and_unknown_statuses_are_refused() -> None:
+    assert PointRow("a", "video_point", 0, 0, "").status == "online"
+    assert PointRow("a", "video_point", 0, 0, "", False).status == "offline"
+    assert PointRow("a", "video_point", 0, 0, "", True, status="alarm").status == "alarm"
+    with pytest.raises(ValueError, match="status"):
+        PointRow("a", "video_point", 0, 0, "", status="broken")  # type: ignore[arg-type]
+
+
+def test_each_status_has_its_own_marker_within_the_kind_colour() -> None:
+    traces = device_points(devices())
+    assert [t.meta for t in traces] == [{"layer": "devices", "kind": "video_point"},
+                                        {"layer": "devices", "kind": "road_weather"}]
+    video = traces[0]
+    fill, line, width = video.marker.color, video.marker.line.color, video.marker.line.width
+    assert fill[0] == line[0] == VIDEO_BLUE  # online: filled
+    assert fill[1] == "rgba(0,0,0,0)" and line[1] == VIDEO_BLUE  # offline: hollow
+    assert fill[2] == line[2] == STALE_GREY  # stale: grey
+    assert fill[3] == VIDEO_BLUE and line[3] == ALARM_RED and width[3] > width[0]  # alarm: red ring
+    assert ALARM_RED == "#{:02X}{:02X}{:02X}".format(255, 0, 0)  # the warning-signal red
+    assert list(video.customdata) == ["v1", "v2", "v3", "v4"]
+
+
+def test_legend_names_kinds_and_hover_names_the_status() -> None:
+    zh = device_points(devices())
+    assert [t.name for t in zh] == ["河长视频点位", "交通气象站"]
+    assert zh[0].text[3] == "闸口<br>告警" and zh[0].text[2] == "河口<br>数据延迟"
+    en = device_points(devices(), "en")
+    assert [t.name for t in en] == ["Video points", "Road-weather stations"]
+    assert en[0].text[1] == "码头<br>offline"
+
+
+def test_events_without_categories_are_one_trace_coloured_by_step() -> None:
+    rows = [PointRow(f"e{i}", "event", 112.4 + i / 100, 23.0, f"暴露垃圾<br>e{i}") for i in range(7)]
+    steps = [1, 2, 3, 4, 5, 6, 7]
+    (trace,) = event_points(rows, steps)
+    assert trace.meta["layer"] == "events" and trace.name == "网格事件"
+    assert list(trace.marker.color) == list(STEP_COLOURS)
+    assert trace.text[2] == "暴露垃圾<br>e2<br>任务派遣 (3/7)"
+    (en,) = event_points(rows, steps, "en")
+    assert en.text[5].endswith("Verification & closing (6/7)")
+
+
+def test_events_with_categories_get_a_symbol_per_class_group() -> None:
+    rows = [PointRow(f"e{i}", "event", 112.4, 23.0 + i / 100, f"e{i}") for i in range(5)]
+    categories = [("部件", "市容环境"), ("事件", "市容环境"), ("事件", "突发事件"), ("部件", "公用设施"),
+                  ("事件", "宣传广告")]
+    traces = event_points(rows, [2, 3, 4, 4, 9], "zh", categories=categories)
+    by_group = {t.meta["group"]: t for t in traces}
+    assert set(by_group) == {"appearance", "emergency", "facilities"}
+    assert all(t.meta["layer"] == "events" for t in traces)
+    appearance = by_group["appearance"]
+    # 市容环境 is a 部件 class and an 事件 class: one symbol, the kind named in the hover.
+    assert list(appearance.customdata) == ["e0", "e1", "e4"] and appearance.marker.symbol == "square"
+    assert appearance.text[0] == "e0<br>部件 · 市容环境<br>案卷建立 (2/7)"
+    assert appearance.text[1] == "e1<br>事件 · 市容环境<br>任务派遣 (3/7)"
+    assert appearance.marker.color[2] == UNKNOWN_STEP  # step 9 does not exist: grey, not a wrapped colour
+    assert by_group["emergency"].marker.symbol == "star"
+    assert len({t.marker.symbol for t in traces}) == 3
+    en = event_points(rows, [2, 3, 4, 4, 5], "en", categories=categories)
+    assert {t.name for t in en} >= {"Emergencies"} and en[0].text[0] == "e0<br>component · 市容环境<br>Filing (2/7)"
+
+
+def test_every_domain_class_has_a_group_and_only_other_and_extended_share_the_fallback() -> None:
+    classes = set(COMPONENT_CATEGORIES) | set(EVENT_CATEGORIES)
+    assert len(classes) == 12  # 7 部件 + 6 事件 classes, 市容环境 in both
+    grouped = set().union(*(g[4] for g in CATEGORY_GROUPS))
+    assert grouped == classes
+    assert {c for c in classes if category_group(c)[0] == "other"} == {"其他设施", "扩展部件", "扩展事件"}
+    assert category_group("不存在的类")[0] == "other"
+    assert len({g[1] for g in CATEGORY_GROUPS}) == len(CATEGORY_GROUPS)  # one symbol per group
+
+
+def test_step_names_are_the_workflow_of_domain_md() -> None:
+    assert tuple(zh for zh, _ in STEP_NAMES) == WORKFLOW_STEPS
+    assert tuple(en for _, en in STEP_NAMES) == WORKFLOW_STEPS_EN
+
+
+def test_mismatched_lengths_and_no_rows() -> None:
+    assert event_points([], []) == []
+    with pytest.raises(ValueError, match="same length"):
+        event_points([PointRow("e", "event", 0, 0, "")], [1, 2])
+    with pytest.raises(ValueError, match="same length"):
+        event_points([PointRow("e", "event", 0, 0, "")], [1], categories=[])
