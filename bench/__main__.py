@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only ingest|wall]`: run the benchmarks, print figures beside baselines."""
+"""`python -m bench [--quick] [--only ingest|wall|drill]`: run the benchmarks, print figures beside baselines."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import argparse
 import gc
 import logging
 
-from bench import ingest, wall
+from bench import drill, ingest, wall
 
 
 def main() -> None:
     """Parse sizes and run."""
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", choices=("ingest", "wall"), help="run one section (both by default)")
+    p.add_argument("--only", choices=("ingest", "wall", "drill"), help="run one section (all by default)")
     p.add_argument("--n", type=int, default=100_000, help="messages per rate measurement")
     p.add_argument("--million", type=int, default=1_000_000, help="messages of the memory run (0 skips it)")
     p.add_argument("--latency-seconds", type=float, default=20.0, help="length of the steady 1,000 msg/s run")
@@ -24,12 +24,18 @@ def main() -> None:
                    help="browser ticks of the heap run (0 skips the browser)")
     p.add_argument("--wall-postgres", action=argparse.BooleanOptionalAction, default=True,
                    help="also build and time the stores on a throw-away PostgreSQL")
+    p.add_argument("--drill-devices", type=int, default=10_000, help="devices of the drill store")
+    p.add_argument("--drill-events", type=int, default=200_000, help="grid events of the drill store")
+    p.add_argument("--drill-n", type=int, default=30, help="county drills (and replays) timed, ours and naive")
+    p.add_argument("--drill-postgres", action=argparse.BooleanOptionalAction, default=True,
+                   help="also build and time the drill store on a throw-away PostgreSQL")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
     a = p.parse_args()
     if a.quick:
         a.n, a.million, a.latency_seconds = 5_000, 20_000, 3.0
         a.wall_observations, a.wall_events, a.wall_ticks = 100_000, 5_000, 20
         a.wall_cycles = min(a.wall_cycles, 150)
+        a.drill_devices, a.drill_events, a.drill_n = 1_000, 10_000, 8
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
     if a.only in (None, "ingest"):
@@ -42,6 +48,12 @@ def main() -> None:
                            cycles=a.wall_cycles, first=min(100, a.wall_cycles), browser=a.wall_cycles > 0,
                            postgres=a.wall_postgres)
         for line in wall.run(sizes):
+            print(line, flush=True)
+    if a.only in (None, "drill"):
+        print("\n== drill ==", flush=True)
+        dsizes = drill.DrillSizes(devices=a.drill_devices, events=a.drill_events, drills=a.drill_n,
+                                  naive_drills=a.drill_n, replays=a.drill_n, postgres=a.drill_postgres)
+        for line in drill.run(dsizes):
             print(line, flush=True)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from tests.servers import free_port, wait_for_port
@@ -111,10 +112,13 @@ return g._fullData.filter(t => t.meta && t.meta.layer === 'county_choropleth').m
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll until fn() is truthy; fail with what was awaited."""
+    """Poll until fn() is truthy; fail with what was awaited (an element replaced mid-read is read again)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = fn()
+        try:
+            value = fn()
+        except StaleElementReferenceException:
+            value = None  # the page re-rendered between finding an element and reading it
         if value:
             return value
         time.sleep(0.1)

@@ -47,7 +47,8 @@ def page(ctx: AppContext, path: str, lang: str, crumbs: dict[str, Any], title: s
     """The frame of a detail page: header, breadcrumbs and title, then the page's own panels."""
     return html.Div(className="wall drill detail", children=[
         header(ctx, path, lang, None),
-        html.Div(className="drill-bar", children=[breadcrumbs(ctx, lang, **crumbs), html.H1(title, id=title_id)]),
+        html.Div(className="drill-bar", children=[breadcrumbs(ctx, lang, leaf=crumbs.pop("leaf", title), **crumbs),
+                                                  html.H1(title, id=title_id)]),
         html.Main(className="detail-grid", children=main),
     ])
 

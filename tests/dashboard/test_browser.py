@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from tests.browser import LiveApp, chromium, county_shapes, severe_console_errors, wait_for
@@ -36,36 +35,15 @@ def test_wall_shows_eight_counties_and_live_panels(app: LiveApp, browser: WebDri
     assert severe_console_errors(browser) == []
 
 
-def test_click_a_county_then_back(app: LiveApp, browser: WebDriver) -> None:
-    browser.get(app.url + "/")
-    counties = wait_for(lambda: county_shapes(browser, "city-map"), what="the city map")
-    target = counties.index("441224")  # 怀集县, a large county: its fill is easy to hit
-    fill = browser.find_elements(By.CSS_SELECTOR, "#city-map .scatterlayer path.js-fill")[target]
-    ActionChains(browser).move_to_element_with_offset(fill, 0, 30).pause(0.3).click().perform()
-    wait_for(lambda: browser.current_url.endswith("/county/441224"), what="navigation to the county")
-    title = wait_for(lambda: browser.find_elements(By.ID, "county-title"), what="the county page")[0]
-    assert "怀集县" in title.text
-    wait_for(lambda: county_shapes(browser, "county-map"), what="the county map")
-    kinds = browser.execute_script(
-        "return document.querySelector('#county-map .js-plotly-plot')._fullData"
-        ".filter(t => t.meta && t.meta.layer === 'devices').map(t => t.meta.kind)")
-    assert {"video_point", "road_weather", "fire_risk"} <= set(kinds)
-
-    browser.find_element(By.ID, "back-to-city").click()
-    wait_for(lambda: county_shapes(browser, "city-map"), what="the city map after going back")
-    assert browser.current_url.rstrip("/") == app.url
-
-    browser.back()  # the browser's own history returns to the county
-    wait_for(lambda: browser.current_url.endswith("/county/441224"), what="history back to the county")
-    wait_for(lambda: browser.find_elements(By.ID, "county-title"), what="the county page again")
-    assert severe_console_errors(browser) == []
-
-
 def test_deep_link_to_a_county_loads_directly(app: LiveApp, browser: WebDriver) -> None:
     browser.get(app.url + "/county/441225?lang=en")
     title = wait_for(lambda: browser.find_elements(By.ID, "county-title"), what="the county page")[0]
     assert "Fengkai" in title.text
-    wait_for(lambda: county_shapes(browser, "county-map"), what="the county map")
+    cells = wait_for(lambda: browser.execute_script(
+        "const g = document.querySelector('#drill-map .js-plotly-plot'); return g && g._fullData && "
+        "g._fullData.filter(t => t.meta && t.meta.layer === 'grid_choropleth').length"), what="the county's grid")
+    assert cells >= 2
+    assert "Generated grid" in browser.find_element(By.ID, "drill-legend").text
     OUT.mkdir(exist_ok=True)
     browser.save_screenshot(str(OUT / "county-441225-en.png"))
     assert severe_console_errors(browser) == []
