@@ -37,7 +37,7 @@ def small_map(ctx: AppContext, county: str | None, traces: list[Any], bounds: tu
             tr.update(fillcolor="rgba(40,70,110,0.35)", line={"color": "#9fb3c8", "width": 1.5}, hoverinfo="skip",
                       meta={"layer": "outline"})
     minx, miny, maxx, maxy = bounds
-    pad = max(maxx - minx, maxy - miny, 0.01) * 0.6
+    pad = max(maxx - minx, maxy - miny, 0.05) * 0.6  # at least ≈6 km around a single point, for context
     fig = map_figure(drill.clickable(base + traces), (minx - pad, miny - pad, maxx + pad, maxy + pad), legend=True)
     return dcc.Graph(id=DETAIL_MAP, figure=fig, className="map detail-map", config=MAP_CONFIG)
 
