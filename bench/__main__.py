@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only ingest|wall|drill]`: run the benchmarks, print figures beside baselines."""
+"""`python -m bench [--quick] [--only ingest|wall|drill]`: run the benchmarks, print figures beside
+baselines."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def main() -> None:
                    help="also build and time the stores on a throw-away PostgreSQL")
     p.add_argument("--drill-devices", type=int, default=10_000, help="devices of the drill store")
     p.add_argument("--drill-events", type=int, default=200_000, help="grid events of the drill store")
-    p.add_argument("--drill-n", type=int, default=30, help="county drills (and replays) timed, ours and naive")
+    p.add_argument("--drill-n", type=int, default=30,
+                   help="county drills (and replays) timed, ours and naive")
     p.add_argument("--drill-postgres", action=argparse.BooleanOptionalAction, default=True,
                    help="also build and time the drill store on a throw-away PostgreSQL")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")

