@@ -15,6 +15,8 @@ def main() -> None:
     from dashboard import create_app
 
     app = create_app(settings)
+    # Grid cells are loaded (or generated) now rather than on the first drill, so they are frozen too.
+    app.server.config["ZQ_CONTEXT"].grids.get()
     # Everything built so far lives for the whole run: keep the collector from rescanning it on every pass,
     # which otherwise costs the ingest path a third of its time.
     gc.freeze()

@@ -346,18 +346,29 @@ class DrillTimes:
     route_gzip: list[int]
     tick_bytes: list[int]
 
+    tick_on_load: bool = True
+
     @property
     def total_ms(self) -> list[float]:
+        """Server time of a drill: the route, plus the tick when Dash fires it as the page appears."""
+        if not self.tick_on_load:
+            return list(self.route_ms)
         return [a + b for a, b in zip(self.route_ms, self.tick_ms, strict=True)]
+
+
+def tick_fires_on_load(app: Any) -> bool:
+    """Whether the county page's tick runs as soon as the page appears (else one interval later)."""
+    return not next(c.get("prevent_initial_call") for c in app._callback_list  # noqa: SLF001 — Dash keeps no public list
+                    if "county-kpis.children" in c["output"])
 
 
 def time_drills(app: Any, counties: list[str], n: int) -> tuple[DrillTimes, float]:
     """n drills from /map into /county/<adcode>, cycling the counties: the route, then the page's first tick.
 
-    Returns the times and the first drill's time (the app's first: grid cells generated then).
+    Returns the times and the first drill's time (the app's first: grid cells are loaded at start-up).
     """
     p = Poster(app)
-    out = DrillTimes([], [], [], [], [])
+    out = DrillTimes([], [], [], [], [], tick_on_load=tick_fires_on_load(app))
     t = time.perf_counter()
     p.post(route_body(app, f"/county/{counties[0]}", "", "/map|zh"))
     p.post(county_tick_body(app, counties[0], ""))
@@ -485,9 +496,9 @@ def drill_spans(ctx: Any) -> Spans:
         ("    map_data (events, device states, devices)", d, "map_data"),
         ("    grid_shading (locate + classify)", d, "grid_shading"),
         ("    layers.build (all traces)", ctx.registries.layers, "build"),
-        ("    map_figure (go.Figure of the traces)", d, "map_figure"),
+        ("    map_figure_dict (the figure as a plain dict)", d, "map_figure_dict"),
         ("    clickable", d, "clickable"),
-        ("  digest of the figure (drill-hash)", drillmap, "digest"),
+        ("    with_key (fingerprint of what the map shows)", d, "with_key"),
         ("tick: conditions (header status)", county, "conditions"),
         ("Dash: response to JSON (dash._utils.to_json)", dash_utils(), "to_json"),
     ])
@@ -603,12 +614,14 @@ def measure(label: str, url: str, sizes: DrillSizes, with_bytes: bool) -> Iterat
         r50, r95 = quantiles(ours.route_ms)
         t50, t95 = quantiles(ours.tick_ms)
         yield (f"\n2. {label}: county drill server time, {sizes.drills} drills /map → /county/<adcode> "
-               "cycling the 8 counties (route callback + the county page's first tick, POSTed as the browser "
-               "does)")
+               "cycling the 8 counties (the callbacks the browser fires on opening the page, POSTed as it does)")
+        tick_note = "fires on load: part of the drill" if ours.tick_on_load else \
+            "fires one interval after load: not part of the drill"
+        drill_label = "route + tick" if ours.tick_on_load else "route       "
         yield f"  ours   route (page.children)    p50 {r50:7.1f} ms  p95 {r95:7.1f} ms"
-        yield f"  ours   first tick (side+status) p50 {t50:7.1f} ms  p95 {t95:7.1f} ms"
-        yield (f"  ours   drill = route + tick     p50 {op[0]:7.1f} ms  p95 {op[1]:7.1f} ms   "
-               f"(target: p95 ≤ 150 ms); the app's first drill {first:.0f} ms (grid cells generated then)")
+        yield f"  ours   tick (side+status)       p50 {t50:7.1f} ms  p95 {t95:7.1f} ms   ({tick_note})"
+        yield (f"  ours   drill = {drill_label}     p50 {op[0]:7.1f} ms  p95 {op[1]:7.1f} ms   "
+               f"(target: p95 ≤ 150 ms); the app's first drill {first:.0f} ms")
         yield (f"  naive  full read per click      p50 {nq[0]:7.1f} ms  p95 {nq[1]:7.1f} ms   "
                f"({sizes.naive_drills} drills: pandas.read_sql of all events and devices, county counts in "
                "pandas, px.choropleth_map over unsimplified boundaries + px.scatter_map of the county's "

@@ -9,6 +9,7 @@ their figures is what history costs a tick.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import os
@@ -427,8 +428,11 @@ def tick_app(url: str) -> Any:
     """The app as `python app.py` builds it, without feeds (the store is frozen)."""
     from dashboard import create_app
 
-    return create_app(Settings(db=url, stale_after_s=STALE_AFTER_S, simulate=False, poll=False, ingest=False),
-                      start_feeds=False)
+    app = create_app(Settings(db=url, stale_after_s=STALE_AFTER_S, simulate=False, poll=False, ingest=False),
+                     start_feeds=False)
+    app.server.config["ZQ_CONTEXT"].grids.get()  # as app.py does before it freezes the collector
+    gc.freeze()
+    return app
 
 
 # ---- the browser: JS heap over many ticks, first paint ---------------------------------------------------

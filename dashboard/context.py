@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 import geopandas as gpd
 from sqlalchemy import Engine
@@ -17,6 +21,8 @@ from layers import LayerRegistry
 from settings import CITY_TZ, Settings
 from store import queries as q
 
+T = TypeVar("T")
+
 
 @dataclass
 class Registries:
@@ -25,6 +31,30 @@ class Registries:
     feeds: FeedRegistry = field(default_factory=FeedRegistry)
     layers: LayerRegistry = field(default_factory=LayerRegistry)
     panels: PanelRegistry = field(default_factory=PanelRegistry)
+
+
+class TtlCache:
+    """Values kept for a few seconds, keyed by what they were computed for.
+
+    Several screens and drills showing the same county within one tick read the same header; a dozen keys
+    at most, so no eviction beyond expiry is needed (and no dependency for one function).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, ttl_s: float, compute: Callable[[], T]) -> T:
+        """The cached value of key if younger than ttl_s, else compute() (kept for next time)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._values.get(key)
+        if hit is not None and now - hit[0] < ttl_s:
+            return hit[1]
+        value = compute()
+        with self._lock:
+            self._values[key] = (now, value)
+        return value
 
 
 @dataclass
@@ -39,6 +69,7 @@ class AppContext:
     names: dict[str, str]
     names_en: dict[str, str]
     grids: GridProvider
+    cache: TtlCache = field(default_factory=TtlCache)
 
     def now(self) -> datetime:
         """Current time in the city's zone (UTC+8)."""

@@ -7,18 +7,19 @@ at any moment of the last 24 hours (`?at=`).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
+import orjson
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
-from layers import PointRow, map_figure
+from layers import PointRow, map_figure_dict
 from layers.choropleth import Shading, plain
 from layers.classify import shading_for_metric
 from settings import CITY_TZ
@@ -36,7 +37,7 @@ REPLAY_STEPS = REPLAY_HOURS * 60 // REPLAY_STEP_MIN  # slider positions; the las
 CITY_LAYERS = ("county_choropleth", "hexbin", "heat", "events", "devices")
 COUNTY_LAYERS = ("grid_choropleth", "hexbin", "heat", "events", "devices")
 CITY_DEFAULT = ("county_choropleth",)  # aggregates only: the city has thousands of points
-COUNTY_DEFAULT = ("grid_choropleth", "events", "devices")
+COUNTY_DEFAULT = ("grid_choropleth", "devices")  # cases by cell; their points one toggle away
 OPEN_EVENTS = "open_events"
 # What a click on each layer's trace opens: the customdata of its traces is prefixed with this.
 CLICK_TARGETS = {"county_choropleth": "county", "county-labels": "county", "neighbours": "county",
@@ -160,17 +161,13 @@ def map_data(ctx: AppContext, session: Session, county: str | None, at: datetime
              now: datetime) -> MapData:
     """Open cases (with their step then) and, when asked, device states at a moment; `at=None` is now."""
     moment = at or now
-    events = dq.events_as_of(session, moment, county)
+    events = dq.events_open_now(session, county) if at is None else dq.events_as_of(session, moment, county)
     devices: list[PointRow] = []
     if with_devices:
         window = timedelta(seconds=ctx.settings.stale_after_s)
-        states = dq.device_states_as_of(session, moment, county, window=window)
-        for d in dq.county_devices(session, county):
-            st = states.get(d.id)
-            if st is None:
-                continue  # not yet installed then
-            status = device_status(d.kind, st.reporting, st.online, st.data)
-            devices.append(PointRow(d.id, d.kind, d.lon, d.lat, f"{d.name or d.id}<br>{d.id}", status != "offline",
+        for st in dq.device_states_as_of(session, moment, county, window=window).values():
+            status = device_status(st.kind, st.reporting, st.online, st.data)
+            devices.append(PointRow(st.id, st.kind, st.lon, st.lat, st.name or st.id, status != "offline",
                                     status=status))
     return MapData(at=moment, live=at is None, events=events, devices=devices)
 
@@ -232,7 +229,7 @@ def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], boun
     if "heat" in layers and data.events:
         traces += reg.build("heat", lons, lats, bounds, lang=lang)
     if "events" in layers and data.events:
-        rows = [PointRow(e.id, "event", e.lon, e.lat, f"{e.subcategory or e.category}<br>{e.id}") for e in data.events]
+        rows = [PointRow(e.id, "event", e.lon, e.lat, e.subcategory or e.category) for e in data.events]
         traces += reg.build("events", rows, [e.step for e in data.events], lang,
                             categories=[(e.kind, e.category) for e in data.events])
     if "devices" in layers and data.devices:
@@ -240,7 +237,7 @@ def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], boun
     return traces
 
 
-def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetime) -> tuple[go.Figure, str, Shading]:
+def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetime) -> tuple[dict, str, Shading]:
     """The city drill map: counties by the chosen measure and the chosen layers, at the view's moment."""
     data = map_data(ctx, session, None, view.at, "devices" in view.layers, now)
     shading, title = city_shading(ctx, session, data, view.metric, view.lang)
@@ -253,11 +250,11 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
                            names)
     b = tuple(ctx.counties_wall.total_bounds)
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True)
-    return map_figure(clickable(traces), b, legend=True), title, shading
+    return with_key(map_figure_dict(clickable(traces), b, legend=True), view, data, shading), title, shading
 
 
 def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillView,
-                  now: datetime) -> tuple[go.Figure, Shading | None]:
+                  now: datetime) -> tuple[dict, Shading | None]:
     """A county's drill map: neighbours faint, its grid cells by open cases, and the chosen layers."""
     reg = ctx.registries.layers
     names = ctx.names_en if view.lang == "en" else ctx.names
@@ -278,7 +275,24 @@ def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillVie
         traces += reg.build("grid_choropleth", cells, shading, lang=view.lang)
     b = tuple(own.total_bounds)
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False)
-    return map_figure(clickable(traces), b, legend=True), shading
+    return with_key(map_figure_dict(clickable(traces), b, legend=True), view, data, shading), shading
+
+
+def with_key(figure: dict, view: DrillView, data: MapData, shading: Shading | None) -> dict:
+    """The figure with a fingerprint of what it shows in layout.meta, so an unchanged map is not resent.
+
+    Hashing what the map was drawn from costs ≈1 ms; hashing the figure's JSON cost 16 ms a drill.
+    """
+    what = [view.lang, list(view.layers), view.metric, [(e.id, e.step) for e in data.events],
+            [(d.id, d.status) for d in data.devices],
+            [shading.colours, shading.labels, shading.hover] if shading else None]
+    figure["layout"]["meta"] = {"key": hashlib.blake2b(orjson.dumps(what), digest_size=8).hexdigest()}
+    return figure
+
+
+def figure_key(figure: dict) -> str | None:
+    """The fingerprint with_key put on a figure."""
+    return (figure.get("layout", {}).get("meta") or {}).get("key")
 
 
 def click_target(click: dict[str, Any] | None) -> tuple[str, str] | None:

@@ -4,7 +4,7 @@ Imports geo/ and standards/ and plotting libraries; never dashboard/ or store/ s
 """
 
 from layers.choropleth import county_choropleth
-from layers.figure import map_figure
+from layers.figure import map_figure, map_figure_dict
 from layers.heat import heat_layer
 from layers.hexbin import hex_layer
 from layers.points import PointRow, device_points, event_points
@@ -40,5 +40,5 @@ def register_builtin_layers(registry: LayerRegistry) -> None:
         registry.register(layer)
 
 
-__all__ = ["BUILTIN_LAYERS", "Layer", "LayerRegistry", "PointRow", "map_figure", "register_builtin_layers",
+__all__ = ["BUILTIN_LAYERS", "Layer", "LayerRegistry", "PointRow", "map_figure", "map_figure_dict", "register_builtin_layers",
            "trace_layer"]

@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import shapely
 from shapely.ops import polylabel
+from layers.figure import scatter
 
 # ColorBrewer YlOrRd, 5 classes: a sequential scheme readable on a dark wall. No standard bands
 # exist for case counts, so classes are equal intervals from 0 to the current maximum.
@@ -103,7 +104,7 @@ def county_choropleth(counties: gpd.GeoDataFrame, shading: Shading, names: Mappi
     traces: list[go.Scatter] = []
     for adcode, geom in zip(counties["adcode"], counties.geometry, strict=True):
         xs, ys = polygon_xy(geom)
-        traces.append(go.Scatter(
+        traces.append(scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=shading.colours.get(adcode, NO_DATA),
             line={"color": "#9fb3c8", "width": 1.2}, hoveron="fills", name=names.get(adcode, adcode),
             text=shading.hover.get(adcode, names.get(adcode, adcode)), hoverinfo="text",
@@ -112,7 +113,7 @@ def county_choropleth(counties: gpd.GeoDataFrame, shading: Shading, names: Mappi
     if labels:
         adcodes = list(counties["adcode"])
         points = [label_point(geom) for geom in counties.geometry]
-        traces.append(go.Scatter(
+        traces.append(scatter(
             x=[p.x for p in points], y=[p.y for p in points], mode="markers+text",
             marker={"size": 26, "color": "rgba(0,0,0,0)"},
             text=[shading.labels.get(a, names.get(a, a)) for a in adcodes],

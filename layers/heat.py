@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from layers.figure import histogram2dcontour
 
 LAYER = "heat"
 BINS = 40  # bins along the longer side of the bounds: ≈4 km a bin over the city, ≈0.5 km over 端州
@@ -46,7 +47,7 @@ def heat_layer(lons: Sequence[float], lats: Sequence[float], bounds: tuple[float
     if not len(x):
         return []
     xbins, ybins = heat_bins(bounds, bins)
-    return [go.Histogram2dContour(
+    return [histogram2dcontour(
         x=np.round(x, 5).tolist(), y=np.round(y, 5).tolist(), xbins=xbins, ybins=ybins,
         histfunc="count",
         colorscale=[list(stop) for stop in COLORSCALE], showscale=False, hoverinfo="skip",

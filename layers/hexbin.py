@@ -12,6 +12,7 @@ import shapely
 
 from layers.classify import classify, number_formatter
 from layers.regions import CELL_LINE, rings_xy
+from layers.figure import scatter
 
 LAYER = "hexbin"
 UNIT = {"zh": "件", "en": "events"}
@@ -79,7 +80,7 @@ def hex_layer(lons: Sequence[float], lats: Sequence[float], resolution: int = 7,
         if not mine:
             continue
         xs, ys = rings_xy(mine)
-        traces.append(go.Scatter(
+        traces.append(scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, opacity=FILL_OPACITY, line=CELL_LINE,
             hoverinfo="skip", showlegend=False, name=label, meta={"layer": LAYER, "colour": colour},
         ))
@@ -90,7 +91,7 @@ def hex_layer(lons: Sequence[float], lats: Sequence[float], resolution: int = 7,
         # A clipped cell's centre may fall outside the clip: hover on a point of what is drawn instead.
         centres = [c if p.contains(c) or p.is_empty else p.representative_point()
                    for c, p in zip(centres, polys, strict=True)]
-    traces.append(go.Scatter(
+    traces.append(scatter(
         x=[round(p.x, 5) for p in centres], y=[round(p.y, 5) for p in centres], mode="markers", marker=MARKER,
         hovertext=[f"{fmt(totals[c])} {unit_text}" for c in cells], hoverinfo="text", customdata=cells,
         showlegend=False, name="六边形聚合" if lang == "zh" else "Hexagon counts",

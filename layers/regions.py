@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import shapely
 
 from layers.choropleth import NO_DATA, Shading
+from layers.figure import scatter
 
 LAYER = "grid_choropleth"
 CELL_LINE = {"color": "rgba(11,18,32,0.55)", "width": 0.6}
@@ -74,14 +75,14 @@ def region_choropleth(cells: gpd.GeoDataFrame, shading: Shading, lang: str = "zh
     traces: list[go.Scatter] = []
     for colour in colours:
         xs, ys = rings_xy(list(geoms[of_colour == colour]), precision)
-        traces.append(go.Scatter(
+        traces.append(scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, line=CELL_LINE,
             hoverinfo="skip", showlegend=False, name=legend_label.get(colour, colour),
             meta={"layer": LAYER, "colour": colour},
         ))
     lons, lats = cell_points(cells)
     hover = [shading.hover.get(g, n) for g, n in zip(ids, names, strict=True)]
-    traces.append(go.Scatter(
+    traces.append(scatter(
         x=lons, y=lats, mode="markers+text" if labels else "markers", marker=CELL_MARKER,
         text=[shading.labels.get(g, n) for g, n in zip(ids, names, strict=True)] if labels else None,
         textfont={"color": shading.label_colours(ids), "size": 11} if labels else None,

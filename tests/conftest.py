@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from layers.figure import validate_traces
 from store import make_engine, migrate
 from tests.servers import Mosquitto, Postgres, mosquitto_broker, postgres_cluster
 
 _db_names = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def validated_traces() -> Iterator[None]:
+    """Every trace built in a test is checked by plotly (serving skips it for speed, see layers/figure.py)."""
+    validate_traces(True)
+    yield
+    validate_traces(False)
 
 
 @pytest.fixture(scope="session")

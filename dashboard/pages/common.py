@@ -91,8 +91,9 @@ def status_chips(health: dict[str, FeedHealth], dead_letters: int, conditions: C
     return chips
 
 
-def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: View | None = None) -> html.Header:
-    """City name, the five theme tabs, live status and clock; in kiosk mode the tabs are indicators only."""
+def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: View | None = None,
+           status: list[html.Span] | None = None) -> html.Header:
+    """City name, the five theme tabs, live status (filled by the page's tick unless given) and clock."""
     view = view or View(lang=lang, theme=theme_key or THEME_KEYS[0])
     other = "en" if lang != "en" else "zh"
     if view.kiosk:
@@ -102,7 +103,7 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: V
         tabs = [dcc.Link(pick(th.name_zh, th.name_en, lang), href=href("/", **view.params(theme=th.key, county=None)),
                          className="tab" + (" active" if th.key == theme_key else ""), id=f"tab-{th.key}")
                 for th in THEMES]
-    right = [html.Div(id=ids.STATUS, className="status"), html.Div(id=ids.CLOCK, className="clock")]
+    right = [html.Div(status, id=ids.STATUS, className="status"), html.Div(id=ids.CLOCK, className="clock")]
     if not view.kiosk:
         right.append(dcc.Link(t("lang_switch", lang), href=href(path, **view.params(lang=other)), className="lang",
                               id="lang-switch"))

@@ -28,6 +28,7 @@ from topics.cases import case_limits
 
 PATH_PREFIX = "/county/"
 KINDS = ("video_point", "road_weather", "fire_risk")
+DEVICE_LINKS = 40  # the rest are on the map and in their grid cells
 
 
 def panel(title: str, body_id: str, body: Any, extra: str = "") -> html.Section:
@@ -113,10 +114,10 @@ def devices_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> l
             html.Span(t(f"kind_{kind}", lang), className="kind"),
             html.Span(html.I(style={"width": f"{pct:.0f}%"}), className="rate-bar"),
             html.Span(f"{ok}/{r.total} · {pct:.0f}%", className="rate-n")]))
-    devs = dq.county_devices(session, adcode)
+    devs = dq.county_devices(session, adcode, limit=DEVICE_LINKS)
     out.append(html.Ul([html.Li(dcc.Link(d.name or d.id, href=href(f"/device/{d.id}", **keep),
                                          className=f"device-link {d.kind}"))
-                        for d in devs[:40]], className="device-list"))
+                        for d in devs], className="device-list"))
     return out
 
 
@@ -136,10 +137,22 @@ def events_chart(session: Session, adcode: str, now: Any, lang: str) -> dcc.Grap
     return dcc.Graph(figure=fig, config={"displayModeBar": False, "staticPlot": True}, className="events-chart")
 
 
+def status(ctx: AppContext, adcode: str, lang: str) -> list[html.Span]:
+    """The header's chips for the county (shared for a moment by every screen and drill showing it)."""
+    def read() -> list[html.Span]:
+        with Session(ctx.engine) as s:
+            return status_chips(ctx.health(s), q.dead_letter_count(s), conditions(s, ctx.now(), adcode), lang)
+
+    return ctx.cache.get(("county-status", adcode, lang), ctx.settings.tick_seconds, read)
+
+
 def side(ctx: AppContext, adcode: str, lang: str) -> tuple[Any, Any, Any, Any]:
     """The four side panels' bodies, in one session."""
     with Session(ctx.engine) as s:
-        return (kpi_table(ctx, s, adcode, lang), cases_body(ctx, s, adcode, lang),
+        # KPIs arrive once a minute at most: one read serves every screen showing the county for a tick.
+        kpis = ctx.cache.get(("county-kpis", adcode, lang), ctx.settings.tick_seconds,
+                             lambda: kpi_table(ctx, s, adcode, lang))
+        return (kpis, cases_body(ctx, s, adcode, lang),
                 devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang))
 
 
@@ -153,7 +166,7 @@ def layout(ctx: AppContext, adcode: str, search: str | None) -> html.Div:
     kpis, cases, devices, events = side(ctx, adcode, lang)
     keep = {"lang": lang if lang == "en" else None}
     return html.Div(className="wall county drill", children=[
-        header(ctx, f"{PATH_PREFIX}{adcode}", lang, None),
+        header(ctx, f"{PATH_PREFIX}{adcode}", lang, None, status=status(ctx, adcode, lang)),
         html.Div(className="drill-bar", children=[
             breadcrumbs(ctx, lang, county=adcode),
             html.H1(t("county_of", lang, name=ctx.county_name(adcode, lang)), id="county-title"),
@@ -182,7 +195,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(ids.COUNTY_DEVICES, "children"), Output(ids.COUNTY_EVENTS, "children"),
         Output(ids.STATUS, "children", allow_duplicate=True),
         Input(ids.COUNTY_TICK, "n_intervals"), State(ids.COUNTY_ADCODE, "data"), State(ids.URL, "search"),
-        prevent_initial_call="initial_duplicate",
+        # The layout has just drawn all of it: the first tick comes one interval later.
+        prevent_initial_call=True,
         running=[(Output(ids.COUNTY_TICK, "disabled"), True, False)],
     )
     def tick(_n: int, adcode: str, search: str | None) -> tuple[Any, ...]:
@@ -190,6 +204,4 @@ def register(app: Dash, ctx: AppContext) -> None:
             return (no_update,) * 5
         lang = "en" if query(search).get("lang", ctx.settings.lang) == "en" else "zh"
         kpis, cases, devices, events = side(ctx, adcode, lang)
-        with Session(ctx.engine) as s:
-            status = status_chips(ctx.health(s), q.dead_letter_count(s), conditions(s, ctx.now(), adcode), lang)
-        return kpis, cases, devices, events, status
+        return kpis, cases, devices, events, status(ctx, adcode, lang)

@@ -11,7 +11,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.pages.common import breadcrumbs, header, href, query
 from dashboard.pages.drillmap import MAP_CONFIG
-from layers import map_figure
+from layers import map_figure_dict
 from layers.choropleth import plain
 
 DETAIL_MAP = "detail-map"
@@ -38,7 +38,7 @@ def small_map(ctx: AppContext, county: str | None, traces: list[Any], bounds: tu
                       meta={"layer": "outline"})
     minx, miny, maxx, maxy = bounds
     pad = max(maxx - minx, maxy - miny, 0.05) * 0.6  # at least ≈6 km around a single point, for context
-    fig = map_figure(drill.clickable(base + traces), (minx - pad, miny - pad, maxx + pad, maxy + pad), legend=True)
+    fig = map_figure_dict(drill.clickable(base + traces), (minx - pad, miny - pad, maxx + pad, maxy + pad), legend=True)
     return dcc.Graph(id=DETAIL_MAP, figure=fig, className="map detail-map", config=MAP_CONFIG)
 
 

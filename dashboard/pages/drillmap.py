@@ -12,7 +12,6 @@ from dashboard import drill, ids
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.pages.common import href, query
-from dashboard.pages.wall import digest
 from layers.choropleth import Shading
 from settings import CITY_TZ
 
@@ -94,7 +93,7 @@ def section(ctx: AppContext, scope: str, view: drill.DrillView) -> html.Section:
         ]),
         dcc.Store(id=ids.DRILL_SCOPE, data=scope),
         dcc.Store(id=ids.REPLAY_END, data=end.isoformat()),
-        dcc.Store(id=ids.DRILL_HASH, data=digest(fig)),
+        dcc.Store(id=ids.DRILL_HASH, data=drill.figure_key(fig)),
         dcc.Interval(id=ids.DRILL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
     ])
 
@@ -138,7 +137,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return (no_update,) * 6  # the page is being replaced
         view = view_for(ctx, scope, search)
         fig, title, legend_items = render(ctx, scope, view)
-        new = digest(fig)
+        new = drill.figure_key(fig)
         cls = "replay-label" + (" replaying" if view.at else "")
         return (no_update if new == old else fig, title, legend_items, replay_label(view), cls, new)
 

@@ -72,7 +72,7 @@ def test_click_a_county_on_the_wall_opens_its_view_and_breadcrumbs_go_back(app: 
 
 
 def test_drill_to_a_grid_cell_a_case_and_a_device_by_deep_links(app: LiveApp, browser: WebDriver) -> None:
-    browser.get(app.url + "/county/441202")  # 端州区 carries the most cases
+    browser.get(app.url + "/county/441202?layers=grid_choropleth,events,devices")  # 端州区 carries the most cases
     cases = wait_for(lambda: layer_ids(browser, "events"), what="the county's cases")
     devices = wait_for(lambda: layer_ids(browser, "devices"), what="the county's devices")
     case_id = cases[0].removeprefix("case:")

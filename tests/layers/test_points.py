@@ -42,25 +42,29 @@ def test_status_defaults_from_ok_and_unknown_statuses_are_refused() -> None:
 
 def test_each_status_has_its_own_marker_within_the_kind_colour() -> None:
     traces = device_points(devices())
-    assert [t.meta for t in traces] == [{"layer": "devices", "kind": "video_point"},
-                                        {"layer": "devices", "kind": "road_weather"}]
-    video = traces[0]
-    fill, line, width = video.marker.color, video.marker.line.color, video.marker.line.width
-    assert fill[0] == line[0] == VIDEO_BLUE  # online: filled
-    assert fill[1] == "rgba(0,0,0,0)" and line[1] == VIDEO_BLUE  # offline: hollow
-    assert fill[2] == line[2] == STALE_GREY  # stale: grey
-    assert fill[3] == VIDEO_BLUE and line[3] == ALARM_RED and width[3] > width[0]  # alarm: red ring
+    assert [(t.meta["kind"], t.meta["status"]) for t in traces] == [
+        ("video_point", "online"), ("video_point", "offline"), ("video_point", "stale"), ("video_point", "alarm"),
+        ("road_weather", "online")]
+    assert {t.meta["layer"] for t in traces} == {"devices"}
+    online, offline, stale, alarm = traces[:4]
+    assert online.marker.color == online.marker.line.color == VIDEO_BLUE  # online: filled
+    assert offline.marker.color == "rgba(0,0,0,0)" and offline.marker.line.color == VIDEO_BLUE  # hollow
+    assert stale.marker.color == stale.marker.line.color == STALE_GREY  # stale: grey
+    assert alarm.marker.color == VIDEO_BLUE and alarm.marker.line.color == ALARM_RED  # alarm: red ring
+    assert alarm.marker.line.width > online.marker.line.width
     assert ALARM_RED == "#{:02X}{:02X}{:02X}".format(255, 0, 0)  # the warning-signal red
-    assert list(video.customdata) == ["v1", "v2", "v3", "v4"]
+    assert [list(t.customdata) for t in traces[:4]] == [["v1"], ["v2"], ["v3"], ["v4"]]
 
 
-def test_legend_names_kinds_and_hover_names_the_status() -> None:
+def test_legend_names_kinds_once_and_hover_names_the_status() -> None:
     zh = device_points(devices())
-    assert [t.name for t in zh] == ["河长视频点位", "交通气象站"]
-    assert zh[0].text[3] == "闸口<br>告警" and zh[0].text[2] == "河口<br>数据延迟"
+    assert [t.name for t in zh if t.showlegend] == ["河长视频点位", "交通气象站"]
+    assert {t.legendgroup for t in zh[:4]} == {"video_point"}  # one legend click toggles the kind
+    assert zh[3].text[0] == "闸口" and zh[3].hovertemplate == "%{text}<br>告警<extra></extra>"
+    assert zh[2].hovertemplate == "%{text}<br>数据延迟<extra></extra>"
     en = device_points(devices(), "en")
-    assert [t.name for t in en] == ["Video points", "Road-weather stations"]
-    assert en[0].text[1] == "码头<br>offline"
+    assert [t.name for t in en if t.showlegend] == ["Video points", "Road-weather stations"]
+    assert en[1].hovertemplate == "%{text}<br>offline<extra></extra>"
 
 
 def test_events_without_categories_are_one_trace_coloured_by_step() -> None:

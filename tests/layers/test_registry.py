@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 import shapely
 
@@ -12,6 +15,7 @@ from geo import bounds, load_counties, load_outline, sample_points
 from layers import BUILTIN_LAYERS, Layer, LayerRegistry, PointRow, register_builtin_layers, trace_layer
 from layers.choropleth import plain
 from layers.classify import shading_for_metric
+from layers.figure import map_figure, map_figure_dict, validate_traces
 
 
 def registry() -> LayerRegistry:
@@ -42,8 +46,8 @@ def test_positional_construction_still_works_and_an_addition_registers_like_a_bu
     assert trace_layer(reg.build("rivers", [112.4, 112.5], [23.0, 23.1])[0].meta) == "rivers"
 
 
-def test_every_builtin_trace_carries_its_layer_name() -> None:
-    reg = registry()
+def build_all(reg: LayerRegistry) -> dict[str, list]:
+    """Every built-in layer built on small real data."""
     counties = load_counties("441200", "coarse")
     names = dict(zip(counties["adcode"], counties["name"], strict=True))
     rng = np.random.default_rng(0)
@@ -60,6 +64,12 @@ def test_every_builtin_trace_carries_its_layer_name() -> None:
         "hexbin": reg.build("hexbin", lons, lats, lang="zh"),
         "heat": reg.build("heat", lons, lats, bounds("441202"), lang="zh"),
     }
+    return built
+
+
+def test_every_builtin_trace_carries_its_layer_name() -> None:
+    reg = registry()
+    built = build_all(reg)
     assert set(built) == set(reg.names())
     for name, traces in built.items():
         assert traces, name
@@ -68,3 +78,27 @@ def test_every_builtin_trace_carries_its_layer_name() -> None:
     labels = built["county_choropleth"][-1]
     assert labels.meta["layer"] == "county-labels" and trace_layer(labels.meta) == "county_choropleth"
     assert trace_layer(None) is None and trace_layer({"x": 1}) is None
+
+
+def test_serving_without_validation_draws_exactly_what_validation_accepts() -> None:
+    # Validation is on in tests (conftest) and off when serving: both must give the same figures.
+    reg = registry()
+    checked = build_all(reg)
+    validate_traces(False)
+    try:
+        served = build_all(reg)
+        figure = map_figure(served["county_choropleth"], bounds("441202"))
+    finally:
+        validate_traces(True)
+    for name in checked:
+        assert [json.loads(pio.to_json(t)) for t in served[name]] == \
+            [json.loads(pio.to_json(t)) for t in checked[name]], name
+    assert json.loads(pio.to_json(figure)) == json.loads(pio.to_json(map_figure(checked["county_choropleth"],
+                                                                                 bounds("441202"))))
+
+
+def test_the_plain_dict_figure_equals_the_plotly_figure() -> None:
+    traces = [t for ts in build_all(registry()).values() for t in ts]
+    fig = map_figure(traces, bounds("441202"), legend=True)
+    plain_fig = map_figure_dict(traces, bounds("441202"), legend=True)
+    assert json.loads(pio.to_json(plain_fig)) == json.loads(pio.to_json(fig))

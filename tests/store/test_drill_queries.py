@@ -254,6 +254,18 @@ def test_events_as_of_replays_open_cases_at_their_step_then(engine: Engine) -> N
     assert b == [dq.EventAt("B", "事件", "市容环境", "暴露垃圾", "441203", 112.6, 23.2, utc(at(10, 15)), 1)]
 
 
+def test_events_open_now_are_the_replay_at_the_present(engine: Engine) -> None:
+    _case_a(engine)  # closed at 12:00
+    write(engine, lambda b: case_update(b, "OLD", 2, at(9, day=-40)))
+    write(engine, lambda b: case_update(b, "B", 3, at(10, 15), county="441203", lon=112.6, lat=23.2))
+    with Session(engine) as s:
+        now = dq.events_open_now(s)
+        county = dq.events_open_now(s, "441203")
+        replayed = dq.events_as_of(s, at(13), max_open_age=timedelta(days=60))
+    assert [(e.id, e.step) for e in now] == [("OLD", 2), ("B", 3)] == [(e.id, e.step) for e in replayed]
+    assert now == replayed and [e.id for e in county] == ["B"]
+
+
 def test_device_states_as_of(engine: Engine) -> None:
     for t, flag in ((at(10), 1.0), (at(10, 5), 0.0), (at(10, 30), 1.0)):
         write(engine, lambda b, t=t, f=flag: sighting(b, "V1", "video_point", "441202", t, {"online": f}))
@@ -268,11 +280,11 @@ def test_device_states_as_of(engine: Engine) -> None:
     assert before == {}
     assert at_1007 == {
         "V1": dq.DeviceStateAt("V1", "video_point", "441202", 112.5, 23.1, utc(at(10, 5)), True, False,
-                               {"online": 0.0}),
+                               {"online": 0.0}, "点 V1"),
         "R1": dq.DeviceStateAt("R1", "road_weather", "441202", 112.5, 23.1, utc(at(10)), False, None,
-                               {"visibility_m": 500.0}),
+                               {"visibility_m": 500.0}, "点 R1"),
         "R2": dq.DeviceStateAt("R2", "road_weather", "441203", 112.5, 23.1, utc(at(10, 6)), True, None,
-                               {"visibility_m": 500.0}),
+                               {"visibility_m": 500.0}, "点 R2"),
     }
     assert (at_1031["V1"].last_ts, at_1031["V1"].reporting, at_1031["V1"].online) == (utc(at(10, 30)), True, True)
     assert not at_1031["R2"].reporting
