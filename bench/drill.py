@@ -245,21 +245,22 @@ class Poster:
 def route_body(app: Any, pathname: str, search: str, shown: str | None) -> dict[str, Any]:
     """The route callback after a click changed the URL's path (state: the page key shown before)."""
     key = callback_key(app, "page.children")
-    return callback_body(app, key, {"url.pathname": pathname, "url.search": search, "page-key.data": shown},
-                         ["url.pathname"])
+    return callback_body(app, key, {"url.pathname": pathname, "url.search": search, "page-key.data": shown,
+                                    "viewport-width.data": 1920}, ["url.pathname"])
 
 
 def county_tick_body(app: Any, adcode: str, search: str) -> dict[str, Any]:
     """The county page's first tick, fired by Dash when the page's components appear (no n_intervals yet)."""
     key = callback_key(app, "county-kpis.children")
-    return callback_body(app, key, {"county-adcode.data": adcode, "url.search": search}, [])
+    return callback_body(app, key, {"county-adcode.data": adcode, "url.search": search, "viewport-width.data": 1920},
+                         [])
 
 
 def redraw_body(app: Any, pathname: str, search: str, scope: str, old_hash: str | None) -> dict[str, Any]:
     """The drill map's redraw after a control wrote the URL's query (replay slider, layer toggles)."""
     key = callback_key(app, "drill-map.figure")
     return callback_body(app, key, {"url.search": search, "url.pathname": pathname, "drill-scope.data": scope,
-                                    "drill-hash.data": old_hash}, ["url.search"])
+                                    "drill-hash.data": old_hash, "viewport-width.data": 1920}, ["url.search"])
 
 
 # ---- 1. city map bytes ----------------------------------------------------------------------------------

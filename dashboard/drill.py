@@ -27,9 +27,12 @@ from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 from store import drill_queries as dq
 from store import kpi_queries
+from geo import county_names
 from topics import THEMES
 
 CITY = "city"
+CITY_ADCODE = "441200"
+COUNTY_NAMES = county_names(CITY_ADCODE)
 REPLAY_HOURS = 24
 REPLAY_STEP_MIN = 15
 REPLAY_STEPS = REPLAY_HOURS * 60 // REPLAY_STEP_MIN  # slider positions; the last one is "now"
@@ -52,6 +55,7 @@ class DrillView:
     layers: tuple[str, ...] = ()
     at: datetime | None = None
     metric: str = OPEN_EVENTS
+    screen: float = 1.0  # the screen's width over 1920 px (not in the URL: each screen knows its own)
 
     def params(self, scope_default: tuple[str, ...], **changes: object) -> dict[str, str | None]:
         """URL parameters of this view (defaults left out)."""
@@ -62,27 +66,30 @@ class DrillView:
                 "metric": v.metric if v.metric != OPEN_EVENTS else None}
 
 
+def kpi_names(key: str) -> tuple[str, str, str]:
+    """(zh, en, unit) of a KPI as every county reports it: a wall KPI for one county loses the county's name."""
+    for th in THEMES:
+        for d in th.kpis:
+            if d.key == key:
+                zh, en = d.name_zh, d.name_en
+                if d.region != CITY_ADCODE:  # e.g. 端州区AQI / Duanzhou AQI → AQI
+                    zh = zh.removeprefix(COUNTY_NAMES.get(d.region, ""))
+                    en = en.split(" ", 1)[1] if " " in en else en
+                return zh, en, d.unit or ""
+    return key, key, ""
+
+
 def metric_choices() -> list[tuple[str, str, str, str]]:
     """(key, zh, en, unit) of the measures a city map can be coloured by: open cases and every county KPI."""
     out = [(OPEN_EVENTS, "在办网格事件", "Open grid cases", "件")]
-    seen = {OPEN_EVENTS}
-    for th in THEMES:
-        defs = {k.key: k for k in th.kpis}
-        for key in th.by_county:
-            if key in seen:
-                continue
-            seen.add(key)
-            d = defs.get(key)
-            zh = d.name_zh if d else key
-            # Per-county KPI names drop the county prefix some wall KPIs carry (端州区AQI → AQI).
-            zh = zh.removeprefix("端州区")
-            en = (d.name_en if d else key).removeprefix("Duanzhou ")
-            out.append((key, zh, en, (d.unit if d and d.unit else "")))
+    for key in dict.fromkeys(k for th in THEMES for k in th.by_county):
+        if key != "social.open_grid_cases":  # the same as open cases, counted from the cases themselves
+            out.append((key, *kpi_names(key)))
     return out
 
 
 def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, ...], default: tuple[str, ...],
-                now: datetime) -> DrillView:
+                now: datetime, width: int | None = None) -> DrillView:
     """The view a drill URL names; unknown layers, bad times and times outside the last 24 h are dropped."""
     lang = "en" if params.get("lang", default_lang) == "en" else "zh"
     if "layers" in params:
@@ -101,7 +108,8 @@ def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, .
     metric = params.get("metric", OPEN_EVENTS)
     if metric not in {k for k, *_ in metric_choices()}:
         metric = OPEN_EVENTS
-    return DrillView(lang=lang, layers=layers, at=at, metric=metric)
+    screen = max(1.0, min(4.0, (width or 1920) / 1920))
+    return DrillView(lang=lang, layers=layers, at=at, metric=metric, screen=screen)
 
 
 def replay_end(now: datetime) -> datetime:
@@ -237,6 +245,13 @@ def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], boun
     return traces
 
 
+def see_through(traces: list[Any], layers: tuple[str, ...]) -> None:
+    """Fills made translucent when the heat layer is on: plotly draws contours beneath every scatter fill."""
+    if "heat" in layers:
+        for tr in traces:
+            tr.update(opacity=0.45)
+
+
 def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetime) -> tuple[dict, str, Shading]:
     """The city drill map: counties by the chosen measure and the chosen layers, at the view's moment."""
     data = map_data(ctx, session, None, view.at, "devices" in view.layers, now)
@@ -249,8 +264,10 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
         traces = reg.build("county_choropleth", ctx.counties_wall, plain(names, list(ctx.counties_wall["adcode"])),
                            names)
     b = tuple(ctx.counties_wall.total_bounds)
+    see_through(traces, view.layers)
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True)
-    return with_key(map_figure_dict(clickable(traces), b, legend=True), view, data, shading), title, shading
+    figure = fit_screen(map_figure_dict(clickable(traces), b, legend=True), view.screen)
+    return with_key(figure, view, data, shading), title, shading
 
 
 def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillView,
@@ -274,8 +291,10 @@ def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillVie
         shading = grid_shading(cells, data, ctx, view.lang)
         traces += reg.build("grid_choropleth", cells, shading, lang=view.lang)
     b = tuple(own.total_bounds)
+    see_through(traces, view.layers)
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False)
-    return with_key(map_figure_dict(clickable(traces), b, legend=True), view, data, shading), shading
+    figure = fit_screen(map_figure_dict(clickable(traces), b, legend=True), view.screen)
+    return with_key(figure, view, data, shading), shading
 
 
 def with_key(figure: dict, view: DrillView, data: MapData, shading: Shading | None) -> dict:
@@ -283,10 +302,28 @@ def with_key(figure: dict, view: DrillView, data: MapData, shading: Shading | No
 
     Hashing what the map was drawn from costs ≈1 ms; hashing the figure's JSON cost 16 ms a drill.
     """
-    what = [view.lang, list(view.layers), view.metric, [(e.id, e.step) for e in data.events],
+    what = [view.lang, list(view.layers), view.metric, view.screen, [(e.id, e.step) for e in data.events],
             [(d.id, d.status) for d in data.devices],
             [shading.colours, shading.labels, shading.hover] if shading else None]
     figure["layout"]["meta"] = {"key": hashlib.blake2b(orjson.dumps(what), digest_size=8).hexdigest()}
+    return figure
+
+
+def fit_screen(figure: dict, screen: float) -> dict:
+    """Markers, lines' widths and text scaled with the screen, as the wall's labels are (16 px at 1920 wide)."""
+    if screen <= 1.0:
+        return figure
+    for trace in figure["data"]:
+        marker = trace.get("marker")
+        if isinstance(marker, dict) and isinstance(marker.get("size"), int | float):
+            trace["marker"] = {**marker, "size": marker["size"] * screen}
+        font = trace.get("textfont")
+        if isinstance(font, dict) and isinstance(font.get("size"), int | float):
+            trace["textfont"] = {**font, "size": font["size"] * screen}
+    layout = figure["layout"]
+    layout["font"] = {**layout.get("font", {}), "size": round(12 * screen)}
+    layout["legend"] = {**layout.get("legend", {}), "font": {**layout.get("legend", {}).get("font", {}),
+                                                             "size": round(12 * screen)}}
     return figure
 
 

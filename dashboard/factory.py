@@ -79,8 +79,8 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     ])
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.PAGE_KEY, "data"), Input(ids.URL, "pathname"),
-                  Input(ids.URL, "search"), State(ids.PAGE_KEY, "data"))
-    def route(pathname: str | None, search: str | None, shown: str | None) -> Any:
+                  Input(ids.URL, "search"), State(ids.PAGE_KEY, "data"), State(ids.VIEWPORT, "data"))
+    def route(pathname: str | None, search: str | None, shown: str | None, width: int | None) -> Any:
         params = query(search)
         lang = "en" if params.get("lang", settings.lang) == "en" else "zh"
         path = pathname or "/"
@@ -89,22 +89,22 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         key = f"{path}|{lang}" if drillmap.path_scope(path) else f"{path}?{search or ''}"
         if key == shown:
             return no_update, no_update
-        return page_for(path, search, params, lang), key
+        return page_for(path, search, params, lang, width), key
 
-    def page_for(path: str, search: str | None, params: dict[str, str], lang: str) -> Any:
+    def page_for(path: str, search: str | None, params: dict[str, str], lang: str, width: int | None) -> Any:
         if path == plan.PATH:
             return plan.layout(ctx, lang)
         if path == wall.PATH:
             return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names)))
         if path == citymap.PATH:
-            return citymap.layout(ctx, search)
+            return citymap.layout(ctx, search, width)
         if path == consistency.PATH:
             return consistency.layout(ctx, lang)
         for prefix, module in ((county.PATH_PREFIX, county), (grid.PATH_PREFIX, grid), (device.PATH_PREFIX, device),
                                (case.PATH_PREFIX, case)):
             if path.startswith(prefix):
                 ident = unquote(path.removeprefix(prefix).strip("/"))
-                return county.layout(ctx, ident, search) if module is county else module.layout(ctx, ident, lang)
+                return county.layout(ctx, ident, search, width) if module is county else module.layout(ctx, ident, lang)
         return html.H2(t("not_found", lang), className="not-found")
 
     app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"),

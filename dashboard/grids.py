@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -63,21 +64,35 @@ def load_grid_cells(engine: Engine, counties: gpd.GeoDataFrame) -> GridCells:
 
 
 class GridProvider:
-    """Loads the cells once, on first use (generation takes a moment; most pages never need it)."""
+    """Loads the cells once, on first use, and again after `python -m feeds grids import` changed them."""
+
+    RECHECK_S = 60.0  # how often the store is asked whether the cells changed (one count query)
 
     def __init__(self, engine: Engine, counties: gpd.GeoDataFrame) -> None:
         self._engine, self._counties = engine, counties
         self._cells: GridCells | None = None
+        self._version: tuple[int, object] | None = None
+        self._checked = 0.0
         self._lock = threading.Lock()
 
+    def _store_version(self) -> tuple[int, object]:
+        with Session(self._engine) as s:
+            return grid_queries.grid_cells_version(s)
+
     def get(self) -> GridCells:
-        """The cells, loaded on the first call."""
+        """The cells, loaded on the first call and reloaded when the store's cells changed."""
         with self._lock:
-            if self._cells is None:
+            now = time.monotonic()
+            if self._cells is not None and now - self._checked < self.RECHECK_S:
+                return self._cells
+            self._checked = now
+            version = self._store_version()
+            if self._cells is None or version != self._version:
                 self._cells = load_grid_cells(self._engine, self._counties)
+                self._version = version
             return self._cells
 
     def reset(self) -> None:
-        """Forget the cells, so an import shows on the next use."""
+        """Forget the cells, so the next use reloads them."""
         with self._lock:
             self._cells = None

@@ -56,3 +56,9 @@ def grid_cell_count(session: Session) -> dict[str, int]:
     """Stored cells per source ('imported', 'generated'); empty when there are none."""
     stmt = select(GridCell.source, func.count()).group_by(GridCell.source)
     return {source: n for source, n in session.execute(stmt)}
+
+
+def grid_cells_version(session: Session) -> tuple[int, datetime | None]:
+    """How many cells are stored and when the newest was written: changes with every import."""
+    n, newest = session.execute(select(func.count(), func.max(GridCell.imported_at))).one()
+    return int(n), newest

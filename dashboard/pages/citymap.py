@@ -13,9 +13,9 @@ from dashboard.pages.common import breadcrumbs, header, href
 PATH = "/map"
 
 
-def layout(ctx: AppContext, search: str | None) -> html.Div:
+def layout(ctx: AppContext, search: str | None, width: int | None = None) -> html.Div:
     """The city map page: one map, full width, with its controls."""
-    view = drillmap.view_for(ctx, drill.CITY, search)
+    view = drillmap.view_for(ctx, drill.CITY, search, width)
     keep = {"lang": view.lang if view.lang == "en" else None}
     return html.Div(className="wall drill city-drill", children=[
         header(ctx, PATH, view.lang, None),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
+from dashboard.drill import kpi_names
 from dashboard.pages import drillmap
 from dashboard.pages.common import breadcrumbs, header, href, query, status_chips
 from dashboard.panels.kpis import fmt_amount
@@ -53,8 +54,8 @@ def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html
             own = per.get(adcode)
             others = [p.value for p in per.values()]
             avg = mean(others) if others else None
-            unit = (d.unit if d else None) or ""
-            name = pick(d.name_zh, d.name_en, lang).removeprefix("端州区").removeprefix("Duanzhou ") if d else key
+            zh, en, unit = kpi_names(key)
+            name = pick(zh, en, lang)
             better = None
             if own is not None and avg is not None and own.value != avg:
                 higher_is_better = not (d and d.target_kind == "max") and key != "social.open_grid_cases"
@@ -121,7 +122,7 @@ def devices_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> l
     return out
 
 
-def events_chart(session: Session, adcode: str, now: Any, lang: str) -> dcc.Graph:
+def events_chart(session: Session, adcode: str, now: Any, lang: str, screen: float = 1.0) -> dcc.Graph:
     """Cases reported and closed in each hour of the last 24."""
     end = now.astimezone(CITY_TZ).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     rows = dq.events_over_time(session, adcode, end - timedelta(hours=24), end, 24)
@@ -131,7 +132,7 @@ def events_chart(session: Session, adcode: str, now: Any, lang: str) -> dcc.Grap
         go.Bar(x=xs, y=[r[2] for r in rows], name=t("closed", lang), marker_color="#66bb6a"),
     ])
     fig.update_layout(barmode="group", margin={"l": 30, "r": 8, "t": 4, "b": 24}, paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", font={"color": "#d8e1ee", "size": 11}, bargap=0.15,
+                      plot_bgcolor="rgba(0,0,0,0)", font={"color": "#d8e1ee", "size": round(11 * screen)}, bargap=0.15,
                       legend={"orientation": "h", "x": 0, "y": 1.12}, xaxis={"tickangle": 0, "nticks": 8},
                       yaxis={"gridcolor": "#22314a"})
     return dcc.Graph(figure=fig, config={"displayModeBar": False, "staticPlot": True}, className="events-chart")
@@ -146,24 +147,24 @@ def status(ctx: AppContext, adcode: str, lang: str) -> list[html.Span]:
     return ctx.cache.get(("county-status", adcode, lang), ctx.settings.tick_seconds, read)
 
 
-def side(ctx: AppContext, adcode: str, lang: str) -> tuple[Any, Any, Any, Any]:
+def side(ctx: AppContext, adcode: str, lang: str, screen: float = 1.0) -> tuple[Any, Any, Any, Any]:
     """The four side panels' bodies, in one session."""
     with Session(ctx.engine) as s:
         # KPIs arrive once a minute at most: one read serves every screen showing the county for a tick.
         kpis = ctx.cache.get(("county-kpis", adcode, lang), ctx.settings.tick_seconds,
                              lambda: kpi_table(ctx, s, adcode, lang))
         return (kpis, cases_body(ctx, s, adcode, lang),
-                devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang))
+                devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang, screen))
 
 
-def layout(ctx: AppContext, adcode: str, search: str | None) -> html.Div:
+def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None = None) -> html.Div:
     """The county page, or a not-found message for an unknown adcode."""
-    view = drillmap.view_for(ctx, adcode, search)
+    view = drillmap.view_for(ctx, adcode, search, width)
     lang = view.lang
     if adcode not in ctx.names:
         return html.Div(className="wall", children=[header(ctx, f"{PATH_PREFIX}{adcode}", lang, None),
                                                     html.H2(t("not_found", lang), className="not-found")])
-    kpis, cases, devices, events = side(ctx, adcode, lang)
+    kpis, cases, devices, events = side(ctx, adcode, lang, view.screen)
     keep = {"lang": lang if lang == "en" else None}
     return html.Div(className="wall county drill", children=[
         header(ctx, f"{PATH_PREFIX}{adcode}", lang, None, status=status(ctx, adcode, lang)),
@@ -195,13 +196,14 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(ids.COUNTY_DEVICES, "children"), Output(ids.COUNTY_EVENTS, "children"),
         Output(ids.STATUS, "children", allow_duplicate=True),
         Input(ids.COUNTY_TICK, "n_intervals"), State(ids.COUNTY_ADCODE, "data"), State(ids.URL, "search"),
+        State(ids.VIEWPORT, "data"),
         # The layout has just drawn all of it: the first tick comes one interval later.
         prevent_initial_call=True,
         running=[(Output(ids.COUNTY_TICK, "disabled"), True, False)],
     )
-    def tick(_n: int, adcode: str, search: str | None) -> tuple[Any, ...]:
+    def tick(_n: int, adcode: str, search: str | None, width: int | None) -> tuple[Any, ...]:
         if adcode not in ctx.names:
             return (no_update,) * 5
         lang = "en" if query(search).get("lang", ctx.settings.lang) == "en" else "zh"
-        kpis, cases, devices, events = side(ctx, adcode, lang)
+        kpis, cases, devices, events = side(ctx, adcode, lang, max(1.0, (width or 1920) / 1920))
         return kpis, cases, devices, events, status(ctx, adcode, lang)

@@ -24,10 +24,10 @@ def scope_layers(scope: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
                                                                                  drill.COUNTY_DEFAULT)
 
 
-def view_for(ctx: AppContext, scope: str, search: str | None) -> drill.DrillView:
-    """The drill view a URL's query names, for a scope."""
+def view_for(ctx: AppContext, scope: str, search: str | None, width: int | None = None) -> drill.DrillView:
+    """The drill view a URL's query names, for a scope, on a screen that wide."""
     offered, default = scope_layers(scope)
-    return drill.parse_drill(query(search), ctx.settings.lang, offered, default, ctx.now())
+    return drill.parse_drill(query(search), ctx.settings.lang, offered, default, ctx.now(), width)
 
 
 def legend(shading: Shading | None, extra: str = "") -> list[Any]:
@@ -130,12 +130,14 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Output(ids.REPLAY_LABEL, "className"), Output(ids.DRILL_HASH, "data"),
                   Input(ids.URL, "search"), Input(ids.DRILL_TICK, "n_intervals"),
                   State(ids.URL, "pathname"), State(ids.DRILL_SCOPE, "data"), State(ids.DRILL_HASH, "data"),
+                  State(ids.VIEWPORT, "data"),
                   prevent_initial_call=True,
                   running=[(Output(ids.DRILL_TICK, "disabled"), True, False)])
-    def redraw(search: str | None, _n: int, pathname: str | None, scope: str, old: str | None) -> tuple[Any, ...]:
+    def redraw(search: str | None, _n: int, pathname: str | None, scope: str, old: str | None,
+               width: int | None) -> tuple[Any, ...]:
         if path_scope(pathname) != scope:
             return (no_update,) * 6  # the page is being replaced
-        view = view_for(ctx, scope, search)
+        view = view_for(ctx, scope, search, width)
         fig, title, legend_items = render(ctx, scope, view)
         new = drill.figure_key(fig)
         cls = "replay-label" + (" replaying" if view.at else "")
