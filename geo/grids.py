@@ -20,7 +20,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo.boundaries import load_counties, metric_crs, project_to_metric
-from geo.lookup import CountyLocator
+from geo.lookup import CountyLocator, locate_points
 
 __all__ = [
     "GRID_COLUMNS",
@@ -656,18 +656,7 @@ class GridIndex:
 
     def locate(self, lons: Any, lats: Any) -> np.ndarray:
         """Grid id (object array, input shape) of each point's cell; None outside them all."""
-        lon, lat = np.broadcast_arrays(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        shape = lon.shape
-        lon = lon.ravel()
-        lat = lat.ravel()
-        finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
-        best = np.full(lon.size, len(self._ids), dtype=np.intp)
-        if finite.size and self._ids:
-            points = shapely.points(lon[finite], lat[finite])
-            hit_point, hit_cell = self._tree.query(points, predicate="intersects")
-            # Edge points hit two cells: keep the lowest index, i.e. the lowest grid id.
-            np.minimum.at(best, finite[hit_point], hit_cell)
-        return self._labels[best].reshape(shape)
+        return locate_points(self._tree, self._labels, lons, lats)
 
     def locate_one(self, lon: float, lat: float) -> str | None:
         """Grid id of the cell holding one point, or None."""

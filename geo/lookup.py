@@ -10,7 +10,26 @@ import shapely
 
 from geo.boundaries import load_counties
 
-__all__ = ["CountyLocator"]
+__all__ = ["CountyLocator", "locate_points"]
+
+
+def locate_points(tree: shapely.STRtree, labels: np.ndarray, lons: Any, lats: Any) -> np.ndarray:
+    """labels[i] of the lowest-indexed tree geometry holding each point, labels[-1] for none (input shape).
+
+    Shared by counties and grid cells: a point on a shared border hits two shapes, and the lowest index
+    (their lowest id, as both sort the tree by id) wins, so a point always belongs to exactly one.
+    """
+    lon, lat = np.broadcast_arrays(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+    shape = lon.shape
+    lon = lon.ravel()
+    lat = lat.ravel()
+    finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    best = np.full(lon.size, len(labels) - 1, dtype=np.intp)
+    if finite.size and len(labels) > 1:
+        points = shapely.points(lon[finite], lat[finite])
+        hit_point, hit_shape = tree.query(points, predicate="intersects")
+        np.minimum.at(best, finite[hit_point], hit_shape)
+    return labels[best].reshape(shape)
 
 
 class CountyLocator:
@@ -45,18 +64,7 @@ class CountyLocator:
 
     def locate(self, lons: Any, lats: Any) -> np.ndarray:
         """Adcode (object array, input shape) of each point's county; None outside them all."""
-        lon, lat = np.broadcast_arrays(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        shape = lon.shape
-        lon = lon.ravel()
-        lat = lat.ravel()
-        finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
-        best = np.full(lon.size, len(self._adcodes), dtype=np.intp)
-        if finite.size:
-            points = shapely.points(lon[finite], lat[finite])
-            hit_point, hit_county = self._tree.query(points, predicate="intersects")
-            # Border points hit two counties: keep the lowest index, i.e. the lowest adcode.
-            np.minimum.at(best, finite[hit_point], hit_county)
-        return self._labels[best].reshape(shape)
+        return locate_points(self._tree, self._labels, lons, lats)
 
     def locate_one(self, lon: float, lat: float) -> str | None:
         """Adcode of the county holding one point, or None."""
