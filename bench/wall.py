@@ -457,7 +457,7 @@ PAGE_HOOK = """
   const mapDrawn = () => {
     const g = document.querySelector('#city-map .js-plotly-plot');
     if (!g || !g._fullData) { return false; }
-    const want = g._fullData.filter(t => t.meta && t.meta.layer === 'county').length;
+    const want = g._fullData.filter(t => t.meta && t.meta.layer === 'county_choropleth').length;
     let got = 0;
     document.querySelectorAll('#city-map .scatterlayer path.js-fill').forEach(f => {
       const d = (f.getAttribute('d') || '').trim();
