@@ -83,7 +83,7 @@ def conditions(session: Session, now: datetime, county: str | None = None) -> Co
     got = q.latest_values_by_feed(session, {
         "road_weather": ["visibility_m", "air_temp_c", "humidity_pct"],
         "fire_risk": ["max_temp_c", "rh_pct", "dry_days", "wind_speed_ms"],
-        "hydrology": ["water_status"], "video_point": None, "air_quality": ["aqi_level"]}, county)
+        "hydrology": ["water_status"], "video_point": ["detection.*"], "air_quality": ["aqi_level"]}, county)
     road, fire, water, air = got["road_weather"], got["fire_risk"], got["hydrology"], got["air_quality"]
     video = [r for r in got["video_point"] if r.metric.startswith("detection.")]
     fresh = now - timedelta(hours=1)

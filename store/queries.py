@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import DeadLetter, Device, FeedStatus, GridEvent, KpiMetric, LatestValue
@@ -68,8 +68,11 @@ def latest_values(
 def latest_values_by_feed(
     session: Session, wanted: Mapping[str, Sequence[str] | None], county: str | None = None
 ) -> dict[str, list[LatestRow]]:
-    """`latest_values` of several feeds (feed → its metrics, None for all) in one statement: {feed: rows}."""
-    which = [LatestValue.feed == f if not m else and_(LatestValue.feed == f, LatestValue.metric.in_(list(m)))
+    """`latest_values` of several feeds (feed → its metrics, None for all) in one statement: {feed: rows}.
+
+    A metric ending in `.*` names a family by prefix (`detection.*`).
+    """
+    which = [LatestValue.feed == f if not m else and_(LatestValue.feed == f, _metric_filter(m))
              for f, m in wanted.items()]
     stmt = (
         select(LatestValue.feed, LatestValue.device_id, Device.name, LatestValue.county_adcode,
@@ -84,6 +87,13 @@ def latest_values_by_feed(
     for feed, *row in session.execute(stmt):
         out[feed].append(LatestRow(*row))
     return out
+
+
+def _metric_filter(metrics: Sequence[str]) -> ColumnElement[bool]:
+    """Metrics by name, and families by prefix (`detection.*`)."""
+    exact = [m for m in metrics if not m.endswith(".*")]
+    families = [LatestValue.metric.startswith(m[:-1], autoescape=True) for m in metrics if m.endswith(".*")]
+    return or_(*([LatestValue.metric.in_(exact)] if exact else []), *families)
 
 
 def devices(session: Session, county: str | None = None, kind: str | None = None) -> list[Device]:

@@ -164,6 +164,9 @@ def test_panel_queries(engine: Engine) -> None:
     b.add_device(device("RW2", "441224", T0))
     obs(b, "RW1", "visibility_m", T0, 120, "441204")
     obs(b, "RW2", "visibility_m", T0, 3000, "441224")
+    obs(b, "RW1", "detection_x", T0, 1, "441204")  # not of the detection.* family: no dot
+    obs(b, "RW1", "detection.dumping", T0, 0.9, "441204")
+    obs(b, "RW1", "detection.sand_mining", T0, 0.8, "441204")
     for region, v in [("441202", 40.0), ("441204", 55.0)]:
         b.add_kpi({"key": "aqi", "region": region, "ts": T0, "value": v, "unit": None})
         b.add_kpi({"key": "aqi", "region": region, "ts": T0 - timedelta(hours=1), "value": 999.0, "unit": None})
@@ -177,6 +180,9 @@ def test_panel_queries(engine: Engine) -> None:
         rows = q.latest_values(s, "road_weather", ["visibility_m"], county="441204")
         assert [(r.device_id, r.value, r.name) for r in rows] == [("RW1", 120, "站 RW1")]
         assert [d.id for d in q.devices(s, county="441224")] == ["RW2"]
+        family = q.latest_values_by_feed(s, {"road_weather": ["detection.*", "visibility_m"]}, "441204")
+        assert [r.metric for r in family["road_weather"]] == ["detection.dumping", "detection.sand_mining",
+                                                              "visibility_m"]
         assert q.kpi_by_region(s, "aqi", ["441202", "441204", "441226"]) == {"441202": 40.0, "441204": 55.0}
         assert q.latest_kpis(s, ["aqi"], "441204")["aqi"].value == 55.0
 
