@@ -289,7 +289,7 @@ def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillVie
     if "grid_choropleth" in view.layers:
         cells = ctx.grids.get().in_county(adcode)
         shading = grid_shading(cells, data, ctx, view.lang)
-        traces += reg.build("grid_choropleth", cells, shading, lang=view.lang)
+        traces += reg.build("grid_choropleth", cells, shading, lang=view.lang, precision=4)  # ≈10 m: under a pixel
     b = tuple(own.total_bounds)
     see_through(traces, view.layers)
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False)
