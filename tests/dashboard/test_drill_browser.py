@@ -66,6 +66,11 @@ def test_click_a_county_on_the_wall_opens_its_view_and_breadcrumbs_go_back(app: 
     browser.back()  # the browser's own history returns to the county
     wait_for(lambda: urlparse(browser.current_url).path == "/county/441224", what="history back to the county")
     wait_for(lambda: browser.find_elements(By.ID, "county-title"), what="the county page again")
+    browser.forward()  # and forward to the city map again
+    wait_for(lambda: urlparse(browser.current_url).path == "/map", what="history forward to the city map")
+    wait_for(lambda: browser.find_elements(By.ID, "city-map-title"), what="the city map page again")
+    browser.back()
+    wait_for(lambda: browser.find_elements(By.ID, "county-title"), what="the county page, back once more")
     browser.back()
     wait_for(lambda: county_shapes(browser, "city-map"), what="the wall again")
     assert severe_console_errors(browser) == []
