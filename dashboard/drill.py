@@ -265,7 +265,10 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
                            names)
     b = tuple(ctx.counties_wall.total_bounds)
     see_through(traces, view.layers)
-    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True)
+    # County names on top of whatever the other layers draw over the fills.
+    labels = [t for t in traces if (t.meta or {}).get("layer") == "county-labels"]
+    traces = [t for t in traces if t not in labels]
+    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True) + labels
     figure = fit_screen(map_figure_dict(clickable(traces), b, legend=True), view.screen)
     return with_key(figure, view, data, shading), title, shading
 

@@ -58,6 +58,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "reported": ("上报", "Reported"),
     "closed": ("结案", "Closed"),
     "grid_generated": ("生成网格 (H3)", "Generated grid (H3)"),
+    "hex_note": ("六边形: 在办事件数", "Hexagons: open cases"),
     "grid_imported": ("网格", "Grid"),
     "grid_cell": ("网格 {name}", "Grid cell {name}"),
     "cell_cases": ("网格内在办案件", "Open cases in the cell"),

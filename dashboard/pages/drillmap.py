@@ -50,7 +50,7 @@ def render(ctx: AppContext, scope: str, view: drill.DrillView) -> tuple[Any, str
     with Session(ctx.engine) as s:
         if scope == drill.CITY:
             fig, title, shading = drill.city_figure(ctx, s, view, now)
-            return fig, title, legend(shading)
+            return fig, title, legend(shading, t("hex_note", view.lang) if "hexbin" in view.layers else "")
         fig, shading = drill.county_figure(ctx, s, scope, view, now)
     cells = ctx.grids.get()
     note = t("grid_generated" if cells.generated else "grid_imported", view.lang)
