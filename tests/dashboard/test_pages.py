@@ -67,11 +67,11 @@ def test_road_weather_view_sorts_worst_first_with_cma_signals() -> None:
 
 
 def test_kpi_formatting_and_progress() -> None:
-    k = KpiDef(key="x", name_zh="x", name_en="x", unit="人", target=3_200_000, department="市政数局")
+    k = KpiDef(key="kpi.x", name_zh="x", name_en="x", unit="人", target=3_200_000, department="市政数局")
     assert fmt_value(3_051_234, "人") == "305.1万"
     assert fmt_value(86.5, "%") == "86.5"
     assert round(kpi_progress(2_400_000, k) or 0) == 75
-    cap = KpiDef(key="y", name_zh="y", name_en="y", target=100, target_kind="max", department="d")
+    cap = KpiDef(key="kpi.y", name_zh="y", name_en="y", target=100, target_kind="max", department="d")
     assert kpi_progress(50, cap) == 50
 
 

@@ -1,0 +1,187 @@
+"""Theme files (YAML) → Theme models: migrations of older schema versions, errors a theme owner can act on
+(file, line, field, in words), and a store that reloads changed files and keeps the last good version."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from topics.themes import SCHEMA_VERSION, Theme
+
+BUILTIN_DIR = Path(__file__).with_name("themes")
+
+
+@dataclass(frozen=True)
+class TopicError:
+    """Why a theme file was refused, and where."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f", line {self.line}" if self.line else "")
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 listed panel types in two lists, `left` and `right`; version 2 has `panels` with a column."""
+    out = {k: v for k, v in data.items() if k not in ("left", "right")}
+    out["panels"] = [{"type": t, "column": column} for column in ("left", "right") for t in data.get(column) or []]
+    out["schema_version"] = 2
+    return out
+
+
+# from version → the function that lifts a file's data one version up
+MIGRATIONS: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+# Pydantic's words for the usual mistakes, in a theme owner's terms.
+PLAIN = {
+    "missing": "is required but missing",
+    "extra_forbidden": "is not a field a theme has (check the spelling; docs/panels.md lists them)",
+    "literal_error": "must be one of {expected}",
+    "string_pattern_mismatch": "has characters it may not have (lower-case letters, digits, _ and . only)",
+    "float_parsing": "must be a number",
+    "int_parsing": "must be a whole number",
+    "string_type": "must be text",
+}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """The file's data lifted to the current schema version (a missing version is read as the current one)."""
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version < 1 or version > SCHEMA_VERSION:
+        raise ValueError(f"schema_version {version!r} is not one this app reads (1 to {SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    return data
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node a validation error's location points at (its nearest existing parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _field(loc: tuple[Any, ...]) -> str | None:
+    """A location as a theme owner reads it: kpis[2].target."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None
+
+
+def parse_theme(text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
+    """A theme from a file's text, or the reasons it was refused (each with its line)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        return None, [TopicError(file, mark.line + 1 if mark else None, None,
+                                 f"not valid YAML: {e.problem or e.context}")]
+    if not isinstance(data, dict):
+        return None, [TopicError(file, 1, None, "a theme file holds fields (key: value), one per line")]
+    try:
+        data = migrate(data)
+    except (ValueError, KeyError, TypeError) as e:
+        return None, [TopicError(file, _line_of(root, ("schema_version",)), "schema_version", str(e))]
+    try:
+        return Theme.model_validate(data), []
+    except ValidationError as e:
+        errors = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            words = PLAIN.get(err["type"], err["msg"])
+            if "{expected}" in words:
+                words = words.format(expected=(err.get("ctx") or {}).get("expected", "the listed values"))
+            if err["type"] == "value_error":
+                words = str((err.get("ctx") or {}).get("error", err["msg"]))
+            errors.append(TopicError(file, _line_of(root, loc), _field(loc), words))
+        return None, errors
+
+
+def load_themes(directory: Path) -> tuple[tuple[Theme, ...], list[TopicError]]:
+    """Every valid theme file (*.yaml) of a directory, ordered, and the errors of the others."""
+    themes: list[Theme] = []
+    errors: list[TopicError] = []
+    for path in sorted(directory.glob("*.yaml")):
+        theme, errs = parse_theme(path.read_text(encoding="utf-8"), path.name)
+        if theme is not None:
+            themes.append(theme)
+        errors += errs
+    keys = [t.key for t in themes]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        errors.append(TopicError(directory.name, None, "key", f"two files define the theme {key!r}"))
+    return tuple(sorted(themes, key=lambda t: (t.order, t.key))), errors
+
+
+class ThemeStore:
+    """The themes of a directory, reloaded when a file changes; a refused file keeps its last good version."""
+
+    def __init__(self, directory: Path, recheck_s: float = 2.0) -> None:
+        self.directory = directory
+        self.recheck_s = recheck_s
+        self._lock = threading.Lock()
+        self._stamps: dict[str, tuple[float, int]] = {}
+        self._good: dict[str, Theme] = {}  # file name → its last good theme
+        self._errors: dict[str, list[TopicError]] = {}
+        self._checked = float("-inf")
+        self.version = 0  # goes up whenever what the wall shows changes
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Read the files that changed since the last look; True when the themes changed."""
+        with self._lock:
+            self._checked = time.monotonic()
+            seen: dict[str, tuple[float, int]] = {}
+            changed = False
+            for path in sorted(self.directory.glob("*.yaml")):
+                stat = path.stat()
+                seen[path.name] = (stat.st_mtime, stat.st_size)
+                if self._stamps.get(path.name) == seen[path.name]:
+                    continue
+                theme, errors = parse_theme(path.read_text(encoding="utf-8"), path.name)
+                self._errors[path.name] = errors
+                if theme is not None and theme != self._good.get(path.name):
+                    self._good[path.name] = theme
+                    changed = True
+            for gone in set(self._good) - set(seen):  # a deleted file takes its theme with it
+                del self._good[gone]
+                self._errors.pop(gone, None)
+                changed = True
+            self._stamps = seen
+            if changed:
+                self.version += 1
+            return changed
+
+    def themes(self) -> tuple[Theme, ...]:
+        """The current themes, ordered; rechecks the files at most every recheck_s seconds."""
+        if time.monotonic() - self._checked >= self.recheck_s:
+            self.refresh()
+        with self._lock:
+            return tuple(sorted(self._good.values(), key=lambda t: (t.order, t.key)))
+
+    def errors(self) -> list[TopicError]:
+        """Why files are refused now (their last good version, if any, is still shown)."""
+        with self._lock:
+            return [e for errs in self._errors.values() for e in errs]
