@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Expected seconds between messages per feed, overriding the built-in ones, e.g. {"road_weather": 300}.',
     )
+    topics_dir: str | None = Field(
+        None, description="Directory of theme files (*.yaml), re-read when they change; default: the packaged "
+                          "topics/themes.")
     lang: str = Field("zh", description="Default UI language: zh or en.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
 

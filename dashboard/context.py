@@ -20,6 +20,8 @@ from feeds.health import FeedHealth, feed_health
 from layers import LayerRegistry
 from settings import CITY_TZ, Settings
 from store import queries as q
+from topics import THEMES, Theme
+from topics.loader import ThemeStore
 
 T = TypeVar("T")
 
@@ -69,6 +71,7 @@ class AppContext:
     names: dict[str, str]
     names_en: dict[str, str]
     grids: GridProvider
+    topics: ThemeStore
     cache: TtlCache = field(default_factory=TtlCache)
 
     def now(self) -> datetime:
@@ -80,6 +83,15 @@ class AppContext:
         rows = feed_health(q.feed_statuses(session), self.registries.feeds, self.now(),
                            self.settings.stale_after_s)
         return {h.feed: h for h in rows}
+
+    def themes(self) -> tuple[Theme, ...]:
+        """The themes now (theme files are re-read when they change)."""
+        return self.topics.themes() or THEMES
+
+    def theme(self, key: str) -> Theme:
+        """The theme with that key; the first theme when the key is unknown."""
+        themes = self.themes()
+        return next((t for t in themes if t.key == key), themes[0])
 
     def county_name(self, adcode: str, lang: str) -> str:
         """A county's name in the UI language."""

@@ -25,6 +25,7 @@ from geo import load_counties
 from layers import register_builtin_layers
 from settings import Settings
 from store import make_engine, migrate
+from topics.loader import BUILTIN_DIR, ThemeStore
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -63,6 +64,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
         grids=GridProvider(engine, detail),
+        topics=ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR),
     )
 
     app = Dash(

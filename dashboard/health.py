@@ -136,6 +136,9 @@ def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> Healt
         # Always 200: the body says degraded. A load balancer must not take the wall out of service
         # because a sensor in the field is silent (docs/health.md).
         body = health_report(monitor.snapshot())
+        ctx.themes()  # look at the theme files now if they are due, so a refusal shows here at once
+        body["topics"] = {"version": ctx.topics.version, "directory": str(ctx.topics.directory),
+                          "errors": [str(e) for e in ctx.topics.errors()]}
         return Response(orjson.dumps(body), mimetype="application/json")
 
     return monitor

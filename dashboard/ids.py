@@ -37,3 +37,4 @@ COUNTY_CASES = "county-cases"
 COUNTY_DEVICES = "county-devices"
 COUNTY_EVENTS = "county-events"
 CONSISTENCY_TABLE = "consistency-table"
+THEMES_VERSION = "themes-version"  # which version of the theme files the wall page was built from

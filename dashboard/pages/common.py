@@ -98,11 +98,11 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: V
     other = "en" if lang != "en" else "zh"
     if view.kiosk:
         tabs = [html.Span(pick(th.name_zh, th.name_en, lang), id=f"tab-{th.key}",
-                          className="tab" + (" active" if th.key == theme_key else "")) for th in THEMES]
+                          className="tab" + (" active" if th.key == theme_key else "")) for th in ctx.themes()]
     else:
         tabs = [dcc.Link(pick(th.name_zh, th.name_en, lang), href=href("/", **view.params(theme=th.key, county=None)),
                          className="tab" + (" active" if th.key == theme_key else ""), id=f"tab-{th.key}")
-                for th in THEMES]
+                for th in ctx.themes()]
     right = [html.Div(status, id=ids.STATUS, className="status"), html.Div(id=ids.CLOCK, className="clock")]
     if not view.kiosk:
         right.append(dcc.Link(t("lang_switch", lang), href=href(path, **view.params(lang=other)), className="lang",

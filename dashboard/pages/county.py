@@ -24,7 +24,6 @@ from settings import CITY_TZ
 from store import drill_queries as dq
 from store import kpi_queries
 from store import queries as q
-from topics import THEMES
 from topics.cases import case_limits
 
 PATH_PREFIX = "/county/"
@@ -43,10 +42,10 @@ def panel(title: str, body_id: str, body: Any, extra: str = "") -> html.Section:
 def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html.Table | html.Div:
     """Each theme's county KPIs: the county's newest value beside the average of the counties."""
     counties = sorted(ctx.names)
-    keys = tuple(k for th in THEMES for k in th.by_county)
+    keys = tuple(k for th in ctx.themes() for k in th.by_county)
     points = kpi_queries.latest_points(session, keys, tuple(counties))
     rows = []
-    for th in THEMES:
+    for th in ctx.themes():
         defs = {k.key: k for k in th.kpis}
         for i, key in enumerate(th.by_county):
             d = defs.get(key)

@@ -23,7 +23,6 @@ from layers.choropleth import NO_DATA, Shading, classed
 from store import queries as q
 from store.env_queries import county_aqi
 from topics import Theme
-from topics import theme as get_theme
 
 PATH = "/"
 KPI_PANEL = "kpi"
@@ -124,7 +123,7 @@ def columns(ctx: AppContext, th: Theme) -> tuple[list[str], list[str]]:
 def layout(ctx: AppContext, view: View) -> html.Div:
     """The wall page for a view; the first tick fills the panels."""
     panels = ctx.registries.panels
-    th = get_theme(view.theme)
+    th = ctx.theme(view.theme)
     lang = view.lang
     left, right = columns(ctx, th)
     with Session(ctx.engine) as s:
@@ -149,6 +148,7 @@ def layout(ctx: AppContext, view: View) -> html.Div:
         ]),
         dcc.Interval(id=ids.WALL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
         dcc.Store(id=ids.PANEL_HASHES, data={}),
+        dcc.Store(id=ids.THEMES_VERSION, data=ctx.topics.version),
     ])
 
 
@@ -170,22 +170,29 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(ids.CITY_MAP, "figure", allow_duplicate=True),
         Output(ids.MAP_LEGEND, "children"),
         Output(ids.PANEL_HASHES, "data"),
+        Output(ids.PAGE, "children", allow_duplicate=True),
         Input(ids.WALL_TICK, "n_intervals"),
         State({"type": ids.PANEL, "name": ALL}, "id"),
         State(ids.URL, "search"),
         State(ids.PANEL_HASHES, "data"),
         State(ids.VIEWPORT, "data"),
+        State(ids.THEMES_VERSION, "data"),
         prevent_initial_call="initial_duplicate",
         # A slow tick holds the next one back instead of letting requests pile up.
         running=[(Output(ids.WALL_TICK, "disabled"), True, False)],
     )
     def tick(_n: int, panel_ids: list[dict[str, str]], search: str | None, hashes: dict[str, str] | None,
-             width: int | None) -> tuple[Any, ...]:
+             width: int | None, shown_version: int | None) -> tuple[Any, ...]:
         view = parse_view(query(search), ctx.settings.lang, set(ctx.names))
         names = [p["name"] for p in panel_ids]
+        th = ctx.theme(view.theme)
+        if shown_version is not None and ctx.topics.version != shown_version:
+            # A theme file changed (and was valid): the page is rebuilt with its new panels, in place.
+            return ([no_update] * len(names), [no_update] * len(names), [no_update] * len(names),
+                    *([no_update] * 5), layout(ctx, view))
         bodies, metas, classes = render_panels(ctx, names, view.lang, view.county, view.theme)
         with Session(ctx.engine) as s:
-            state = map_state(ctx, s, get_theme(view.theme), view.lang)
+            state = map_state(ctx, s, th, view.lang)
             cond = conditions(s, ctx.now(), view.county)
             status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
             lines = ticker(s, cond, view.lang, view.county)
@@ -207,7 +214,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         for key, value in shared.items():
             new[key] = digest(value)
             sent.append(no_update if old.get(key) == new[key] else value)
-        return (out_bodies, out_metas, out_classes, *sent, new)
+        return (out_bodies, out_metas, out_classes, *sent, new, no_update)
 
     @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
                   prevent_initial_call=True)
@@ -247,7 +254,8 @@ def render_panels(ctx: AppContext, names: list[str], lang: str, county: str | No
     bodies, metas, classes = [], [], []
     with Session(ctx.engine) as s:
         inp = PanelInput(session=s, lang=lang, county=county, health=ctx.health(s), now=ctx.now(),
-                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key)
+                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key,
+                         theme_def=ctx.theme(theme_key) if theme_key else None)
         for name in names:
             panel = ctx.registries.panels[name]
             out = panel.render(inp)

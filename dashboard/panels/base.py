@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.i18n import pick, t
 from feeds.health import FeedHealth
+from topics import Theme
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class PanelInput:
     now: datetime
     names: dict[str, str]
     theme: str | None = None  # the theme the wall shows, for panels that depend on it
+    theme_def: Theme | None = None  # that theme as its file says now (theme files are re-read when they change)
 
 
 @dataclass(frozen=True)

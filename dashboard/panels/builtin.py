@@ -253,7 +253,7 @@ def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
 
 def render_theme_kpis(inp: PanelInput) -> PanelOutput:
     """The KPI cards of the theme the wall shows."""
-    return kpi_cards(inp, get_theme(inp.theme or "").kpis)
+    return kpi_cards(inp, (inp.theme_def or get_theme(inp.theme or "")).kpis)
 
 
 BUILTIN_PANELS = (

@@ -30,6 +30,7 @@ from store import Batch, write_batch
 from tests.browser import chromium
 from tests.feeds.samples import make_decoder
 from tests.servers import free_port
+from topics.loader import BUILTIN_DIR, ThemeStore
 from topics.plan import load_plan
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=CITY_TZ)
@@ -102,7 +103,8 @@ def make_ctx(url: str, engine: Engine, now: datetime) -> AppContext:
     settings = Settings(db=url)
     ctx = AppContext(settings=settings, engine=engine, registries=build_registries(settings),
                      counties_wall=None, counties_detail=None,  # type: ignore[arg-type]
-                     names={}, names_en={}, grids=None)  # type: ignore[arg-type]
+                     names={}, names_en={}, grids=None,  # type: ignore[arg-type]
+                     topics=ThemeStore(BUILTIN_DIR))
     ctx.now = lambda: now  # type: ignore[method-assign]
     return ctx
 
