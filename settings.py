@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     topics_dir: str | None = Field(
         None, description="Directory of theme files (*.yaml), re-read when they change; default: the packaged "
                           "topics/themes.")
+    secret_key: str | None = Field(
+        None, description="Key that signs admin sessions; default: a new random key each start (everyone signs "
+                          "in again after a restart). Set it when several web workers serve one wall.")
     lang: str = Field("zh", description="Default UI language: zh or en.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
 

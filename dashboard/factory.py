@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import health, ids, metrics
+from dashboard import admin, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
@@ -121,6 +121,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     if start_feeds:
         service = FeedService(settings, engine, registries.feeds).start(ingest=settings.ingest)
         atexit.register(service.stop)
+    admin.register(app.server, ctx)
     monitor = health.register(app.server, ctx,
                               lambda: dataclasses.asdict(service.ingestor.stats) if service else None)
     metrics.register(app.server, monitor)

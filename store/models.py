@@ -251,3 +251,50 @@ class FeedStatus(Base):
     last_received_at: Mapped[datetime | None]
     messages: Mapped[int] = mapped_column(BigInteger, default=0)
     dead_letters: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class User(Base):
+    """Someone who signs in: a leader, a theme owner (for some themes) or an admin; walls use a token."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # wall, leader, owner, admin
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)  # an owner's themes
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class ThemeVersion(Base):
+    """One saved version of a theme file: its text, who saved it and when."""
+
+    __tablename__ = "theme_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    theme_key: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("theme_key", "version", name="uq_theme_versions_key_version"),)
+
+
+class AuditEntry(Base):
+    """Who did what to which thing, and when: every write through the admin API."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    allowed: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)

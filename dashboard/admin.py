@@ -1,0 +1,172 @@
+"""The admin API for theme owners (/admin/…): sign in, read and save their themes' files, versions, diff,
+rollback, audit. Every read and write checks the signed-in user's permission at the server."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import secrets
+import tempfile
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request, session
+from sqlalchemy.orm import Session
+
+from dashboard import auth
+from dashboard.context import AppContext
+from store import admin_queries as aq
+from topics.loader import parse_theme
+
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file in one step, so the wall never reads half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def register(server: Flask, ctx: AppContext) -> None:
+    """Mount the admin API on the Flask server."""
+    server.secret_key = ctx.settings.secret_key or secrets.token_hex(32)
+    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    topics_dir = ctx.topics.directory
+
+    def current() -> dict[str, Any] | None:
+        return session.get("user")
+
+    def signed_in(write: bool = False):  # noqa: ANN202 — a decorator factory
+        def decorate(view):  # noqa: ANN001, ANN202
+            @wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Response:
+                user = current()
+                if user is None:
+                    return _json({"error": "sign in first"}, 401)
+                if write and not auth.csrf_ok(session, request.headers.get(CSRF_HEADER)):
+                    return _json({"error": f"missing or wrong {CSRF_HEADER}"}, 400)
+                return view(user, *args, **kwargs)
+            return wrapper
+        return decorate
+
+    def refuse(user: dict[str, Any], action: str, key: str) -> Response:
+        with Session(ctx.engine) as s, s.begin():
+            aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme", allowed=False)
+        return _json({"error": f"{user['username']} may not change the theme {key!r}"}, 403)
+
+    def file_of(key: str) -> Path:
+        return topics_dir / f"{key}.yaml"
+
+    def baseline(s: Session, key: str) -> None:
+        """The file as it was before the first save through the API becomes version 1."""
+        if not aq.theme_versions(s, key) and file_of(key).exists():
+            aq.add_theme_version(s, key, file_of(key).read_text(encoding="utf-8"), "system", ctx.now(),
+                                 "the file before the first edit")
+
+    def save(user: dict[str, Any], key: str, text: str, action: str, note: str | None) -> Response:
+        theme, errors = parse_theme(text, f"{key}.yaml")
+        if theme is None:
+            return _json({"error": "the theme was not saved", "problems": [
+                {"line": e.line, "field": e.field, "message": e.message, "text": str(e)} for e in errors]}, 422)
+        if theme.key != key:
+            return _json({"error": f"the file says key {theme.key!r}, not {key!r}"}, 422)
+        with Session(ctx.engine) as s, s.begin():
+            baseline(s, key)
+            row = aq.add_theme_version(s, key, text, user["username"], ctx.now(), note)
+            aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", f"version {row.version}")
+            version = row.version
+        write_atomically(file_of(key), text)
+        ctx.topics.refresh()
+        return _json({"saved": key, "version": version})
+
+    @server.post("/admin/login")
+    def login() -> Response:
+        body = request.get_json(silent=True) or request.form
+        username, password = str(body.get("username", "")), str(body.get("password", ""))
+        with Session(ctx.engine) as s, s.begin():
+            user = aq.user_by_name(s, username)
+            ok = user is not None and auth.verify_password(password, user.password_hash)
+            aq.audit(s, ctx.now(), username or "?", "login", "session", None if ok else "wrong name or password",
+                     allowed=ok)
+            if not ok or user is None:
+                return _json({"error": "wrong name or password"}, 401)
+            session.clear()
+            session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
+        return _json({**session["user"], "csrf": auth.csrf_token(session)})
+
+    @server.post("/admin/logout")
+    def logout() -> Response:
+        session.clear()
+        return _json({"signed_out": True})
+
+    @server.get("/admin/api/topics")
+    @signed_in()
+    def list_topics(user: dict[str, Any]) -> Response:
+        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key)]
+        return _json({"themes": keys, "errors": [str(e) for e in ctx.topics.errors()
+                                                  if e.file.removesuffix(".yaml") in keys]})
+
+    @server.get("/admin/api/topics/<key>")
+    @signed_in()
+    def read_topic(user: dict[str, Any], key: str) -> Response:
+        if not auth.can_edit(user["role"], user["themes"], key):
+            return refuse(user, "read", key)
+        with Session(ctx.engine) as s:
+            versions = [{"version": v.version, "author": v.author, "at": v.created_at.isoformat(), "note": v.note}
+                        for v in aq.theme_versions(s, key)]
+        text = file_of(key).read_text(encoding="utf-8") if file_of(key).exists() else ""
+        return _json({"key": key, "text": text, "versions": versions})
+
+    @server.post("/admin/api/topics/<key>")
+    @signed_in(write=True)
+    def write_topic(user: dict[str, Any], key: str) -> Response:
+        if not auth.can_edit(user["role"], user["themes"], key):
+            return refuse(user, "save", key)
+        body = request.get_json(silent=True) or {}
+        return save(user, key, str(body.get("text", "")), "save", body.get("note"))
+
+    @server.post("/admin/api/topics/<key>/rollback/<int:version>")
+    @signed_in(write=True)
+    def rollback(user: dict[str, Any], key: str, version: int) -> Response:
+        if not auth.can_edit(user["role"], user["themes"], key):
+            return refuse(user, "rollback", key)
+        with Session(ctx.engine) as s:
+            row = aq.theme_version(s, key, version)
+            text = row.text if row else None
+        if text is None:
+            return _json({"error": f"no version {version} of {key!r}"}, 404)
+        return save(user, key, text, "rollback", f"rollback to version {version}")
+
+    @server.get("/admin/api/topics/<key>/diff")
+    @signed_in()
+    def diff(user: dict[str, Any], key: str) -> Response:
+        if not auth.can_edit(user["role"], user["themes"], key):
+            return refuse(user, "read", key)
+        a, b = request.args.get("from", type=int), request.args.get("to", type=int)
+        with Session(ctx.engine) as s:
+            old, new = aq.theme_version(s, key, a or 0), aq.theme_version(s, key, b or 0)
+            if old is None or new is None:
+                return _json({"error": "name two saved versions: ?from=N&to=M"}, 404)
+            lines = difflib.unified_diff(old.text.splitlines(), new.text.splitlines(), f"{key} v{a}", f"{key} v{b}",
+                                         lineterm="")
+            return _json({"diff": "\n".join(lines)})
+
+    @server.get("/admin/api/audit")
+    @signed_in()
+    def audit_log(user: dict[str, Any]) -> Response:
+        if user["role"] != "admin":
+            return _json({"error": "only an admin reads the audit log"}, 403)
+        with Session(ctx.engine) as s:
+            return _json({"entries": [{"at": e.at.isoformat(), "user": e.username, "action": e.action,
+                                       "target": e.target, "detail": e.detail, "allowed": e.allowed}
+                                      for e in aq.audit_entries(s)]})
+

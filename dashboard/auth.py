@@ -1,0 +1,53 @@
+"""Who may do what: password hashing (scrypt), roles, per-theme permissions and CSRF tokens, as pure functions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import MutableMapping
+from typing import Any
+
+ROLES = ("wall", "leader", "owner", "admin")
+# scrypt, memory-hard (RFC 7914), from the standard library: n=2^15, r=8, p=1 is OWASP's current minimum.
+N, R, P = 2**15, 8, 1
+MAXMEM = 64 * 1024 * 1024
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash, self-describing: scrypt$n$r$p$salt$hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, maxmem=MAXMEM)
+    return "$".join(["scrypt", str(N), str(R), str(P), base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether a password matches a stored hash (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             maxmem=MAXMEM)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+def can_edit(role: str, themes: list[str], theme_key: str) -> bool:
+    """Admins edit every theme; an owner edits the themes given to them; nobody else edits."""
+    return role == "admin" or (role == "owner" and theme_key in themes)
+
+
+def csrf_token(session: MutableMapping[str, Any]) -> str:
+    """The session's CSRF token (made on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def csrf_ok(session: MutableMapping[str, Any], sent: str | None) -> bool:
+    """Whether a write carries the session's token."""
+    expected = session.get("csrf")
+    return bool(expected and sent and hmac.compare_digest(expected, sent))

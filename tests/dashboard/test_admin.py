@@ -1,0 +1,148 @@
+"""The admin API against the real app (Flask test client, SQLite): permissions at the server, CSRF, refusals
+with line numbers, versions, rollback to the wall, the audit log; and the users command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from dashboard import create_app
+from dashboard.auth import hash_password, verify_password
+from settings import CITY_TZ, Settings
+from store import admin_queries as aq
+from topics.loader import BUILTIN_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Any:
+    topics = tmp_path / "topics"
+    topics.mkdir()
+    for path in BUILTIN_DIR.glob("*.yaml"):
+        shutil.copy(path, topics / path.name)
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)), start_feeds=False)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    with Session(ctx.engine) as s, s.begin():
+        now = datetime.now(CITY_TZ)
+        aq.add_user(s, "eco_owner", hash_password("绿水青山-2021"), "owner", ["ecology"], now, "市生态环境局")
+        aq.add_user(s, "admin", hash_password("admin-pass-2021"), "admin", [], now)
+        aq.add_user(s, "leader", hash_password("leader-pass-2021"), "leader", [], now)
+    return app
+
+
+def sign_in(app: Any, username: str, password: str) -> tuple[FlaskClient, str]:
+    client = app.server.test_client()
+    r = client.post("/admin/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.json
+    return client, r.json["csrf"]
+
+
+def test_the_owner_of_ecology_is_refused_public_services_and_the_refusal_is_audited(app: Any) -> None:
+    ctx = app.server.config["ZQ_CONTEXT"]
+    service = ctx.topics.directory / "service.yaml"
+    before = service.read_text(encoding="utf-8")
+    client, csrf = sign_in(app, "eco_owner", "绿水青山-2021")
+    assert client.get("/admin/api/topics").json["themes"] == ["ecology"]
+    r = client.post("/admin/api/topics/service", json={"text": before.replace("order: 4", "order: 1")},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403 and "eco_owner may not change the theme 'service'" in r.json["error"]
+    assert client.get("/admin/api/topics/service").status_code == 403  # reads are checked too
+    assert service.read_text(encoding="utf-8") == before
+    leader, leader_csrf = sign_in(app, "leader", "leader-pass-2021")
+    assert leader.post("/admin/api/topics/ecology", json={"text": "x"},
+                       headers={"X-CSRF-Token": leader_csrf}).status_code == 403
+    admin, _ = sign_in(app, "admin", "admin-pass-2021")
+    entries = admin.get("/admin/api/audit").json["entries"]
+    refused = [(e["user"], e["action"], e["target"]) for e in entries if not e["allowed"]]
+    assert ("eco_owner", "save", "theme:service") in refused and ("leader", "save", "theme:ecology") in refused
+    assert client.get("/admin/api/audit").status_code == 403
+
+
+def test_writes_need_a_session_and_the_csrf_token(app: Any) -> None:
+    anonymous = app.server.test_client()
+    assert anonymous.post("/admin/api/topics/ecology", json={"text": ""}).status_code == 401
+    assert anonymous.post("/admin/login", json={"username": "eco_owner", "password": "wrong"}).status_code == 401
+    client, _ = sign_in(app, "eco_owner", "绿水青山-2021")
+    r = client.post("/admin/api/topics/ecology", json={"text": ""})
+    assert r.status_code == 400 and "X-CSRF-Token" in r.json["error"]
+    r = client.post("/admin/api/topics/ecology", json={"text": ""}, headers={"X-CSRF-Token": "guess"})
+    assert r.status_code == 400
+
+
+def test_an_invalid_file_is_refused_with_its_line_and_the_wall_keeps_its_theme(app: Any) -> None:
+    ctx = app.server.config["ZQ_CONTEXT"]
+    path = ctx.topics.directory / "ecology.yaml"
+    good = path.read_text(encoding="utf-8")
+    client, csrf = sign_in(app, "eco_owner", "绿水青山-2021")
+    bad = good.replace("  column: left", "  column: middle", 1)
+    r = client.post("/admin/api/topics/ecology", json={"text": bad}, headers={"X-CSRF-Token": csrf})
+    line = good.splitlines().index("  column: left") + 1
+    assert r.status_code == 422
+    assert r.json["problems"] == [{"line": line, "field": "panels[0].column",
+                                   "message": "must be one of 'left' or 'right'",
+                                   "text": f"ecology.yaml, line {line}: panels[0].column: must be one of 'left' or "
+                                           "'right'"}]
+    assert path.read_text(encoding="utf-8") == good and ctx.theme("ecology").left[0] == "air_quality"
+    r = client.post("/admin/api/topics/ecology", json={"text": good.replace("key: ecology", "key: economy")},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and "not 'ecology'" in r.json["error"]
+
+
+def test_save_then_rollback_restores_the_previous_version_on_the_wall(app: Any) -> None:
+    ctx = app.server.config["ZQ_CONTEXT"]
+    path = ctx.topics.directory / "ecology.yaml"
+    original = path.read_text(encoding="utf-8")
+    client, csrf = sign_in(app, "eco_owner", "绿水青山-2021")
+    changed = original.replace("- type: water_levels\n  column: left\n", "")
+    r = client.post("/admin/api/topics/ecology", json={"text": changed, "note": "水位面板移走"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.json == {"saved": "ecology", "version": 2}  # version 1 is the file before the first edit
+    assert ctx.theme("ecology").left == ("air_quality",) and path.read_text(encoding="utf-8") == changed
+    versions = client.get("/admin/api/topics/ecology").json["versions"]
+    assert [(v["version"], v["author"]) for v in versions] == [(2, "eco_owner"), (1, "system")]
+    diff = client.get("/admin/api/topics/ecology/diff?from=1&to=2").json["diff"]
+    assert "-- type: water_levels" in diff
+
+    r = client.post("/admin/api/topics/ecology/rollback/1", headers={"X-CSRF-Token": csrf})
+    assert r.json == {"saved": "ecology", "version": 3}
+    assert path.read_text(encoding="utf-8") == original
+    assert ctx.theme("ecology").left == ("air_quality", "water_levels")
+    assert client.post("/admin/api/topics/ecology/rollback/9", headers={"X-CSRF-Token": csrf}).status_code == 404
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app: Any) -> None:
+    ctx = app.server.config["ZQ_CONTEXT"]
+    with Session(ctx.engine) as s:
+        stored = aq.user_by_name(s, "eco_owner").password_hash  # type: ignore[union-attr]
+    assert stored.startswith("scrypt$32768$8$1$") and "绿水青山" not in stored
+    assert verify_password("绿水青山-2021", stored) and not verify_password("绿水青山-2022", stored)
+    assert hash_password("same") != hash_password("same")  # salted
+
+
+def test_the_users_command_adds_an_owner(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'u.sqlite3'}"
+    env = {**os.environ, "ZQ_NEW_PASSWORD": "long-enough-1"}
+    cmd = [sys.executable, "-m", "dashboard", "users", "add", "svc_owner", "--role", "owner", "--theme", "service",
+           "--db", url]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "added svc_owner (owner: service)" in done.stdout
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "exists" in again.stderr
+    short = subprocess.run([*cmd[:5], "other", *cmd[6:]], cwd=ROOT, env={**env, "ZQ_NEW_PASSWORD": "short"},
+                           capture_output=True, text=True, timeout=60)
+    assert short.returncode == 2
+    with create_engine(url).connect() as conn:
+        row = conn.execute(text("SELECT role, themes FROM users WHERE username = 'svc_owner'")).one()
+    assert row[0] == "owner" and "service" in row[1]
