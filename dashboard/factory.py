@@ -15,7 +15,7 @@ from dashboard import admin, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
-from dashboard.pages import case, citymap, consistency, county, device, drillmap, grid, plan, wall
+from dashboard.pages import case, citymap, consistency, county, device, drillmap, grid, plan, topics_admin, wall
 from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
 from dashboard.panels import register_builtin_panels
@@ -102,6 +102,8 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
             return citymap.layout(ctx, search, width)
         if path == consistency.PATH:
             return consistency.layout(ctx, lang)
+        if path.rstrip("/") == topics_admin.PATH:
+            return topics_admin.layout(ctx, lang)
         for prefix, module in ((county.PATH_PREFIX, county), (grid.PATH_PREFIX, grid), (device.PATH_PREFIX, device),
                                (case.PATH_PREFIX, case)):
             if path.startswith(prefix):
@@ -115,6 +117,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     county.register(app, ctx)
     drillmap.register(app, ctx)
     detail_page.register(app, ctx)
+    topics_admin.register(app, ctx)
     plan.register(app, ctx)
 
     service: FeedService | None = None

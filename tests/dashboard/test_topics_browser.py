@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from tests.browser import LiveApp, live_app, severe_console_errors, wait_for
 from topics.loader import BUILTIN_DIR
@@ -83,4 +86,51 @@ def test_a_title_made_of_markup_shows_as_text(themed_app: LiveApp, topics_dir: P
     assert browser.execute_script("return document.querySelectorAll('.tabs script').length") == 0
     kpi_title = browser.find_element(By.CSS_SELECTOR, ".kpi-panel .panel-head h2").text
     assert kpi_title.startswith("<script>alert(1)</script>")
+    assert severe_console_errors(browser) == []
+
+
+def test_an_owner_signs_in_edits_previews_and_saves_in_the_editor(themed_app: LiveApp, topics_dir: Path,
+                                                                   browser: WebDriver) -> None:
+    db = f"sqlite:///{themed_app.log.parent / 'zq.sqlite3'}"
+    done = subprocess.run([sys.executable, "-m", "dashboard", "users", "add", "eco_owner", "--role", "owner",
+                           "--theme", "ecology", "--db", db], cwd=Path(__file__).resolve().parents[2],
+                          env={**os.environ, "ZQ_NEW_PASSWORD": "lvshui-qingshan-2021"}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    browser.get(themed_app.url + "/admin/topics")
+    wait_for(lambda: browser.find_elements(By.ID, "admin-user"), what="the sign-in form")
+    browser.find_element(By.ID, "admin-user").send_keys("eco_owner")
+    browser.find_element(By.ID, "admin-pass").send_keys("wrong")
+    browser.find_element(By.ID, "admin-login").click()
+    wait_for(lambda: "错误" in browser.find_element(By.ID, "admin-login-msg").text, what="the refusal")
+    field = browser.find_element(By.ID, "admin-pass")
+    field.send_keys(Keys.CONTROL, "a")  # select what was typed and type over it, as a person would
+    field.send_keys("lvshui-qingshan-2021")
+    browser.find_element(By.ID, "admin-login").click()
+    editor = wait_for(lambda: browser.find_elements(By.ID, "admin-text"), what="the editor")[0]
+    assert "key: ecology" in editor.get_attribute("value")  # only their theme is offered
+    assert "eco_owner · owner" in browser.find_element(By.ID, "admin-who").text
+    wait_for(lambda: "生态环境保护" in browser.find_element(By.ID, "admin-preview-title").text, what="the preview")
+
+    original = editor.get_attribute("value")
+    def set_text(value: str) -> None:
+        browser.execute_script(
+            "const t = arguments[0]; const set = Object.getOwnPropertyDescriptor("
+            "HTMLTextAreaElement.prototype, 'value').set; set.call(t, arguments[1]);"
+            "t.dispatchEvent(new Event('input', {bubbles: true}));", editor, value)
+
+    set_text(original.replace("  column: left", "  column: middle", 1))
+    browser.find_element(By.ID, "admin-preview-go").click()
+    problem = wait_for(lambda: browser.find_elements(By.ID, "admin-problems"), what="the problem list")[0]
+    line = original.splitlines().index("  column: left") + 1
+    assert f"ecology.yaml, line {line}: panels[0].column" in problem.text
+
+    set_text(original.replace("- type: water_levels\n  column: left\n",
+                              "- type: water_levels\n  column: left\n- type: road_weather\n  column: left\n"))
+    browser.find_element(By.ID, "admin-save-go").click()
+    wait_for(lambda: "v2" in browser.find_element(By.ID, "admin-result").text, what="saved as version 2")
+    assert "road_weather" in (topics_dir / "ecology.yaml").read_text(encoding="utf-8")
+    browser.get(themed_app.url + "/?theme=ecology")
+    wait_for(lambda: any("road_weather-panel" in c for c in panels(browser)), timeout=10,
+             what="the saved panel on the wall")
     assert severe_console_errors(browser) == []

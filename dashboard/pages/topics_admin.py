@@ -1,0 +1,179 @@
+"""The theme editor (/admin/topics): sign in, pick one of your themes, edit its file, preview it on live data,
+save a version, look at the versions and roll back. Every callback checks the session's user at the server."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from flask import session
+from sqlalchemy.orm import Session
+
+from dashboard import auth
+from dashboard.context import AppContext
+from dashboard.pages.common import header
+from dashboard.pages.wall import render_panels
+from store import admin_queries as aq
+from topics.loader import parse_theme
+
+PATH = "/admin/topics"
+LOGIN_USER, LOGIN_PASS, LOGIN_GO, LOGIN_MSG = "admin-user", "admin-pass", "admin-login", "admin-login-msg"
+PICK, EDITOR, PREVIEW_GO, SAVE_GO, NOTE, RESULT, PREVIEW, VERSIONS, CSRF = (
+    "admin-theme", "admin-text", "admin-preview-go", "admin-save-go", "admin-note", "admin-result", "admin-preview",
+    "admin-versions", "admin-csrf")
+ROLLBACK_TO, ROLLBACK_GO = "admin-rollback-to", "admin-rollback-go"
+
+
+def _user() -> dict[str, Any] | None:
+    return session.get("user")
+
+
+def _problems(errors: list[Any]) -> html.Ul:
+    return html.Ul([html.Li(str(e), className="problem") for e in errors], className="problems", id="admin-problems")
+
+
+def _versions(ctx: AppContext, key: str) -> list[Any]:
+    with Session(ctx.engine) as s:
+        rows = aq.theme_versions(s, key)
+    return [html.Li(f"v{v.version} · {v.author} · {v.created_at.astimezone(ctx.now().tzinfo):%Y-%m-%d %H:%M}"
+                    + (f" · {v.note}" if v.note else ""), className="version") for v in rows]
+
+
+def preview(ctx: AppContext, text: str, key: str, lang: str) -> Any:
+    """The theme's panels rendered from the edited text on the store's data now, or its problems."""
+    theme, errors = parse_theme(text, f"{key}.yaml")
+    if theme is None:
+        return _problems(errors)
+    known = {p.name for p in ctx.registries.panels}
+    names = [n for n in (*theme.left, *theme.right) if n in known]
+    unknown = [n for n in (*theme.left, *theme.right) if n not in known]
+    bodies, metas, _ = render_panels(ctx, names, lang, None, theme.key)
+    cards = [html.Section(className="panel preview-panel", children=[
+        html.Header(className="panel-head", children=[
+            html.H2(ctx.registries.panels[n].title_zh if lang == "zh" else ctx.registries.panels[n].title_en),
+            html.Div(m, className="panel-meta")]),
+        html.Div(b, className=f"panel-body {n}-body")]) for n, b, m in zip(names, bodies, metas, strict=True)]
+    note = [html.Div(f"未注册的面板类型 / unknown panel types: {', '.join(unknown)}", className="problem")] if unknown \
+        else []
+    return [html.H3(f"{theme.name_zh} · {theme.owner}", id="admin-preview-title"), *note,
+            html.Div(cards, className="preview-grid")]
+
+
+def layout(ctx: AppContext, lang: str) -> html.Div:
+    """Sign-in form, or the editor for the signed-in user's themes."""
+    user = _user()
+    if user is None:
+        body: Any = html.Div(className="panel admin-login", children=[
+            html.H2("主题配置 · 登录" if lang == "zh" else "Theme settings · sign in"),
+            dcc.Input(id=LOGIN_USER, placeholder="用户名 / user", autoComplete="username"),
+            dcc.Input(id=LOGIN_PASS, type="password", placeholder="密码 / password", autoComplete="current-password"),
+            html.Button("登录 / Sign in", id=LOGIN_GO, n_clicks=0),
+            html.Div(id=LOGIN_MSG, className="problem")])
+    else:
+        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key)]
+        first = keys[0] if keys else None
+        text = (ctx.topics.directory / f"{first}.yaml").read_text(encoding="utf-8") if first else ""
+        body = html.Div(className="admin-grid", children=[
+            html.Div(className="panel admin-edit", children=[
+                html.Div(className="admin-bar", children=[
+                    html.Span(f"{user['username']} · {user['role']}", id="admin-who"),
+                    dcc.Dropdown(id=PICK, options=[{"label": ctx.theme(k).name_zh + f" ({k})", "value": k}
+                                                   for k in keys], value=first, clearable=False,
+                                 className="admin-pick"),
+                    html.Button("预览 / Preview", id=PREVIEW_GO, n_clicks=0),
+                    dcc.Input(id=NOTE, placeholder="说明 / note"),
+                    html.Button("保存 / Save", id=SAVE_GO, n_clicks=0)]),
+                dcc.Textarea(id=EDITOR, value=text, className="admin-text", spellCheck=False),
+                html.Div(id=RESULT, className="admin-result"),
+                html.Div(className="admin-versions", children=[
+                    html.H3("版本 / Versions"), html.Ul(_versions(ctx, first) if first else [], id=VERSIONS),
+                    dcc.Input(id=ROLLBACK_TO, type="number", min=1, placeholder="v"),
+                    html.Button("回滚 / Roll back", id=ROLLBACK_GO, n_clicks=0)]),
+            ]),
+            html.Div(preview(ctx, text, first, lang) if first else [], id=PREVIEW, className="panel admin-preview"),
+            dcc.Store(id=CSRF, data=auth.csrf_token(session)),
+        ])
+    return html.Div(className="wall admin", children=[header(ctx, PATH, lang, None), body])
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """Sign-in, load, preview, save and rollback; each checks the user at the server."""
+
+    @app.callback(Output(LOGIN_MSG, "children"), Output("url", "pathname", allow_duplicate=True),
+                  Input(LOGIN_GO, "n_clicks"), State(LOGIN_USER, "value"), State(LOGIN_PASS, "value"),
+                  prevent_initial_call=True)
+    def sign_in(_n: int, username: str | None, password: str | None) -> tuple[Any, Any]:
+        with Session(ctx.engine) as s, s.begin():
+            user = aq.user_by_name(s, username or "")
+            ok = user is not None and auth.verify_password(password or "", user.password_hash)
+            aq.audit(s, ctx.now(), username or "?", "login", "editor", None if ok else "wrong name or password",
+                     allowed=ok)
+            if not ok or user is None:
+                return "用户名或密码错误 / wrong name or password", no_update
+            session.clear()
+            session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
+        # Navigating to the same path makes the router draw the editor for the signed-in user.
+        return "", f"{PATH}/"
+
+    @app.callback(Output(EDITOR, "value"), Output(VERSIONS, "children"), Input(PICK, "value"),
+                  prevent_initial_call=True)
+    def load(key: str | None) -> tuple[Any, Any]:
+        user = _user()
+        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
+            return no_update, no_update
+        return (ctx.topics.directory / f"{key}.yaml").read_text(encoding="utf-8"), _versions(ctx, key)
+
+    @app.callback(Output(PREVIEW, "children"), Input(PREVIEW_GO, "n_clicks"), State(EDITOR, "value"),
+                  State(PICK, "value"), prevent_initial_call=True)
+    def show(_n: int, text: str | None, key: str | None) -> Any:
+        user = _user()
+        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
+            return html.Div("403", className="problem")
+        return preview(ctx, text or "", key, "zh")
+
+    def write(key: str | None, text: str, csrf: str | None, action: str, note: str | None) -> tuple[Any, Any]:
+        user = _user()
+        if user is None or not auth.csrf_ok(session, csrf):
+            return html.Div("请重新登录 / sign in again", className="problem"), no_update
+        if not key or not auth.can_edit(user["role"], user["themes"], key):
+            with Session(ctx.engine) as s, s.begin():
+                aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme",
+                         allowed=False)
+            return html.Div(f"403: {user['username']} may not change {key}", className="problem"), no_update
+        theme, errors = parse_theme(text, f"{key}.yaml")
+        if theme is None or theme.key != key:
+            return _problems(errors) if errors else html.Div("key must stay " + key, className="problem"), no_update
+        with Session(ctx.engine) as s, s.begin():
+            if not aq.theme_versions(s, key):
+                aq.add_theme_version(s, key, (ctx.topics.directory / f"{key}.yaml").read_text(encoding="utf-8"),
+                                     "system", ctx.now(), "the file before the first edit")
+            row = aq.add_theme_version(s, key, text, user["username"], ctx.now(), note)
+            aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", f"version {row.version}")
+            version = row.version
+        from dashboard.admin import write_atomically
+
+        write_atomically(ctx.topics.directory / f"{key}.yaml", text)
+        ctx.topics.refresh()
+        stamp = datetime.now(ctx.now().tzinfo).strftime("%H:%M:%S")
+        return html.Div(f"已保存 v{version} · saved v{version} · {stamp}", className="saved", id="admin-saved"), \
+            _versions(ctx, key)
+
+    @app.callback(Output(RESULT, "children"), Output(VERSIONS, "children", allow_duplicate=True),
+                  Input(SAVE_GO, "n_clicks"), State(EDITOR, "value"), State(PICK, "value"), State(CSRF, "data"),
+                  State(NOTE, "value"), prevent_initial_call=True)
+    def save(_n: int, text: str | None, key: str | None, csrf: str | None, note: str | None) -> tuple[Any, Any]:
+        return write(key, text or "", csrf, "save", note)
+
+    @app.callback(Output(RESULT, "children", allow_duplicate=True), Output(VERSIONS, "children", allow_duplicate=True),
+                  Output(EDITOR, "value", allow_duplicate=True),
+                  Input(ROLLBACK_GO, "n_clicks"), State(ROLLBACK_TO, "value"), State(PICK, "value"),
+                  State(CSRF, "data"), prevent_initial_call=True)
+    def roll_back(_n: int, version: int | None, key: str | None, csrf: str | None) -> tuple[Any, Any, Any]:
+        with Session(ctx.engine) as s:
+            row = aq.theme_version(s, key or "", int(version or 0))
+            text = row.text if row else None
+        if text is None:
+            return html.Div(f"没有版本 v{version} / no such version", className="problem"), no_update, no_update
+        result, versions = write(key, text, csrf, "rollback", f"rollback to version {version}")
+        return result, versions, text if versions is not no_update else no_update
