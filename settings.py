@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     topics_dir: str | None = Field(
         None, description="Directory of theme files (*.yaml), re-read when they change; default: the packaged "
                           "topics/themes.")
+    require_sign_in: bool = Field(
+        False, description="Every page, data callback and API call needs a signed-in user or a wall token "
+                           "(?wall=NAME&token=SECRET); off for the demo.")
     secret_key: str | None = Field(
         None, description="Key that signs admin sessions; default: a new random key each start (everyone signs "
                           "in again after a restart). Set it when several web workers serve one wall.")

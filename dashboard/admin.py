@@ -11,7 +11,10 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, session
+from urllib.parse import quote
+
+from flask import Flask, Response, jsonify, redirect, request, session
+from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from dashboard import auth
@@ -20,6 +23,16 @@ from store import admin_queries as aq
 from topics.loader import parse_theme
 
 CSRF_HEADER = "X-CSRF-Token"
+# The sign-in page is plain HTML (no Dash), so it works while every Dash request needs a user.
+LOGIN_FORM = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>肇庆市一网统管 · 登录</title>
+<style>body{{background:#0b1220;color:#d8e1ee;font-family:"Noto Sans CJK SC",sans-serif;display:flex;
+justify-content:center;padding-top:12vh}}form{{display:flex;flex-direction:column;gap:.8rem;width:22rem}}
+input,button{{font-size:1.1rem;padding:.4rem}}button{{background:#1d3557;color:#fff;border:1px solid #4fc3f7}}
+.err{{color:#ff5252}}</style></head><body><form method="post" action="/admin/login">
+<h1>肇庆市一网统管 · 登录 / Sign in</h1><!--msg-->
+<input name="username" placeholder="用户名 / user" autocomplete="username" required>
+<input name="password" type="password" placeholder="密码 / password" autocomplete="current-password" required>
+<input type="hidden" name="next" value="{next}"><button type="submit">登录 / Sign in</button></form></body></html>"""
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -88,6 +101,35 @@ def register(server: Flask, ctx: AppContext) -> None:
         ctx.topics.refresh()
         return _json({"saved": key, "version": version})
 
+    # Without sign-in these still answer: the sign-in form itself, Dash's static parts, health for the
+    # monitoring system. Everything else — pages, every data callback, the API — needs a user.
+    open_paths = ("/admin/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/healthz", "/metrics")
+
+    @server.before_request
+    def gate() -> Response | None:
+        if not ctx.settings.require_sign_in or current() is not None:
+            return None
+        if request.path.startswith(open_paths):
+            return None
+        wall, token = request.args.get("wall"), request.args.get("token")
+        if wall and token:  # an unattended screen: its URL carries a wall user's token
+            with Session(ctx.engine) as s, s.begin():
+                user = aq.user_by_name(s, wall)
+                ok = user is not None and user.role == "wall" and auth.verify_password(token, user.password_hash)
+                aq.audit(s, ctx.now(), wall, "wall-token", request.path, None if ok else "wrong token", allowed=ok)
+            if ok:
+                session.clear()
+                session["user"] = {"username": wall, "role": "wall", "themes": []}
+                return None
+        if request.method == "GET" and not request.path.startswith(("/_dash", "/admin/api")):
+            return redirect(f"/admin/login?next={quote(request.full_path.rstrip('?'))}")
+        return _json({"error": "sign in first"}, 401)
+
+    @server.get("/admin/login")
+    def login_form() -> Response:
+        nxt = request.args.get("next", "/")
+        return Response(LOGIN_FORM.format(next=escape(nxt)), mimetype="text/html")
+
     @server.post("/admin/login")
     def login() -> Response:
         body = request.get_json(silent=True) or request.form
@@ -98,9 +140,16 @@ def register(server: Flask, ctx: AppContext) -> None:
             aq.audit(s, ctx.now(), username or "?", "login", "session", None if ok else "wrong name or password",
                      allowed=ok)
             if not ok or user is None:
+                if not request.is_json:
+                    return Response(LOGIN_FORM.format(next=escape(str(body.get("next", "/")))).replace(
+                        "<!--msg-->", "<p class=err>用户名或密码错误 / wrong name or password</p>"),
+                        status=401, mimetype="text/html")
                 return _json({"error": "wrong name or password"}, 401)
             session.clear()
             session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
+        if not request.is_json:  # the HTML form: on to where the user was going (same site only)
+            nxt = str(body.get("next", "/"))
+            return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
         return _json({**session["user"], "csrf": auth.csrf_token(session)})
 
     @server.post("/admin/logout")

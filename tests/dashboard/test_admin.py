@@ -146,3 +146,48 @@ def test_the_users_command_adds_an_owner(tmp_path: Path) -> None:
     with create_engine(url).connect() as conn:
         row = conn.execute(text("SELECT role, themes FROM users WHERE username = 'svc_owner'")).one()
     assert row[0] == "owner" and "service" in row[1]
+
+
+@pytest.fixture
+def locked(tmp_path: Path) -> Any:
+    """The app with --require-sign-in, a leader and a wall screen's user."""
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", require_sign_in=True), start_feeds=False)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    with Session(ctx.engine) as s, s.begin():
+        now = datetime.now(CITY_TZ)
+        aq.add_user(s, "leader", hash_password("leader-pass-2021"), "leader", [], now)
+        aq.add_user(s, "screen-1", hash_password("wall-token-5f2c9e"), "wall", [], now)
+    return app
+
+
+def test_with_sign_in_required_every_page_and_data_callback_needs_a_user(locked: Any) -> None:
+    anonymous = locked.server.test_client()
+    r = anonymous.get("/?theme=ecology")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/admin/login?next=")
+    assert anonymous.post("/_dash-update-component", json={}).status_code == 401  # data, not only pages
+    assert anonymous.get("/_dash-layout").status_code == 401
+    assert anonymous.get("/healthz").status_code == 200  # monitoring stays open
+    form = anonymous.get("/admin/login?next=/county/441224")
+    assert form.status_code == 200 and 'name="next" value="/county/441224"' in form.text
+    bad = anonymous.post("/admin/login", data={"username": "leader", "password": "nope", "next": "/"})
+    assert bad.status_code == 401 and "wrong name or password" in bad.text
+
+    person = locked.server.test_client()
+    r = person.post("/admin/login", data={"username": "leader", "password": "leader-pass-2021",
+                                          "next": "/county/441224"})
+    assert r.status_code == 302 and r.headers["Location"] == "/county/441224"
+    assert person.get("/_dash-layout").status_code == 200
+    evil = person.post("/admin/login", data={"username": "leader", "password": "leader-pass-2021",
+                                             "next": "//evil.example/"})
+    assert evil.headers["Location"] == "/"  # only same-site destinations
+
+
+def test_a_wall_screen_signs_in_by_its_token_url(locked: Any) -> None:
+    screen = locked.server.test_client()
+    assert screen.get("/?theme=social&wall=screen-1&token=guess").status_code == 302
+    assert screen.get("/?theme=social&wall=screen-1&token=wall-token-5f2c9e").status_code == 200
+    assert screen.get("/_dash-layout").status_code == 200  # the session carries on for its callbacks
+    r = screen.post("/admin/api/topics/social", json={"text": "x"})
+    assert r.status_code in (400, 403)  # a wall changes nothing
+    leader = locked.server.test_client()
+    assert leader.get("/?wall=leader&token=leader-pass-2021").status_code == 302  # tokens are for wall users only
