@@ -4,6 +4,7 @@ rollback, audit. Every read and write checks the signed-in user's permission at 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 import os
 import secrets
 import tempfile
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from dashboard import auth
 from dashboard.context import AppContext
 from store import admin_queries as aq
-from topics.loader import parse_theme
+from topics.loader import TopicError, parse_theme
 
 CSRF_HEADER = "X-CSRF-Token"
 # The sign-in page is plain HTML (no Dash), so it works while every Dash request needs a user.
@@ -47,6 +48,52 @@ def write_atomically(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save came to: the new version, or why not."""
+
+    version: int | None
+    errors: list[TopicError]
+    refusal: str | None = None
+
+
+def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str, note: str | None) -> Saved:
+    """Check a theme's text like a file, keep it as the next version, write the file, audit, and reload.
+
+    The caller has checked the user's permission and CSRF token. The first save keeps the file as it was
+    before as version 1 (author "system"), so there is always something to roll back to.
+    """
+    theme, errors = parse_theme(text, f"{key}.yaml")
+    if theme is None:
+        return Saved(None, errors)
+    if theme.key != key:
+        return Saved(None, [], f"the file says key {theme.key!r}, not {key!r}")
+    path = ctx.topics.directory / f"{key}.yaml"
+    with Session(ctx.engine) as s, s.begin():
+        if not aq.theme_versions(s, key) and path.exists():
+            aq.add_theme_version(s, key, path.read_text(encoding="utf-8"), "system", ctx.now(),
+                                 "the file before the first edit")
+        row = aq.add_theme_version(s, key, text, username, ctx.now(), note)
+        aq.audit(s, ctx.now(), username, action, f"theme:{key}", f"version {row.version}")
+        version = row.version
+    write_atomically(path, text)
+    ctx.topics.refresh()
+    return Saved(version, [])
+
+
+def sign_in(ctx: AppContext, username: str, password: str, where: str) -> dict[str, Any] | None:
+    """Check a name and password (audited either way); on success the Flask session holds the user."""
+    with Session(ctx.engine) as s, s.begin():
+        user = aq.user_by_name(s, username)
+        ok = user is not None and auth.verify_password(password, user.password_hash)
+        aq.audit(s, ctx.now(), username or "?", "login", where, None if ok else "wrong name or password", allowed=ok)
+        if not ok or user is None:
+            return None
+        session.clear()
+        session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
+        return session["user"]
 
 
 def register(server: Flask, ctx: AppContext) -> None:
@@ -76,30 +123,17 @@ def register(server: Flask, ctx: AppContext) -> None:
             aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme", allowed=False)
         return _json({"error": f"{user['username']} may not change the theme {key!r}"}, 403)
 
+    def save(user: dict[str, Any], key: str, text: str, action: str, note: str | None) -> Response:
+        saved = save_theme(ctx, user["username"], key, text, action, note)
+        if saved.errors:
+            return _json({"error": "the theme was not saved", "problems": [
+                {"line": e.line, "field": e.field, "message": e.message, "text": str(e)} for e in saved.errors]}, 422)
+        if saved.version is None:
+            return _json({"error": saved.refusal}, 422)
+        return _json({"saved": key, "version": saved.version})
+
     def file_of(key: str) -> Path:
         return topics_dir / f"{key}.yaml"
-
-    def baseline(s: Session, key: str) -> None:
-        """The file as it was before the first save through the API becomes version 1."""
-        if not aq.theme_versions(s, key) and file_of(key).exists():
-            aq.add_theme_version(s, key, file_of(key).read_text(encoding="utf-8"), "system", ctx.now(),
-                                 "the file before the first edit")
-
-    def save(user: dict[str, Any], key: str, text: str, action: str, note: str | None) -> Response:
-        theme, errors = parse_theme(text, f"{key}.yaml")
-        if theme is None:
-            return _json({"error": "the theme was not saved", "problems": [
-                {"line": e.line, "field": e.field, "message": e.message, "text": str(e)} for e in errors]}, 422)
-        if theme.key != key:
-            return _json({"error": f"the file says key {theme.key!r}, not {key!r}"}, 422)
-        with Session(ctx.engine) as s, s.begin():
-            baseline(s, key)
-            row = aq.add_theme_version(s, key, text, user["username"], ctx.now(), note)
-            aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", f"version {row.version}")
-            version = row.version
-        write_atomically(file_of(key), text)
-        ctx.topics.refresh()
-        return _json({"saved": key, "version": version})
 
     # Without sign-in these still answer: the sign-in form itself, Dash's static parts, health for the
     # monitoring system. Everything else — pages, every data callback, the API — needs a user.
@@ -134,19 +168,12 @@ def register(server: Flask, ctx: AppContext) -> None:
     def login() -> Response:
         body = request.get_json(silent=True) or request.form
         username, password = str(body.get("username", "")), str(body.get("password", ""))
-        with Session(ctx.engine) as s, s.begin():
-            user = aq.user_by_name(s, username)
-            ok = user is not None and auth.verify_password(password, user.password_hash)
-            aq.audit(s, ctx.now(), username or "?", "login", "session", None if ok else "wrong name or password",
-                     allowed=ok)
-            if not ok or user is None:
-                if not request.is_json:
-                    return Response(LOGIN_FORM.format(next=escape(str(body.get("next", "/")))).replace(
-                        "<!--msg-->", "<p class=err>用户名或密码错误 / wrong name or password</p>"),
-                        status=401, mimetype="text/html")
-                return _json({"error": "wrong name or password"}, 401)
-            session.clear()
-            session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
+        if sign_in(ctx, username, password, "session") is None:
+            if not request.is_json:
+                return Response(LOGIN_FORM.format(next=escape(str(body.get("next", "/")))).replace(
+                    "<!--msg-->", "<p class=err>用户名或密码错误 / wrong name or password</p>"),
+                    status=401, mimetype="text/html")
+            return _json({"error": "wrong name or password"}, 401)
         if not request.is_json:  # the HTML form: on to where the user was going (same site only)
             nxt = str(body.get("next", "/"))
             return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")

@@ -11,6 +11,8 @@ from flask import session
 from sqlalchemy.orm import Session
 
 from dashboard import auth
+from dashboard.admin import save_theme
+from dashboard.admin import sign_in as check_sign_in
 from dashboard.context import AppContext
 from dashboard.pages.common import header
 from dashboard.pages.wall import render_panels
@@ -103,16 +105,9 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output(LOGIN_MSG, "children"), Output("url", "pathname", allow_duplicate=True),
                   Input(LOGIN_GO, "n_clicks"), State(LOGIN_USER, "value"), State(LOGIN_PASS, "value"),
                   prevent_initial_call=True)
-    def sign_in(_n: int, username: str | None, password: str | None) -> tuple[Any, Any]:
-        with Session(ctx.engine) as s, s.begin():
-            user = aq.user_by_name(s, username or "")
-            ok = user is not None and auth.verify_password(password or "", user.password_hash)
-            aq.audit(s, ctx.now(), username or "?", "login", "editor", None if ok else "wrong name or password",
-                     allowed=ok)
-            if not ok or user is None:
-                return "用户名或密码错误 / wrong name or password", no_update
-            session.clear()
-            session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
+    def sign_in_form(_n: int, username: str | None, password: str | None) -> tuple[Any, Any]:
+        if check_sign_in(ctx, username or "", password or "", "editor") is None:
+            return "用户名或密码错误 / wrong name or password", no_update
         # Navigating to the same path makes the router draw the editor for the signed-in user.
         return "", f"{PATH}/"
 
@@ -141,23 +136,13 @@ def register(app: Dash, ctx: AppContext) -> None:
                 aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme",
                          allowed=False)
             return html.Div(f"403: {user['username']} may not change {key}", className="problem"), no_update
-        theme, errors = parse_theme(text, f"{key}.yaml")
-        if theme is None or theme.key != key:
-            return _problems(errors) if errors else html.Div("key must stay " + key, className="problem"), no_update
-        with Session(ctx.engine) as s, s.begin():
-            if not aq.theme_versions(s, key):
-                aq.add_theme_version(s, key, (ctx.topics.directory / f"{key}.yaml").read_text(encoding="utf-8"),
-                                     "system", ctx.now(), "the file before the first edit")
-            row = aq.add_theme_version(s, key, text, user["username"], ctx.now(), note)
-            aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", f"version {row.version}")
-            version = row.version
-        from dashboard.admin import write_atomically
-
-        write_atomically(ctx.topics.directory / f"{key}.yaml", text)
-        ctx.topics.refresh()
+        saved = save_theme(ctx, user["username"], key, text, action, note)
+        if saved.version is None:
+            return (_problems(saved.errors) if saved.errors else html.Div(saved.refusal, className="problem")), \
+                no_update
         stamp = datetime.now(ctx.now().tzinfo).strftime("%H:%M:%S")
-        return html.Div(f"已保存 v{version} · saved v{version} · {stamp}", className="saved", id="admin-saved"), \
-            _versions(ctx, key)
+        return html.Div(f"已保存 v{saved.version} · saved v{saved.version} · {stamp}", className="saved",
+                        id="admin-saved"), _versions(ctx, key)
 
     @app.callback(Output(RESULT, "children"), Output(VERSIONS, "children", allow_duplicate=True),
                   Input(SAVE_GO, "n_clicks"), State(EDITOR, "value"), State(PICK, "value"), State(CSRF, "data"),
