@@ -70,7 +70,7 @@ def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str,
         return Saved(None, errors)
     if theme.key != key:
         return Saved(None, [], f"the file says key {theme.key!r}, not {key!r}")
-    path = ctx.topics.directory / f"{key}.yaml"
+    path = ctx.topics.path(key)
     with Session(ctx.engine) as s, s.begin():
         if not aq.theme_versions(s, key) and path.exists():
             aq.add_theme_version(s, key, path.read_text(encoding="utf-8"), "system", ctx.now(),
@@ -100,7 +100,6 @@ def register(server: Flask, ctx: AppContext) -> None:
     """Mount the admin API on the Flask server."""
     server.secret_key = ctx.settings.secret_key or secrets.token_hex(32)
     server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
-    topics_dir = ctx.topics.directory
 
     def current() -> dict[str, Any] | None:
         return session.get("user")
@@ -131,9 +130,6 @@ def register(server: Flask, ctx: AppContext) -> None:
         if saved.version is None:
             return _json({"error": saved.refusal}, 422)
         return _json({"saved": key, "version": saved.version})
-
-    def file_of(key: str) -> Path:
-        return topics_dir / f"{key}.yaml"
 
     # Without sign-in these still answer: the sign-in form itself, Dash's static parts, health for the
     # monitoring system. Everything else — pages, every data callback, the API — needs a user.
@@ -199,7 +195,7 @@ def register(server: Flask, ctx: AppContext) -> None:
         with Session(ctx.engine) as s:
             versions = [{"version": v.version, "author": v.author, "at": v.created_at.isoformat(), "note": v.note}
                         for v in aq.theme_versions(s, key)]
-        text = file_of(key).read_text(encoding="utf-8") if file_of(key).exists() else ""
+        text = ctx.topics.path(key).read_text(encoding="utf-8") if ctx.topics.path(key).exists() else ""
         return _json({"key": key, "text": text, "versions": versions})
 
     @server.post("/admin/api/topics/<key>")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import numpy as np
 import orjson
@@ -170,14 +172,18 @@ def map_data(ctx: AppContext, session: Session, county: str | None, at: datetime
     """Open cases (with their step then) and, when asked, device states at a moment; `at=None` is now."""
     moment = at or now
     events = dq.events_open_now(session, county) if at is None else dq.events_as_of(session, moment, county)
-    devices: list[PointRow] = []
-    if with_devices:
-        window = timedelta(seconds=ctx.settings.stale_after_s)
-        for st in dq.device_states_as_of(session, moment, county, window=window).values():
-            status = device_status(st.kind, st.reporting, st.online, st.data)
-            devices.append(PointRow(st.id, st.kind, st.lon, st.lat, st.name or st.id, status != "offline",
-                                    status=status))
+    devices = devices_at(ctx, session, county, moment) if with_devices else []
     return MapData(at=moment, live=at is None, events=events, devices=devices)
+
+
+def devices_at(ctx: AppContext, session: Session, county: str | None, moment: datetime) -> list[PointRow]:
+    """The devices of the city or a county as points, each with its status at a moment."""
+    window = timedelta(seconds=ctx.settings.stale_after_s)
+    out = []
+    for st in dq.device_states_as_of(session, moment, county, window=window).values():
+        status = device_status(st.kind, st.reporting, st.online, st.data)
+        out.append(PointRow(st.id, st.kind, st.lon, st.lat, st.name or st.id, status != "offline", status=status))
+    return out
 
 
 # ---- traces -------------------------------------------------------------------------------------
@@ -351,3 +357,13 @@ def click_target(click: dict[str, Any] | None) -> tuple[str, str] | None:
 def target_path(kind: str, ident: str) -> str:
     """The URL of a drill target."""
     return f"/{kind}/{ident}"
+
+
+def click_url(click: dict[str, Any] | None, search: str | None, counties: Mapping[str, str],
+              current: str | None = None) -> tuple[str, str] | None:
+    """(path, query) a map click opens, keeping the language; None for a miss, the current county or an unknown one."""
+    target = click_target(click)
+    if target is None or (target[0] == "county" and (target[1] == current or target[1] not in counties)):
+        return None
+    lang = parse_qs((search or "").lstrip("?")).get("lang", [None])[0]
+    return target_path(*target), ("?lang=en" if lang == "en" else "")

@@ -174,6 +174,10 @@ class ThemeStore:
                 self.version += 1
             return changed
 
+    def path(self, key: str) -> Path:
+        """The file of a theme (it may not exist yet)."""
+        return self.directory / f"{key}.yaml"
+
     def themes(self) -> tuple[Theme, ...]:
         """The current themes, ordered; rechecks the files at most every recheck_s seconds."""
         if time.monotonic() - self._checked >= self.recheck_s:

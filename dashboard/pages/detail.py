@@ -9,7 +9,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dashboard import drill, ids
 from dashboard.context import AppContext
 from dashboard.i18n import t
-from dashboard.pages.common import breadcrumbs, header, href, query
+from dashboard.pages.common import breadcrumbs, header
 from dashboard.pages.drillmap import MAP_CONFIG
 from layers import map_figure_dict
 from layers.choropleth import plain
@@ -72,8 +72,4 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Output(ids.URL, "search", allow_duplicate=True),
                   Input(DETAIL_MAP, "clickData"), State(ids.URL, "search"), prevent_initial_call=True)
     def click(data: dict[str, Any] | None, search: str | None) -> Any:
-        target = drill.click_target(data)
-        if target is None or (target[0] == "county" and target[1] not in ctx.names):
-            return no_update, no_update
-        lang = query(search).get("lang")
-        return drill.target_path(*target), href("", lang=lang if lang == "en" else None) or ""
+        return drill.click_url(data, search, ctx.names) or (no_update, no_update)

@@ -35,7 +35,7 @@ def history_chart(detail: Any, lang: str) -> dcc.Graph | html.Div:
     if not series:
         return html.Div(t("no_data", lang), className="empty")
     keys = [k for k in HISTORY_METRICS if k in series] + [k for k in series if k not in HISTORY_METRICS]
-    fig = go.Figure([go.Scatter(x=series[k][0], y=series[k][1], name=k, mode="lines") for k in keys[:4]])
+    fig = go.Figure([go.Scatter(x=series[k][0], y=series[k][1], name=k, mode="lines+markers") for k in keys[:4]])
     fig.update_layout(margin={"l": 40, "r": 8, "t": 4, "b": 24}, paper_bgcolor="rgba(0,0,0,0)",
                       plot_bgcolor="rgba(0,0,0,0)", font={"color": "#d8e1ee", "size": 11},
                       legend={"orientation": "h", "y": 1.15}, yaxis={"gridcolor": "#22314a"})
@@ -50,10 +50,12 @@ def layout(ctx: AppContext, device_id: str, lang: str) -> html.Div:
         detail = dq.device_detail(s, device_id, now - timedelta(hours=24))
         if detail is None:
             return not_found(ctx, path, lang)
-        d = detail
-        st = dq.device_states_as_of(s, now, d.county_adcode,
-                                    window=timedelta(seconds=ctx.settings.stale_after_s)).get(d.id)
-    status = drill.device_status(d.kind, st.reporting, st.online, st.data) if st else "stale"
+    d = detail
+    # Its status from the newest message the detail already holds (no second read of the county's devices).
+    newest = d.observations[0][1] if d.observations else None
+    reporting = newest is not None and d.last_seen >= now - timedelta(seconds=ctx.settings.stale_after_s)
+    flag = (newest or {}).get("online")
+    status = drill.device_status(d.kind, reporting, None if flag is None else flag > 0.5, newest)
     cells = ctx.grids.get()
     cell_id = cells.locate([d.lon], [d.lat])[0]
     cell = cells.get(cell_id) if cell_id else None

@@ -147,11 +147,4 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input(ids.DRILL_MAP, "clickData"), State(ids.URL, "search"), State(ids.DRILL_SCOPE, "data"),
                   prevent_initial_call=True)
     def click(data: dict[str, Any] | None, search: str | None, scope: str) -> Any:
-        target = drill.click_target(data)
-        if target is None or (target[0] == "county" and target[1] == scope):
-            return no_update, no_update
-        kind, ident = target
-        if kind == "county" and ident not in ctx.names:
-            return no_update, no_update
-        lang = query(search).get("lang")
-        return drill.target_path(kind, ident), href("", lang=lang if lang == "en" else None) or ""
+        return drill.click_url(data, search, ctx.names, current=scope) or (no_update, no_update)

@@ -26,8 +26,8 @@ def cell_contents(ctx: AppContext, session: Session, cell: dict, now: object) ->
     minx, miny, maxx, maxy = geom.bounds
     events = [e for e in dq.events_in_bbox(session, minx, miny, maxx, maxy, county=cell["county_adcode"])
               if shapely.contains_xy(geom, e.lon, e.lat)]
-    data = drill.map_data(ctx, session, cell["county_adcode"], None, True, now)  # type: ignore[arg-type]
-    devices = [d for d in data.devices if shapely.contains_xy(geom, d.lon, d.lat)]
+    devices = [d for d in drill.devices_at(ctx, session, cell["county_adcode"], now)  # type: ignore[arg-type]
+               if shapely.contains_xy(geom, d.lon, d.lat)]
     return events, devices
 
 

@@ -75,7 +75,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
     else:
         keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key)]
         first = keys[0] if keys else None
-        text = (ctx.topics.directory / f"{first}.yaml").read_text(encoding="utf-8") if first else ""
+        text = ctx.topics.path(first).read_text(encoding="utf-8") if first else ""
         body = html.Div(className="admin-grid", children=[
             html.Div(className="panel admin-edit", children=[
                 html.Div(className="admin-bar", children=[
@@ -117,7 +117,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         user = _user()
         if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
             return no_update, no_update
-        return (ctx.topics.directory / f"{key}.yaml").read_text(encoding="utf-8"), _versions(ctx, key)
+        return ctx.topics.path(key).read_text(encoding="utf-8"), _versions(ctx, key)
 
     @app.callback(Output(PREVIEW, "children"), Input(PREVIEW_GO, "n_clicks"), State(EDITOR, "value"),
                   State(PICK, "value"), prevent_initial_call=True)
