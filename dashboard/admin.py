@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from dashboard import auth
 from dashboard.context import AppContext
 from store import admin_queries as aq
-from topics.loader import TopicError, parse_theme
+from topics.loader import TopicError
 
 CSRF_HEADER = "X-CSRF-Token"
 # The sign-in page is plain HTML (no Dash), so it works while every Dash request needs a user.
@@ -65,7 +65,7 @@ def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str,
     The caller has checked the user's permission and CSRF token. The first save keeps the file as it was
     before as version 1 (author "system"), so there is always something to roll back to.
     """
-    theme, errors = parse_theme(text, f"{key}.yaml")
+    theme, errors = ctx.topics.parse(text, f"{key}.yaml")
     if theme is None:
         return Saved(None, errors)
     if theme.key != key:

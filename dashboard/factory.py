@@ -64,7 +64,8 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
         grids=GridProvider(engine, detail),
-        topics=ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR),
+        topics=ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
+                          schemas=registries.panels.schemas()),
     )
 
     app = Dash(

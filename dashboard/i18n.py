@@ -10,6 +10,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "data_time": ("数据时间", "Data time"),
     "stale": ("数据延迟 {n} 分钟", "Data delayed {n} min"),
     "no_data": ("暂无数据", "No data yet"),
+    "panel_failed": ("面板出错", "Panel failed"),
     "feeds_ok": ("数据源正常 {ok}/{total}", "Feeds live {ok}/{total}"),
     "feeds_stale": ("数据延迟 {n}/{total}", "Feeds delayed {n}/{total}"),
     "weather": ("气温 {t:.1f}°C · 湿度 {h:.0f}%", "{t:.1f} °C · {h:.0f} % RH"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from topics.themes import SCHEMA_VERSION, Theme
 
@@ -52,6 +52,15 @@ PLAIN = {
     "float_parsing": "must be a number",
     "int_parsing": "must be a whole number",
     "string_type": "must be text",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list (one '- item' per line)",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "string_too_long": "is too long (at most {max_length} characters)",
+    "string_too_short": "must not be empty",
+    "too_long": "has too many items (at most {max_length})",
+    "enum": "must be one of {expected}",
 }
 
 
@@ -90,8 +99,45 @@ def _field(loc: tuple[Any, ...]) -> str | None:
     return out or None
 
 
-def parse_theme(text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
-    """A theme from a file's text, or the reasons it was refused (each with its line)."""
+def _words(err: Any) -> str:
+    """A pydantic error in a theme owner's words."""
+    words = PLAIN.get(err["type"], err["msg"])
+    if err["type"] in PLAIN:
+        words = words.format_map({"expected": "the listed values", **(err.get("ctx") or {})})
+    if err["type"] == "value_error":
+        words = str((err.get("ctx") or {}).get("error", err["msg"]))
+    return words
+
+
+def _settings_errors(theme: Theme, schemas: Mapping[str, type[BaseModel]], root: yaml.Node | None,
+                     file: str) -> list[TopicError]:
+    """Each panel's settings checked by its type's model (given the theme, for settings naming its KPIs)."""
+    errors = []
+    for i, panel in enumerate(theme.panels):
+        model = schemas.get(panel.type)
+        if model is None:
+            errors.append(TopicError(file, _line_of(root, ("panels", i, "type")), f"panels[{i}].type",
+                                     f"{panel.type!r} is not a panel type of this wall (docs/panels.md lists them: "
+                                     f"{', '.join(sorted(schemas))})"))
+            continue
+        try:
+            model.model_validate(panel.settings, context={"theme": theme})
+        except ValidationError as e:
+            for err in e.errors():
+                loc = ("panels", i, *err["loc"])
+                words = (f"is not a setting of panel type {panel.type} (docs/panels.md lists its settings)"
+                         if err["type"] == "extra_forbidden" else _words(err))
+                errors.append(TopicError(file, _line_of(root, loc), _field(loc), words))
+    return errors
+
+
+def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | None = None
+                ) -> tuple[Theme | None, list[TopicError]]:
+    """A theme from a file's text, or the reasons it was refused (each with its line).
+
+    With `schemas` (panel type → its settings model, from the panel registry) each panel's type and settings
+    are checked too; without, only the theme's own fields are.
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -106,21 +152,16 @@ def parse_theme(text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
     except (ValueError, KeyError, TypeError) as e:
         return None, [TopicError(file, _line_of(root, ("schema_version",)), "schema_version", str(e))]
     try:
-        return Theme.model_validate(data), []
+        theme = Theme.model_validate(data)
     except ValidationError as e:
-        errors = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            words = PLAIN.get(err["type"], err["msg"])
-            if "{expected}" in words:
-                words = words.format(expected=(err.get("ctx") or {}).get("expected", "the listed values"))
-            if err["type"] == "value_error":
-                words = str((err.get("ctx") or {}).get("error", err["msg"]))
-            errors.append(TopicError(file, _line_of(root, loc), _field(loc), words))
-        return None, errors
+        return None, [TopicError(file, _line_of(root, tuple(err["loc"])), _field(tuple(err["loc"])), _words(err))
+                      for err in e.errors()]
+    errors = _settings_errors(theme, schemas, root, file) if schemas is not None else []
+    return (None, errors) if errors else (theme, [])
 
 
-def load_themes(directory: Path) -> tuple[tuple[Theme, ...], list[TopicError]]:
+def load_themes(directory: Path, schemas: Mapping[str, type[BaseModel]] | None = None
+                ) -> tuple[tuple[Theme, ...], list[TopicError]]:
     """Every valid theme file (*.yaml) of a directory, ordered, and the errors of the others."""
     themes: list[Theme] = []
     errors: list[TopicError] = []
@@ -138,8 +179,10 @@ def load_themes(directory: Path) -> tuple[tuple[Theme, ...], list[TopicError]]:
 class ThemeStore:
     """The themes of a directory, reloaded when a file changes; a refused file keeps its last good version."""
 
-    def __init__(self, directory: Path, recheck_s: float = 2.0) -> None:
+    def __init__(self, directory: Path, recheck_s: float = 2.0,
+                 schemas: Mapping[str, type[BaseModel]] | None = None) -> None:
         self.directory = directory
+        self.schemas = schemas  # panel type → settings model; None checks the theme's own fields only
         self.recheck_s = recheck_s
         self._lock = threading.Lock()
         self._stamps: dict[str, tuple[float, int]] = {}
@@ -160,7 +203,7 @@ class ThemeStore:
                 seen[path.name] = (stat.st_mtime, stat.st_size)
                 if self._stamps.get(path.name) == seen[path.name]:
                     continue
-                theme, errors = parse_theme(path.read_text(encoding="utf-8"), path.name)
+                theme, errors = self.parse(path.read_text(encoding="utf-8"), path.name)
                 self._errors[path.name] = errors
                 if theme is not None and theme != self._good.get(path.name):
                     self._good[path.name] = theme
@@ -173,6 +216,10 @@ class ThemeStore:
             if changed:
                 self.version += 1
             return changed
+
+    def parse(self, text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
+        """A theme file's text checked as this store checks its files (panel settings included)."""
+        return parse_theme(text, file, self.schemas)
 
     def path(self, key: str) -> Path:
         """The file of a theme (it may not exist yet)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -25,13 +26,57 @@ class KpiDef(BaseModel):
     region: str = "441200"
 
 
+KPI_STRIP = "kpi"  # the instance id of the KPI strip under the map, which every theme has
+
+
 class PanelDef(BaseModel):
-    """One panel of a theme: its type (a registered panel type) and the column it stands in, top down."""
+    """One panel of a theme: its type, the column it stands in (top down), and the type's own settings.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Settings are written beside `type` (e.g. `kpi: eco.aqi`); the panel type's settings model checks them
+    (topics/loader.py, given the registry's models), so a misspelt setting is named with its line.
+    """
 
-    type: str = Field(description="A registered panel type, e.g. road_weather, air_quality, kpi")
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str = Field(description="A registered panel type, e.g. road_weather, kpi_target, markdown")
     column: Literal["left", "right"] = Field(description="left or right of the map")
+    id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,39}$",
+                           description="Names this panel when a type appears twice (default: the type, type-2 …)")
+    title_zh: str | None = Field(None, max_length=40, description="Title shown instead of the type's own")
+    title_en: str | None = Field(None, max_length=60, description="English title (?lang=en)")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The type's own settings as written in the file."""
+        return dict(self.model_extra or {})
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A panel as the wall places it: its instance id (unique in the page) and its definition."""
+
+    id: str
+    panel: PanelDef
+
+    @property
+    def type(self) -> str:
+        return self.panel.type
+
+
+def place(panels: tuple[PanelDef, ...]) -> list[Placed]:
+    """Instance ids for a theme's panels: the explicit id, else the type, else type-2, type-3 …"""
+    taken = {KPI_STRIP} | {p.id for p in panels if p.id}
+    out = []
+    for p in panels:
+        ident = p.id
+        if ident is None:
+            ident, n = p.type, 1
+            while ident in taken:
+                n += 1
+                ident = f"{p.type}-{n}"
+            taken.add(ident)
+        out.append(Placed(ident, p))
+    return out
 
 
 class Theme(BaseModel):
@@ -57,7 +102,15 @@ class Theme(BaseModel):
         unknown = [k for k in self.by_county if k not in known]
         if unknown:
             raise ValueError(f"by_county names {', '.join(unknown)}, which is not among this theme's kpis")
+        ids = [p.id for p in self.panels if p.id]
+        clash = sorted({i for i in ids if ids.count(i) > 1 or i == KPI_STRIP})
+        if clash:
+            raise ValueError(f"panel id {', '.join(clash)} is used twice (or is {KPI_STRIP!r}, the KPI strip's)")
         return self
+
+    def placed(self) -> list[Placed]:
+        """The theme's panels with their instance ids, in file order."""
+        return place(self.panels)
 
     @property
     def left(self) -> tuple[str, ...]:

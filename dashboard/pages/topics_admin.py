@@ -15,9 +15,8 @@ from dashboard.admin import save_theme
 from dashboard.admin import sign_in as check_sign_in
 from dashboard.context import AppContext
 from dashboard.pages.common import header
-from dashboard.pages.wall import render_panels
+from dashboard.pages.wall import render_panels, title_of
 from store import admin_queries as aq
-from topics.loader import parse_theme
 
 PATH = "/admin/topics"
 LOGIN_USER, LOGIN_PASS, LOGIN_GO, LOGIN_MSG = "admin-user", "admin-pass", "admin-login", "admin-login-msg"
@@ -44,21 +43,16 @@ def _versions(ctx: AppContext, key: str) -> list[Any]:
 
 def preview(ctx: AppContext, text: str, key: str, lang: str) -> Any:
     """The theme's panels rendered from the edited text on the store's data now, or its problems."""
-    theme, errors = parse_theme(text, f"{key}.yaml")
+    theme, errors = ctx.topics.parse(text, f"{key}.yaml")
     if theme is None:
         return _problems(errors)
-    known = {p.name for p in ctx.registries.panels}
-    names = [n for n in (*theme.left, *theme.right) if n in known]
-    unknown = [n for n in (*theme.left, *theme.right) if n not in known]
-    bodies, metas, _ = render_panels(ctx, names, lang, None, theme.key)
+    placed = [p for p in theme.placed() if p.type in ctx.registries.panels]
+    bodies, metas, _ = render_panels(ctx, placed, lang, None, theme.key, theme)
     cards = [html.Section(className="panel preview-panel", children=[
         html.Header(className="panel-head", children=[
-            html.H2(ctx.registries.panels[n].title_zh if lang == "zh" else ctx.registries.panels[n].title_en),
-            html.Div(m, className="panel-meta")]),
-        html.Div(b, className=f"panel-body {n}-body")]) for n, b, m in zip(names, bodies, metas, strict=True)]
-    note = [html.Div(f"未注册的面板类型 / unknown panel types: {', '.join(unknown)}", className="problem")] if unknown \
-        else []
-    return [html.H3(f"{theme.name_zh} · {theme.owner}", id="admin-preview-title"), *note,
+            html.H2(title_of(ctx, p, lang)), html.Div(m, className="panel-meta")]),
+        html.Div(b, className=f"panel-body {p.type}-body")]) for p, b, m in zip(placed, bodies, metas, strict=True)]
+    return [html.H3(f"{theme.name_zh} · {theme.owner}", id="admin-preview-title"),
             html.Div(cards, className="preview-grid")]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 import plotly
@@ -15,7 +16,7 @@ from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.pages.common import View, header, parse_view, query, status_chips
-from dashboard.panels import PanelInput, freshness, shell
+from dashboard.panels import PanelInput, PanelOutput, freshness, shell
 from dashboard.status import conditions, ticker
 from layers import map_figure
 from layers.aqi import aqi_choropleth_values, aqi_labels
@@ -23,6 +24,9 @@ from layers.choropleth import NO_DATA, Shading, classed
 from store import queries as q
 from store.env_queries import county_aqi
 from topics import Theme
+from topics.themes import KPI_STRIP, PanelDef, Placed
+
+log = logging.getLogger(__name__)
 
 PATH = "/"
 KPI_PANEL = "kpi"
@@ -114,10 +118,28 @@ def legend(state: MapState) -> list[html.Span]:
     return items + ([html.Span(state.unit)] if state.unit else [])
 
 
-def columns(ctx: AppContext, th: Theme) -> tuple[list[str], list[str]]:
-    """The theme's panel types that are registered (an unknown name is left out, not fatal)."""
-    known = {p.name for p in ctx.registries.panels}
-    return [n for n in th.left if n in known], [n for n in th.right if n in known]
+def columns(ctx: AppContext, th: Theme) -> tuple[list[Placed], list[Placed]]:
+    """The theme's panels per column, with instance ids; a type not registered is left out, not fatal."""
+    placed = [p for p in th.placed() if p.type in ctx.registries.panels]
+    return [p for p in placed if p.panel.column == "left"], [p for p in placed if p.panel.column == "right"]
+
+
+def title_of(ctx: AppContext, placed: Placed, lang: str) -> str:
+    """A placed panel's title: as its file says, else its type's."""
+    if placed.panel.title_zh:
+        return pick(placed.panel.title_zh, placed.panel.title_en or placed.panel.title_zh, lang)
+    panel = ctx.registries.panels[placed.type]
+    return pick(panel.title_zh, panel.title_en, lang)
+
+
+def panel_shell(ctx: AppContext, placed: Placed, lang: str) -> html.Section:
+    """The frame of a placed panel."""
+    return shell(ctx.registries.panels[placed.type], lang, f"{placed.type}-panel", title=title_of(ctx, placed, lang),
+                 ident=placed.id)
+
+
+# The KPI strip under the map, placed like any panel.
+STRIP = Placed(KPI_STRIP, PanelDef(type=KPI_PANEL, column="left"))
 
 
 def layout(ctx: AppContext, view: View) -> html.Div:
@@ -135,7 +157,7 @@ def layout(ctx: AppContext, view: View) -> html.Div:
         header(ctx, PATH, lang, th.key, view),
         html.Div(className="ticker", children=html.Div(id=ids.TICKER, className="ticker-track")),
         html.Main(className=f"wall-grid {size}", children=[
-            html.Div([shell(panels[n], lang, f"{n}-panel") for n in left], className="col left"),
+            html.Div([panel_shell(ctx, p, lang) for p in left], className="col left"),
             html.Section(className="panel map-panel", children=[
                 html.Header(className="panel-head", children=[
                     html.H2(map_title, id="map-title"),
@@ -143,8 +165,8 @@ def layout(ctx: AppContext, view: View) -> html.Div:
                 dcc.Graph(id=ids.CITY_MAP, figure=city_map(ctx, state, view.county), className="map",
                           config={"displayModeBar": False, "scrollZoom": False, "responsive": True}),
             ]),
-            html.Div([shell(panels[n], lang, f"{n}-panel") for n in right], className="col right"),
-            shell(panels[KPI_PANEL], lang, f"{KPI_PANEL}-panel", title=title),
+            html.Div([panel_shell(ctx, p, lang) for p in right], className="col right"),
+            shell(panels[KPI_PANEL], lang, f"{KPI_PANEL}-panel", title=title, ident=KPI_STRIP),
         ]),
         dcc.Interval(id=ids.WALL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
         dcc.Store(id=ids.PANEL_HASHES, data={}),
@@ -190,7 +212,9 @@ def register(app: Dash, ctx: AppContext) -> None:
             # A theme file changed (and was valid): the page is rebuilt with its new panels, in place.
             return ([no_update] * len(names), [no_update] * len(names), [no_update] * len(names),
                     *([no_update] * 5), layout(ctx, view))
-        bodies, metas, classes = render_panels(ctx, names, view.lang, view.county, view.theme)
+        by_id = {p.id: p for p in (*th.placed(), STRIP)}
+        placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in names]
+        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
         with Session(ctx.engine) as s:
             state = map_state(ctx, s, th, view.lang)
             cond = conditions(s, ctx.now(), view.county)
@@ -248,19 +272,33 @@ def clicked_county(click: dict[str, Any] | None, figure: dict[str, Any] | None,
     return None
 
 
-def render_panels(ctx: AppContext, names: list[str], lang: str, county: str | None,
-                  theme_key: str | None) -> tuple[list[Any], list[Any], list[str]]:
-    """Bodies, freshness lines and classes of the named panels, in one session."""
+def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str | None,
+                  theme_key: str | None, theme: Theme | None = None) -> tuple[list[Any], list[Any], list[str]]:
+    """Bodies, freshness lines and classes of the placed panels, in one session (theme: an unsaved edit's)."""
     bodies, metas, classes = [], [], []
     with Session(ctx.engine) as s:
+        th = theme or (ctx.theme(theme_key) if theme_key else None)
         inp = PanelInput(session=s, lang=lang, county=county, health=ctx.health(s), now=ctx.now(),
-                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key,
-                         theme_def=ctx.theme(theme_key) if theme_key else None)
-        for name in names:
-            panel = ctx.registries.panels[name]
-            out = panel.render(inp)
-            meta, cls = freshness(panel, out, inp)
-            bodies.append(out.body)
+                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key, theme_def=th,
+                         counties=ctx.counties_wall, layers=ctx.registries.layers)
+        for p in placed:
+            body, meta, cls = render_one(ctx, p, inp)
+            bodies.append(body)
             metas.append(meta)
-            classes.append(f"{cls} {name}-panel")
+            classes.append(cls)
     return bodies, metas, classes
+
+
+def render_one(ctx: AppContext, placed: Placed, inp: PanelInput) -> tuple[Any, Any, str]:
+    """One panel's body, freshness line and class; a panel that fails shows why and the others still draw."""
+    panel = ctx.registries.panels[placed.type]
+    try:
+        settings = panel.settings.model_validate(placed.panel.settings,
+                                                 context={"theme": inp.theme_def} if inp.theme_def else None)
+        out = panel.render(replace(inp, settings=settings))
+    except Exception as e:  # noqa: BLE001 — one panel's fault must not blank the wall
+        log.exception("panel %s (%s) failed", placed.id, placed.type)
+        out = PanelOutput(html.Div(f"{t('panel_failed', inp.lang)}: {type(e).__name__}", className="empty problem"),
+                          None)
+    meta, cls = freshness(panel, out, inp)
+    return out.body, meta, f"{cls} {placed.type}-panel"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from dash import html
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from dashboard import ids
@@ -27,6 +28,9 @@ class PanelInput:
     names: dict[str, str]
     theme: str | None = None  # the theme the wall shows, for panels that depend on it
     theme_def: Theme | None = None  # that theme as its file says now (theme files are re-read when they change)
+    settings: Any = None  # this panel's settings, an instance of its type's settings model
+    counties: Any = None  # the city's counties (GeoDataFrame, the wall's level of detail), for map panels
+    layers: Any = None  # the layer registry (layers.LayerRegistry), for map panels
 
 
 @dataclass(frozen=True)
@@ -35,20 +39,29 @@ class PanelOutput:
 
     body: Any
     data_time: datetime | None
+    feed: str | None = None  # the feed whose freshness applies, when the settings choose it (else the type's)
 
 
 Renderer = Callable[[PanelInput], PanelOutput]
 
 
+class NoSettings(BaseModel):
+    """The settings of a panel type that has none: any setting written for it is a mistake."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 @dataclass(frozen=True)
 class PanelType:
-    """A kind of panel; `feed` names the feed whose freshness the panel must show."""
+    """A kind of panel; `feed` names the feed whose freshness the panel must show, `settings` what a theme
+    file may set for it (a pydantic model, which is also what the editor's form is generated from)."""
 
     name: str
     title_zh: str
     title_en: str
     feed: str | None
     render: Renderer
+    settings: type[BaseModel] = NoSettings
 
 
 class PanelRegistry:
@@ -70,6 +83,13 @@ class PanelRegistry:
     def __iter__(self) -> Iterator[PanelType]:
         return iter(self._types.values())
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def schemas(self) -> dict[str, type[BaseModel]]:
+        """Each type's settings model, by type name (what theme files are checked against)."""
+        return {name: panel.settings for name, panel in self._types.items()}
+
 
 def fmt_time(ts: datetime | None, now: datetime) -> str:
     """HH:MM:SS in local time, with the date when it is not today."""
@@ -81,7 +101,8 @@ def fmt_time(ts: datetime | None, now: datetime) -> str:
 
 def freshness(panel: PanelType, out: PanelOutput, inp: PanelInput) -> tuple[list[Any], str]:
     """The panel's data-time line and class: greyed with a delay badge when its feed is stale."""
-    health = inp.health.get(panel.feed) if panel.feed else None
+    feed = out.feed or panel.feed
+    health = inp.health.get(feed) if feed else None
     meta: list[Any] = [html.Span(f"{t('data_time', inp.lang)} {fmt_time(out.data_time, inp.now)}",
                                  className="data-time")]
     cls = "panel"
@@ -93,9 +114,10 @@ def freshness(panel: PanelType, out: PanelOutput, inp: PanelInput) -> tuple[list
     return meta, cls
 
 
-def shell(panel: PanelType, lang: str, extra_class: str = "", title: str | None = None) -> html.Section:
-    """The static frame of a panel; the tick fills its body and meta."""
-    key = {"name": panel.name}
+def shell(panel: PanelType, lang: str, extra_class: str = "", title: str | None = None,
+          ident: str | None = None) -> html.Section:
+    """The static frame of a panel (ident: its instance id, default the type); the tick fills body and meta."""
+    key = {"name": ident or panel.name}
     return html.Section(
         id={"type": ids.PANEL, **key}, className=f"panel {extra_class}".strip(),
         children=[

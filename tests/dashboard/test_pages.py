@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dashboard import create_app
 from dashboard.pages.common import href, query
 from dashboard.pages.wall import clicked_county, render_panels
+from topics.themes import PanelDef, Placed
 from dashboard.panels.builtin import fmt_value, kpi_progress, road_weather_view
 from geo import load_counties
 from layers.choropleth import class_breaks, colour_for, label_point, text_colour, SEQUENTIAL
@@ -124,7 +125,8 @@ def test_a_stale_feed_greys_its_panel_with_a_delay_badge(quiet_app) -> None:
     b.count("road_weather", ok=True, message_at=old, received_at=old)
     with Session(ctx.engine) as s, s.begin():
         write_batch(s, b)
-    bodies, metas, classes = render_panels(ctx, ["road_weather"], "zh", None, None)
+    bodies, metas, classes = render_panels(ctx, [Placed("road_weather", PanelDef(type="road_weather", column="left"))],
+                                           "zh", None, None)
     assert "stale" in classes[0]
     assert any("数据延迟 42 分钟" in str(m) for m in metas[0])
     assert "测试站" in str(bodies[0])  # the last values stay, greyed, never blanked
