@@ -88,6 +88,10 @@ class AppContext:
         """The themes now (theme files are re-read when they change)."""
         return self.topics.themes() or THEMES
 
+    def theme_keys(self) -> tuple[str, ...]:
+        """The keys of the themes now, in tab order (what ?theme= and rotation may name)."""
+        return tuple(t.key for t in self.themes())
+
     def theme(self, key: str) -> Theme:
         """The theme with that key; the first theme when the key is unknown."""
         themes = self.themes()

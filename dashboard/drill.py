@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from standards.fog import fog_signal
 from store import drill_queries as dq
 from store import kpi_queries
 from geo import county_names
-from topics import THEMES
+from topics import THEMES, Theme
 
 CITY = "city"
 CITY_ADCODE = "441200"
@@ -68,9 +68,9 @@ class DrillView:
                 "metric": v.metric if v.metric != OPEN_EVENTS else None}
 
 
-def kpi_names(key: str) -> tuple[str, str, str]:
+def kpi_names(key: str, themes: Sequence[Theme] = THEMES) -> tuple[str, str, str]:
     """(zh, en, unit) of a KPI as every county reports it: a wall KPI for one county loses the county's name."""
-    for th in THEMES:
+    for th in themes:
         for d in th.kpis:
             if d.key == key:
                 zh, en = d.name_zh, d.name_en
@@ -81,17 +81,18 @@ def kpi_names(key: str) -> tuple[str, str, str]:
     return key, key, ""
 
 
-def metric_choices() -> list[tuple[str, str, str, str]]:
-    """(key, zh, en, unit) of the measures a city map can be coloured by: open cases and every county KPI."""
+def metric_choices(themes: Sequence[Theme] = THEMES) -> list[tuple[str, str, str, str]]:
+    """(key, zh, en, unit) of the measures a city map can be coloured by: open cases and every county KPI
+    of the themes (pass the app's current themes: theme files change while it runs)."""
     out = [(OPEN_EVENTS, "在办网格事件", "Open grid cases", "件")]
-    for key in dict.fromkeys(k for th in THEMES for k in th.by_county):
+    for key in dict.fromkeys(k for th in themes for k in th.by_county):
         if key != "social.open_grid_cases":  # the same as open cases, counted from the cases themselves
-            out.append((key, *kpi_names(key)))
+            out.append((key, *kpi_names(key, themes)))
     return out
 
 
 def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, ...], default: tuple[str, ...],
-                now: datetime, width: int | None = None) -> DrillView:
+                now: datetime, width: int | None = None, themes: Sequence[Theme] = THEMES) -> DrillView:
     """The view a drill URL names; unknown layers, bad times and times outside the last 24 h are dropped."""
     lang = "en" if params.get("lang", default_lang) == "en" else "zh"
     if "layers" in params:
@@ -108,7 +109,7 @@ def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, .
         except ValueError:
             at = None
     metric = params.get("metric", OPEN_EVENTS)
-    if metric not in {k for k, *_ in metric_choices()}:
+    if metric not in {k for k, *_ in metric_choices(themes)}:
         metric = OPEN_EVENTS
     screen = max(1.0, min(4.0, (width or 1920) / 1920))
     return DrillView(lang=lang, layers=layers, at=at, metric=metric, screen=screen)
@@ -203,7 +204,7 @@ def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, 
     """The counties' colours for a measure: open cases then, or a KPI's newest county values."""
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
-    choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices()}
+    choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices(ctx.themes())}
     zh, en, unit = choices[metric]
     if metric == OPEN_EVENTS:
         counts = Counter(e.county_adcode for e in data.events)

@@ -56,10 +56,11 @@ class View:
         }
 
 
-def parse_view(params: dict[str, str], default_lang: str, counties: set[str]) -> View:
-    """The view a URL names; unknown values fall back to defaults rather than failing."""
-    themes = tuple(k for k in params.get("themes", "").split(",") if k in THEME_KEYS) or THEME_KEYS
-    theme = params.get("theme") if params.get("theme") in THEME_KEYS else themes[0]
+def parse_view(params: dict[str, str], default_lang: str, counties: set[str],
+               keys: tuple[str, ...] = THEME_KEYS) -> View:
+    """The view a URL names (keys: the themes there are now); unknown values fall back to defaults."""
+    themes = tuple(k for k in params.get("themes", "").split(",") if k in keys) or keys
+    theme = params.get("theme") if params.get("theme") in keys else themes[0]
     try:
         rotate = max(0.0, float(params.get("rotate", "0")))
     except ValueError:

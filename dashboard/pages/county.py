@@ -53,7 +53,7 @@ def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html
             own = per.get(adcode)
             others = [p.value for p in per.values()]
             avg = mean(others) if others else None
-            zh, en, unit = kpi_names(key)
+            zh, en, unit = kpi_names(key, ctx.themes())
             name = pick(zh, en, lang)
             better = None
             if own is not None and avg is not None and own.value != avg:

@@ -27,7 +27,8 @@ def scope_layers(scope: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def view_for(ctx: AppContext, scope: str, search: str | None, width: int | None = None) -> drill.DrillView:
     """The drill view a URL's query names, for a scope, on a screen that wide."""
     offered, default = scope_layers(scope)
-    return drill.parse_drill(query(search), ctx.settings.lang, offered, default, ctx.now(), width)
+    return drill.parse_drill(query(search), ctx.settings.lang, offered, default, ctx.now(), width,
+                            ctx.themes())
 
 
 def legend(shading: Shading | None, extra: str = "") -> list[Any]:
@@ -67,7 +68,7 @@ def section(ctx: AppContext, scope: str, view: drill.DrillView) -> html.Section:
     marks = {i: (end - (drill.REPLAY_STEPS - i) * timedelta(minutes=drill.REPLAY_STEP_MIN)).strftime("%H:%M")
              for i in range(0, drill.REPLAY_STEPS, drill.REPLAY_STEPS // 6)}
     marks[drill.REPLAY_STEPS] = t("live", view.lang)
-    metrics = [{"label": pick(zh, en, view.lang), "value": k} for k, zh, en, _ in drill.metric_choices()]
+    metrics = [{"label": pick(zh, en, view.lang), "value": k} for k, zh, en, _ in drill.metric_choices(ctx.themes())]
     return html.Section(className="panel map-panel drill-map-panel", children=[
         html.Header(className="panel-head", children=[
             html.H2(title, id=ids.DRILL_TITLE),

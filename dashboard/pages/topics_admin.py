@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+import yaml
+from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html, no_update
 from flask import session
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from dashboard import auth
 from dashboard.admin import save_theme
 from dashboard.admin import sign_in as check_sign_in
 from dashboard.context import AppContext
+from dashboard.pages import topics_form as tf
 from dashboard.pages.common import header
 from dashboard.pages.wall import render_panels, title_of
 from store import admin_queries as aq
@@ -24,6 +26,7 @@ PICK, EDITOR, PREVIEW_GO, SAVE_GO, NOTE, RESULT, PREVIEW, VERSIONS, CSRF = (
     "admin-theme", "admin-text", "admin-preview-go", "admin-save-go", "admin-note", "admin-result", "admin-preview",
     "admin-versions", "admin-csrf")
 ROLLBACK_TO, ROLLBACK_GO = "admin-rollback-to", "admin-rollback-go"
+DIFF_GO, DIFF_OUT = "admin-diff-go", "admin-diff"
 
 
 def _user() -> dict[str, Any] | None:
@@ -56,6 +59,17 @@ def preview(ctx: AppContext, text: str, key: str, lang: str) -> Any:
             html.Div(cards, className="preview-grid")]
 
 
+def form_for(ctx: AppContext, text: str, lang: str) -> Any:
+    """The panel form of a file's text, or why the text cannot be shown as a form."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        return html.Div("文本不是有效的主题文件，请在文本中修正 / fix the file text first", className="problem")
+    return tf.render_form(ctx.registries.panels, data, ctx.names, lang)
+
+
 def layout(ctx: AppContext, lang: str) -> html.Div:
     """Sign-in form, or the editor for the signed-in user's themes."""
     user = _user()
@@ -80,12 +94,17 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                     html.Button("预览 / Preview", id=PREVIEW_GO, n_clicks=0),
                     dcc.Input(id=NOTE, placeholder="说明 / note"),
                     html.Button("保存 / Save", id=SAVE_GO, n_clicks=0)]),
-                dcc.Textarea(id=EDITOR, value=text, className="admin-text", spellCheck=False),
                 html.Div(id=RESULT, className="admin-result"),
+                html.Div(form_for(ctx, text, lang), id=tf.FORM, className="admin-form"),
+                html.Details(className="admin-text-box", children=[
+                    html.Summary("YAML 文本 / file text"),
+                    dcc.Textarea(id=EDITOR, value=text, className="admin-text", spellCheck=False)]),
                 html.Div(className="admin-versions", children=[
                     html.H3("版本 / Versions"), html.Ul(_versions(ctx, first) if first else [], id=VERSIONS),
                     dcc.Input(id=ROLLBACK_TO, type="number", min=1, placeholder="v"),
+                    html.Button("对比 / Diff", id=DIFF_GO, n_clicks=0),
                     html.Button("回滚 / Roll back", id=ROLLBACK_GO, n_clicks=0)]),
+                html.Div(id=DIFF_OUT, className="admin-diff"),
             ]),
             html.Div(preview(ctx, text, first, lang) if first else [], id=PREVIEW, className="panel admin-preview"),
             dcc.Store(id=CSRF, data=auth.csrf_token(session)),
@@ -156,3 +175,59 @@ def register(app: Dash, ctx: AppContext) -> None:
             return html.Div(f"没有版本 v{version} / no such version", className="problem"), no_update, no_update
         result, versions = write(key, text, csrf, "rollback", f"rollback to version {version}")
         return result, versions, text if versions is not no_update else no_update
+
+    @app.callback(Output(EDITOR, "value", allow_duplicate=True), Output(tf.FORM, "children"),
+                  Input(EDITOR, "value"), Input({"type": tf.FIELD, "i": ALL, "f": ALL}, "value"),
+                  Input({"type": tf.MOVE, "i": ALL, "d": ALL}, "n_clicks"), Input(tf.ADD_GO, "n_clicks"),
+                  State({"type": tf.FIELD, "i": ALL, "f": ALL}, "id"), State(tf.ADD_TYPE, "value"),
+                  prevent_initial_call=True)
+    def form_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int, field_ids: list[dict[str, Any]],
+                  add_type: str | None) -> tuple[Any, Any]:
+        if _user() is None:
+            return no_update, no_update
+        text = text or ""
+        trigger = callback_context.triggered_id
+        if trigger == EDITOR or trigger is None:  # the text changed (typed, loaded, rolled back): redraw the form
+            return no_update, form_for(ctx, text, "zh")
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return no_update, no_update
+        if not isinstance(data, dict):
+            return no_update, no_update
+        panels = tf.panels_from_fields(field_ids, values, ctx.registries.panels, data)
+        redraw = False
+        if isinstance(trigger, dict) and trigger.get("type") == tf.MOVE:
+            if not callback_context.triggered[0].get("value"):
+                return no_update, no_update  # a button drawn anew, not clicked
+            panels, redraw = tf.move(panels, int(trigger["i"]), int(trigger["d"])), True
+        elif trigger == tf.ADD_GO:
+            if not add_type:
+                return no_update, no_update
+            panels, redraw = [*panels, {"type": add_type, "column": "left"}], True
+        elif isinstance(trigger, dict) and trigger.get("f") == "type":
+            redraw = True  # a new type has other settings
+        new = tf.replace_panels(text, panels)
+        if new == text and not redraw:
+            return no_update, no_update
+        data["panels"] = panels
+        return (new if new != text else no_update), (tf.render_form(ctx.registries.panels, data, ctx.names, "zh")
+                                                     if redraw else no_update)
+
+    @app.callback(Output(DIFF_OUT, "children"), Input(DIFF_GO, "n_clicks"), State(ROLLBACK_TO, "value"),
+                  State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
+    def diff(_n: int, version: int | None, text: str | None, key: str | None) -> Any:
+        user = _user()
+        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
+            return html.Div("403", className="problem")
+        if version:  # a saved version; without one, the file the wall shows now
+            with Session(ctx.engine) as s:
+                row = aq.theme_version(s, key, int(version))
+                old = row.text if row else None
+            label = f"v{int(version)}"
+        else:
+            path = ctx.topics.path(key)
+            old, label = (path.read_text(encoding="utf-8") if path.exists() else ""), "墙上现用 / on the wall"
+        if old is None:
+            return html.Div(f"没有版本 v{version} / no such version", className="problem")
+        return [html.H3(f"{label} ⟷ 编辑中 / being edited", className="df-title"), tf.side_by_side(old, text or "")]

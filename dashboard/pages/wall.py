@@ -39,7 +39,9 @@ function(n, search, counties) {
   const p = new URLSearchParams(search || '');
   const period = parseFloat(p.get('rotate') || '0');
   if (!(period > 0)) { return window.dash_clientside.no_update; }
-  const all = ['economy', 'market', 'social', 'service', 'ecology'];
+  // The themes there are now are the header's tabs (theme files may add one while the wall runs).
+  const all = Array.from(document.querySelectorAll('.tabs .tab')).map(e => e.id.replace(/^tab-/, ''));
+  if (!all.length) { return window.dash_clientside.no_update; }
   const themes = (p.get('themes') || '').split(',').filter(k => all.includes(k));
   const list = themes.length ? themes : all;
   const slot = Math.floor(Date.now() / 1000 / period);
@@ -205,7 +207,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def tick(_n: int, panel_ids: list[dict[str, str]], search: str | None, hashes: dict[str, str] | None,
              width: int | None, shown_version: int | None) -> tuple[Any, ...]:
-        view = parse_view(query(search), ctx.settings.lang, set(ctx.names))
+        view = parse_view(query(search), ctx.settings.lang, set(ctx.names), ctx.theme_keys())
         names = [p["name"] for p in panel_ids]
         th = ctx.theme(view.theme)
         if shown_version is not None and ctx.topics.version != shown_version:

@@ -56,11 +56,15 @@ def _region(value: str) -> str:
     return value
 
 
-KpiKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$", description="One of the theme's KPI keys"),
+# x-choices tells the editor's form which list to offer (the theme's KPIs, the measures, the regions).
+KpiKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$", description="One of the theme's KPI keys",
+                              json_schema_extra={"x-choices": "kpis"}),
                    AfterValidator(_kpi_of_theme)]
-Measure = Annotated[str, Field(description="One of the theme's KPI keys, or open_cases, or aqi"),
+Measure = Annotated[str, Field(description="One of the theme's KPI keys, or open_cases, or aqi",
+                               json_schema_extra={"x-choices": "measures"}),
                     AfterValidator(_measure)]
-Region = Annotated[str, Field(pattern=r"^\d{6}$", description="441200 (the city) or a county's adcode"),
+Region = Annotated[str, Field(pattern=r"^\d{6}$", description="441200 (the city) or a county's adcode",
+                              json_schema_extra={"x-choices": "regions"}),
                    AfterValidator(_region)]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="A colour as #rrggbb")]
 Order = Literal["worst_first", "best_first", "high_first", "low_first"]

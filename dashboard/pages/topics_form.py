@@ -1,0 +1,260 @@
+"""The theme editor's panel form, generated from each panel type's settings model (its JSON Schema).
+
+The file's text stays the one source: the form is drawn from the text's `panels:` and writes back only that
+block, so the rest of the file (its comments included) is kept as the owner wrote it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from dash import dcc, html
+from pydantic import BaseModel
+
+from dashboard.panels import PanelRegistry
+from dashboard.panels.settings import BUILTIN_MEASURES, CITY, COUNTIES
+
+FIELD, MOVE, ADD_TYPE, ADD_GO, FORM = "pf-field", "pf-move", "pf-add-type", "pf-add-go", "admin-form"
+ROW_FIELDS = ("type", "column", "id", "title_zh", "title_en")  # every panel has these; the rest are its type's
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One form field: how to draw it and what it accepts."""
+
+    name: str
+    widget: str  # text, textarea, number, integer, bool, choice, multi
+    label: str
+    required: bool = False
+    default: Any = None
+    options: tuple[tuple[Any, str], ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve(prop: dict[str, Any], defs: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A property's schema with $ref followed and an Optional's null branch removed; and whether it was Optional."""
+    optional = False
+    if "anyOf" in prop:
+        branches = [b for b in prop["anyOf"] if b.get("type") != "null"]
+        optional = len(branches) < len(prop["anyOf"])
+        prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **(branches[0] if branches else {})}
+    if "$ref" in prop:
+        prop = {**defs.get(prop["$ref"].rsplit("/", 1)[-1], {}), **{k: v for k, v in prop.items() if k != "$ref"}}
+    return prop, optional
+
+
+def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str]) -> tuple[tuple[Any, str], ...]:
+    """The values a field naming the theme's KPIs, a measure or a region may take, with labels."""
+    kpis: dict[str, str] = {}
+    for k in theme.get("kpis") or []:
+        if isinstance(k, dict) and isinstance(k.get("key"), str):
+            kpis.setdefault(k["key"], f"{k.get('name_zh', '')} ({k['key']})")
+    if kind == "kpis":
+        return tuple(kpis.items())
+    if kind == "measures":
+        return (*kpis.items(), *((k, f"{zh} ({k})") for k, (zh, _) in BUILTIN_MEASURES.items()))
+    if kind == "regions":
+        return ((CITY, f"全市 ({CITY})"), *((a, f"{names.get(a, a)} ({a})") for a in COUNTIES))
+    return ()
+
+
+def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping[str, str]) -> list[FieldSpec]:
+    """The form fields of a panel type's settings, from its JSON Schema."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    out = []
+    for name, raw in schema.get("properties", {}).items():
+        prop, _ = _resolve(raw, defs)
+        label = raw.get("description") or prop.get("description") or prop.get("title") or name
+        common = {"name": name, "label": label, "required": name in required, "default": raw.get("default"),
+                  "minimum": prop.get("minimum"), "maximum": prop.get("maximum")}
+        kind = prop.get("type")
+        if prop.get("x-choices"):
+            out.append(FieldSpec(widget="choice", options=choices(prop["x-choices"], theme, names), **common))
+        elif "enum" in prop:
+            out.append(FieldSpec(widget="choice", options=tuple((v, str(v)) for v in prop["enum"]), **common))
+        elif kind == "array":
+            items, _ = _resolve(prop.get("items", {}), defs)
+            if items.get("x-choices"):
+                opts = choices(items["x-choices"], theme, names)
+            elif "enum" in items:
+                opts = tuple((v, str(v)) for v in items["enum"])
+            elif items.get("type") == "integer" and items.get("minimum") is not None and items.get("maximum") is not None:
+                opts = tuple((v, str(v)) for v in range(int(items["minimum"]), int(items["maximum"]) + 1))
+            else:
+                opts = ()
+            out.append(FieldSpec(widget="multi", options=opts, **common) if opts
+                       else FieldSpec(widget="text", extra={"list": True}, **common))
+        elif kind == "boolean":
+            out.append(FieldSpec(widget="bool", options=((True, "是 / yes"), (False, "否 / no")), **common))
+        elif kind in ("integer", "number"):
+            out.append(FieldSpec(widget=kind, **common))
+        else:
+            long = (prop.get("maxLength") or 0) > 200
+            out.append(FieldSpec(widget="textarea" if long else "text", **common))
+    return out
+
+
+def _input(i: int, spec: FieldSpec, value: Any) -> Any:
+    ident = {"type": FIELD, "i": i, "f": spec.name}
+    shown = value if value is not None else None
+    placeholder = "" if spec.default in (None, [], "") else f"默认 default: {spec.default}"
+    if spec.widget in ("choice", "bool", "multi"):
+        return dcc.Dropdown(id=ident, options=[{"label": label, "value": v} for v, label in spec.options],
+                            value=shown, multi=spec.widget == "multi", placeholder=placeholder or "—",
+                            clearable=not spec.required, className="pf-input")
+    if spec.widget in ("integer", "number"):
+        return dcc.Input(id=ident, type="number", value=shown, min=spec.minimum, max=spec.maximum,
+                         step=1 if spec.widget == "integer" else "any", placeholder=placeholder, debounce=True,
+                         className="pf-input")
+    if spec.widget == "textarea":
+        return dcc.Textarea(id=ident, value=shown or "", placeholder=placeholder, className="pf-input pf-long")
+    if spec.extra.get("list") and isinstance(shown, list):
+        shown = ", ".join(str(v) for v in shown)
+    return dcc.Input(id=ident, type="text", value=shown or "", placeholder=placeholder, debounce=True,
+                     className="pf-input")
+
+
+def _row(label: str, control: Any, required: bool = False) -> html.Label:
+    return html.Label(className="pf-field", children=[
+        html.Span(label + (" *" if required else ""), className="pf-label"), control])
+
+
+def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mapping[str, str], lang: str) -> Any:
+    """The panels of a theme's data as form rows (type, column, id, titles, then the type's own settings)."""
+    panels = theme.get("panels")
+    if not isinstance(panels, list):
+        return html.Div("文件中没有 panels 列表 / the file has no panels list", className="problem")
+    types = [{"label": f"{p.title_zh} · {p.title_en} ({p.name})", "value": p.name} for p in registry]
+    rows = []
+    for i, panel in enumerate(panels):
+        panel = panel if isinstance(panel, dict) else {}
+        kind = panel.get("type")
+        head = html.Div(className="pf-head", children=[
+            html.B(f"#{i + 1}", className="pf-num"),
+            dcc.Dropdown(id={"type": FIELD, "i": i, "f": "type"}, options=types, value=kind, clearable=False,
+                         className="pf-input pf-type"),
+            dcc.Dropdown(id={"type": FIELD, "i": i, "f": "column"}, value=panel.get("column", "left"),
+                         options=[{"label": "左 / left", "value": "left"}, {"label": "右 / right", "value": "right"}],
+                         clearable=False, className="pf-input pf-column"),
+            html.Button("↑", id={"type": MOVE, "i": i, "d": -1}, title="上移 / up", className="pf-btn"),
+            html.Button("↓", id={"type": MOVE, "i": i, "d": 1}, title="下移 / down", className="pf-btn"),
+            html.Button("✕", id={"type": MOVE, "i": i, "d": 0}, title="删除 / remove", className="pf-btn pf-del"),
+        ])
+        common = [
+            _row("标题 title_zh", dcc.Input(id={"type": FIELD, "i": i, "f": "title_zh"}, value=panel.get("title_zh") or "",
+                                          debounce=True, className="pf-input")),
+            _row("English title_en", dcc.Input(id={"type": FIELD, "i": i, "f": "title_en"},
+                                               value=panel.get("title_en") or "", debounce=True, className="pf-input")),
+            _row("编号 id", dcc.Input(id={"type": FIELD, "i": i, "f": "id"}, value=panel.get("id") or "",
+                                    debounce=True, className="pf-input")),
+        ]
+        own = []
+        if kind in registry:
+            own = [_row(f"{spec.label} · {spec.name}", _input(i, spec, panel.get(spec.name)), spec.required)
+                   for spec in field_specs(registry[kind].settings, theme, names)]
+        rows.append(html.Fieldset(className="pf-panel", children=[
+            head, html.Div(common + own, className="pf-fields")]))
+    add = html.Div(className="pf-add", children=[
+        dcc.Dropdown(id=ADD_TYPE, options=types, placeholder="新面板类型 / new panel type", className="pf-input pf-type"),
+        html.Button("添加面板 / Add panel", id=ADD_GO, n_clicks=0)])
+    return [*rows, add]
+
+
+def _coerce(spec: FieldSpec | None, value: Any) -> Any:
+    """A form value as the file should hold it; None to leave the setting out (its default applies)."""
+    if value is None or value == "" or value == []:
+        return None
+    if spec is not None and spec.extra.get("list") and isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if spec is not None and spec.widget == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def panels_from_fields(ids: Sequence[Mapping[str, Any]], values: Sequence[Any], registry: PanelRegistry,
+                       theme: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The panels list the form's fields describe, in form order; a type change drops the old type's settings."""
+    rows: dict[int, dict[str, Any]] = {}
+    for ident, value in zip(ids, values, strict=True):
+        rows.setdefault(int(ident["i"]), {})[ident["f"]] = value
+    out = []
+    for i in sorted(rows):
+        row = rows[i]
+        kind = row.get("type")
+        specs = {s.name: s for s in field_specs(registry[kind].settings, theme, {})} if kind in registry else {}
+        panel: dict[str, Any] = {"type": kind, "column": row.get("column") or "left"}
+        for key in ("id", "title_zh", "title_en"):
+            if _coerce(None, row.get(key)) is not None:
+                panel[key] = row[key]
+        for name, value in row.items():
+            if name in ROW_FIELDS or name not in specs:
+                continue
+            value = _coerce(specs[name], value)
+            if value is not None:
+                panel[name] = value
+        out.append(panel)
+    return out
+
+
+def move(panels: list[dict[str, Any]], i: int, d: int) -> list[dict[str, Any]]:
+    """The panels with #i moved up (d=-1) or down (d=1) one place, or removed (d=0)."""
+    out = list(panels)
+    if not 0 <= i < len(out):
+        return out
+    if d == 0:
+        del out[i]
+    elif 0 <= i + d < len(out):
+        out[i], out[i + d] = out[i + d], out[i]
+    return out
+
+
+def dump_panels(panels: Sequence[Mapping[str, Any]]) -> str:
+    """The `panels:` block as the theme files write it."""
+    body = yaml.safe_dump(list(panels), allow_unicode=True, sort_keys=False, default_flow_style=False, width=100)
+    return "panels:\n" + (body if panels else "[]\n")
+
+
+def replace_panels(text: str, panels: Sequence[Mapping[str, Any]]) -> str:
+    """The file's text with only its `panels:` block rewritten (appended when it has none)."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    block = dump_panels(panels)
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if getattr(key, "value", None) == "panels":
+                lines = text.splitlines(keepends=True)
+                start = key.start_mark.line
+                end = value.end_mark.line if value.end_mark.column == 0 else value.end_mark.line + 1
+                # A block sequence ends where the next key starts: comments and blank lines before it belong there.
+                while end > start + 1 and (lines[end - 1].strip() == "" or lines[end - 1].startswith("#")):
+                    end -= 1
+                return "".join(lines[:start]) + block + "".join(lines[end:])
+    return text.rstrip("\n") + "\n" + block
+
+
+def side_by_side(old: str, new: str, context: int = 2) -> html.Table:
+    """Two versions of a file side by side: changed lines marked, unchanged ones folded to a little context."""
+    a, b = old.splitlines(), new.splitlines()
+    rows: list[Any] = []
+
+    def line(n: int | None, text: str, cls: str) -> list[Any]:
+        return [html.Td("" if n is None else str(n + 1), className="df-n"), html.Td(text, className=f"df-t {cls}")]
+
+    for group in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_grouped_opcodes(context):
+        rows.append(html.Tr(html.Td("⋯", colSpan=4, className="df-fold")))
+        for tag, i1, i2, j1, j2 in group:
+            for k in range(max(i2 - i1, j2 - j1)):
+                i, j = i1 + k, j1 + k
+                left = line(i, a[i], "df-del" if tag != "equal" else "") if i < i2 else line(None, "", "df-none")
+                right = line(j, b[j], "df-ins" if tag != "equal" else "") if j < j2 else line(None, "", "df-none")
+                rows.append(html.Tr([*left, *right], className=f"df-{tag}"))
+    if not rows:
+        rows = [html.Tr(html.Td("无差别 / no difference", colSpan=4, className="df-fold"))]
+    return html.Table(html.Tbody(rows), className="df-table", id="admin-diff-table")
