@@ -27,6 +27,7 @@ PICK, EDITOR, PREVIEW_GO, SAVE_GO, NOTE, RESULT, PREVIEW, VERSIONS, CSRF = (
     "admin-versions", "admin-csrf")
 ROLLBACK_TO, ROLLBACK_GO = "admin-rollback-to", "admin-rollback-go"
 DIFF_GO, DIFF_OUT = "admin-diff-go", "admin-diff"
+FORM_REV = "admin-form-rev"  # counts the form's edits: each redraws the preview
 
 
 def _user() -> dict[str, Any] | None:
@@ -108,6 +109,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
             ]),
             html.Div(preview(ctx, text, first, lang) if first else [], id=PREVIEW, className="panel admin-preview"),
             dcc.Store(id=CSRF, data=auth.csrf_token(session)),
+            dcc.Store(id=FORM_REV, data=0),
         ])
     return html.Div(className="wall admin", children=[header(ctx, PATH, lang, None), body])
 
@@ -132,9 +134,10 @@ def register(app: Dash, ctx: AppContext) -> None:
             return no_update, no_update
         return ctx.topics.path(key).read_text(encoding="utf-8"), _versions(ctx, key)
 
-    @app.callback(Output(PREVIEW, "children"), Input(PREVIEW_GO, "n_clicks"), State(EDITOR, "value"),
-                  State(PICK, "value"), prevent_initial_call=True)
-    def show(_n: int, text: str | None, key: str | None) -> Any:
+    # The preview follows the form as it is edited, and the text when it loses focus (not at every keystroke).
+    @app.callback(Output(PREVIEW, "children"), Input(PREVIEW_GO, "n_clicks"), Input(FORM_REV, "data"),
+                  Input(EDITOR, "n_blur"), State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
+    def show(_n: int, _rev: int, _blur: int, text: str | None, key: str | None) -> Any:
         user = _user()
         if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
             return html.Div("403", className="problem")
@@ -177,42 +180,43 @@ def register(app: Dash, ctx: AppContext) -> None:
         return result, versions, text if versions is not no_update else no_update
 
     @app.callback(Output(EDITOR, "value", allow_duplicate=True), Output(tf.FORM, "children"),
-                  Input(EDITOR, "value"), Input({"type": tf.FIELD, "i": ALL, "f": ALL}, "value"),
+                  Output(FORM_REV, "data"), Input(EDITOR, "value"), Input({"type": tf.FIELD, "i": ALL, "f": ALL}, "value"),
                   Input({"type": tf.MOVE, "i": ALL, "d": ALL}, "n_clicks"), Input(tf.ADD_GO, "n_clicks"),
                   State({"type": tf.FIELD, "i": ALL, "f": ALL}, "id"), State(tf.ADD_TYPE, "value"),
-                  prevent_initial_call=True)
+                  State(FORM_REV, "data"), prevent_initial_call=True)
     def form_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int, field_ids: list[dict[str, Any]],
-                  add_type: str | None) -> tuple[Any, Any]:
+                  add_type: str | None, rev: int | None) -> tuple[Any, Any, Any]:
+        unchanged = (no_update, no_update, no_update)
         if _user() is None:
-            return no_update, no_update
+            return unchanged
         text = text or ""
         trigger = callback_context.triggered_id
         if trigger == EDITOR or trigger is None:  # the text changed (typed, loaded, rolled back): redraw the form
-            return no_update, form_for(ctx, text, "zh")
+            return no_update, form_for(ctx, text, "zh"), no_update
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
-            return no_update, no_update
+            return unchanged
         if not isinstance(data, dict):
-            return no_update, no_update
+            return unchanged
         panels = tf.panels_from_fields(field_ids, values, ctx.registries.panels, data)
         redraw = False
         if isinstance(trigger, dict) and trigger.get("type") == tf.MOVE:
             if not callback_context.triggered[0].get("value"):
-                return no_update, no_update  # a button drawn anew, not clicked
+                return unchanged  # a button drawn anew, not clicked
             panels, redraw = tf.move(panels, int(trigger["i"]), int(trigger["d"])), True
         elif trigger == tf.ADD_GO:
             if not add_type:
-                return no_update, no_update
+                return unchanged
             panels, redraw = [*panels, {"type": add_type, "column": "left"}], True
         elif isinstance(trigger, dict) and trigger.get("f") == "type":
             redraw = True  # a new type has other settings
         new = tf.replace_panels(text, panels)
         if new == text and not redraw:
-            return no_update, no_update
+            return unchanged
         data["panels"] = panels
         return (new if new != text else no_update), (tf.render_form(ctx.registries.panels, data, ctx.names, "zh")
-                                                     if redraw else no_update)
+                                                     if redraw else no_update), (rev or 0) + 1
 
     @app.callback(Output(DIFF_OUT, "children"), Input(DIFF_GO, "n_clicks"), State(ROLLBACK_TO, "value"),
                   State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)

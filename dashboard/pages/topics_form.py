@@ -102,13 +102,23 @@ def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping
     return out
 
 
+def _options(options: Sequence[tuple[Any, str]], value: Any) -> list[dict[str, Any]]:
+    """Dropdown options; a value the file has but the list lacks is kept (marked), so drawing the form never
+    changes the file: the check names the mistake with its line instead."""
+    out = [{"label": label, "value": v} for v, label in options]
+    known = {v for v, _ in options}
+    for v in value if isinstance(value, list) else [value]:
+        if v is not None and v not in known and isinstance(v, str | int | float | bool):
+            out.append({"label": f"⚠ {v} (不可用 / not allowed)", "value": v})
+    return out
+
+
 def _input(i: int, spec: FieldSpec, value: Any) -> Any:
     ident = {"type": FIELD, "i": i, "f": spec.name}
     shown = value if value is not None else None
     placeholder = "" if spec.default in (None, [], "") else f"默认 default: {spec.default}"
     if spec.widget in ("choice", "bool", "multi"):
-        return dcc.Dropdown(id=ident, options=[{"label": label, "value": v} for v, label in spec.options],
-                            value=shown, multi=spec.widget == "multi", placeholder=placeholder or "—",
+        return dcc.Dropdown(id=ident, options=_options(spec.options, shown), value=shown, multi=spec.widget == "multi", placeholder=placeholder or "—",
                             clearable=not spec.required, className="pf-input")
     if spec.widget in ("integer", "number"):
         return dcc.Input(id=ident, type="number", value=shown, min=spec.minimum, max=spec.maximum,
@@ -132,18 +142,19 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
     panels = theme.get("panels")
     if not isinstance(panels, list):
         return html.Div("文件中没有 panels 列表 / the file has no panels list", className="problem")
-    types = [{"label": f"{p.title_zh} · {p.title_en} ({p.name})", "value": p.name} for p in registry]
+    types = [(p.name, f"{p.title_zh} · {p.title_en} ({p.name})") for p in registry]
+    columns = [("left", "左 / left"), ("right", "右 / right")]
     rows = []
     for i, panel in enumerate(panels):
         panel = panel if isinstance(panel, dict) else {}
         kind = panel.get("type")
         head = html.Div(className="pf-head", children=[
             html.B(f"#{i + 1}", className="pf-num"),
-            dcc.Dropdown(id={"type": FIELD, "i": i, "f": "type"}, options=types, value=kind, clearable=False,
-                         className="pf-input pf-type"),
+            dcc.Dropdown(id={"type": FIELD, "i": i, "f": "type"}, options=_options(types, kind), value=kind,
+                         clearable=False, className="pf-input pf-type"),
             dcc.Dropdown(id={"type": FIELD, "i": i, "f": "column"}, value=panel.get("column", "left"),
-                         options=[{"label": "左 / left", "value": "left"}, {"label": "右 / right", "value": "right"}],
-                         clearable=False, className="pf-input pf-column"),
+                         options=_options(columns, panel.get("column", "left")), clearable=False,
+                         className="pf-input pf-column"),
             html.Button("↑", id={"type": MOVE, "i": i, "d": -1}, title="上移 / up", className="pf-btn"),
             html.Button("↓", id={"type": MOVE, "i": i, "d": 1}, title="下移 / down", className="pf-btn"),
             html.Button("✕", id={"type": MOVE, "i": i, "d": 0}, title="删除 / remove", className="pf-btn pf-del"),
@@ -163,7 +174,7 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
         rows.append(html.Fieldset(className="pf-panel", children=[
             head, html.Div(common + own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
-        dcc.Dropdown(id=ADD_TYPE, options=types, placeholder="新面板类型 / new panel type", className="pf-input pf-type"),
+        dcc.Dropdown(id=ADD_TYPE, options=_options(types, None), placeholder="新面板类型 / new panel type", className="pf-input pf-type"),
         html.Button("添加面板 / Add panel", id=ADD_GO, n_clicks=0)])
     return [*rows, add]
 
@@ -257,4 +268,5 @@ def side_by_side(old: str, new: str, context: int = 2) -> html.Table:
                 rows.append(html.Tr([*left, *right], className=f"df-{tag}"))
     if not rows:
         rows = [html.Tr(html.Td("无差别 / no difference", colSpan=4, className="df-fold"))]
-    return html.Table(html.Tbody(rows), className="df-table", id="admin-diff-table")
+    cols = html.Colgroup([html.Col(className="df-c-n"), html.Col(), html.Col(className="df-c-n"), html.Col()])
+    return html.Table([cols, html.Tbody(rows)], className="df-table", id="admin-diff-table")

@@ -5,6 +5,8 @@ from dashboard.panels.builtin import BUILTIN_PANELS, kpi_cards, register_feed_pa
 from dashboard.panels.cases import register_case_panels
 from dashboard.panels.environment import register_environment_panels
 from dashboard.panels.kpis import register_kpi_panels
+from dashboard.panels.measures import register_measure_panels
+from dashboard.panels.lists import register_list_panels
 from dashboard.panels.plan import register_plan_panels
 
 
@@ -15,6 +17,8 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
     register_plan_panels(registry)
     register_environment_panels(registry)
     register_case_panels(registry)
+    register_measure_panels(registry)
+    register_list_panels(registry)
 
 
 __all__ = ["BUILTIN_PANELS", "PanelInput", "PanelOutput", "PanelRegistry", "PanelType", "freshness", "kpi_cards",
