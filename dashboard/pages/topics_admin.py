@@ -179,6 +179,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         result, versions = write(key, text, csrf, "rollback", f"rollback to version {version}")
         return result, versions, text if versions is not no_update else no_update
 
+    typed_at_length = tf.long_fields(ctx.registries.panels)
+
     @app.callback(Output(EDITOR, "value", allow_duplicate=True), Output(tf.FORM, "children"),
                   Output(FORM_REV, "data"), Input(EDITOR, "value"), Input({"type": tf.FIELD, "i": ALL, "f": ALL}, "value"),
                   Input({"type": tf.MOVE, "i": ALL, "d": ALL}, "n_clicks"), Input(tf.ADD_GO, "n_clicks"),
@@ -215,8 +217,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         if new == text and not redraw:
             return unchanged
         data["panels"] = panels
+        typing = isinstance(trigger, dict) and trigger.get("f") in typed_at_length
         return (new if new != text else no_update), (tf.render_form(ctx.registries.panels, data, ctx.names, "zh")
-                                                     if redraw else no_update), (rev or 0) + 1
+                                                     if redraw else no_update), no_update if typing else (rev or 0) + 1
 
     @app.callback(Output(DIFF_OUT, "children"), Input(DIFF_GO, "n_clicks"), State(ROLLBACK_TO, "value"),
                   State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)

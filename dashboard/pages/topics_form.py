@@ -179,6 +179,12 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
     return [*rows, add]
 
 
+def long_fields(registry: PanelRegistry) -> set[str]:
+    """Settings drawn as a text box (typed at length): the preview waits for them rather than redrawing per key."""
+    return {spec.name for panel in registry for spec in field_specs(panel.settings, {}, {})
+            if spec.widget == "textarea"}
+
+
 def _coerce(spec: FieldSpec | None, value: Any) -> Any:
     """A form value as the file should hold it; None to leave the setting out (its default applies)."""
     if value is None or value == "" or value == []:

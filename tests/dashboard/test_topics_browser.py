@@ -11,8 +11,10 @@ import time
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -133,4 +135,95 @@ def test_an_owner_signs_in_edits_previews_and_saves_in_the_editor(themed_app: Li
     browser.get(themed_app.url + "/?theme=ecology")
     wait_for(lambda: any("road_weather-panel" in c for c in panels(browser)), timeout=10,
              what="the saved panel on the wall")
+    assert severe_console_errors(browser) == []
+
+
+def field(browser: WebDriver, i: int, name: str, tag: str = "*") -> Any:
+    """The form field of panel #i (0-based) for a setting: its id is the JSON of a pattern-matching id."""
+    return browser.find_element(By.CSS_SELECTOR, f"{tag}[id*='\"f\":\"{name}\"'][id*='\"i\":{i},']")
+
+
+def choose(browser: WebDriver, dropdown: Any, needle: str) -> None:
+    """Open a dropdown and click the option whose label contains needle."""
+    dropdown.click()
+    option = wait_for(lambda: [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]") if needle in o.text],
+                      what=f"the option {needle}")[0]
+    option.click()
+
+
+def type_into(browser: WebDriver, element: Any, value: str) -> None:
+    """Set a text box's value as typing would (React's value setter and an input event)."""
+    proto = "HTMLTextAreaElement" if element.tag_name == "textarea" else "HTMLInputElement"
+    browser.execute_script(
+        f"const t = arguments[0]; Object.getOwnPropertyDescriptor({proto}.prototype, 'value').set.call(t, arguments[1]);"
+        "t.dispatchEvent(new Event('input', {bubbles: true}));", element, value)
+
+
+def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app: LiveApp, topics_dir: Path,
+                                                                       browser: WebDriver) -> None:
+    db = f"sqlite:///{themed_app.log.parent / 'zq.sqlite3'}"
+    done = subprocess.run([sys.executable, "-m", "dashboard", "users", "add", "eco_form", "--role", "owner",
+                           "--theme", "ecology", "--db", db], cwd=Path(__file__).resolve().parents[2],
+                          env={**os.environ, "ZQ_NEW_PASSWORD": "qingshan-lvshui-2021"}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    browser.get(themed_app.url + "/admin/topics")
+    wait_for(lambda: browser.find_elements(By.ID, "admin-user"), what="the sign-in form")
+    browser.find_element(By.ID, "admin-user").send_keys("eco_form")
+    browser.find_element(By.ID, "admin-pass").send_keys("qingshan-lvshui-2021")
+    browser.find_element(By.ID, "admin-login").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".pf-panel"), what="the panel form")
+    text = lambda: browser.find_element(By.ID, "admin-text").get_attribute("value")  # noqa: E731
+    n = len(yaml.safe_load(text())["panels"])
+
+    # A note in Markdown: the form offers the type, then its own settings (text_zh, text_en).
+    choose(browser, browser.find_element(By.ID, "pf-add-type"), "(markdown)")
+    browser.find_element(By.ID, "pf-add-go").click()
+    wait_for(lambda: "type: markdown" in text(), what="the new panel in the file")
+    note = wait_for(lambda: field(browser, n, "text_zh", "textarea"), what="the note's text field")
+    type_into(browser, note, "<script>alert(1)</script>")
+    wait_for(lambda: "alert" in text(), what="the typed note in the file")
+    browser.find_element(By.ID, "admin-preview-go").click()
+    line = text().splitlines().index(next(x for x in text().splitlines() if "alert(1)" in x)) + 1
+    refusal = f"line {line}: panels[{n}].text_zh: may not contain HTML tags"
+    wait_for(lambda: any(refusal in e.text for e in browser.find_elements(By.ID, "admin-problems")),
+             what="the refusal with its line")
+    type_into(browser, field(browser, n, "text_zh", "textarea"), "**值班电话** 0758-2222222\n\n- 查看 [全市地图](/map)")
+    wait_for(lambda: "值班电话" in text(), what="the note in the file")
+
+    # A KPI against its target: the KPI is chosen from the theme's own KPIs; a title is typed.
+    choose(browser, browser.find_element(By.ID, "pf-add-type"), "(kpi_target)")
+    browser.find_element(By.ID, "pf-add-go").click()
+    wait_for(lambda: "type: kpi_target" in text(), what="the second new panel")
+    choose(browser, wait_for(lambda: field(browser, n + 1, "kpi", "button"), what="the KPI choice"), "(eco.pm2_5)")
+    wait_for(lambda: "kpi: eco.pm2_5" in text(), what="the chosen KPI in the file")
+    title = field(browser, n + 1, "title_zh", "input")
+    title.send_keys("端州区细颗粒物", Keys.ENTER)
+    wait_for(lambda: "title_zh: 端州区细颗粒物" in text(), what="the title in the file")
+    # Reorder: the note moves up one place.
+    field(browser, n, "type", "button")  # the row is drawn
+    browser.find_elements(By.CSS_SELECTOR, ".pf-panel")[n].find_element(By.CSS_SELECTOR, "[title^='上移']").click()
+    wait_for(lambda: [p["type"] for p in yaml.safe_load(text())["panels"]][n - 1] == "markdown",
+             what="the note one place up")
+    preview = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#admin-preview .ls-md strong"),
+                       what="the note previewed")
+    assert preview[0].text == "值班电话"
+
+    browser.find_element(By.ID, "admin-diff-go").click()
+    added = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#admin-diff-table .df-ins"), what="the diff")
+    assert any("type: kpi_target" in a.text for a in added) and any("type: markdown" in a.text for a in added)
+
+    browser.find_element(By.ID, "admin-save-go").click()
+    wait_for(lambda: browser.find_elements(By.ID, "admin-saved"), what="saved")
+    saved = yaml.safe_load((topics_dir / "ecology.yaml").read_text(encoding="utf-8"))["panels"]
+    assert {"type": "kpi_target", "column": "left", "title_zh": "端州区细颗粒物", "kpi": "eco.pm2_5"} in saved
+
+    browser.get(themed_app.url + "/?theme=ecology")
+    strong = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".markdown-panel .ls-md strong"), timeout=15,
+                      what="the note on the wall")
+    assert strong[0].text == "值班电话"
+    assert browser.find_element(By.CSS_SELECTOR, ".markdown-panel a").get_attribute("href").endswith("/map")
+    kpi = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".kpi_target-panel .panel-head h2"),
+                   what="the KPI panel on the wall")
+    assert kpi[0].text == "端州区细颗粒物"
     assert severe_console_errors(browser) == []
