@@ -102,6 +102,8 @@ def fmt_time(ts: datetime | None, now: datetime) -> str:
 def freshness(panel: PanelType, out: PanelOutput, inp: PanelInput) -> tuple[list[Any], str]:
     """The panel's data-time line and class: greyed with a delay badge when its feed is stale."""
     feed = out.feed or panel.feed
+    if feed is None and out.data_time is None:
+        return [], "panel"  # a note, not data: no time to show
     health = inp.health.get(feed) if feed else None
     meta: list[Any] = [html.Span(f"{t('data_time', inp.lang)} {fmt_time(out.data_time, inp.now)}",
                                  className="data-time")]

@@ -108,7 +108,7 @@ def test_save_then_rollback_restores_the_previous_version_on_the_wall(app: Any) 
     r = client.post("/admin/api/topics/ecology", json={"text": changed, "note": "水位面板移走"},
                     headers={"X-CSRF-Token": csrf})
     assert r.json == {"saved": "ecology", "version": 2}  # version 1 is the file before the first edit
-    assert ctx.theme("ecology").left == ("air_quality",) and path.read_text(encoding="utf-8") == changed
+    assert ctx.theme("ecology").left == ("air_quality", "trend") and path.read_text(encoding="utf-8") == changed
     versions = client.get("/admin/api/topics/ecology").json["versions"]
     assert [(v["version"], v["author"]) for v in versions] == [(2, "eco_owner"), (1, "system")]
     diff = client.get("/admin/api/topics/ecology/diff?from=1&to=2").json["diff"]
@@ -117,7 +117,7 @@ def test_save_then_rollback_restores_the_previous_version_on_the_wall(app: Any) 
     r = client.post("/admin/api/topics/ecology/rollback/1", headers={"X-CSRF-Token": csrf})
     assert r.json == {"saved": "ecology", "version": 3}
     assert path.read_text(encoding="utf-8") == original
-    assert ctx.theme("ecology").left == ("air_quality", "water_levels")
+    assert ctx.theme("ecology").left == ("air_quality", "water_levels", "trend")
     assert client.post("/admin/api/topics/ecology/rollback/9", headers={"X-CSRF-Token": csrf}).status_code == 404
 
 

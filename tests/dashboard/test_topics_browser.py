@@ -205,9 +205,9 @@ def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app
     browser.find_elements(By.CSS_SELECTOR, ".pf-panel")[n].find_element(By.CSS_SELECTOR, "[title^='上移']").click()
     wait_for(lambda: [p["type"] for p in yaml.safe_load(text())["panels"]][n - 1] == "markdown",
              what="the note one place up")
-    preview = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#admin-preview .ls-md strong"),
-                       what="the note previewed")
-    assert preview[0].text == "值班电话"
+    wait_for(lambda: [e.get_attribute("textContent") for e in
+                      browser.find_elements(By.CSS_SELECTOR, "#admin-preview .ls-md strong")] == ["值班电话"],
+             what="the note previewed")
 
     browser.find_element(By.ID, "admin-diff-go").click()
     added = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#admin-diff-table .df-ins"), what="the diff")
@@ -221,7 +221,7 @@ def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app
     browser.get(themed_app.url + "/?theme=ecology")
     strong = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".markdown-panel .ls-md strong"), timeout=15,
                       what="the note on the wall")
-    assert strong[0].text == "值班电话"
+    assert strong[0].get_attribute("textContent") == "值班电话"
     assert browser.find_element(By.CSS_SELECTOR, ".markdown-panel a").get_attribute("href").endswith("/map")
     kpi = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".kpi_target-panel .panel-head h2"),
                    what="the KPI panel on the wall")

@@ -83,8 +83,8 @@ def test_the_write_back_keeps_the_rest_of_the_file_and_its_comments() -> None:
     out = tf.replace_panels(commented, THEME["panels"][::-1])
     before, after = commented.split("panels:\n", 1)[0], commented.split("# the KPIs", 1)[1]
     assert out.startswith(before) and out.endswith("# the KPIs" + after)
-    assert [p["type"] for p in yaml.safe_load(out)["panels"]] == ["fire_risk", "video_point", "water_levels",
-                                                                 "air_quality"]
+    assert [p["type"] for p in yaml.safe_load(out)["panels"]] == [p["type"] for p in THEME["panels"][::-1]]
+    assert yaml.safe_load(out)["panels"] == THEME["panels"][::-1]  # settings and titles come along
     no_panels = "key: x\nname_zh: 甲\n"
     assert tf.replace_panels(no_panels, [{"type": "a", "column": "left"}]) == \
         no_panels + "panels:\n- type: a\n  column: left\n"

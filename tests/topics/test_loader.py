@@ -22,7 +22,7 @@ def test_the_five_packaged_themes_load_in_tab_order() -> None:
     assert [t.key for t in themes] == ["economy", "market", "social", "service", "ecology"] == [t.key for t in THEMES]
     assert all(t.schema_version == SCHEMA_VERSION for t in themes)
     eco = themes[-1]
-    assert eco.left == ("air_quality", "water_levels") and eco.right == ("video_point", "fire_risk")
+    assert eco.left == ("air_quality", "water_levels", "trend") and eco.right == ("video_point", "fire_risk", "alarm_list")
     assert eco.map_measure == "aqi" and eco.owner == "市生态环境局"
 
 
