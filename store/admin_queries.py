@@ -54,6 +54,9 @@ def audit(session: Session, now: datetime, username: str, action: str, target: s
                            allowed=allowed))
 
 
-def audit_entries(session: Session, limit: int = 200) -> list[AuditEntry]:
-    """The newest audit entries."""
-    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
+def audit_entries(session: Session, limit: int = 200, targets: Sequence[str] | None = None) -> list[AuditEntry]:
+    """The newest audit entries (of some targets only, when given)."""
+    stmt = select(AuditEntry)
+    if targets is not None:
+        stmt = stmt.where(AuditEntry.target.in_(targets))
+    return list(session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit)))

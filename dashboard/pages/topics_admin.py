@@ -27,6 +27,7 @@ PICK, EDITOR, PREVIEW_GO, SAVE_GO, NOTE, RESULT, PREVIEW, VERSIONS, CSRF = (
     "admin-versions", "admin-csrf")
 ROLLBACK_TO, ROLLBACK_GO = "admin-rollback-to", "admin-rollback-go"
 DIFF_GO, DIFF_OUT = "admin-diff-go", "admin-diff"
+AUDIT_GO, AUDIT_OUT = "admin-audit-go", "admin-audit"
 FORM_REV = "admin-form-rev"  # counts the form's edits: each redraws the preview
 
 
@@ -106,6 +107,9 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                     html.Button("对比 / Diff", id=DIFF_GO, n_clicks=0),
                     html.Button("回滚 / Roll back", id=ROLLBACK_GO, n_clicks=0)]),
                 html.Div(id=DIFF_OUT, className="admin-diff"),
+                html.Div(className="admin-versions", children=[
+                    html.Button("审计日志 / Audit log", id=AUDIT_GO, n_clicks=0)]),
+                html.Div(id=AUDIT_OUT, className="admin-diff"),
             ]),
             html.Div(preview(ctx, text, first, lang) if first else [], id=PREVIEW, className="panel admin-preview"),
             dcc.Store(id=CSRF, data=auth.csrf_token(session)),
@@ -238,3 +242,21 @@ def register(app: Dash, ctx: AppContext) -> None:
         if old is None:
             return html.Div(f"没有版本 v{version} / no such version", className="problem")
         return [html.H3(f"{label} ⟷ 编辑中 / being edited", className="df-title"), tf.side_by_side(old, text or "")]
+
+    @app.callback(Output(AUDIT_OUT, "children"), Input(AUDIT_GO, "n_clicks"), prevent_initial_call=True)
+    def audit_log(_n: int) -> Any:
+        user = _user()
+        if user is None:
+            return html.Div("请重新登录 / sign in again", className="problem")
+        # An admin reads every entry; an owner those about their own themes (who changed them, who tried).
+        targets = None if user["role"] == "admin" else [f"theme:{k}" for k in user["themes"]]
+        with Session(ctx.engine) as s:
+            rows = aq.audit_entries(s, 100, targets)
+        tz = ctx.now().tzinfo
+        return html.Table(className="df-table audit-table", id="admin-audit-table", children=[
+            html.Thead(html.Tr([html.Th(h) for h in ("时间 / at", "用户 / user", "操作 / action", "对象 / target",
+                                                     "说明 / detail", "")])),
+            html.Tbody([html.Tr(className="" if e.allowed else "df-del", children=[
+                html.Td(f"{e.at.astimezone(tz):%m-%d %H:%M:%S}"), html.Td(e.username), html.Td(e.action),
+                html.Td(e.target), html.Td(e.detail or ""), html.Td("" if e.allowed else "拒绝 / refused")])
+                for e in rows])])

@@ -132,9 +132,11 @@ def _input(i: int, spec: FieldSpec, value: Any) -> Any:
                      className="pf-input")
 
 
-def _row(label: str, control: Any, required: bool = False) -> html.Label:
-    return html.Label(className="pf-field", children=[
-        html.Span(label + (" *" if required else ""), className="pf-label"), control])
+def _row(label: str, control: Any, required: bool = False, name: str | None = None) -> html.Label:
+    """A labelled field: the description's first part (Chinese) and the setting's name show, all of it on hover."""
+    short = label.split(" / ", 1)[0] + (f" · {name}" if name else "")
+    return html.Label(className="pf-field", title=label, children=[
+        html.Span(short + (" *" if required else ""), className="pf-label"), control])
 
 
 def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mapping[str, str], lang: str) -> Any:
@@ -169,7 +171,7 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
         ]
         own = []
         if kind in registry:
-            own = [_row(f"{spec.label} · {spec.name}", _input(i, spec, panel.get(spec.name)), spec.required)
+            own = [_row(spec.label, _input(i, spec, panel.get(spec.name)), spec.required, spec.name)
                    for spec in field_specs(registry[kind].settings, theme, names)]
         rows.append(html.Fieldset(className="pf-panel", children=[
             head, html.Div(common + own, className="pf-fields")]))

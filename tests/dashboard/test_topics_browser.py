@@ -215,6 +215,10 @@ def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app
 
     browser.find_element(By.ID, "admin-save-go").click()
     wait_for(lambda: browser.find_elements(By.ID, "admin-saved"), what="saved")
+    browser.find_element(By.ID, "admin-audit-go").click()  # the owner sees who changed their theme
+    wait_for(lambda: any("eco_form" in r.text and "save" in r.text and "theme:ecology" in r.text
+                         for r in browser.find_elements(By.CSS_SELECTOR, "#admin-audit-table tbody tr")),
+             what="the save in the audit log")
     saved = yaml.safe_load((topics_dir / "ecology.yaml").read_text(encoding="utf-8"))["panels"]
     assert {"type": "kpi_target", "column": "left", "title_zh": "端州区细颗粒物", "kpi": "eco.pm2_5"} in saved
 
