@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 from dash.development.base_component import Component
 from sqlalchemy import Engine
@@ -16,10 +14,9 @@ from dashboard.i18n import t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry
 from dashboard.panels.cases import register_case_panels
 from dashboard.panels.environment import city_aqi, register_environment_panels, station_primary
-from feeds.ingest import Message, build_batch
-from store import write_batch
 from store.env_queries import AirStation, air_stations, county_aqi
-from tests.feeds.samples import INSIDE, T0, event, iso, make_decoder
+from tests.feeds.samples import ingest, INSIDE, T0, event, iso
+from tests.components import texts, with_class
 
 NAMES = {"441202": "端州区", "441203": "鼎湖区", "441204": "高要区", "441223": "广宁县", "441224": "怀集县",
          "441225": "封开县", "441226": "德庆县", "441284": "四会市"}
@@ -87,15 +84,6 @@ CASES = [
 ]
 
 
-def ingest(engine: Engine, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Decode real messages into one batch and write it, as the ingest worker does."""
-    messages = [Message(topic, orjson.dumps(body), datetime.now(UTC)) for topic, body in items]
-    batch, good, bad = build_batch(make_decoder(), messages)
-    assert (good, bad) == (len(items), 0)
-    with Session(engine) as s, s.begin():
-        write_batch(s, batch)
-
-
 # ---- rendering and reading the component tree ----------------------------------------------------------
 
 
@@ -111,31 +99,6 @@ def render(engine: Engine, name: str, lang: str = "zh", county: str | None = Non
         inp = PanelInput(session=s, lang=lang, county=county, health={}, now=NOW,
                          names=NAMES_EN if lang == "en" else NAMES)
         return registry()[name].render(inp)
-
-
-def nodes(c: Any) -> Iterator[Component]:
-    """Every component of a tree, depth first."""
-    if isinstance(c, list | tuple):
-        for x in c:
-            yield from nodes(x)
-    elif isinstance(c, Component):
-        yield c
-        yield from nodes(getattr(c, "children", None))
-
-
-def texts(c: Any) -> list[str]:
-    """The text strings of a tree, in order."""
-    if isinstance(c, str | int | float):
-        return [str(c)]
-    if isinstance(c, list | tuple):
-        return [s for x in c for s in texts(x)]
-    if isinstance(c, Component):
-        return texts(getattr(c, "children", None))
-    return []
-
-
-def with_class(c: Any, cls: str) -> list[Component]:
-    return [n for n in nodes(c) if cls in (getattr(n, "className", None) or "").split()]
 
 
 def background(c: Component) -> str | None:

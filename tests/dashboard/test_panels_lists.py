@@ -3,13 +3,11 @@ the decoder into both stores, their settings as a theme file sets them, and thei
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 import geopandas as gpd
-import orjson
 import pytest
 from dash import dcc
 from dash.development.base_component import Component
@@ -28,12 +26,11 @@ from dashboard.panels.lists import (
     register_list_panels,
 )
 from feeds.health import FeedHealth
-from feeds.ingest import Message, build_batch
 from geo import load_counties
 from layers import LayerRegistry, register_builtin_layers
-from store import write_batch
-from tests.feeds.samples import INSIDE, T0, event, fire, iso, make_decoder, road, video
+from tests.feeds.samples import ingest, INSIDE, T0, event, fire, iso, road, video
 from topics.loader import BUILTIN_DIR, parse_theme
+from tests.components import nodes, texts, with_class
 
 NAMES = {"441202": "端州区", "441203": "鼎湖区", "441204": "高要区", "441223": "广宁县", "441224": "怀集县",
          "441225": "封开县", "441226": "德庆县", "441284": "四会市"}
@@ -91,15 +88,6 @@ ID = {n: f"AJ{c}{n:05d}" for n, c in ((1, "441202"), (2, "441202"), (3, "441202"
                                        (6, "441202"), (7, "441203"))}
 
 
-def ingest(engine: Engine, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Decode real messages into one batch and write it, as the ingest worker does."""
-    messages = [Message(topic, orjson.dumps(body), datetime.now(UTC)) for topic, body in items]
-    batch, good, bad = build_batch(make_decoder(), messages)
-    assert (good, bad) == (len(items), 0)
-    with Session(engine) as s, s.begin():
-        write_batch(s, batch)
-
-
 # ---- rendering and reading the component tree ----------------------------------------------------------
 
 
@@ -131,31 +119,6 @@ def render(engine: Engine, name: str, settings: dict[str, Any] | None = None, la
                          names=NAMES_EN if lang == "en" else NAMES, settings=model, counties=counties(),
                          layers=layers())
         return panel.render(inp)
-
-
-def nodes(c: Any) -> Iterator[Component]:
-    """Every component of a tree, depth first."""
-    if isinstance(c, list | tuple):
-        for x in c:
-            yield from nodes(x)
-    elif isinstance(c, Component):
-        yield c
-        yield from nodes(getattr(c, "children", None))
-
-
-def texts(c: Any) -> list[str]:
-    """The text strings of a tree, in order."""
-    if isinstance(c, str | int | float):
-        return [str(c)]
-    if isinstance(c, list | tuple):
-        return [s for x in c for s in texts(x)]
-    if isinstance(c, Component):
-        return texts(getattr(c, "children", None))
-    return []
-
-
-def with_class(c: Any, cls: str) -> list[Component]:
-    return [n for n in nodes(c) if cls in (getattr(n, "className", None) or "").split()]
 
 
 # ---- point_layer ---------------------------------------------------------------------------------------

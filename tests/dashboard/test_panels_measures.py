@@ -4,11 +4,9 @@ quality run through the real decoder into both stores, rendered with settings ch
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import plotly
 import pytest
 from dash import dcc
@@ -24,13 +22,12 @@ from dashboard.panels.measures import (
     MEASURE_PANELS, ChoroplethSettings, CountyRankingSettings, GaugeSettings, KpiTargetSettings, TrendSettings,
     gauge_range, gauge_share, gauge_state, kpi_name, ranking, register_measure_panels,
 )
-from feeds.ingest import Message, build_batch
 from geo import load_counties
 from layers import LayerRegistry, register_builtin_layers
-from store import write_batch
-from tests.feeds.samples import INSIDE, T0, event, iso, make_decoder
+from tests.feeds.samples import ingest, INSIDE, T0, event, iso
 from topics import THEMES, KpiDef, Theme
 from topics.loader import BUILTIN_DIR, parse_theme
+from tests.components import nodes, texts, with_class
 
 NAMES = {"441202": "端州区", "441203": "鼎湖区", "441204": "高要区", "441223": "广宁县", "441224": "怀集县",
          "441225": "封开县", "441226": "德庆县", "441284": "四会市"}
@@ -70,15 +67,6 @@ def case(county: str, n: int, step: int = 2) -> tuple[str, dict[str, Any]]:
     return f"zq/{county}/grid_event/{body['event_id']}", body
 
 
-def ingest(engine: Engine, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Decode real messages into one batch and write it, as the ingest worker does."""
-    messages = [Message(topic, orjson.dumps(body), datetime.now(UTC)) for topic, body in items]
-    batch, good, bad = build_batch(make_decoder(), messages)
-    assert (good, bad) == (len(items), 0)
-    with Session(engine) as s, s.begin():
-        write_batch(s, batch)
-
-
 # ---- rendering and reading the component tree ----------------------------------------------------------
 
 
@@ -100,33 +88,8 @@ def render(engine: Engine, name: str, settings: dict[str, Any], theme: Theme = E
         return panel.render(inp)
 
 
-def nodes(c: Any) -> Iterator[Component]:
-    """Every component of a tree, depth first."""
-    if isinstance(c, list | tuple):
-        for x in c:
-            yield from nodes(x)
-    elif isinstance(c, Component):
-        yield c
-        yield from nodes(getattr(c, "children", None))
-
-
-def texts(c: Any) -> list[str]:
-    """The text strings of a tree, in order."""
-    if isinstance(c, str | int | float):
-        return [str(c)]
-    if isinstance(c, list | tuple):
-        return [s for x in c for s in texts(x)]
-    if isinstance(c, Component):
-        return texts(getattr(c, "children", None))
-    return []
-
-
 def text(out: PanelOutput) -> str:
     return " ".join(texts(out.body))
-
-
-def with_class(c: Any, cls: str) -> list[Component]:
-    return [n for n in nodes(c) if cls in (getattr(n, "className", None) or "").split()]
 
 
 def one(c: Any, cls: str) -> Component:

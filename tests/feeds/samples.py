@@ -105,3 +105,17 @@ def _county_of(body: dict[str, Any]) -> str:
 def msg(feed: str, body: dict[str, Any], county: str | None = None, prefix: str = "zq") -> tuple[str, bytes]:
     """(topic, payload bytes) of a well-formed message."""
     return topic(feed, body, county, prefix), orjson.dumps(body)
+
+
+def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Decode real messages (topic, JSON body) into one batch and write it, as the ingest worker does."""
+    from sqlalchemy.orm import Session
+
+    from feeds.ingest import Message, build_batch
+    from store import write_batch
+
+    messages = [Message(t, orjson.dumps(body), datetime.now(timezone.utc)) for t, body in items]
+    batch, good, bad = build_batch(make_decoder(), messages)
+    assert (good, bad) == (len(items), 0)
+    with Session(engine) as s, s.begin():
+        write_batch(s, batch)
