@@ -298,3 +298,121 @@ class AuditEntry(Base):
     allowed: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class Alarm(Base):
+    """An alarm raised by a rule for one source (a device, a feed, a region): active → acknowledged → cleared.
+
+    One alarm per (rule, source) is open at a time; a replayed message finds it (or, once cleared, is older than
+    what the rule has seen) and adds nothing. The message that opened it is unique per (rule, source, opened_at).
+    """
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(96))  # <theme>/<rule id>
+    kind: Mapped[str] = mapped_column(String(32))  # the rule's kind: threshold, absence, fog …
+    theme: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(128))  # what it is about: a device id, a feed, a region
+    source_name: Mapped[str | None] = mapped_column(String(128))
+    county_adcode: Mapped[str | None] = mapped_column(String(6))
+    severity: Mapped[int] = mapped_column(Integer)  # 1 blue, 2 yellow, 3 orange, 4 red (critical: takes the wall)
+    state: Mapped[str] = mapped_column(String(16))  # active, acknowledged, cleared
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float | None] = mapped_column(Float)
+    opened_at: Mapped[datetime]  # time of the data that raised it
+    last_at: Mapped[datetime]  # time of the newest data that kept it up
+    count: Mapped[int] = mapped_column(Integer, default=1)  # readings that met the condition while open
+    acked_at: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(64))
+    cleared_at: Mapped[datetime | None]
+    cleared_by: Mapped[str | None] = mapped_column(String(64))  # "auto" when the condition ended
+    escalated_at: Mapped[datetime | None]
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    silenced: Mapped[bool] = mapped_column(default=False)
+    case_id: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        UniqueConstraint("rule", "source", "opened_at", name="uq_alarms_rule_source_opened"),
+        Index("ix_alarms_open", "cleared_at", "severity"),
+        Index("ix_alarms_rule_source", "rule", "source"),
+    )
+
+
+class Silence(Base):
+    """A silence: alarms matching it are still recorded, but neither notify nor take over the wall."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str | None] = mapped_column(String(96))  # None: any rule
+    source: Mapped[str | None] = mapped_column(String(128))  # None: any source
+    county_adcode: Mapped[str | None] = mapped_column(String(6))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Case(Base):
+    """A case of the seven-step workflow (CJJ/T 106), opened from an alarm or a grid event, with its SLA clock."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(16))  # alarm, grid_event
+    origin_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(32))
+    subcategory: Mapped[str | None] = mapped_column(String(48))
+    county_adcode: Mapped[str | None] = mapped_column(String(6))
+    department: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(8))  # 市, 县, 镇, 村: who handles it
+    step: Mapped[int] = mapped_column(Integer)  # 1 信息收集 … 7 综合评价
+    opened_at: Mapped[datetime]
+    limit_hours: Mapped[float | None] = mapped_column(Float)  # working hours the subcategory allows
+    deadline_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("origin", "origin_id", name="uq_cases_origin"),
+        Index("ix_cases_open", "closed_at", "deadline_at"),
+    )
+
+
+class CaseStep(Base):
+    """A step a case passed: when, who, and a note."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("case_id", "step", name="uq_case_steps_case_step"),)
+
+
+class Delivery(Base):
+    """One outbound notification (a webhook call) and its attempts: kept whether it succeeded or not."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[int | None] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(16))  # raised, escalated, cleared
+    target: Mapped[str] = mapped_column(String(64))  # the rule's or department's name for the hook
+    url: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    next_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_deliveries_pending", "status", "next_at"),)

@@ -16,6 +16,7 @@ ALLOWED = {
     "topics": {"topics"},
     "layers": {"layers", "geo", "standards"},
     "feeds": {"feeds", "geo", "store", "standards", "settings"},
+    "alerts": {"alerts", "store", "standards", "topics", "geo", "feeds", "settings"},
     "dashboard": PROJECT - {"app"},
 }
 
