@@ -94,12 +94,14 @@ class Ingestor:
     """
 
     def __init__(self, engine: Engine, decoder: Decoder, batch_size: int = 500, batch_ms: int = 200,
-                 on_commit: Callable[[list[Message], int, int], None] | None = None) -> None:
+                 on_commit: Callable[[list[Message], int, int], None] | None = None,
+                 on_batch: Callable[[Batch], None] | None = None) -> None:
         self.engine = engine
         self.decoder = decoder
         self.batch_size = batch_size
         self.batch_wait = batch_ms / 1000
         self.on_commit = on_commit
+        self.on_batch = on_batch  # called with each committed batch, after its commit
         self.stats = IngestStats()
         self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._submitted = 0
@@ -178,6 +180,8 @@ class Ingestor:
                 return
         elif outcome is Written.STOPPED:
             return  # not committed, not acknowledged: the broker will deliver these again
+        elif self.on_batch is not None:
+            self.on_batch(batch)
         for m in messages:
             if m.ack is not None:
                 m.ack()
@@ -222,6 +226,8 @@ class Ingestor:
                 return good, bad, True
             if outcome is Written.DONE:
                 good, bad = good + g, bad + b
+                if self.on_batch is not None:
+                    self.on_batch(batch)
                 continue
             refused = Batch()
             feed = next(iter(batch.feeds), None)  # the feed it decoded as, so the refusal counts against it

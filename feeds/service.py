@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,6 +18,7 @@ from feeds.sources import DEFAULT_SOURCES, load_sources
 from feeds.simulator import Simulator, SimulatorThread
 from geo import CountyLocator, county_names
 from settings import Settings
+from store import Batch
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,13 @@ log = logging.getLogger(__name__)
 class FeedService:
     """Everything that moves data into the store; `start()` and `stop()` are the only switches."""
 
-    def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry) -> None:
+    def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry,
+                 on_batch: Callable[[Batch], None] | None = None) -> None:
         self.settings = settings
         self.decoder = Decoder(settings.mqtt_prefix, feeds, CountyLocator.for_city(settings.city), settings.city,
                                county_names(settings.city))
-        self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms)
+        # on_batch: who judges each committed batch (the alert engine); feeds know nothing of rules.
+        self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms, on_batch=on_batch)
         self.feeds = feeds
         self.subscriber: MqttSubscriber | None = None
         self.publisher: MqttPublisher | None = None

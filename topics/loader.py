@@ -109,30 +109,40 @@ def _words(err: Any) -> str:
     return words
 
 
-def _settings_errors(theme: Theme, schemas: Mapping[str, type[BaseModel]], root: yaml.Node | None,
-                     file: str) -> list[TopicError]:
-    """Each panel's settings checked by its type's model (given the theme, for settings naming its KPIs)."""
+def _checked(items: Any, where: str, key: str, schemas: Mapping[str, type[BaseModel]], theme: Theme,
+             root: yaml.Node | None, file: str, what: str) -> list[TopicError]:
+    """Each item's settings checked by the model its `key` (type or kind) names, given the theme."""
     errors = []
-    for i, panel in enumerate(theme.panels):
-        model = schemas.get(panel.type)
+    for i, item in enumerate(items):
+        name = getattr(item, key)
+        model = schemas.get(name)
         if model is None:
-            errors.append(TopicError(file, _line_of(root, ("panels", i, "type")), f"panels[{i}].type",
-                                     f"{panel.type!r} is not a panel type of this wall (docs/panels.md lists them: "
+            errors.append(TopicError(file, _line_of(root, (where, i, key)), f"{where}[{i}].{key}",
+                                     f"{name!r} is not a {what} of this wall (docs/panels.md lists them: "
                                      f"{', '.join(sorted(schemas))})"))
             continue
         try:
-            model.model_validate(panel.settings, context={"theme": theme})
+            model.model_validate(item.settings, context={"theme": theme})
         except ValidationError as e:
             for err in e.errors():
-                loc = ("panels", i, *err["loc"])
-                words = (f"is not a setting of panel type {panel.type} (docs/panels.md lists its settings)"
+                loc = (where, i, *err["loc"])
+                words = (f"is not a setting of {what} {name} (docs/panels.md lists its settings)"
                          if err["type"] == "extra_forbidden" else _words(err))
                 errors.append(TopicError(file, _line_of(root, loc), _field(loc), words))
     return errors
 
 
-def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | None = None
-                ) -> tuple[Theme | None, list[TopicError]]:
+def _settings_errors(theme: Theme, schemas: Mapping[str, type[BaseModel]], root: yaml.Node | None,
+                     file: str, rule_schemas: Mapping[str, type[BaseModel]] | None = None) -> list[TopicError]:
+    """Each panel's settings checked by its type's model, each rule's by its kind's."""
+    errors = _checked(theme.panels, "panels", "type", schemas, theme, root, file, "panel type")
+    if rule_schemas is not None:
+        errors += _checked(theme.rules, "rules", "kind", rule_schemas, theme, root, file, "rule kind")
+    return errors
+
+
+def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | None = None,
+                rule_schemas: Mapping[str, type[BaseModel]] | None = None) -> tuple[Theme | None, list[TopicError]]:
     """A theme from a file's text, or the reasons it was refused (each with its line).
 
     With `schemas` (panel type → its settings model, from the panel registry) each panel's type and settings
@@ -156,7 +166,7 @@ def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | N
     except ValidationError as e:
         return None, [TopicError(file, _line_of(root, tuple(err["loc"])), _field(tuple(err["loc"])), _words(err))
                       for err in e.errors()]
-    errors = _settings_errors(theme, schemas, root, file) if schemas is not None else []
+    errors = _settings_errors(theme, schemas, root, file, rule_schemas) if schemas is not None else []
     return (None, errors) if errors else (theme, [])
 
 
@@ -180,9 +190,11 @@ class ThemeStore:
     """The themes of a directory, reloaded when a file changes; a refused file keeps its last good version."""
 
     def __init__(self, directory: Path, recheck_s: float = 2.0,
-                 schemas: Mapping[str, type[BaseModel]] | None = None) -> None:
+                 schemas: Mapping[str, type[BaseModel]] | None = None,
+                 rule_schemas: Mapping[str, type[BaseModel]] | None = None) -> None:
         self.directory = directory
         self.schemas = schemas  # panel type → settings model; None checks the theme's own fields only
+        self.rule_schemas = rule_schemas  # rule kind → settings model
         self.recheck_s = recheck_s
         self._lock = threading.Lock()
         self._stamps: dict[str, tuple[float, int]] = {}
@@ -219,7 +231,7 @@ class ThemeStore:
 
     def parse(self, text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
         """A theme file's text checked as this store checks its files (panel settings included)."""
-        return parse_theme(text, file, self.schemas)
+        return parse_theme(text, file, self.schemas, self.rule_schemas)
 
     def path(self, key: str) -> Path:
         """The file of a theme (it may not exist yet)."""

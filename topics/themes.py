@@ -51,6 +51,25 @@ class PanelDef(BaseModel):
         return dict(self.model_extra or {})
 
 
+class RuleDef(BaseModel):
+    """One alarm rule of a theme: its id, its kind (a registered rule kind), and the kind's own settings.
+
+    Like a panel's, the settings are written beside `kind` and checked by the kind's model (alerts/rules.py) when
+    the file is read.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,47}$", description="The rule's id within its theme")
+    kind: str = Field(description="A registered rule kind: threshold, duration, rate, absence, geofence, aqi, fog, "
+                                  "fire_danger, water_level, video_detection")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Everything the file says of the rule, as its kind's model reads it."""
+        return {"id": self.id, "kind": self.kind, **(self.model_extra or {})}
+
+
 @dataclass(frozen=True)
 class Placed:
     """A panel as the wall places it: its instance id (unique in the page) and its definition."""
@@ -95,6 +114,7 @@ class Theme(BaseModel):
                                                        "beside the city average)")
     panels: tuple[PanelDef, ...] = Field(description="The theme's panels around the map, top down per column")
     kpis: tuple[KpiDef, ...]
+    rules: tuple[RuleDef, ...] = Field((), description="Alarm rules over the theme's live data (alerts/rules.py)")
 
     @model_validator(mode="after")
     def _by_county_are_kpis(self) -> Theme:
@@ -106,6 +126,10 @@ class Theme(BaseModel):
         clash = sorted({i for i in ids if ids.count(i) > 1 or i == KPI_STRIP})
         if clash:
             raise ValueError(f"panel id {', '.join(clash)} is used twice (or is {KPI_STRIP!r}, the KPI strip's)")
+        rule_ids = [r.id for r in self.rules]
+        twice = sorted({i for i in rule_ids if rule_ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"rule id {', '.join(twice)} is used twice")
         return self
 
     def placed(self) -> list[Placed]:

@@ -1,0 +1,337 @@
+"""The alert engine: judges each committed ingest batch against the themes' rules, incrementally, and keeps the
+alarms' life cycle (raise, update, auto-clear, escalate) in the store.
+
+Incremental: what a rule must remember of a source (is its alarm open, the newest reading judged, since when a
+condition has held, recent values) is kept in memory per (rule, source); no history is rescanned. At start the
+open alarms and the newest judged time of every (rule, source) are read back, so a restart neither forgets an
+alarm nor, when a broker redelivers old messages, raises it twice: a reading not newer than the newest judged is
+a replay and is skipped, and the reading that opened an alarm is unique per (rule, source) in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from alerts.rules import Absence, Outcome, Reading, RuleRegistry, RuleSettings
+from store import alarm_queries as aq
+from store.models import Alarm, Device, Silence
+from store.writes import Batch
+from topics.themes import Theme
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[Session, Alarm, str, Sequence[str]], Any]  # (session, alarm, event, hook names)
+CaseHook = Callable[[Session, Alarm, "BoundRule"], Any]
+EventsHook = Callable[[Session, list[dict[str, Any]]], Any]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BoundRule:
+    """A rule of a theme as the engine runs it: its store key, its theme and owner, its checked settings."""
+
+    key: str  # <theme>/<rule id>
+    theme: str
+    owner: str
+    settings: RuleSettings
+
+    @property
+    def hooks(self) -> tuple[str, ...]:
+        """Who hears of its alarms: the rule's hooks, and the owning department (a hook of that name, if any)."""
+        return tuple(dict.fromkeys([*self.settings.notify, self.owner]))
+
+
+@dataclass
+class Memory:
+    """What the engine remembers of one (rule, source)."""
+
+    alarm_id: int | None = None  # the open alarm, if any
+    last_ts: datetime | None = None  # the newest reading judged
+    data: dict[str, Any] = field(default_factory=dict)  # the rule's own memory (duration start, rate window)
+
+
+@dataclass
+class Changes:
+    """What one evaluation did, for logs, tests and the bench."""
+
+    raised: list[int] = field(default_factory=list)
+    updated: int = 0
+    cleared: list[int] = field(default_factory=list)
+    skipped_replays: int = 0
+    escalated: list[int] = field(default_factory=list)
+
+
+def bind_rules(themes: Iterable[Theme], registry: RuleRegistry) -> list[BoundRule]:
+    """The themes' rules with their settings checked (a rule whose kind is unknown is left out, logged)."""
+    out = []
+    for th in themes:
+        for rule in th.rules:
+            if rule.kind not in registry:
+                log.warning("theme %s: rule %s has an unknown kind %s; left out", th.key, rule.id, rule.kind)
+                continue
+            settings = registry[rule.kind].model_validate(rule.settings, context={"theme": th})
+            out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings))  # type: ignore[arg-type]
+    return out
+
+
+def readings_of(batch: Batch) -> list[Reading]:
+    """The batch's device messages and KPI values as readings, oldest first."""
+    out = []
+    for device_id, feed, ms, county, data in batch.observations:
+        dev = batch.devices.get(device_id) or {}
+        out.append(Reading(device_id, feed, datetime.fromtimestamp(ms / 1000, UTC), orjson.loads(data), county,
+                           dev.get("name"), dev.get("lon"), dev.get("lat")))
+    for row in batch.kpis.values():
+        ts = row["ts"] if row["ts"].tzinfo else row["ts"].replace(tzinfo=UTC)
+        out.append(Reading(f"{row['key']}@{row['region']}", "kpi", ts, {row["key"]: float(row["value"])},
+                           row["region"] if row["region"] != "441200" else None, row["key"]))
+    out.sort(key=lambda r: r.ts)
+    return out
+
+
+def silenced_by(silences: Sequence[Silence], rule: str, source: str, county: str | None) -> bool:
+    """Whether a silence in force covers an alarm of this rule, source and county."""
+    return any((s.rule is None or s.rule == rule) and (s.source is None or s.source == source)
+               and (s.county_adcode is None or s.county_adcode == county) for s in silences)
+
+
+class AlertEngine:
+    """Rules over live data: fed committed batches by the ingest worker, ticked on the clock for absence and
+    escalation. Thread-safe: the ingest thread and the tick thread share one lock."""
+
+    def __init__(self, engine: Engine, registry: RuleRegistry, themes: Callable[[], Sequence[Theme]],
+                 notify: Notify | None = None, case_for_alarm: CaseHook | None = None,
+                 on_events: EventsHook | None = None, clock: Callable[[], datetime] = utc_now,
+                 tick_s: float = 5.0) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.themes = themes
+        self.notify = notify
+        self.case_for_alarm = case_for_alarm
+        self.on_events = on_events
+        self.clock = clock
+        self.tick_s = tick_s
+        self._lock = threading.RLock()
+        self._memory: dict[tuple[str, str], Memory] = {}
+        self._themes_seen: tuple[Theme, ...] | None = None
+        self._rules: list[BoundRule] = []
+        self._by_feed: dict[str, list[BoundRule]] = {}
+        self._last_heard: dict[str, dict[str, tuple[datetime, str | None, str | None]]] = defaultdict(dict)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loaded = False
+
+    # ---- rules and memory --------------------------------------------------------------------------------------
+
+    def rules(self) -> list[BoundRule]:
+        """The rules now (re-bound when the theme files change)."""
+        themes = tuple(self.themes())
+        if themes != self._themes_seen:
+            self._rules = bind_rules(themes, self.registry)
+            by_feed: dict[str, list[BoundRule]] = defaultdict(list)
+            for rule in self._rules:
+                for feed in rule.settings.reads():
+                    by_feed[feed].append(rule)
+            self._by_feed = dict(by_feed)
+            self._themes_seen = themes
+        return self._rules
+
+    def _load(self, session: Session) -> None:
+        """Read back the open alarms, the newest judged times and when each device was last heard."""
+        if self._loaded:
+            return
+        for (rule, source), ts in aq.last_seen_by_key(session).items():
+            self._memory.setdefault((rule, source), Memory()).last_ts = ts
+        for rule, source, alarm_id in aq.open_alarm_keys(session):
+            self._memory.setdefault((rule, source), Memory()).alarm_id = alarm_id
+        for dev in session.execute(select(Device.id, Device.kind, Device.last_seen, Device.name,
+                                          Device.county_adcode)):
+            self._last_heard[dev.kind][dev.id] = (dev.last_seen, dev.name, dev.county_adcode)
+        self._loaded = True
+
+    def memory(self, rule: str, source: str) -> Memory:
+        """The engine's memory of one (rule, source) (for tests and the console)."""
+        with self._lock:
+            return self._memory.setdefault((rule, source), Memory())
+
+    def forget(self, alarm: Alarm) -> None:
+        """A console cleared this alarm: the next reading that meets the rule raises a new one."""
+        with self._lock:
+            mem = self._memory.get((alarm.rule, alarm.source))
+            if mem is not None and mem.alarm_id == alarm.id:
+                mem.alarm_id = None
+
+    # ---- data as it arrives ------------------------------------------------------------------------------------
+
+    def on_batch(self, batch: Batch) -> None:
+        """Judge a committed batch (called by the ingest worker; never raises into it)."""
+        try:
+            self.evaluate(readings_of(batch), list(batch.events.values()))
+        except Exception:  # noqa: BLE001 — a rule's fault must not stop ingest
+            log.exception("alert evaluation of a batch of %d messages failed", batch.size)
+
+    def evaluate(self, readings: Sequence[Reading], events: Sequence[dict[str, Any]] = ()) -> Changes:
+        """Judge readings (oldest first) against the rules, writing alarm changes in one transaction."""
+        changes = Changes()
+        with self._lock, Session(self.engine) as s, s.begin():
+            self._load(s)
+            rules = self.rules()
+            silences = aq.active_silences(s, self.clock()) if rules else []
+            for r in readings:
+                heard = self._last_heard[r.feed]
+                if r.source not in heard or heard[r.source][0] < r.ts:
+                    heard[r.source] = (r.ts, r.name, r.county)
+                for rule in self._by_feed.get(r.feed, ()):
+                    if isinstance(rule.settings, Absence) and rule.settings.per == "feed":
+                        # A feed-wide silence ends with any of its messages.
+                        self._judge(s, rule, Reading(r.feed, r.feed, r.ts, {}, None, r.feed), silences, changes)
+                    elif not rule.settings.county or r.county == rule.settings.county:
+                        self._judge(s, rule, r, silences, changes)
+            if events and self.on_events is not None:
+                self.on_events(s, list(events))
+        return changes
+
+    def _judge(self, s: Session, rule: BoundRule, r: Reading, silences: Sequence[Silence], changes: Changes) -> None:
+        mem = self._memory.setdefault((rule.key, r.source), Memory())
+        if mem.last_ts is not None and r.ts <= mem.last_ts:
+            changes.skipped_replays += 1  # a redelivered or out-of-order message: judged already
+            return
+        mem.last_ts = r.ts
+        out = rule.settings.check(r, mem.data, mem.alarm_id is not None)
+        if out is not None:
+            self._apply(s, rule, r.source, r.label, r.county, r.ts, out, silences, changes)
+
+    def _apply(self, s: Session, rule: BoundRule, source: str, label: str, county: str | None, ts: datetime,
+               out: Outcome, silences: Sequence[Silence], changes: Changes) -> None:
+        """Raise, keep up or clear the (rule, source)'s alarm by what the rule made of a reading."""
+        mem = self._memory.setdefault((rule.key, source), Memory())
+        alarm = s.get(Alarm, mem.alarm_id) if mem.alarm_id is not None else None
+        if alarm is not None and alarm.cleared_at is not None:
+            alarm = mem.alarm_id = None  # cleared at a console since: a condition still met raises anew
+        if out.active and alarm is None:
+            self._raise(s, rule, source, label, county, ts, out, silences, changes)
+        elif out.active and alarm is not None:
+            alarm.last_at, alarm.count, alarm.value = ts, alarm.count + 1, out.value
+            if out.severity != alarm.severity:  # a fog signal turning red takes the wall from here on
+                alarm.severity = out.severity
+                alarm.title_zh, alarm.title_en = self._titles(rule, out)
+            changes.updated += 1
+        elif not out.active and alarm is not None and ts >= alarm.opened_at:  # older data cannot end it
+            alarm.state, alarm.cleared_at, alarm.cleared_by = "cleared", ts, "auto"
+            mem.alarm_id = None
+            changes.cleared.append(alarm.id)
+            if self.notify is not None and not alarm.silenced:
+                self.notify(s, alarm, "cleared", rule.hooks)
+
+    @staticmethod
+    def _titles(rule: BoundRule, out: Outcome) -> tuple[str, str]:
+        zh = f"{rule.settings.title_zh}：{out.zh}" if rule.settings.title_zh else out.zh
+        en = f"{rule.settings.title_en or rule.settings.title_zh}: {out.en}" if rule.settings.title_zh else out.en
+        return zh[:200], en[:200]
+
+    def _raise(self, s: Session, rule: BoundRule, source: str, label: str, county: str | None, ts: datetime,
+               out: Outcome, silences: Sequence[Silence], changes: Changes) -> None:
+        mem = self._memory[(rule.key, source)]
+        existing = aq.alarm_at(s, rule.key, source, ts)
+        if existing is not None:  # raised by this very reading before a restart: adopt it, add nothing
+            mem.alarm_id = existing.id if existing.cleared_at is None else None
+            changes.skipped_replays += 1
+            return
+        zh, en = self._titles(rule, out)
+        alarm = Alarm(rule=rule.key, kind=rule.settings.kind, theme=rule.theme, source=source, source_name=label,
+                      county_adcode=county, severity=out.severity, state="active", title_zh=zh, title_en=en,
+                      value=out.value, opened_at=ts, last_at=ts, count=1, escalations=0,
+                      silenced=silenced_by(silences, rule.key, source, county))
+        s.add(alarm)
+        s.flush()
+        mem.alarm_id = alarm.id
+        changes.raised.append(alarm.id)
+        if self.notify is not None and not alarm.silenced:
+            self.notify(s, alarm, "raised", rule.hooks)
+        if rule.settings.case and self.case_for_alarm is not None:
+            self.case_for_alarm(s, alarm, rule)
+
+    # ---- on the clock ------------------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> Changes:
+        """Absence (sources silent too long) and escalation (alarms nobody acknowledged in time)."""
+        now = now or self.clock()
+        changes = Changes()
+        with self._lock, Session(self.engine) as s, s.begin():
+            self._load(s)
+            rules = self.rules()
+            silences = aq.active_silences(s, now)
+            for rule in rules:
+                if isinstance(rule.settings, Absence):
+                    self._silent_sources(s, rule, rule.settings, now, silences, changes)
+            by_key = {r.key: r for r in rules}
+            for alarm in aq.unacknowledged_for_escalation(s):
+                rule = by_key.get(alarm.rule)
+                after = rule.settings.escalate_after_min if rule else None
+                if not after:
+                    continue
+                due = (alarm.escalated_at or alarm.opened_at) + timedelta(minutes=after)
+                if now >= due:
+                    alarm.escalations += 1
+                    alarm.escalated_at = now
+                    changes.escalated.append(alarm.id)
+                    if self.notify is not None:
+                        self.notify(s, alarm, "escalated", tuple(dict.fromkeys([*rule.settings.escalate_to,
+                                                                               *rule.hooks])))
+        return changes
+
+    def _silent_sources(self, s: Session, rule: BoundRule, settings: Absence, now: datetime,
+                        silences: Sequence[Silence], changes: Changes) -> None:
+        heard = self._last_heard.get(settings.feed, {})
+        if settings.per == "feed":
+            if not heard:
+                return
+            last = max(ts for ts, _, _ in heard.values())
+            sources = [(settings.feed, last, settings.feed, None)]
+        else:
+            sources = [(dev, ts, name or dev, county) for dev, (ts, name, county) in heard.items()
+                       if not settings.county or county == settings.county]
+        for source, last, label, county in sources:
+            mem = self._memory.setdefault((rule.key, source), Memory())
+            out = settings.silent(label, last, now)
+            if out.active and mem.alarm_id is None:
+                # Opened at the moment the silence reached its length: the same for every tick and restart.
+                opened = last + timedelta(minutes=settings.minutes)
+                self._raise(s, rule, source, label, county, opened, out, silences, changes)
+            elif out.active and mem.alarm_id is not None:
+                alarm = s.get(Alarm, mem.alarm_id)
+                if alarm is not None and alarm.cleared_at is None:
+                    alarm.value, alarm.last_at = out.value, now
+                    alarm.title_zh, alarm.title_en = self._titles(rule, out)
+
+    def start(self) -> AlertEngine:
+        """Tick in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 — the tick must outlive a bad rule or a store outage
+                log.exception("alert tick failed")
+
+    def stop(self) -> None:
+        """Stop ticking."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)

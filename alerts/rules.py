@@ -1,0 +1,416 @@
+"""Rule kinds: each a settings model (checked when a theme file is read, with its line) that judges one reading.
+
+A rule judges readings of one source (a device, a KPI of a region) one at a time, oldest first; what it must
+remember between readings (since when a condition has held, the recent values) lives in a per-source `memory`
+dict the engine keeps. `check` says whether the condition holds after this reading (`Outcome`), or None when the
+reading says nothing about it (the metric is absent). Absence is judged on the clock instead (`silent`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from feeds.payloads import DETECTION_NAMES, Detection
+from standards.aqi import aqi_band
+from standards.fire import beaufort, fire_danger
+from standards.fog import fog_signal
+
+COUNTIES = ("441202", "441203", "441204", "441223", "441224", "441225", "441226", "441284")
+SEVERITY_NAMES = {1: ("蓝色", "Blue"), 2: ("黄色", "Yellow"), 3: ("橙色", "Orange"), 4: ("红色", "Red")}
+CRITICAL = 4  # a red alarm takes over the wall until someone acknowledges it
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One message's values from one source, as a rule sees them."""
+
+    source: str
+    feed: str
+    ts: datetime
+    values: Mapping[str, float]
+    county: str | None = None
+    name: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.source
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a rule makes of a reading: whether its condition holds, how severe, the value and the words."""
+
+    active: bool
+    severity: int = 2
+    value: float | None = None
+    zh: str = ""
+    en: str = ""
+
+
+def _county(value: str) -> str:
+    if value not in COUNTIES:
+        raise ValueError(f"{value!r} is not a county of the city ({', '.join(COUNTIES)})")
+    return value
+
+
+County = Annotated[str, AfterValidator(_county)]
+
+
+class RuleSettings(BaseModel):
+    """What every rule has: an id, its kind, words, severity, where, and who hears of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,47}$", description="规则编号 / The rule's id within its theme")
+    kind: str
+    title_zh: str | None = Field(None, max_length=60, description="告警名称 / The alarm's name (default: the kind's)")
+    title_en: str | None = Field(None, max_length=80, description="English name of the alarm")
+    severity: int | None = Field(None, ge=1, le=4, description="级别 1蓝 2黄 3橙 4红 (default: the kind's, "
+                                                                   "e.g. by the signal's colour); red takes the wall")
+    county: County | None = Field(None, description="只看一个区县 / Only readings from this county")
+    escalate_after_min: float | None = Field(None, gt=0, description="无人确认多少分钟后升级 / Escalate when "
+                                                                     "unacknowledged this long (and again each time)")
+    escalate_to: list[str] = Field(default_factory=list, description="升级通知 / Hooks told on escalation")
+    notify: list[str] = Field(default_factory=list, description="通知 / Hooks told when raised and cleared")
+    case: bool = Field(False, description="自动立案 / Open a case of the seven-step workflow when raised")
+
+    feeds: ClassVar[tuple[str, ...]] = ()
+
+    def reads(self) -> tuple[str, ...]:
+        """The feeds whose readings this rule judges."""
+        return self.feeds
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        """Whether the condition holds after this reading (None: the reading says nothing about it)."""
+        raise NotImplementedError
+
+    def severity_or(self, derived: int) -> int:
+        return self.severity or derived
+
+
+class MetricRule(RuleSettings):
+    """A rule on one metric of one feed (a device's value, or a KPI: feed kpi, metric its key)."""
+
+    feed: str = Field(description="数据源 / Feed, e.g. road_weather, hydrology, kpi")
+    metric: str = Field(description="指标 / Metric, e.g. visibility_m, or a KPI key")
+    above: float | None = Field(None, description="高于（含）此值告警 / Raised at or above")
+    below: float | None = Field(None, description="低于（含）此值告警 / Raised at or below")
+
+    @model_validator(mode="after")
+    def _one_side(self) -> MetricRule:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above or below")
+        return self
+
+    def reads(self) -> tuple[str, ...]:
+        return (self.feed,)
+
+    def met(self, v: float) -> bool:
+        return v >= self.above if self.above is not None else v <= self.below  # type: ignore[operator]
+
+    def words(self, r: Reading, v: float, extra_zh: str = "", extra_en: str = "") -> tuple[str, str]:
+        sign, line = ("≥", self.above) if self.above is not None else ("≤", self.below)
+        return (f"{r.label} {self.metric} {v:g} {sign} {line:g}{extra_zh}",
+                f"{r.label}: {self.metric} {v:g} {sign} {line:g}{extra_en}")
+
+
+class Threshold(MetricRule):
+    """A value past a line, with hysteresis: once raised it clears only back past `clear_at`."""
+
+    kind: Literal["threshold"]
+    clear_at: float | None = Field(None, description="回落到此值才解除（回差）/ Clears only back past this "
+                                                     "(default: the line itself)")
+
+    @model_validator(mode="after")
+    def _clear_on_safe_side(self) -> Threshold:
+        if self.clear_at is not None:
+            if self.above is not None and self.clear_at > self.above:
+                raise ValueError("clear_at must be at most above (the alarm clears below the line)")
+            if self.below is not None and self.clear_at < self.below:
+                raise ValueError("clear_at must be at least below (the alarm clears above the line)")
+        return self
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        v = r.values.get(self.metric)
+        if v is None:
+            return None
+        if active and self.clear_at is not None:
+            holds = v > self.clear_at if self.above is not None else v < self.clear_at
+        else:
+            holds = self.met(v)
+        zh, en = self.words(r, v)
+        return Outcome(holds, self.severity_or(2), v, zh, en)
+
+
+class Duration(MetricRule):
+    """A value past a line for a while: raised once every reading for `minutes` has been past it."""
+
+    kind: Literal["duration"]
+    minutes: float = Field(gt=0, description="持续分钟数 / Minutes the condition must hold")
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        v = r.values.get(self.metric)
+        if v is None:
+            return None
+        if not self.met(v):
+            memory.pop("since", None)
+            return Outcome(False, self.severity_or(2), v)
+        since = memory.setdefault("since", r.ts)
+        held = (r.ts - since).total_seconds() / 60
+        zh, en = self.words(r, v, f"，已持续 {held:.0f} 分钟", f" for {held:.0f} min")
+        return Outcome(held >= self.minutes, self.severity_or(2), v, zh, en)
+
+
+class Rate(RuleSettings):
+    """A fast change: the value rose (or fell) by at least `change` within `minutes`."""
+
+    kind: Literal["rate"]
+    feed: str = Field(description="数据源 / Feed")
+    metric: str = Field(description="指标 / Metric")
+    change: float = Field(description="变化量：正为上涨、负为下降 / Change: positive a rise, negative a fall")
+    minutes: float = Field(gt=0, description="时间窗（分钟）/ Within this many minutes")
+
+    @model_validator(mode="after")
+    def _nonzero(self) -> Rate:
+        if self.change == 0:
+            raise ValueError("change must not be 0")
+        return self
+
+    def reads(self) -> tuple[str, ...]:
+        return (self.feed,)
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        v = r.values.get(self.metric)
+        if v is None:
+            return None
+        window: list[tuple[datetime, float]] = memory.setdefault("window", [])
+        start = r.ts - timedelta(minutes=self.minutes)
+        window[:] = [(t, x) for t, x in window if t >= start] + [(r.ts, v)]
+        if self.change > 0:
+            moved = v - min(x for _, x in window)
+            holds = moved >= self.change
+        else:
+            moved = v - max(x for _, x in window)
+            holds = moved <= self.change
+        return Outcome(holds, self.severity_or(2), v,
+                       f"{r.label} {self.metric} {self.minutes:g} 分钟内变化 {moved:+g}",
+                       f"{r.label}: {self.metric} changed {moved:+g} within {self.minutes:g} min")
+
+
+class Absence(RuleSettings):
+    """Silence: a device (or the whole feed) sent nothing for `minutes`; cleared by its next message."""
+
+    kind: Literal["absence"]
+    feed: str = Field(description="数据源 / Feed")
+    minutes: float = Field(gt=0, description="多少分钟无数据告警 / Raised after this many minutes without data")
+    per: Literal["device", "feed"] = Field("device", description="按设备或整个数据源 / Each device, or the feed as "
+                                                                   "a whole")
+
+    def reads(self) -> tuple[str, ...]:
+        return (self.feed,)
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        return Outcome(False, self.severity_or(2))  # a message arrived: not silent
+
+    def silent(self, label: str, last_seen: datetime, now: datetime) -> Outcome:
+        """Whether a source last heard at last_seen is silent at now."""
+        quiet = (now - last_seen).total_seconds() / 60
+        return Outcome(quiet >= self.minutes, self.severity_or(2), round(quiet, 1),
+                       f"{label} {quiet:.0f} 分钟无数据", f"{label}: no data for {quiet:.0f} min")
+
+
+class Geofence(RuleSettings):
+    """A device's position inside (or outside) an area: some counties of the city, or a box."""
+
+    kind: Literal["geofence"]
+    feed: str = Field(description="数据源（带位置的设备）/ Feed of the devices")
+    counties: list[County] = Field(default_factory=list, description="区域：这些区县 / The area: these counties")
+    bbox: list[float] | None = Field(None, min_length=4, max_length=4,
+                                     description="或矩形 [西, 南, 东, 北] / Or a box [west, south, east, north]")
+    alarm_when: Literal["outside", "inside"] = Field("outside", description="在区域外或内时告警 / Raised outside or "
+                                                                            "inside the area")
+
+    @model_validator(mode="after")
+    def _area(self) -> Geofence:
+        if bool(self.counties) == (self.bbox is not None):
+            raise ValueError("give the area as counties or as a bbox, one of them")
+        if self.bbox is not None and not (self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]):
+            raise ValueError("bbox is [west, south, east, north] with west < east and south < north")
+        return self
+
+    def reads(self) -> tuple[str, ...]:
+        return (self.feed,)
+
+    @cached_property
+    def _area_shape(self) -> Any:
+        from shapely import box, prepare, union_all
+
+        from geo import load_counties
+
+        if self.bbox is not None:
+            shape = box(*self.bbox)
+        else:
+            gdf = load_counties("441200", "detail")
+            shape = union_all(list(gdf[gdf["adcode"].isin(self.counties)].geometry))
+        prepare(shape)
+        return shape
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        if r.lon is None or r.lat is None:
+            return None
+        from shapely import Point
+
+        inside = self._area_shape.covers(Point(r.lon, r.lat))
+        holds = inside if self.alarm_when == "inside" else not inside
+        where_zh, where_en = ("进入", "entered") if self.alarm_when == "inside" else ("离开", "left")
+        return Outcome(holds, self.severity_or(2), None, f"{r.label} {where_zh}围栏区域",
+                       f"{r.label} {where_en} the fenced area")
+
+
+class AirQuality(RuleSettings):
+    """HJ 633: a station's AQI at or above a level (default 4, 中度污染)."""
+
+    kind: Literal["aqi"]
+    min_level: int = Field(4, ge=2, le=6, description="告警的最低AQI级别 / Lowest HJ 633 level raised")
+    feeds: ClassVar[tuple[str, ...]] = ("air_quality",)
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        aqi = r.values.get("aqi")
+        if aqi is None:
+            return None
+        band = aqi_band(int(aqi))
+        return Outcome(band.level >= self.min_level, self.severity_or(4 if band.level >= 5 else 3), aqi,
+                       f"{r.label} AQI {aqi:g} {band.category_zh}（{band.level_zh}）",
+                       f"{r.label}: AQI {aqi:g}, {band.category_en} (level {band.level})")
+
+
+class Fog(RuleSettings):
+    """CMA 大雾 signals from a road-weather station's visibility (default: red, < 50 m)."""
+
+    kind: Literal["fog"]
+    min_signal: Literal["yellow", "orange", "red"] = Field("red", description="告警的最低信号 / Lowest signal raised")
+    feeds: ClassVar[tuple[str, ...]] = ("road_weather",)
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        vis = r.values.get("visibility_m")
+        if vis is None:
+            return None
+        sig = fog_signal(vis)
+        floor = {"yellow": 1, "orange": 2, "red": 3}[self.min_signal]
+        if sig is None:
+            return Outcome(False, self.severity_or(2), vis)
+        return Outcome(sig.severity >= floor, self.severity_or(sig.severity + 1), vis,
+                       f"{r.label} 能见度 {vis:,.0f} 米 {sig.name_zh}", f"{r.label}: visibility {vis:,.0f} m, "
+                       f"{sig.name_en}")
+
+
+class FireDanger(RuleSettings):
+    """LY/T 1172-95 fire danger from a station's four factors, at or above a level (default 4, 高火险)."""
+
+    kind: Literal["fire_danger"]
+    min_level: int = Field(4, ge=2, le=5, description="告警的最低火险等级 / Lowest fire-danger level raised")
+    feeds: ClassVar[tuple[str, ...]] = ("fire_risk",)
+    FACTORS: ClassVar[tuple[str, ...]] = ("max_temp_c", "rh_pct", "dry_days", "wind_speed_ms")
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        if not all(f in r.values for f in self.FACTORS):
+            return None
+        v = r.values
+        res = fire_danger(v["max_temp_c"], v["rh_pct"], int(v["dry_days"]), beaufort(v["wind_speed_ms"]))
+        return Outcome(res.level >= self.min_level, self.severity_or(4 if res.level >= 5 else 3), float(res.level),
+                       f"{r.label} {res.level_zh}{res.name_zh}", f"{r.label}: fire danger {res.name_en}")
+
+
+class WaterLevel(RuleSettings):
+    """A gauge at or above its warning level (警戒水位), or its guaranteed level (保证水位)."""
+
+    kind: Literal["water_level"]
+    at_least: Literal["warning", "guaranteed"] = Field("warning", description="警戒或保证水位 / Warning or "
+                                                                              "guaranteed level")
+    feeds: ClassVar[tuple[str, ...]] = ("hydrology",)
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        status = r.values.get("water_status")
+        if status is None:
+            return None
+        floor = 1 if self.at_least == "warning" else 2
+        level = r.values.get("water_level_m")
+        zh, en = ("超保证水位", "above guaranteed level") if status >= 2 else ("超警戒水位", "above warning level")
+        return Outcome(status >= floor, self.severity_or(4 if status >= 2 else 3), level,
+                       f"{r.label} {zh}" + (f" {level:.2f} 米" if level is not None else ""),
+                       f"{r.label}: {en}" + (f" {level:.2f} m" if level is not None else ""))
+
+
+class VideoDetection(RuleSettings):
+    """A river-video AI detection (四乱, floating debris …) at or above a confidence; cleared by a clean frame."""
+
+    kind: Literal["video_detection"]
+    min_confidence: float = Field(0.8, gt=0, le=1, description="最低置信度 / Lowest confidence raised")
+    detections: list[Detection] = Field(default_factory=lambda: list(Detection),
+                                        description="识别类型 / Which detections (default: all)")
+    feeds: ClassVar[tuple[str, ...]] = ("video_point",)
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        found = [(d, r.values[f"detection.{d.value}"]) for d in self.detections
+                 if r.values.get(f"detection.{d.value}", 0) >= self.min_confidence]
+        if not found:
+            return Outcome(False, self.severity_or(2))
+        d, conf = max(found, key=lambda x: x[1])
+        zh, en = DETECTION_NAMES[d]
+        return Outcome(True, self.severity_or(2), conf, f"{r.label} AI识别: {zh} {conf:.0%}",
+                       f"{r.label} AI: {en} {conf:.0%}")
+
+
+BUILTIN_RULES: tuple[type[RuleSettings], ...] = (Threshold, Duration, Rate, Absence, Geofence, AirQuality, Fog,
+                                                 FireDanger, WaterLevel, VideoDetection)
+
+
+class RuleRegistry:
+    """Rule kinds by name; the built-ins register like additions."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, type[RuleSettings]] = {}
+
+    def register(self, model: type[RuleSettings]) -> type[RuleSettings]:
+        """Add a rule kind (its settings model names it with `kind: Literal[...]`)."""
+        name = kind_of(model)
+        if name in self._kinds:
+            raise ValueError(f"rule kind {name!r} is already registered")
+        self._kinds[name] = model
+        return model
+
+    def __getitem__(self, name: str) -> type[RuleSettings]:
+        return self._kinds[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds)
+
+    def schemas(self) -> dict[str, type[BaseModel]]:
+        """Each kind's settings model, by kind (what theme files' rules are checked against)."""
+        return dict(self._kinds)
+
+
+def kind_of(model: type[RuleSettings]) -> str:
+    """The kind a settings model declares (`kind: Literal["threshold"]`)."""
+    annotation = model.model_fields["kind"].annotation
+    args = getattr(annotation, "__args__", ())
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise TypeError(f"{model.__name__}.kind must be a Literal of one name")
+    return args[0]
+
+
+def register_builtin_rules(registry: RuleRegistry) -> None:
+    """Register every built-in rule kind through the same call an addition uses."""
+    for model in BUILTIN_RULES:
+        registry.register(model)

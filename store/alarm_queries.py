@@ -1,0 +1,82 @@
+"""Reads of alarms and silences: what is open now, what the wall must show, what a console lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from store.models import Alarm, Silence
+
+
+def open_alarms(session: Session, county: str | None = None, min_severity: int = 1, limit: int = 500) -> list[Alarm]:
+    """Alarms not cleared, worst first then newest (of one county, when given)."""
+    stmt = select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.severity >= min_severity)
+    if county:
+        stmt = stmt.where(Alarm.county_adcode == county)
+    return list(session.scalars(stmt.order_by(Alarm.severity.desc(), Alarm.opened_at.desc()).limit(limit)))
+
+
+def open_alarm_keys(session: Session) -> list[tuple[str, str, int]]:
+    """(rule, source, id) of every open alarm: what the engine remembers at start."""
+    return [tuple(r) for r in session.execute(select(Alarm.rule, Alarm.source, Alarm.id)  # type: ignore[misc]
+                                              .where(Alarm.cleared_at.is_(None)))]
+
+
+def last_seen_by_key(session: Session) -> dict[tuple[str, str], datetime]:
+    """The newest data time each (rule, source) has judged, from its alarms: readings older are replays."""
+    newest = func.max(func.coalesce(Alarm.cleared_at, Alarm.last_at))
+    rows = session.execute(select(Alarm.rule, Alarm.source, newest).group_by(Alarm.rule, Alarm.source))
+    return {(rule, source): ts for rule, source, ts in rows if ts is not None}
+
+
+def alarm_at(session: Session, rule: str, source: str, opened_at: datetime) -> Alarm | None:
+    """The alarm a reading at opened_at raised, if it was raised already (a replay finds it)."""
+    return session.scalar(select(Alarm).where(Alarm.rule == rule, Alarm.source == source,
+                                              Alarm.opened_at == opened_at))
+
+
+def critical_unacknowledged(session: Session, severity: int = 4) -> list[Alarm]:
+    """Red alarms that nobody has acknowledged and no silence covers: they take over the wall."""
+    stmt = (select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None), Alarm.severity >= severity,
+                                Alarm.silenced.is_(False))
+            .order_by(Alarm.opened_at))
+    return list(session.scalars(stmt))
+
+
+def open_by_county(session: Session) -> dict[str, int]:
+    """Open alarms per county (alarms without a county are left out)."""
+    stmt = (select(Alarm.county_adcode, func.count()).where(Alarm.cleared_at.is_(None),
+                                                            Alarm.county_adcode.is_not(None))
+            .group_by(Alarm.county_adcode))
+    return {c: n for c, n in session.execute(stmt)}
+
+
+def recent_alarms(session: Session, limit: int = 200, states: Iterable[str] | None = None) -> list[Alarm]:
+    """The newest alarms, of some states when given."""
+    stmt = select(Alarm)
+    if states is not None:
+        stmt = stmt.where(Alarm.state.in_(list(states)))
+    return list(session.scalars(stmt.order_by(Alarm.id.desc()).limit(limit)))
+
+
+def unacknowledged_for_escalation(session: Session) -> list[Alarm]:
+    """Open, unacknowledged, not silenced alarms: the ones escalation looks at."""
+    stmt = select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None), Alarm.silenced.is_(False))
+    return list(session.scalars(stmt))
+
+
+def active_silences(session: Session, now: datetime) -> list[Silence]:
+    """Silences in force at now."""
+    return list(session.scalars(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)))
+
+
+def silences(session: Session, now: datetime, include_past_hours: float = 24) -> list[Silence]:
+    """Silences in force or ended recently, newest first."""
+    from datetime import timedelta
+
+    since = now - timedelta(hours=include_past_hours)
+    return list(session.scalars(select(Silence).where(or_(Silence.ends_at > since))
+                                .order_by(Silence.id.desc())))
