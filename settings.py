@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None, description="Key that signs admin sessions; default: a new random key each start (everyone signs "
                           "in again after a restart). Set it when several web workers serve one wall.")
+    webhooks: dict[str, str] = Field(
+        {}, description="Webhooks as hook name → URL, e.g. {\"市生态环境局\": \"http://10.1.2.3/hook\"}. A rule names "
+                        "hooks in its theme file's notify:; a department's name is also a hook name, so that entry "
+                        "reaches 市生态环境局. Alarm events are POSTed as JSON, retried, and each delivery is kept.")
+    alarm_sound: bool = Field(False, description="Walls sound the alarm tone while a red alarm holds them (also per "
+                                                 "screen with ?sound=1; the browser must allow autoplay).")
     lang: str = Field("zh", description="Default UI language: zh or en.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
 
@@ -92,6 +98,7 @@ def settings_table() -> str:
     """The settings as a Markdown table, for docs/settings.md (`make docs` rewrites it)."""
     rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = "" if field.default is None else f"`{field.default}`"
+        value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+        default = "" if value is None else f"`{value}`"
         rows.append(f"| `--{name.replace('_', '-')}` | `ZQ_{name.upper()}` | {default} | {field.description} |")
     return "\n".join(rows) + "\n"

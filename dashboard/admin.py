@@ -18,9 +18,11 @@ from flask import Flask, Response, jsonify, redirect, request, session
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
-from dashboard import auth
+from dashboard import alarm_actions, auth
+from dashboard.alarm_actions import alarm_dict
 from dashboard.context import AppContext
 from store import admin_queries as aq
+from store import alarm_queries as alq
 from topics.loader import TopicError
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -242,3 +244,33 @@ def register(server: Flask, ctx: AppContext) -> None:
                                        "target": e.target, "detail": e.detail, "allowed": e.allowed}
                                       for e in aq.audit_entries(s)]})
 
+
+    # ---- alarms (issue 7): the console's actions, for other consoles and scripts -----------------------------
+
+    @server.get("/admin/api/alarms")
+    @signed_in()
+    def list_alarms(user: dict[str, Any]) -> Response:
+        if user["role"] == "wall":
+            return _json({"error": "a wall screen reads alarms on the wall"}, 403)
+        with Session(ctx.engine) as s:
+            rows = alq.open_alarms(s) if request.args.get("state", "open") == "open" else alq.recent_alarms(s)
+            mine = [alarm_dict(a) for a in rows if auth.can_handle_alarm(user["role"], user["themes"], a.theme)]
+        return _json({"alarms": mine})
+
+    @server.post("/admin/api/alarms/<int:alarm_id>/<action>")
+    @signed_in(write=True)
+    def alarm_action(user: dict[str, Any], alarm_id: int, action: str) -> Response:
+        done = alarm_actions.act(ctx, user, alarm_id, action)
+        return _json({"alarm": done.alarm} if done.error is None else {"error": done.error}, done.status)
+
+    @server.post("/admin/api/silences")
+    @signed_in(write=True)
+    def add_silence(user: dict[str, Any]) -> Response:
+        body = request.get_json(silent=True) or {}
+        try:
+            minutes = float(body.get("minutes", 0))
+        except (TypeError, ValueError):
+            return _json({"error": "minutes must be a number"}, 400)
+        done = alarm_actions.silence(ctx, user, minutes, body.get("rule"), body.get("source"), body.get("county"),
+                                     body.get("reason"))
+        return _json(done.alarm if done.error is None else {"error": done.error}, done.status)

@@ -51,3 +51,8 @@ def csrf_ok(session: MutableMapping[str, Any], sent: str | None) -> bool:
     """Whether a write carries the session's token."""
     expected = session.get("csrf")
     return bool(expected and sent and hmac.compare_digest(expected, sent))
+
+
+def can_handle_alarm(role: str, themes: list[str], alarm_theme: str | None) -> bool:
+    """Admins and leaders handle every alarm; an owner those of their themes; a wall screen none."""
+    return role in ("admin", "leader") or (role == "owner" and alarm_theme in themes)

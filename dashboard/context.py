@@ -13,6 +13,8 @@ import geopandas as gpd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from alerts.engine import AlertEngine
+from alerts.rules import RuleRegistry
 from dashboard.grids import GridProvider
 from dashboard.panels import PanelRegistry
 from feeds import FeedRegistry
@@ -33,6 +35,7 @@ class Registries:
     feeds: FeedRegistry = field(default_factory=FeedRegistry)
     layers: LayerRegistry = field(default_factory=LayerRegistry)
     panels: PanelRegistry = field(default_factory=PanelRegistry)
+    rules: RuleRegistry = field(default_factory=RuleRegistry)
 
 
 class TtlCache:
@@ -73,6 +76,8 @@ class AppContext:
     grids: GridProvider
     topics: ThemeStore
     cache: TtlCache = field(default_factory=TtlCache)
+    alerts: AlertEngine | None = None  # set by the factory: the rules over live data
+    open_case: Callable[[Session, Any, datetime], Any] | None = None  # alarm → case of the seven steps
 
     def now(self) -> datetime:
         """Current time in the city's zone (UTC+8)."""

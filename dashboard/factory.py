@@ -15,10 +15,13 @@ from dashboard import admin, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
-from dashboard.pages import case, citymap, consistency, county, device, drillmap, grid, plan, topics_admin, wall
+from dashboard.pages import alarms, case, citymap, consistency, county, device, drillmap, grid, plan, topics_admin, wall
 from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
 from dashboard.panels import register_builtin_panels
+from alerts.engine import AlertEngine
+from alerts.notify import Notifier
+from alerts.rules import register_builtin_rules
 from feeds import register_builtin_feeds
 from feeds.service import FeedService
 from geo import load_counties
@@ -49,6 +52,7 @@ def build_registries(settings: Settings) -> Registries:
         reg.feeds.set_cadence(feed, seconds)
     register_builtin_layers(reg.layers)
     register_builtin_panels(reg.panels)
+    register_builtin_rules(reg.rules)
     return reg
 
 
@@ -65,8 +69,16 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
         grids=GridProvider(engine, detail),
         topics=ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
-                          schemas=registries.panels.schemas()),
+                          schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas()),
     )
+
+    notifier = Notifier(engine, settings.webhooks)
+    ctx.alerts = AlertEngine(engine, registries.rules, ctx.themes, notify=notifier.enqueue)
+    if start_feeds:
+        ctx.alerts.start()
+        notifier.start()
+        atexit.register(ctx.alerts.stop)
+        atexit.register(notifier.stop)
 
     app = Dash(
         __name__, title="肇庆市一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
@@ -103,6 +115,8 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
             return citymap.layout(ctx, search, width)
         if path == consistency.PATH:
             return consistency.layout(ctx, lang)
+        if path.rstrip("/") == alarms.PATH:
+            return alarms.layout(ctx, lang)
         if path.rstrip("/") == topics_admin.PATH:
             return topics_admin.layout(ctx, lang)
         for prefix, module in ((county.PATH_PREFIX, county), (grid.PATH_PREFIX, grid), (device.PATH_PREFIX, device),
@@ -119,11 +133,13 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     drillmap.register(app, ctx)
     detail_page.register(app, ctx)
     topics_admin.register(app, ctx)
+    alarms.register(app, ctx)
     plan.register(app, ctx)
 
     service: FeedService | None = None
     if start_feeds:
-        service = FeedService(settings, engine, registries.feeds).start(ingest=settings.ingest)
+        service = FeedService(settings, engine, registries.feeds, on_batch=ctx.alerts.on_batch
+                              ).start(ingest=settings.ingest)
         atexit.register(service.stop)
     admin.register(app.server, ctx)
     monitor = health.register(app.server, ctx,

@@ -38,3 +38,4 @@ COUNTY_DEVICES = "county-devices"
 COUNTY_EVENTS = "county-events"
 CONSISTENCY_TABLE = "consistency-table"
 THEMES_VERSION = "themes-version"  # which version of the theme files the wall page was built from
+TAKEOVER = "takeover"  # the red-alarm banner over the wall, until someone acknowledges at a console

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import pick
-from feeds.payloads import DETECTION_NAMES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN, Detection
-from standards.fire import beaufort, fire_danger
-from standards.fog import fog_signal
+from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from settings import CITY_TZ
+from store import alarm_queries as alq
 from store import queries as q
-from store.queries import LatestRow
 
 
 @dataclass(frozen=True)
 class StandingWarning:
-    """One standing warning: what, where, how severe (1 yellow … 3 red)."""
+    """One standing warning (an open alarm): what, where, how severe (1 blue, 2 yellow, 3 orange, 4 red)."""
 
     zh: str
     en: str
@@ -40,56 +37,15 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def _by_device(rows: list[LatestRow]) -> dict[str, dict[str, LatestRow]]:
-    out: dict[str, dict[str, LatestRow]] = defaultdict(dict)
-    for r in rows:
-        out[r.device_id][r.metric] = r
-    return out
-
-
-def warnings_from(road: list[LatestRow], fire: list[LatestRow], water: list[LatestRow], video: list[LatestRow],
-                  air: list[LatestRow], now: datetime) -> list[StandingWarning]:
-    """Standing warnings by the standards: fog signals, fire danger 4–5, water at warning, AI detections, AQI 4+."""
-    out: list[StandingWarning] = []
-    for r in road:
-        if r.metric == "visibility_m" and (sig := fog_signal(r.value)) is not None:
-            out.append(StandingWarning(f"{r.name or r.device_id} {sig.name_zh}", f"{r.name or r.device_id}: {sig.name_en}",
-                                sig.severity))
-    for metrics in _by_device(fire).values():
-        if all(m in metrics for m in ("max_temp_c", "rh_pct", "dry_days", "wind_speed_ms")):
-            res = fire_danger(metrics["max_temp_c"].value, metrics["rh_pct"].value, int(metrics["dry_days"].value),
-                              beaufort(metrics["wind_speed_ms"].value))
-            if res.level >= 4:
-                name = metrics["rh_pct"].name or metrics["rh_pct"].device_id
-                out.append(StandingWarning(f"{name} {res.level_zh}{res.name_zh}", f"{name}: {res.name_en}", res.level - 2))
-    for r in water:
-        if r.metric == "water_status" and r.value >= 1:
-            out.append(StandingWarning(f"{r.name or r.device_id} 超警戒水位", f"{r.name or r.device_id}: above warning level",
-                                2 if r.value < 2 else 3))
-    for r in video:
-        if r.metric.startswith("detection.") and r.ts >= now - timedelta(hours=1):
-            zh, en = DETECTION_NAMES.get(Detection(r.metric.removeprefix("detection.")), (r.metric, r.metric))
-            out.append(StandingWarning(f"{r.name or r.device_id} AI识别: {zh}", f"{r.name or r.device_id} AI: {en}", 1))
-    for r in air:
-        if r.metric == "aqi_level" and r.value >= 4:
-            out.append(StandingWarning(f"{r.name or r.device_id} 空气质量{int(r.value)}级", f"{r.name or r.device_id}: AQI level "
-                                f"{int(r.value)}", 2 if r.value < 5 else 3))
-    return sorted(out, key=lambda w: -w.severity)
-
-
 def conditions(session: Session, now: datetime, county: str | None = None) -> Conditions:
-    """Weather and warnings now, for the city or one county."""
-    # One read for the five feeds: five cost PostgreSQL 4.7 ms a tick, one 2.3 ms (`make bench`, wall).
-    got = q.latest_values_by_feed(session, {
-        "road_weather": ["visibility_m", "air_temp_c", "humidity_pct"],
-        "fire_risk": ["max_temp_c", "rh_pct", "dry_days", "wind_speed_ms"],
-        "hydrology": ["water_status"], "video_point": ["detection.*"], "air_quality": ["aqi_level"]}, county)
-    road, fire, water, air = got["road_weather"], got["fire_risk"], got["hydrology"], got["air_quality"]
-    video = [r for r in got["video_point"] if r.metric.startswith("detection.")]
+    """Weather now (road-weather stations, last hour) and the open alarms, for the city or one county."""
+    got = q.latest_values_by_feed(session, {"road_weather": ["air_temp_c", "humidity_pct"]}, county)
+    road = got["road_weather"]
     fresh = now - timedelta(hours=1)
     temps = [r.value for r in road if r.metric == "air_temp_c" and r.ts >= fresh]
     hums = [r.value for r in road if r.metric == "humidity_pct" and r.ts >= fresh]
-    items = warnings_from(road, fire, water, video, air, now)
+    # The warnings are the alarms the themes' rules raised (alerts/): one truth for header, ticker and panels.
+    items = [StandingWarning(a.title_zh, a.title_en, a.severity) for a in alq.open_alarms(session, county)]
     return Conditions(_mean(temps), _mean(hums), len(items), items)
 
 

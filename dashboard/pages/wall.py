@@ -21,6 +21,7 @@ from dashboard.status import conditions, ticker
 from layers import map_figure
 from layers.aqi import aqi_choropleth_values, aqi_labels
 from layers.choropleth import NO_DATA, Shading, classed
+from store import alarm_queries as alq
 from store import queries as q
 from store.env_queries import county_aqi
 from topics import Theme
@@ -171,6 +172,8 @@ def layout(ctx: AppContext, view: View) -> html.Div:
             shell(panels[KPI_PANEL], lang, f"{KPI_PANEL}-panel", title=title, ident=KPI_STRIP),
         ]),
         dcc.Interval(id=ids.WALL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
+        # Drawn over the header: it never takes a click (pointer-events: none), acknowledgement is at a console.
+        html.Div(id=ids.TAKEOVER, className="takeover hidden", **{"aria-live": "assertive", "role": "alert"}),
         dcc.Store(id=ids.PANEL_HASHES, data={}),
         dcc.Store(id=ids.THEMES_VERSION, data=ctx.topics.version),
     ])
@@ -242,6 +245,16 @@ def register(app: Dash, ctx: AppContext) -> None:
             sent.append(no_update if old.get(key) == new[key] else value)
         return (out_bodies, out_metas, out_classes, *sent, new, no_update)
 
+    @app.callback(Output(ids.TAKEOVER, "children"), Output(ids.TAKEOVER, "className"),
+                  Input(ids.WALL_TICK, "n_intervals"), State(ids.URL, "search"))
+    def takeover(_n: int | None, search: str | None) -> tuple[Any, str]:
+        params = query(search)
+        with Session(ctx.engine) as s:
+            alarms = alq.critical_unacknowledged(s)
+            banner = takeover_banner(ctx, alarms, "en" if params.get("lang") == "en" else "zh",
+                                     sound=params.get("sound") == "1" or ctx.settings.alarm_sound)
+        return banner, "takeover" + ("" if alarms else " hidden")
+
     @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
                   prevent_initial_call=True)
     def drill(click: dict[str, Any] | None, figure: dict[str, Any]) -> Any:
@@ -252,6 +265,24 @@ def register(app: Dash, ctx: AppContext) -> None:
                             Input(ids.CLOCK_TICK, "n_intervals"), State(ids.URL, "search"),
                             State(ids.COUNTIES, "data"), prevent_initial_call=True)
     app.clientside_callback(VIEWPORT_JS, Output(ids.VIEWPORT, "data"), Input(ids.URL, "pathname"))
+
+
+def takeover_banner(ctx: AppContext, alarms: list[Any], lang: str, sound: bool = False) -> list[Any]:
+    """The red banner: the oldest unacknowledged red alarm, how many there are, and where to acknowledge."""
+    if not alarms:
+        return []
+    first = alarms[0]
+    local = first.opened_at.astimezone(ctx.now().tzinfo)
+    county = ctx.county_name(first.county_adcode, lang) if first.county_adcode else t("city", lang)
+    out: list[Any] = [
+        html.Div(t("takeover_head", lang), className="takeover-head"),
+        html.Div(pick(first.title_zh, first.title_en, lang), className="takeover-title", id="takeover-title"),
+        html.Div(f"{county} · {local:%H:%M:%S} · " + t("takeover_how", lang, n=len(alarms)),
+                 className="takeover-meta"),
+    ]
+    if sound:  # browsers play it only where autoplay is allowed (a kiosk flag): see docs/wall.md
+        out.append(html.Audio(src="/assets/alarm.wav", autoPlay=True, loop=True, id="takeover-sound"))
+    return out
 
 
 def clicked_county(click: dict[str, Any] | None, figure: dict[str, Any] | None,

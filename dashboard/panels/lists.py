@@ -62,9 +62,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "hours": ("{n}小时", "{n} h"),
     "days": ("{n}天", "{n} d"),
     "no_alarms": ("无预警", "No alarms"),
-    "sev_3": ("红色", "Red"),
-    "sev_2": ("橙色", "Orange"),
-    "sev_1": ("黄色", "Yellow"),
+    "sev_4": ("红色", "Red"),
+    "sev_3": ("橙色", "Orange"),
+    "sev_2": ("黄色", "Yellow"),
+    "sev_1": ("蓝色", "Blue"),
     "more": ("另有 {n} 条", "{n} more"),
     "silent_sources": ("未更新: {names}", "Not updating: {names}"),
 }
@@ -416,23 +417,19 @@ def render_event_table(inp: PanelInput) -> PanelOutput:
 
 # The feeds the standing warnings are drawn from (dashboard.status.conditions reads these five).
 ALARM_FEEDS: tuple[str, ...] = ("road_weather", "fire_risk", "hydrology", "video_point", "air_quality")
-SEVERITY_COLOUR = {3: RED.hex, 2: ORANGE.hex, 1: YELLOW.hex}
+SEVERITY_COLOUR = {4: RED.hex, 3: ORANGE.hex, 2: YELLOW.hex, 1: "#3A8EE6"}  # 蓝 黄 橙 红, the warning colours
 
 
 def standing_alarms(session: Session, now: datetime, county: str | None) -> list[StandingWarning]:
-    """The alarms standing now, worst first.
-
-    For now the standing warnings of the header (fog signals, fire danger 4–5, water at warning level, AI
-    detections of the last hour, AQI level 4+); the alarm store with a life cycle replaces this one function.
-    """
+    """The alarms open now (raised by the themes' rules, alerts/), worst first: the header counts the same."""
     return list(conditions(session, now, county).items)
 
 
 class AlarmListSettings(PanelSettings):
     """当前预警列表：按级别从高到低 / The alarms standing now, worst first."""
 
-    min_severity: int = Field(1, ge=1, le=3, description="最低级别：1 黄色、2 橙色、3 红色 / Lowest severity shown: "
-                                                         "1 yellow, 2 orange, 3 red")
+    min_severity: int = Field(1, ge=1, le=4, description="最低级别：1 蓝色、2 黄色、3 橙色、4 红色 / Lowest severity "
+                                                         "shown: 1 blue, 2 yellow, 3 orange, 4 red")
     limit: int = Field(8, ge=1, le=30, description="最多行数 / Most rows shown")
 
 
@@ -452,7 +449,7 @@ def render_alarm_list(inp: PanelInput) -> PanelOutput:
     alarms = sorted((a for a in standing_alarms(inp.session, inp.now, inp.county) if a.severity >= s.min_severity),
                     key=lambda a: -a.severity)
     newest, badge, silent = _sources(inp.health, lang)
-    levels = [sev for sev in (3, 2, 1) if sev >= s.min_severity]
+    levels = [sev for sev in (4, 3, 2, 1) if sev >= s.min_severity]
     counts = Counter(a.severity for a in alarms)
     chips = html.Div(className="ls-sevs", children=[
         html.Span(className=f"ls-sev ls-sev-{sev}" + ("" if counts.get(sev) else " ls-zero"),

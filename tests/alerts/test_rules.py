@@ -26,7 +26,7 @@ register_builtin_panels(PANELS)
 
 def theme(rules: str) -> Theme:
     """The ecology theme with these rules (YAML list items)."""
-    text = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8") + "rules:\n" + rules
+    text = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8").split("\nrules:\n")[0] + "\nrules:\n" + rules
     th, errors = parse_theme(text, "ecology.yaml", PANELS.schemas(), RULES.schemas())
     assert errors == [], [str(e) for e in errors]
     assert th is not None
@@ -210,8 +210,8 @@ def test_escalation_when_nobody_acknowledges(make, engine: Engine) -> None:
 
 
 def test_rule_settings_are_checked_with_their_line() -> None:
-    text = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8") + (
-        "rules:\n- id: fog\n  kind: fog\n  min_signal: purple\n"
+    text = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8").split("\nrules:\n")[0] + (
+        "\nrules:\n- id: fog\n  kind: fog\n  min_signal: purple\n"
         "- id: t\n  kind: threshold\n  feed: hydrology\n  metric: water_level_m\n  above: 10\n  clear_at: 12\n"
         "- id: x\n  kind: earthquake\n")
     _, errors = parse_theme(text, "ecology.yaml", PANELS.schemas(), RULES.schemas())

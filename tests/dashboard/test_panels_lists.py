@@ -25,6 +25,8 @@ from dashboard.panels.lists import (
     kind_window,
     register_list_panels,
 )
+from alerts.engine import AlertEngine
+from alerts.rules import RuleRegistry, register_builtin_rules
 from feeds.health import FeedHealth
 from geo import load_counties
 from layers import LayerRegistry, register_builtin_layers
@@ -289,31 +291,43 @@ ALARMS = [
 ]
 
 
+def with_alarms(engine: Engine) -> None:
+    """The messages ingested and judged by two rules, as the ingest worker hands its batches to the engine."""
+    rules = RuleRegistry()
+    register_builtin_rules(rules)
+    text = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8").split("\nrules:\n")[0] + (
+        "\nrules:\n- id: fog\n  kind: fog\n  min_signal: yellow\n- id: water\n  kind: water_level\n")
+    theme, errors = parse_theme(text, "ecology.yaml", None, rules.schemas())
+    assert errors == [] and theme is not None
+    AlertEngine(engine, rules, lambda: (theme,)).on_batch(ingest(engine, ALARMS))
+
+
 def sev_counts(body: Any) -> dict[str, int]:
     return {texts(c)[1]: int(texts(c)[0]) for c in with_class(body, "ls-sev")}
 
 
 def test_alarm_list_worst_first_with_counts_and_colours(engine: Engine) -> None:
-    ingest(engine, ALARMS)
+    with_alarms(engine)
     out = render(engine, "alarm_list")
-    assert sev_counts(out.body) == {"红色": 2, "橙色": 1, "黄色": 1}
-    lines = [texts(r)[0] for r in with_class(out.body, "ls-alarm")]
-    assert lines == ["广昆高速气象站 大雾红色预警信号", "81200100站 超警戒水位", "端州气象站 大雾橙色预警信号",
-                     "德庆气象站 大雾黄色预警信号"]
+    assert sev_counts(out.body) == {"红色": 2, "橙色": 1, "黄色": 1, "蓝色": 0}
+    lines = sorted(texts(r)[0] for r in with_class(out.body, "ls-alarm")[:2]) + \
+        [texts(r)[0] for r in with_class(out.body, "ls-alarm")[2:]]
+    assert lines == ["81200100站 超保证水位 11.20 米", "广昆高速气象站 能见度 40 米 大雾红色预警信号",
+                     "端州气象站 能见度 150 米 大雾橙色预警信号", "德庆气象站 能见度 300 米 大雾黄色预警信号"]
     bars = [b.style["background"] for b in with_class(out.body, "ls-bar")]
     assert bars == ["#FF0000", "#FF0000", "#FF7E00", "#FFFF00"]
 
 
 def test_alarm_list_severity_filter_limit_county_and_english(engine: Engine) -> None:
-    ingest(engine, ALARMS)
-    out = render(engine, "alarm_list", {"min_severity": 2, "limit": 2}, lang="en")
+    with_alarms(engine)
+    out = render(engine, "alarm_list", {"min_severity": 3, "limit": 2}, lang="en")
     assert sev_counts(out.body) == {"Red": 2, "Orange": 1}
-    assert [texts(r)[0] for r in with_class(out.body, "ls-alarm")] == [
-        "广昆高速气象站: Dense fog red warning signal", "81200100站: above warning level"]
+    assert sorted(texts(r)[0] for r in with_class(out.body, "ls-alarm")) == [
+        "81200100站: above guaranteed level 11.20 m", "广昆高速气象站: visibility 40 m, Dense fog red warning signal"]
     assert texts(with_class(out.body, "ls-more")[0]) == ["1 more"]
-    red = render(engine, "alarm_list", {"min_severity": 3}, county="441204")
-    assert [texts(r)[0] for r in with_class(red.body, "ls-alarm")] == ["广昆高速气象站 大雾红色预警信号"]
-    quiet = render(engine, "alarm_list", {"min_severity": 3}, county="441226")
+    red = render(engine, "alarm_list", {"min_severity": 4}, county="441204")
+    assert [texts(r)[0] for r in with_class(red.body, "ls-alarm")] == ["广昆高速气象站 能见度 40 米 大雾红色预警信号"]
+    quiet = render(engine, "alarm_list", {"min_severity": 4}, county="441226")
     assert texts(with_class(quiet.body, "ls-empty")[0]) == ["无预警"] and sev_counts(quiet.body) == {"红色": 0}
 
 
@@ -388,7 +402,7 @@ def test_markdown_length_limits() -> None:
     (PointLayerSettings, {"kinds": []}, ("kinds",)),
     (PointLayerSettings, {"kinds": ["grid_event"]}, ("kinds", 0)),
     (PointLayerSettings, {"kinds": ["video_point"], "statuses": ["stale"]}, ("statuses", 0)),
-    (AlarmListSettings, {"min_severity": 4}, ("min_severity",)),
+    (AlarmListSettings, {"min_severity": 5}, ("min_severity",)),
     (AlarmListSettings, {"limit": 0}, ("limit",)),
     (AlarmListSettings, {"colour": "red"}, ("colour",)),
     (MarkdownSettings, {"text_zh": "x", "text": "y"}, ("text",)),

@@ -107,8 +107,8 @@ def msg(feed: str, body: dict[str, Any], county: str | None = None, prefix: str 
     return topic(feed, body, county, prefix), orjson.dumps(body)
 
 
-def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Decode real messages (topic, JSON body) into one batch and write it, as the ingest worker does."""
+def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> Any:
+    """Decode real messages (topic, JSON body) into one batch and write it, as the ingest worker does; the batch."""
     from sqlalchemy.orm import Session
 
     from feeds.ingest import Message, build_batch
@@ -119,3 +119,4 @@ def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> None:
     assert (good, bad) == (len(items), 0)
     with Session(engine) as s, s.begin():
         write_batch(s, batch)
+    return batch

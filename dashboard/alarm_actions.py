@@ -1,0 +1,90 @@
+"""Acknowledge, clear, silence and open a case, as one checked and audited action shared by the console page and
+the API: the user is checked at the server, and every attempt, refused or not, is in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alerts import lifecycle
+from dashboard import auth
+from dashboard.context import AppContext
+from store import admin_queries as adq
+from store.models import Alarm
+
+ACTIONS = ("ack", "clear", "case")
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an action did: the alarm after it, or why it was refused (with an HTTP status)."""
+
+    alarm: dict[str, Any] | None
+    error: str | None = None
+    status: int = 200
+
+
+def alarm_dict(a: Alarm) -> dict[str, Any]:
+    """An alarm as the API and the console give it."""
+    return {"id": a.id, "rule": a.rule, "kind": a.kind, "theme": a.theme, "source": a.source,
+            "source_name": a.source_name, "county": a.county_adcode, "severity": a.severity, "state": a.state,
+            "title_zh": a.title_zh, "title_en": a.title_en, "value": a.value, "opened_at": a.opened_at.isoformat(),
+            "last_at": a.last_at.isoformat(), "count": a.count,
+            "acked_at": a.acked_at.isoformat() if a.acked_at else None, "acked_by": a.acked_by,
+            "cleared_at": a.cleared_at.isoformat() if a.cleared_at else None, "cleared_by": a.cleared_by,
+            "escalations": a.escalations, "silenced": a.silenced, "case_id": a.case_id}
+
+
+def act(ctx: AppContext, user: dict[str, Any], alarm_id: int, action: str) -> Done:
+    """Do one action on an alarm for a signed-in user, if their role allows it; audited either way."""
+    now = ctx.now()
+    with Session(ctx.engine) as s, s.begin():
+        alarm = s.get(Alarm, alarm_id)
+        if alarm is None:
+            return Done(None, f"no alarm {alarm_id}", 404)
+        target = f"alarm:{alarm_id}"
+        if action not in ACTIONS:
+            return Done(None, f"unknown action {action!r}", 400)
+        if not auth.can_handle_alarm(user["role"], user.get("themes", []), alarm.theme):
+            adq.audit(s, now, user["username"], action, target, f"not this user's alarm ({alarm.theme})",
+                      allowed=False)
+            return Done(None, f"{user['username']} may not handle alarms of {alarm.theme}", 403)
+        try:
+            if action == "ack":
+                lifecycle.acknowledge(s, alarm_id, user["username"], now)
+            elif action == "clear":
+                lifecycle.clear(s, alarm_id, user["username"], now)
+            else:
+                if ctx.open_case is None:
+                    return Done(None, "cases are not available", 503)
+                ctx.open_case(s, alarm, now)
+        except lifecycle.AlarmError as e:
+            adq.audit(s, now, user["username"], action, target, str(e), allowed=False)
+            return Done(None, str(e), 409)
+        adq.audit(s, now, user["username"], action, target, alarm.title_zh)
+        out = alarm_dict(alarm)
+    if action == "clear" and ctx.alerts is not None:
+        ctx.alerts.forget(alarm)
+    return Done(out)
+
+
+def silence(ctx: AppContext, user: dict[str, Any], minutes: float, rule: str | None, source: str | None,
+            county: str | None, reason: str | None) -> Done:
+    """Silence alarms for a while (admins and leaders; an owner only their themes' rules); audited."""
+    now = ctx.now()
+    with Session(ctx.engine) as s, s.begin():
+        theme = rule.split("/", 1)[0] if rule else None
+        allowed = user["role"] in ("admin", "leader") or (user["role"] == "owner" and theme in user.get("themes", []))
+        target = f"silence:{rule or '*'}:{source or '*'}:{county or '*'}"
+        if not allowed:
+            adq.audit(s, now, user["username"], "silence", target, "not allowed", allowed=False)
+            return Done(None, f"{user['username']} may not silence {rule or 'every rule'}", 403)
+        try:
+            row = lifecycle.silence(s, user["username"], now, minutes, rule, source, county, reason)
+        except lifecycle.AlarmError as e:
+            return Done(None, str(e), 400)
+        adq.audit(s, now, user["username"], "silence", target, f"{minutes:g} min: {reason or ''}")
+        s.flush()
+        return Done({"silence": row.id, "ends_at": row.ends_at.isoformat()})
