@@ -167,11 +167,11 @@ class AlertEngine:
         with self._lock:
             return self._memory.setdefault((rule, source), Memory())
 
-    def forget(self, alarm: Alarm) -> None:
+    def forget(self, rule: str, source: str, alarm_id: int) -> None:
         """A console cleared this alarm: the next reading that meets the rule raises a new one."""
         with self._lock:
-            mem = self._memory.get((alarm.rule, alarm.source))
-            if mem is not None and mem.alarm_id == alarm.id:
+            mem = self._memory.get((rule, source))
+            if mem is not None and mem.alarm_id == alarm_id:
                 mem.alarm_id = None
 
     # ---- data as it arrives ------------------------------------------------------------------------------------

@@ -65,8 +65,9 @@ def act(ctx: AppContext, user: dict[str, Any], alarm_id: int, action: str) -> Do
             return Done(None, str(e), 409)
         adq.audit(s, now, user["username"], action, target, alarm.title_zh)
         out = alarm_dict(alarm)
+        key = (alarm.rule, alarm.source, alarm.id)
     if action == "clear" and ctx.alerts is not None:
-        ctx.alerts.forget(alarm)
+        ctx.alerts.forget(*key)
     return Done(out)
 
 

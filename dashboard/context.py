@@ -78,6 +78,7 @@ class AppContext:
     cache: TtlCache = field(default_factory=TtlCache)
     alerts: AlertEngine | None = None  # set by the factory: the rules over live data
     open_case: Callable[[Session, Any, datetime], Any] | None = None  # alarm → case of the seven steps
+    calendar: Any = None  # alerts.calendar.WorkingCalendar: working hours, weekends, public holidays
 
     def now(self) -> datetime:
         """Current time in the city's zone (UTC+8)."""

@@ -19,6 +19,8 @@ from dashboard.pages import alarms, case, citymap, consistency, county, device, 
 from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
 from dashboard.panels import register_builtin_panels
+from alerts.calendar import load_calendar
+from alerts.cases import open_case_for_alarm, sync_cases_from_grid_events
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from alerts.rules import register_builtin_rules
@@ -27,6 +29,7 @@ from feeds.service import FeedService
 from geo import load_counties
 from layers import register_builtin_layers
 from settings import Settings
+from topics.cases import case_limits
 from store import make_engine, migrate
 from topics.loader import BUILTIN_DIR, ThemeStore
 
@@ -73,7 +76,20 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     )
 
     notifier = Notifier(engine, settings.webhooks)
-    ctx.alerts = AlertEngine(engine, registries.rules, ctx.themes, notify=notifier.enqueue)
+    calendar, limits = load_calendar(), case_limits()
+
+    def owner_of(theme: str | None) -> str | None:
+        return next((t.owner for t in ctx.themes() if t.key == theme), None)
+
+    def open_case(session: Any, alarm: Any, now: Any) -> Any:
+        return open_case_for_alarm(session, alarm, now, calendar, limits, owner=owner_of(alarm.theme))
+
+    ctx.open_case = open_case
+    ctx.calendar = calendar
+    ctx.alerts = AlertEngine(
+        engine, registries.rules, ctx.themes, notify=notifier.enqueue,
+        case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
+        on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits))
     if start_feeds:
         ctx.alerts.start()
         notifier.start()

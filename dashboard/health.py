@@ -13,6 +13,8 @@ from flask import Flask, Response
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
+from store import alarm_queries as alq
+from store import delivery_queries as dq
 from feeds.health import (
     STREAM_FLAGS,
     FeedDevices,
@@ -139,6 +141,10 @@ def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> Healt
         ctx.themes()  # look at the theme files now if they are due, so a refusal shows here at once
         body["topics"] = {"version": ctx.topics.version, "directory": str(ctx.topics.directory),
                           "errors": [str(e) for e in ctx.topics.errors()]}
+        with Session(ctx.engine) as s:
+            body["alarms"] = {"open": len(alq.open_alarms(s)), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
+                              "deliveries": dq.delivery_counts(s)}
+        body["calendar"] = {"warning": ctx.calendar.warning(ctx.now().date()) if ctx.calendar else None}
         return Response(orjson.dumps(body), mimetype="application/json")
 
     return monitor

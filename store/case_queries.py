@@ -1,0 +1,123 @@
+"""Reads of cases (the seven-step workflow with SLA clocks): open, overdue, one case with its steps, counts.
+
+Each takes a Session and never opens one, and returns frozen dataclasses, so an answer outlives its session.
+Open and overdue reads are ranges of ix_cases_open (closed_at, deadline_at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from store.models import Case, CaseStep
+
+LEVELS: Sequence[str] = ("市", "县", "镇", "村")  # from the city down
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as lists show it."""
+
+    id: str
+    origin: str
+    origin_id: str
+    title: str
+    category: str | None
+    subcategory: str | None
+    county_adcode: str | None
+    department: str
+    level: str
+    step: int
+    opened_at: datetime
+    limit_hours: float | None
+    deadline_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseStepRow:
+    """A step a case passed."""
+
+    step: int
+    at: datetime
+    actor: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """One case and its steps in order."""
+
+    case: CaseRow
+    steps: tuple[CaseStepRow, ...]
+
+
+@dataclass(frozen=True)
+class CaseCounts:
+    """Cases by handling level (市, 县, 镇, 村) and by workflow step."""
+
+    total: int
+    by_level: dict[str, int]
+    by_step: dict[int, int]
+
+
+_COLUMNS = (Case.id, Case.origin, Case.origin_id, Case.title, Case.category, Case.subcategory, Case.county_adcode,
+            Case.department, Case.level, Case.step, Case.opened_at, Case.limit_hours, Case.deadline_at,
+            Case.closed_at)
+
+
+def _rows(session: Session, stmt: Select[Any]) -> list[CaseRow]:
+    """Rows of a select of _COLUMNS as CaseRow."""
+    return [CaseRow(*r) for r in session.execute(stmt)]
+
+
+def _scope(stmt: Select[Any], county: str | None, open_only: bool = True) -> Select[Any]:
+    """Open cases (closed_at IS NULL leads ix_cases_open), of one county when one is given."""
+    if open_only:
+        stmt = stmt.where(Case.closed_at.is_(None))
+    return stmt if county is None else stmt.where(Case.county_adcode == county)
+
+
+def open_cases(session: Session, county: str | None = None, limit: int | None = None) -> list[CaseRow]:
+    """Open cases of the city or a county, soonest deadline first (cases without one last)."""
+    stmt = _scope(select(*_COLUMNS), county).order_by(Case.deadline_at.is_(None), Case.deadline_at, Case.id)
+    return _rows(session, stmt if limit is None else stmt.limit(limit))
+
+
+def overdue_open_cases(session: Session, now: datetime, county: str | None = None,
+                       limit: int | None = None) -> list[CaseRow]:
+    """Open cases past their deadline (deadline_at < now), most overdue first."""
+    stmt = _scope(select(*_COLUMNS), county).where(Case.deadline_at < now).order_by(Case.deadline_at, Case.id)
+    return _rows(session, stmt if limit is None else stmt.limit(limit))
+
+
+def case_with_steps(session: Session, case_id: str) -> CaseDetail | None:
+    """One case and the steps it passed, or None when there is no such case."""
+    rows = _rows(session, select(*_COLUMNS).where(Case.id == case_id))
+    if not rows:
+        return None
+    steps = session.execute(select(CaseStep.step, CaseStep.at, CaseStep.actor, CaseStep.note)
+                            .where(CaseStep.case_id == case_id).order_by(CaseStep.step))
+    return CaseDetail(rows[0], tuple(CaseStepRow(*s) for s in steps))
+
+
+def case_counts(session: Session, county: str | None = None, open_only: bool = True) -> CaseCounts:
+    """How many cases (open ones by default) there are per handling level and per workflow step."""
+    stmt = _scope(select(Case.level, Case.step, func.count()), county, open_only).group_by(Case.level, Case.step)
+    by_level: dict[str, int] = {}
+    by_step: dict[int, int] = {}
+    for level, step, n in session.execute(stmt):
+        by_level[level] = by_level.get(level, 0) + n
+        by_step[step] = by_step.get(step, 0) + n
+    return CaseCounts(sum(by_level.values()), dict(sorted(by_level.items(), key=lambda kv: _level_order(kv[0]))),
+                      dict(sorted(by_step.items())))
+
+
+def _level_order(level: str) -> int:
+    """市 before 县 before 镇 before 村; anything else after."""
+    return LEVELS.index(level) if level in LEVELS else len(LEVELS)

@@ -1,0 +1,105 @@
+"""The alarm API against the real app (Flask test client, SQLite): alarms raised by the theme files' rules from
+real messages, acknowledged and cleared by the people allowed to, with CSRF, every attempt audited."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from dashboard import create_app
+from dashboard.auth import hash_password
+from settings import CITY_TZ, Settings
+from store import admin_queries as aq
+from store import alarm_queries as alq
+from tests.dashboard.test_admin import sign_in
+from tests.feeds.samples import ingest, iso, road
+from topics.loader import BUILTIN_DIR
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Any:
+    topics = tmp_path / "topics"
+    topics.mkdir()
+    for path in BUILTIN_DIR.glob("*.yaml"):
+        shutil.copy(path, topics / path.name)
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)), start_feeds=False)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    with Session(ctx.engine) as s, s.begin():
+        now = datetime.now(CITY_TZ)
+        aq.add_user(s, "eco_owner", hash_password("绿水青山-2021"), "owner", ["ecology"], now)
+        aq.add_user(s, "social_owner", hash_password("平安肇庆-2021"), "owner", ["social"], now)
+        aq.add_user(s, "screen", hash_password("screen-token-2021"), "wall", [], now)
+    return app
+
+
+def fog(app: Any, visibility: float, minutes: float = 0) -> None:
+    """A road-weather message through the real decoder, judged by the social theme's fog rule."""
+    ctx = app.server.config["ZQ_CONTEXT"]
+    body = road("441204", 7, ts=iso(NOW + timedelta(minutes=minutes)), visibility_m=visibility, name="高要7号站")
+    ctx.alerts.on_batch(ingest(ctx.engine, [(f"zq/441204/road_weather/{body['device_id']}", body)]))
+
+
+def open_alarms(app: Any) -> list[Any]:
+    with Session(app.server.config["ZQ_CONTEXT"].engine) as s:
+        return alq.open_alarms(s)
+
+
+def test_a_red_fog_alarm_is_acknowledged_only_by_those_allowed(app: Any) -> None:
+    fog(app, 30)
+    [alarm] = open_alarms(app)
+    assert (alarm.rule, alarm.severity, alarm.state) == ("social/fog", 4, "active")
+    assert alarm.title_zh == "高速团雾：高要7号站 能见度 30 米 大雾红色预警信号"
+
+    eco, eco_csrf = sign_in(app, "eco_owner", "绿水青山-2021")
+    assert eco.get("/admin/api/alarms").json["alarms"] == []  # not their theme's alarm: not even listed
+    r = eco.post(f"/admin/api/alarms/{alarm.id}/ack", headers={"X-CSRF-Token": eco_csrf})
+    assert r.status_code == 403
+    social, csrf = sign_in(app, "social_owner", "平安肇庆-2021")
+    assert social.post(f"/admin/api/alarms/{alarm.id}/ack").status_code == 400  # no CSRF token
+    assert [a["id"] for a in social.get("/admin/api/alarms").json["alarms"]] == [alarm.id]
+    r = social.post(f"/admin/api/alarms/{alarm.id}/ack", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json["alarm"]["state"] == "acknowledged"
+    assert r.json["alarm"]["acked_by"] == "social_owner"
+    with Session(app.server.config["ZQ_CONTEXT"].engine) as s:
+        assert alq.critical_unacknowledged(s) == []  # the wall lets go
+        audit = [(e.username, e.action, e.allowed) for e in aq.audit_entries(s, targets=[f"alarm:{alarm.id}"])]
+    assert audit == [("social_owner", "ack", True), ("eco_owner", "ack", False)]
+
+    fog(app, 900, minutes=5)  # the fog lifts: cleared by itself
+    assert open_alarms(app) == []
+    r = social.post(f"/admin/api/alarms/{alarm.id}/ack", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 409 and "cleared already" in r.json["error"]
+
+
+def test_a_wall_screen_reads_no_alarm_api_and_a_silence_needs_a_target(app: Any) -> None:
+    wall, _ = sign_in(app, "screen", "screen-token-2021")
+    assert wall.get("/admin/api/alarms").status_code == 403
+    social, csrf = sign_in(app, "social_owner", "平安肇庆-2021")
+    r = social.post("/admin/api/silences", json={"minutes": 30}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403  # an owner silences their own theme's rules only, and names one
+    r = social.post("/admin/api/silences", json={"minutes": 30, "rule": "social/fog", "reason": "演练"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200
+    fog(app, 30)
+    [alarm] = open_alarms(app)
+    assert alarm.silenced  # recorded, but it neither notifies nor takes the wall
+    with Session(app.server.config["ZQ_CONTEXT"].engine) as s:
+        assert alq.critical_unacknowledged(s) == []
+
+
+def test_clearing_by_hand_while_the_fog_persists_raises_anew(app: Any) -> None:
+    fog(app, 30)
+    [first] = open_alarms(app)
+    social, csrf = sign_in(app, "social_owner", "平安肇庆-2021")
+    r = social.post(f"/admin/api/alarms/{first.id}/clear", headers={"X-CSRF-Token": csrf})
+    assert r.json["alarm"]["cleared_by"] == "social_owner"
+    fog(app, 28, minutes=1)
+    [second] = open_alarms(app)
+    assert second.id != first.id and second.count == 1
