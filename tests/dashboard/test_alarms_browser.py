@@ -1,0 +1,84 @@
+"""A red alarm in real headless Chromium: a road-weather station published by mosquitto_pub reports fog under 50 m,
+every wall is taken over by the banner, a duty officer acknowledges it at the console, and the banner leaves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+
+from tests.browser import LiveApp, chromium, live_app, severe_console_errors, wait_for
+from tests.servers import Mosquitto
+
+pytestmark = pytest.mark.browser
+STATION = "44120400041316000777"
+
+
+@pytest.fixture(scope="module")
+def mqtt_app(mosquitto: Mosquitto) -> Iterator[LiveApp]:
+    """The app subscribed to a real broker (its simulator publishes there too), ticking every second."""
+    with live_app("--mqtt", mosquitto.url, "--tick-seconds", "1", "--mqtt-client-id", "zq-alarm-test") as a:
+        yield a
+
+
+def banner(d: WebDriver) -> str | None:
+    """The takeover banner's title while it is shown, else None."""
+    el = d.find_elements(By.ID, "takeover")
+    if not el or "hidden" in (el[0].get_attribute("class") or ""):
+        return None
+    return el[0].text
+
+
+def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveApp, mosquitto: Mosquitto,
+                                                                  browser: WebDriver) -> None:
+    db = f"sqlite:///{mqtt_app.log.parent / 'zq.sqlite3'}"
+    done = subprocess.run([sys.executable, "-m", "dashboard", "users", "add", "duty", "--role", "leader", "--db", db],
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "ZQ_NEW_PASSWORD": "zhiban-2021-duty"})
+    assert done.returncode == 0, done.stderr
+    browser.get(mqtt_app.url + "/?theme=social")
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".road_weather-panel .panel-meta span"), what="the wall")
+
+    body = {"device_id": STATION, "ts": datetime.now(UTC).isoformat(), "lon": 112.46, "lat": 23.05,
+            "name": "广昆高速测试7号气象站", "road": "G80 广昆高速", "visibility_m": 32.0, "air_temp_c": 14.0,
+            "road_temp_c": 15.0, "humidity_pct": 98.0, "wind_speed_ms": 1.0, "precipitation_mm": 0.0,
+            "road_state": "wet"}
+    mosquitto.pub(f"zq/441204/road_weather/{STATION}", json.dumps(body, ensure_ascii=False))
+    wait_for(lambda: "广昆高速测试7号气象站" in (banner(browser) or ""), timeout=15, what="the red banner")
+    assert "红色告警" in banner(browser) and "能见度 32 米" in banner(browser)
+    # The banner takes no clicks: the wall's own links still work under it.
+    assert browser.execute_script("return getComputedStyle(document.getElementById('takeover')).pointerEvents") \
+        == "none"
+
+    with chromium(1920, 1080) as console:  # the duty officer's own screen
+        console.get(mqtt_app.url + "/admin/login?next=/alarms")
+        console.find_element(By.NAME, "username").send_keys("duty")
+        console.find_element(By.NAME, "password").send_keys("zhiban-2021-duty")
+        console.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        rows = wait_for(lambda: [r for r in console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red")
+                                 if "广昆高速测试7号气象站" in r.text], timeout=15, what="the alarm at the console")
+        assert "未确认" in rows[0].text
+        # Acknowledge every red alarm (the simulator's fog may have raised one too): the wall is free only then.
+        while True:
+            buttons = console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red:not(.acked) .al-ack")
+            if not buttons:
+                break
+            buttons[0].click()
+            wait_for(lambda: console.find_elements(By.ID, "alarm-done"), what="the acknowledgement")
+            wait_for(lambda: len(console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red:not(.acked) .al-ack"))
+                     < len(buttons), what="the row marked acknowledged")
+        mine = wait_for(lambda: [r for r in console.find_elements(By.CSS_SELECTOR, "tr.al-row")
+                                 if "广昆高速测试7号气象站" in r.text and "已确认" in r.text], what="acknowledged by duty")
+        assert "duty" in mine[0].text
+        assert severe_console_errors(console) == []
+
+    wait_for(lambda: banner(browser) is None, timeout=10, what="the banner gone after acknowledgement")
+    assert severe_console_errors(browser) == []
