@@ -11,6 +11,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "stale": ("数据延迟 {n} 分钟", "Data delayed {n} min"),
     "no_data": ("暂无数据", "No data yet"),
     "panel_failed": ("面板出错", "Panel failed"),
+    "map_alarms": ("告警 {n} 条", "{n} open alarms"),
     "takeover_head": ("红色告警 · 请立即处置", "RED ALARM · act now"),
     "takeover_how": ("{n} 条未确认 · 请在值班台 /alarms 确认", "{n} unacknowledged · acknowledge at the console /alarms"),
     "feeds_ok": ("数据源正常 {ok}/{total}", "Feeds live {ok}/{total}"),

@@ -72,7 +72,8 @@ class MapState:
 
 
 def map_state(ctx: AppContext, session: Session, th: Theme, lang: str) -> MapState:
-    """The theme's map measure: open cases by county, or AQI by county in the standard's colours."""
+    """The theme's map measure: open cases by county, or AQI by county in the standard's colours; each county's
+    open alarms beside its label."""
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
     if th.map_measure == "aqi":
@@ -81,9 +82,22 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str) -> MapSta
         colours, legend_ = aqi_choropleth_values(per_county, lang=lang)
         labels, hover = aqi_labels(per_county, names, lang=lang)
         shading = Shading(colours=colours, labels=labels, hover=hover, legend=legend_)
-        return MapState(shading, t("aqi_map_title", lang), "")
-    unit = t("legend_cases", lang)
-    return MapState(classed(q.open_events_by_county(session), names, unit, adcodes), t("map_title", lang), unit)
+        state = MapState(shading, t("aqi_map_title", lang), "")
+    else:
+        unit = t("legend_cases", lang)
+        state = MapState(classed(q.open_events_by_county(session), names, unit, adcodes), t("map_title", lang), unit)
+    return with_alarms(state, alq.open_by_county(session), lang)
+
+
+def with_alarms(state: MapState, alarms: dict[str, int], lang: str) -> MapState:
+    """The map's labels and hover with each county's open alarms (⚠ N), where it has any."""
+    if not alarms:
+        return state
+    sh = state.shading
+    labels = {a: f"{text}<br>⚠ {alarms[a]}" if alarms.get(a) else text for a, text in sh.labels.items()}
+    hover = {a: f"{text}<br>{t('map_alarms', lang, n=alarms[a])}" if alarms.get(a) else text
+             for a, text in sh.hover.items()}
+    return replace(state, shading=replace(sh, labels=labels, hover=hover))
 
 
 def city_map(ctx: AppContext, state: MapState, county: str | None) -> Any:
