@@ -13,6 +13,8 @@ from dashboard.pages.detail import facts, not_found, page, section, small_map
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from layers import PointRow
 from settings import CITY_TZ
+from alerts.cases import case_id
+from store import case_queries as cq
 from store import drill_queries as dq
 from topics.cases import case_limits
 
@@ -24,12 +26,16 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
     path = f"{PATH_PREFIX}{event_id}"
     with Session(ctx.engine) as s:
         detail = dq.case_detail(s, event_id)
+        sla = cq.case_with_steps(s, case_id("grid_event", event_id)) if detail else cq.case_with_steps(s, event_id)
     if detail is None:
-        return not_found(ctx, path, lang)
+        return alarm_case(ctx, path, lang, sla) if sla is not None else not_found(ctx, path, lang)
     e = detail
     steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
-    hours = case_limits().hours(e.subcategory)
-    deadline = e.reported_at + timedelta(hours=hours)
+    if sla is not None and sla.case.deadline_at is not None:  # the case's deadline, counted in working hours
+        hours, deadline = sla.case.limit_hours or 0.0, sla.case.deadline_at
+    else:  # an event from before cases were kept: the limit on the clock
+        hours = case_limits().hours(e.subcategory)
+        deadline = e.reported_at + timedelta(hours=hours)
     end = e.closed_at or ctx.now()
     overdue = end > deadline
     fmt = "%Y-%m-%d %H:%M"
@@ -43,7 +49,8 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
         ("网格" if lang == "zh" else "Grid cell", cell["name"] if cell else e.grid_code),
         ("当前环节" if lang == "zh" else "Step", html.Span(f"{e.step} {steps[e.step - 1]}", id="case-step")),
         ("上报时间" if lang == "zh" else "Reported", e.reported_at.astimezone(CITY_TZ).strftime(fmt)),
-        ("处置时限" if lang == "zh" else "Time limit", f"{hours:g} 小时" if lang == "zh" else f"{hours:g} h"),
+        ("处置时限" if lang == "zh" else "Time limit", f"{hours:g} 工作小时" if lang == "zh" else f"{hours:g} working h"),
+        ("责任单位" if lang == "zh" else "Department", f"{sla.case.department} · {sla.case.level}" if sla else None),
         ("期限" if lang == "zh" else "Deadline", html.Span(
             deadline.astimezone(CITY_TZ).strftime(fmt) + (f" · {t('overdue_n', lang, n='')}".rstrip() if overdue else ""),
             className="late" if overdue else "", id="case-deadline")),
@@ -60,6 +67,39 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
     return page(ctx, path, lang, crumbs, t("case", lang, id=e.subcategory or e.id), [
         html.Section(className="panel map-panel", children=[
             small_map(ctx, e.county_adcode, traces, (e.lon, e.lat, e.lon, e.lat), lang)]),
+        html.Div(className="col detail-side", children=[
+            section(t("case", lang, id=""), info), section(t("case_steps", lang), timeline)]),
+    ], "case-title")
+
+
+def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> html.Div:
+    """A case opened from an alarm: its department and level, step, deadline in working hours, history."""
+    c = detail.case
+    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    fmt = "%Y-%m-%d %H:%M"
+    overdue = c.deadline_at is not None and (c.closed_at or ctx.now()) > c.deadline_at
+    zh = lang == "zh"
+    info = facts([
+        ("案件号" if zh else "Case", c.id), ("来源" if zh else "From", html.A(
+            f"告警 #{c.origin_id}" if zh else f"alarm #{c.origin_id}", href="/alarms")),
+        ("事项" if zh else "Subject", c.title),
+        ("区县" if zh else "County", ctx.county_name(c.county_adcode, lang) if c.county_adcode else None),
+        ("责任单位" if zh else "Department", f"{c.department} · {c.level}"),
+        ("当前环节" if zh else "Step", html.Span(f"{c.step} {steps[c.step - 1]}", id="case-step")),
+        ("立案时间" if zh else "Opened", c.opened_at.astimezone(CITY_TZ).strftime(fmt)),
+        ("处置时限" if zh else "Time limit", f"{c.limit_hours or 0:g} 工作小时" if zh else f"{c.limit_hours or 0:g} working h"),
+        ("期限" if zh else "Deadline", html.Span(
+            (c.deadline_at.astimezone(CITY_TZ).strftime(fmt) if c.deadline_at else "—")
+            + (f" · {t('overdue_n', lang, n='')}".rstrip() if overdue else ""),
+            className="late" if overdue else "", id="case-deadline")),
+        ("结案时间" if zh else "Closed", c.closed_at.astimezone(CITY_TZ).strftime(fmt) if c.closed_at else None),
+    ])
+    timeline = html.Ol([html.Li(className="step done", children=[
+        html.Span(f"{st.step} {steps[st.step - 1]}", className="step-name"),
+        html.Span(st.at.astimezone(CITY_TZ).strftime("%m-%d %H:%M"), className="step-time"),
+        html.Span(st.actor or "", className="step-actor"), html.Span(st.note or "", className="step-note"),
+    ]) for st in detail.steps], className="case-timeline", id="case-timeline")
+    return page(ctx, path, lang, {"county": c.county_adcode}, t("case", lang, id=c.title[:24]), [
         html.Div(className="col detail-side", children=[
             section(t("case", lang, id=""), info), section(t("case_steps", lang), timeline)]),
     ], "case-title")

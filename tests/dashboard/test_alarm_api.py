@@ -103,3 +103,20 @@ def test_clearing_by_hand_while_the_fog_persists_raises_anew(app: Any) -> None:
     fog(app, 28, minutes=1)
     [second] = open_alarms(app)
     assert second.id != first.id and second.count == 1
+
+
+def test_an_alarm_becomes_a_case_with_a_working_hours_deadline_and_its_page(app: Any) -> None:
+    from dashboard.pages import case as case_page
+    from tests.components import texts
+
+    fog(app, 30)
+    [alarm] = open_alarms(app)
+    social, csrf = sign_in(app, "social_owner", "平安肇庆-2021")
+    r = social.post(f"/admin/api/alarms/{alarm.id}/case", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json["alarm"]["case_id"] == f"AL-{alarm.id}"
+    again = social.post(f"/admin/api/alarms/{alarm.id}/case", headers={"X-CSRF-Token": csrf})
+    assert again.json["alarm"]["case_id"] == f"AL-{alarm.id}"  # one case per alarm
+    ctx = app.server.config["ZQ_CONTEXT"]
+    words = " ".join(texts(case_page.layout(ctx, f"AL-{alarm.id}", "zh")))
+    assert "市委政法委" in words and "工作小时" in words and "2 案卷建立" in words  # the social theme's owner
+    assert "1 信息收集" in words

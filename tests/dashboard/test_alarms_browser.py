@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from sqlalchemy import create_engine, text
 
 from tests.browser import LiveApp, chromium, live_app, severe_console_errors, wait_for
 from tests.servers import Mosquitto
@@ -51,8 +52,25 @@ def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveAp
             "name": "广昆高速测试7号气象站", "road": "G80 广昆高速", "visibility_m": 32.0, "air_temp_c": 14.0,
             "road_temp_c": 15.0, "humidity_pct": 98.0, "wind_speed_ms": 1.0, "precipitation_mm": 0.0,
             "road_state": "wet"}
-    mosquitto.pub(f"zq/441204/road_weather/{STATION}", json.dumps(body, ensure_ascii=False))
+    message = json.dumps(body, ensure_ascii=False)
+    mosquitto.pub(f"zq/441204/road_weather/{STATION}", message)
     wait_for(lambda: "广昆高速测试7号气象站" in (banner(browser) or ""), timeout=15, what="the red banner")
+    for _ in range(3):  # the same message again, as a reconnecting station or broker would redeliver it
+        mosquitto.pub(f"zq/441204/road_weather/{STATION}", message)
+    # A marker from another station, published after the replays: once it is stored, so are they.
+    marker = {**body, "device_id": STATION[:-3] + "778", "name": "标记站", "visibility_m": 9000.0}
+    mosquitto.pub(f"zq/441204/road_weather/{marker['device_id']}", json.dumps(marker, ensure_ascii=False))
+    engine = create_engine(f"sqlite:///{mqtt_app.log.parent / 'zq.sqlite3'}")
+
+    def marker_stored() -> bool:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM devices WHERE id = :d"), {"d": marker["device_id"]}).first() \
+                is not None
+
+    wait_for(marker_stored, what="the replays and the marker stored")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*), max(count) FROM alarms WHERE source = :s"), {"s": STATION}).one()
+    assert tuple(rows) == (1, 1)  # one alarm, and the replays did not even count as readings
     assert "红色告警" in banner(browser) and "能见度 32 米" in banner(browser)
     # The banner takes no clicks: the wall's own links still work under it.
     assert browser.execute_script("return getComputedStyle(document.getElementById('takeover')).pointerEvents") \
