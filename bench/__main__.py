@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only ingest|wall|drill]`: run the benchmarks, print figures beside
+"""`python -m bench [--quick] [--only ingest|wall|drill|alerts]`: run the benchmarks, print figures beside
 baselines."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import argparse
 import gc
 import logging
 
-from bench import drill, ingest, wall
+from bench import alerts, drill, ingest, wall
 
 
 def main() -> None:
     """Parse sizes and run."""
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", choices=("ingest", "wall", "drill"), help="run one section (all by default)")
+    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts"), help="run one section (all by default)")
     p.add_argument("--n", type=int, default=100_000, help="messages per rate measurement")
     p.add_argument("--million", type=int, default=1_000_000, help="messages of the memory run (0 skips it)")
     p.add_argument("--latency-seconds", type=float, default=20.0, help="length of the steady 1,000 msg/s run")
@@ -31,6 +31,8 @@ def main() -> None:
                    help="county drills (and replays) timed, ours and naive")
     p.add_argument("--drill-postgres", action=argparse.BooleanOptionalAction, default=True,
                    help="also build and time the drill store on a throw-away PostgreSQL")
+    p.add_argument("--alert-stations", type=int, default=2_000, help="road-weather stations of the alert run")
+    p.add_argument("--alert-minutes", type=int, default=50, help="minutes (readings per station) of the alert run")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
     a = p.parse_args()
     if a.quick:
@@ -38,6 +40,7 @@ def main() -> None:
         a.wall_observations, a.wall_events, a.wall_ticks = 100_000, 5_000, 20
         a.wall_cycles = min(a.wall_cycles, 150)
         a.drill_devices, a.drill_events, a.drill_n = 1_000, 10_000, 8
+        a.alert_stations, a.alert_minutes = 200, 30
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
     if a.only in (None, "ingest"):
@@ -56,6 +59,10 @@ def main() -> None:
         dsizes = drill.DrillSizes(devices=a.drill_devices, events=a.drill_events, drills=a.drill_n,
                                   naive_drills=a.drill_n, replays=a.drill_n, postgres=a.drill_postgres)
         for line in drill.run(dsizes):
+            print(line, flush=True)
+    if a.only in (None, "alerts"):
+        print("\n== alerts ==", flush=True)
+        for line in alerts.run(alerts.AlertSizes(stations=a.alert_stations, minutes=a.alert_minutes)):
             print(line, flush=True)
 
 
