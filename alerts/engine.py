@@ -48,10 +48,13 @@ class BoundRule:
     owner: str
     settings: RuleSettings
 
+    owner_hook: bool = False  # the owning department has a hook of its name
+
     @property
     def hooks(self) -> tuple[str, ...]:
-        """Who hears of its alarms: the rule's hooks, and the owning department (a hook of that name, if any)."""
-        return tuple(dict.fromkeys([*self.settings.notify, self.owner]))
+        """Who hears of its alarms: the rule's hooks (named, so a missing URL shows as a failed delivery), and
+        the owning department when a hook of its name is configured."""
+        return tuple(dict.fromkeys([*self.settings.notify, *([self.owner] if self.owner_hook else [])]))
 
 
 @dataclass
@@ -74,7 +77,8 @@ class Changes:
     escalated: list[int] = field(default_factory=list)
 
 
-def bind_rules(themes: Iterable[Theme], registry: RuleRegistry) -> list[BoundRule]:
+def bind_rules(themes: Iterable[Theme], registry: RuleRegistry,
+               hook_known: Callable[[str], bool] = lambda name: False) -> list[BoundRule]:
     """The themes' rules with their settings checked (a rule whose kind is unknown is left out, logged)."""
     out = []
     for th in themes:
@@ -83,7 +87,8 @@ def bind_rules(themes: Iterable[Theme], registry: RuleRegistry) -> list[BoundRul
                 log.warning("theme %s: rule %s has an unknown kind %s; left out", th.key, rule.id, rule.kind)
                 continue
             settings = registry[rule.kind].model_validate(rule.settings, context={"theme": th})
-            out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings))  # type: ignore[arg-type]
+            out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings,  # type: ignore[arg-type]
+                                 hook_known(th.owner)))
     return out
 
 
@@ -115,7 +120,7 @@ class AlertEngine:
     def __init__(self, engine: Engine, registry: RuleRegistry, themes: Callable[[], Sequence[Theme]],
                  notify: Notify | None = None, case_for_alarm: CaseHook | None = None,
                  on_events: EventsHook | None = None, clock: Callable[[], datetime] = utc_now,
-                 tick_s: float = 5.0) -> None:
+                 tick_s: float = 5.0, hook_known: Callable[[str], bool] = lambda name: False) -> None:
         self.engine = engine
         self.registry = registry
         self.themes = themes
@@ -124,6 +129,7 @@ class AlertEngine:
         self.on_events = on_events
         self.clock = clock
         self.tick_s = tick_s
+        self.hook_known = hook_known  # whether a hook of that name is configured (a department's, implicitly)
         self._lock = threading.RLock()
         self._memory: dict[tuple[str, str], Memory] = {}
         self._themes_seen: tuple[Theme, ...] | None = None
@@ -140,7 +146,7 @@ class AlertEngine:
         """The rules now (re-bound when the theme files change)."""
         themes = tuple(self.themes())
         if themes != self._themes_seen:
-            self._rules = bind_rules(themes, self.registry)
+            self._rules = bind_rules(themes, self.registry, self.hook_known)
             by_feed: dict[str, list[BoundRule]] = defaultdict(list)
             for rule in self._rules:
                 for feed in rule.settings.reads():

@@ -87,7 +87,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     ctx.open_case = open_case
     ctx.calendar = calendar
     ctx.alerts = AlertEngine(
-        engine, registries.rules, ctx.themes, notify=notifier.enqueue,
+        engine, registries.rules, ctx.themes, notify=notifier.enqueue, hook_known=settings.webhooks.__contains__,
         case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
         on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits))
     if start_feeds:

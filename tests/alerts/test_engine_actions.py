@@ -17,7 +17,7 @@ from alerts.engine import AlertEngine
 from alerts.lifecycle import silence
 from alerts.notify import Notifier
 from store.models import Alarm, Case, Delivery
-from tests.alerts.test_notify import Receiver, receiver  # noqa: F401 — the fixture
+from tests.alerts.receiver import Receiver
 from tests.alerts.test_rules import RULES, at, reading, theme
 from tests.feeds.samples import event, ingest, iso
 from topics.cases import case_limits
@@ -27,7 +27,7 @@ def build(engine: Engine, rules: str, hooks: dict[str, str], clock: Any = None) 
     th = theme(rules)
     notifier = Notifier(engine, hooks, clock=clock or (lambda: at(0)), backoff_s=(0,))
     calendar, limits = load_calendar(), case_limits()
-    e = AlertEngine(engine, RULES, lambda: (th,), notify=notifier.enqueue,
+    e = AlertEngine(engine, RULES, lambda: (th,), notify=notifier.enqueue, hook_known=hooks.__contains__,
                     case_for_alarm=lambda s, a, r: open_case_for_alarm(s, a, a.opened_at, calendar, limits,
                                                                        owner=r.owner),
                     on_events=lambda s, evs: sync_cases_from_grid_events(s, evs, calendar, limits),

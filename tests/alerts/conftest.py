@@ -1,0 +1,5 @@
+"""Fixtures of the alert tests."""
+
+from tests.alerts.receiver import receiver
+
+__all__ = ["receiver"]
