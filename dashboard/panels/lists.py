@@ -25,7 +25,7 @@ from dashboard.i18n import pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.cases import CLASS_EN
 from dashboard.panels.settings import PanelSettings, safe_markdown
-from dashboard.status import StandingWarning, conditions
+from dashboard.status import StandingWarning
 from feeds.builtin import BUILTIN_FEEDS
 from feeds.health import FeedHealth, offline_after
 from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN
@@ -36,6 +36,7 @@ from layers.points import ALARM_RED, KIND_STYLE, STALE_GREY, STATUS_ORDER, devic
 from layers.figure import scatter
 from settings import Settings
 from standards.colours import ORANGE, RED, YELLOW
+from store import alarm_queries as alq
 from store.drill_queries import DeviceStateAt, device_states_as_of
 from store.env_queries import events_updated_at
 from store.panel_queries import CaseLine, latest_cases, overdue_cases
@@ -420,9 +421,14 @@ ALARM_FEEDS: tuple[str, ...] = ("road_weather", "fire_risk", "hydrology", "video
 SEVERITY_COLOUR = {4: RED.hex, 3: ORANGE.hex, 2: YELLOW.hex, 1: "#3A8EE6"}  # 蓝 黄 橙 红, the warning colours
 
 
-def standing_alarms(session: Session, now: datetime, county: str | None) -> list[StandingWarning]:
-    """The alarms open now (raised by the themes' rules, alerts/), worst first: the header counts the same."""
-    return list(conditions(session, now, county).items)
+def standing_alarms(session: Session, now: datetime, county: str | None,
+                    theme: str | None = None) -> list[StandingWarning]:
+    """The alarms open now (raised by the themes' rules, alerts/), worst first: the header counts the same.
+
+    With a theme, only the alarms its own rules raised.
+    """
+    return [StandingWarning(a.title_zh, a.title_en, a.severity) for a in alq.open_alarms(session, county)
+            if theme is None or a.theme == theme]
 
 
 class AlarmListSettings(PanelSettings):
@@ -431,6 +437,8 @@ class AlarmListSettings(PanelSettings):
     min_severity: int = Field(1, ge=1, le=4, description="最低级别：1 蓝色、2 黄色、3 橙色、4 红色 / Lowest severity "
                                                          "shown: 1 blue, 2 yellow, 3 orange, 4 red")
     limit: int = Field(8, ge=1, le=30, description="最多行数 / Most rows shown")
+    theme_only: bool = Field(False, description="只列本主题规则的告警 / Only the alarms of this theme's own rules "
+                                                "(default: every open alarm, as the header counts them)")
 
 
 def _sources(health: dict[str, FeedHealth], lang: str) -> tuple[datetime | None, str | None, list[str]]:
@@ -446,8 +454,9 @@ def render_alarm_list(inp: PanelInput) -> PanelOutput:
     """Standing alarms at or above a severity: counts by colour, then the worst first with a colour bar."""
     s: AlarmListSettings = inp.settings or AlarmListSettings()
     lang = inp.lang
-    alarms = sorted((a for a in standing_alarms(inp.session, inp.now, inp.county) if a.severity >= s.min_severity),
-                    key=lambda a: -a.severity)
+    theme = inp.theme if s.theme_only else None
+    alarms = sorted((a for a in standing_alarms(inp.session, inp.now, inp.county, theme)
+                     if a.severity >= s.min_severity), key=lambda a: -a.severity)
     newest, badge, silent = _sources(inp.health, lang)
     levels = [sev for sev in (4, 3, 2, 1) if sev >= s.min_severity]
     counts = Counter(a.severity for a in alarms)

@@ -505,3 +505,14 @@ def test_registration_names_each_types_feed() -> None:
                                              "alarm_list": None, "markdown": None}
     with pytest.raises(ValueError):
         register_list_panels(reg)
+
+
+def test_alarm_list_of_the_themes_own_rules_only(engine: Engine) -> None:
+    with_alarms(engine)  # both rules are the ecology theme's
+    panel = registry()["alarm_list"]
+    for theme, expected in (("ecology", 4), ("social", 0)):
+        with Session(engine) as s:
+            inp = PanelInput(session=s, lang="zh", county=None, health={}, now=NOW, names=NAMES, theme=theme,
+                             settings=panel.settings.model_validate({"theme_only": True}))
+            out = panel.render(inp)
+        assert len(with_class(out.body, "ls-alarm")) == expected
