@@ -4,7 +4,6 @@ with line numbers, versions, rollback to the wall, the audit log; and the users 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -20,18 +19,14 @@ from dashboard import create_app
 from dashboard.auth import hash_password, verify_password
 from settings import CITY_TZ, Settings
 from store import admin_queries as aq
-from topics.loader import BUILTIN_DIR
+from tests.dashboard.apps import app_with_themes
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
-    topics = tmp_path / "topics"
-    topics.mkdir()
-    for path in BUILTIN_DIR.glob("*.yaml"):
-        shutil.copy(path, topics / path.name)
-    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)), start_feeds=False)
+    app = app_with_themes(tmp_path)
     ctx = app.server.config["ZQ_CONTEXT"]
     with Session(ctx.engine) as s, s.begin():
         now = datetime.now(CITY_TZ)

@@ -3,7 +3,6 @@ real messages, acknowledged and cleared by the people allowed to, with CSRF, eve
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,25 +10,20 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from dashboard import create_app
 from dashboard.auth import hash_password
-from settings import CITY_TZ, Settings
+from settings import CITY_TZ
 from store import admin_queries as aq
 from store import alarm_queries as alq
 from tests.dashboard.test_admin import sign_in
+from tests.dashboard.apps import app_with_themes
 from tests.feeds.samples import ingest, iso, road
-from topics.loader import BUILTIN_DIR
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
-    topics = tmp_path / "topics"
-    topics.mkdir()
-    for path in BUILTIN_DIR.glob("*.yaml"):
-        shutil.copy(path, topics / path.name)
-    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)), start_feeds=False)
+    app = app_with_themes(tmp_path)
     ctx = app.server.config["ZQ_CONTEXT"]
     with Session(ctx.engine) as s, s.begin():
         now = datetime.now(CITY_TZ)

@@ -4,18 +4,15 @@ every wall is taken over by the banner, a duty officer acknowledges it at the co
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from sqlalchemy import create_engine, text
 
+from tests.dashboard.apps import add_user
 from tests.browser import LiveApp, chromium, live_app, severe_console_errors, wait_for
 from tests.servers import Mosquitto
 
@@ -40,11 +37,7 @@ def banner(d: WebDriver) -> str | None:
 
 def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveApp, mosquitto: Mosquitto,
                                                                   browser: WebDriver) -> None:
-    db = f"sqlite:///{mqtt_app.log.parent / 'zq.sqlite3'}"
-    done = subprocess.run([sys.executable, "-m", "dashboard", "users", "add", "duty", "--role", "leader", "--db", db],
-                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "ZQ_NEW_PASSWORD": "zhiban-2021-duty"})
-    assert done.returncode == 0, done.stderr
+    add_user(f"sqlite:///{mqtt_app.log.parent / 'zq.sqlite3'}", "duty", "leader", "zhiban-2021-duty")
     browser.get(mqtt_app.url + "/?theme=social")
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".road_weather-panel .panel-meta span"), what="the wall")
 

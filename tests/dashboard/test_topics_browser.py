@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from tests.dashboard.apps import add_user
 from tests.browser import LiveApp, live_app, severe_console_errors, wait_for
 from topics.loader import BUILTIN_DIR
 
@@ -93,12 +92,8 @@ def test_a_title_made_of_markup_shows_as_text(themed_app: LiveApp, topics_dir: P
 
 def test_an_owner_signs_in_edits_previews_and_saves_in_the_editor(themed_app: LiveApp, topics_dir: Path,
                                                                    browser: WebDriver) -> None:
-    db = f"sqlite:///{themed_app.log.parent / 'zq.sqlite3'}"
-    done = subprocess.run([sys.executable, "-m", "dashboard", "users", "add", "eco_owner", "--role", "owner",
-                           "--theme", "ecology", "--db", db], cwd=Path(__file__).resolve().parents[2],
-                          env={**os.environ, "ZQ_NEW_PASSWORD": "lvshui-qingshan-2021"}, capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
+    add_user(f"sqlite:///{themed_app.log.parent / 'zq.sqlite3'}", "eco_owner", "owner", "lvshui-qingshan-2021",
+             "ecology")
     browser.get(themed_app.url + "/admin/topics")
     wait_for(lambda: browser.find_elements(By.ID, "admin-user"), what="the sign-in form")
     browser.find_element(By.ID, "admin-user").send_keys("eco_owner")
@@ -161,12 +156,8 @@ def type_into(browser: WebDriver, element: Any, value: str) -> None:
 
 def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app: LiveApp, topics_dir: Path,
                                                                        browser: WebDriver) -> None:
-    db = f"sqlite:///{themed_app.log.parent / 'zq.sqlite3'}"
-    done = subprocess.run([sys.executable, "-m", "dashboard", "users", "add", "eco_form", "--role", "owner",
-                           "--theme", "ecology", "--db", db], cwd=Path(__file__).resolve().parents[2],
-                          env={**os.environ, "ZQ_NEW_PASSWORD": "qingshan-lvshui-2021"}, capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
+    add_user(f"sqlite:///{themed_app.log.parent / 'zq.sqlite3'}", "eco_form", "owner", "qingshan-lvshui-2021",
+             "ecology")
     browser.get(themed_app.url + "/admin/topics")
     wait_for(lambda: browser.find_elements(By.ID, "admin-user"), what="the sign-in form")
     browser.find_element(By.ID, "admin-user").send_keys("eco_form")

@@ -1,0 +1,36 @@
+"""The app as the admin and alarm tests build it: themes from a copy of the packaged files, users added the way
+an administrator adds them (the `python -m dashboard users add` command)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from dashboard import create_app
+from settings import Settings
+from topics.loader import BUILTIN_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_with_themes(tmp_path: Path) -> Any:
+    """The app (no feeds started) on a fresh SQLite store, reading a copy of the packaged theme files."""
+    topics = tmp_path / "topics"
+    topics.mkdir()
+    for path in BUILTIN_DIR.glob("*.yaml"):
+        shutil.copy(path, topics / path.name)
+    return create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)), start_feeds=False)
+
+
+def add_user(db: str, username: str, role: str, password: str, *themes: str) -> None:
+    """Add a user with the command an administrator runs (the password from the environment, never argv)."""
+    args = [sys.executable, "-m", "dashboard", "users", "add", username, "--role", role, "--db", db]
+    for key in themes:
+        args += ["--theme", key]
+    done = subprocess.run(args, cwd=ROOT, env={**os.environ, "ZQ_NEW_PASSWORD": password}, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
