@@ -126,7 +126,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         if path == plan.PATH:
             return plan.layout(ctx, lang)
         if path == wall.PATH:
-            return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names), ctx.theme_keys()))
+            return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names), ctx.theme_keys()), search)
         if path == citymap.PATH:
             return citymap.layout(ctx, search, width)
         if path == consistency.PATH:

@@ -159,14 +159,15 @@ def panel_shell(ctx: AppContext, placed: Placed, lang: str) -> html.Section:
 STRIP = Placed(KPI_STRIP, PanelDef(type=KPI_PANEL, column="left"))
 
 
-def layout(ctx: AppContext, view: View) -> html.Div:
-    """The wall page for a view; the first tick fills the panels."""
+def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
+    """The wall page for a view; the first tick fills the panels (a red alarm's banner is there at once)."""
     panels = ctx.registries.panels
     th = ctx.theme(view.theme)
     lang = view.lang
     left, right = columns(ctx, th)
     with Session(ctx.engine) as s:
         state = map_state(ctx, s, th, lang)
+        banner, banner_cls = takeover(ctx, s, lang, search)
     title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
     map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
     size = "three" if max(len(left), len(right)) > 2 else "two"
@@ -187,7 +188,7 @@ def layout(ctx: AppContext, view: View) -> html.Div:
         ]),
         dcc.Interval(id=ids.WALL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
         # Drawn over the header: it never takes a click (pointer-events: none), acknowledgement is at a console.
-        html.Div(id=ids.TAKEOVER, className="takeover hidden", **{"aria-live": "assertive", "role": "alert"}),
+        html.Div(banner, id=ids.TAKEOVER, className=banner_cls, **{"aria-live": "assertive", "role": "alert"}),
         dcc.Store(id=ids.PANEL_HASHES, data={}),
         dcc.Store(id=ids.THEMES_VERSION, data=ctx.topics.version),
     ])
@@ -210,6 +211,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(ids.TICKER, "children"),
         Output(ids.CITY_MAP, "figure", allow_duplicate=True),
         Output(ids.MAP_LEGEND, "children"),
+        Output(ids.TAKEOVER, "children"),
+        Output(ids.TAKEOVER, "className"),
         Output(ids.PANEL_HASHES, "data"),
         Output(ids.PAGE, "children", allow_duplicate=True),
         Input(ids.WALL_TICK, "n_intervals"),
@@ -230,7 +233,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if shown_version is not None and ctx.topics.version != shown_version:
             # A theme file changed (and was valid): the page is rebuilt with its new panels, in place.
             return ([no_update] * len(names), [no_update] * len(names), [no_update] * len(names),
-                    *([no_update] * 5), layout(ctx, view))
+                    *([no_update] * 7), layout(ctx, view, search))
         by_id = {p.id: p for p in (*th.placed(), STRIP)}
         placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in names]
         bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
@@ -239,6 +242,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             cond = conditions(s, ctx.now(), view.county)
             status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
             lines = ticker(s, cond, view.lang, view.county)
+            banner, banner_cls = takeover(ctx, s, view.lang, search)
         old = hashes or {}
         new = {}
         out_bodies, out_metas, out_classes = [], [], []
@@ -252,22 +256,13 @@ def register(app: Dash, ctx: AppContext) -> None:
         # The header, ticker, map colours and legend too are sent only when they changed: unchanged, they were
         # 9.4 kB of a steady tick's 9.6 kB (`make bench`, wall). Their keys cannot clash with panel names.
         shared = {"@status": status, "@ticker": ticker_items + ticker_items,
-                  "@map": map_patch(ctx, state, view.county, width), "@legend": legend(state)}
+                  "@map": map_patch(ctx, state, view.county, width), "@legend": legend(state),
+                  "@takeover": banner, "@takeover-class": banner_cls}
         sent = []
         for key, value in shared.items():
             new[key] = digest(value)
             sent.append(no_update if old.get(key) == new[key] else value)
         return (out_bodies, out_metas, out_classes, *sent, new, no_update)
-
-    @app.callback(Output(ids.TAKEOVER, "children"), Output(ids.TAKEOVER, "className"),
-                  Input(ids.WALL_TICK, "n_intervals"), State(ids.URL, "search"))
-    def takeover(_n: int | None, search: str | None) -> tuple[Any, str]:
-        params = query(search)
-        with Session(ctx.engine) as s:
-            alarms = alq.critical_unacknowledged(s)
-            banner = takeover_banner(ctx, alarms, "en" if params.get("lang") == "en" else "zh",
-                                     sound=params.get("sound") == "1" or ctx.settings.alarm_sound)
-        return banner, "takeover" + ("" if alarms else " hidden")
 
     @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
                   prevent_initial_call=True)
@@ -279,6 +274,13 @@ def register(app: Dash, ctx: AppContext) -> None:
                             Input(ids.CLOCK_TICK, "n_intervals"), State(ids.URL, "search"),
                             State(ids.COUNTIES, "data"), prevent_initial_call=True)
     app.clientside_callback(VIEWPORT_JS, Output(ids.VIEWPORT, "data"), Input(ids.URL, "pathname"))
+
+
+def takeover(ctx: AppContext, session: Session, lang: str, search: str | None) -> tuple[list[Any], str]:
+    """The red-alarm banner and its class (hidden when no red alarm waits for acknowledgement)."""
+    alarms = alq.critical_unacknowledged(session)
+    sound = query(search).get("sound") == "1" or ctx.settings.alarm_sound
+    return takeover_banner(ctx, alarms, lang, sound), "takeover" + ("" if alarms else " hidden")
 
 
 def takeover_banner(ctx: AppContext, alarms: list[Any], lang: str, sound: bool = False) -> list[Any]:
