@@ -323,6 +323,7 @@ def tick_body(key: str, names: Sequence[str], search: str, hashes: dict[str, str
             {"id": "url", "property": "search", "value": search},
             {"id": "panel-hashes", "property": "data", "value": hashes or {}},
             {"id": "viewport-width", "property": "data", "value": VIEWPORT},
+            {"id": "themes-version", "property": "data", "value": None},
         ],
     }
 
@@ -347,7 +348,7 @@ def theme_panels(ctx: Any, theme_key: str) -> list[str]:
     from topics import theme
 
     left, right = wall.columns(ctx, theme(theme_key))
-    return [*left, *right, wall.KPI_PANEL]
+    return [p.id for p in (*left, *right)] + [wall.KPI_STRIP]
 
 
 def time_ticks(app: Any, ticks: int, firsts: int = 5) -> list[TickFigures]:
@@ -396,7 +397,8 @@ def tick_parts(app: Any, theme_key: str, repeat: int = 30) -> dict[str, float]:
 
     ctx = app.server.config["ZQ_CONTEXT"]
     th = theme(theme_key)
-    names = theme_panels(ctx, theme_key)
+    left, right = wall.columns(ctx, th)
+    placed = [*left, *right, wall.STRIP]
     times: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeat):
         with Session(ctx.engine) as s:
@@ -404,11 +406,11 @@ def tick_parts(app: Any, theme_key: str, repeat: int = 30) -> dict[str, float]:
             health = ctx.health(s)
             times["health"].append(time.perf_counter() - t)
             inp = PanelInput(session=s, lang="zh", county=None, health=health, now=ctx.now(), names=ctx.names,
-                             theme=theme_key)
-            for name in names:
+                             theme=theme_key, theme_def=th, counties=ctx.counties_wall, layers=ctx.registries.layers)
+            for p in placed:  # as the tick renders them: settings checked, then the renderer
                 t = time.perf_counter()
-                ctx.registries.panels[name].render(inp)
-                times[f"panel {name}"].append(time.perf_counter() - t)
+                wall.render_one(ctx, p, inp)
+                times[f"panel {p.id}"].append(time.perf_counter() - t)
             t = time.perf_counter()
             wall.map_state(ctx, s, th, "zh")
             times["map_state"].append(time.perf_counter() - t)

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dash import dcc, html
@@ -495,9 +495,16 @@ class TrendData:
         return pts[-1][1] - pts[0][1] if len(pts) >= 2 else None
 
 
+def window_end(now: datetime) -> datetime:
+    """The trend's window ends at the next whole minute: the chart changes at most once a minute, not at every
+    tick, and still holds the newest reading."""
+    floor = now.replace(second=0, microsecond=0)
+    return floor if floor == now else floor + timedelta(minutes=1)
+
+
 def trend_data(inp: PanelInput, key: str, region: str, hours: int) -> TrendData:
     """One sample an hour (the newest reading in each of the last `hours` hours); a silent hour is a gap."""
-    edges = trailing_edges(inp.now, hours)
+    edges = trailing_edges(window_end(inp.now), hours)
     samples = kpi_samples(inp.session, key, region, edges)
     xs = [s.ts if s is not None else edge for s, edge in zip(samples, edges[1:], strict=True)]
     return TrendData(xs, [s.value if s is not None else None for s in samples])
@@ -569,8 +576,9 @@ def render_trend(inp: PanelInput) -> PanelOutput:
     if s.show_target and kpi.target is not None:
         right.append(html.Span(["╌ ", target_text(metric_of(kpi), lang)], className="ms-target"))
     colour = {"met": "var(--ok)", "behind": "var(--warn)"}.get(state or "", "#4fc3f7")
-    start = trailing_edges(inp.now, s.hours)[0]
-    figure = trend_figure(data, kpi, s.show_target, start, inp.now,
+    end = window_end(inp.now)
+    start = trailing_edges(end, s.hours)[0]
+    figure = trend_figure(data, kpi, s.show_target, start, end,
                           {"met": "#66bb6a", "behind": "#ffb74d"}.get(state or "", "#4fc3f7"),
                           display_factor(kpi, lang))
     body = [

@@ -4,7 +4,7 @@ quality run through the real decoder into both stores, rendered with settings ch
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import plotly
@@ -593,3 +593,10 @@ def test_choropleth_of_open_cases_and_of_a_kpi_in_classes(engine: Engine) -> Non
     assert by_county["441202"]["fillcolor"] != by_county["441224"]["fillcolor"] != GREY
     assert out.feed == "kpi" and "PM2.5" in one(out.body, "ms-name").children
     assert "无数据" in text(out)
+
+
+def test_the_trend_window_ends_at_the_next_whole_minute() -> None:
+    from dashboard.panels.measures import window_end
+
+    assert window_end(datetime(2026, 11, 30, 10, 0, 0, tzinfo=UTC)) == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    assert window_end(datetime(2026, 11, 30, 10, 0, 31, 5, tzinfo=UTC)) == datetime(2026, 11, 30, 10, 1, tzinfo=UTC)
