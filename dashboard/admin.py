@@ -274,3 +274,14 @@ def register(server: Flask, ctx: AppContext) -> None:
         done = alarm_actions.silence(ctx, user, minutes, body.get("rule"), body.get("source"), body.get("county"),
                                      body.get("reason"))
         return _json(done.alarm if done.error is None else {"error": done.error}, done.status)
+
+    @server.post("/admin/api/cases/<case_id>/advance")
+    @signed_in(write=True)
+    def advance_case(user: dict[str, Any], case_id: str) -> Response:
+        body = request.get_json(silent=True) or {}
+        try:
+            step = int(body.get("step", 0))
+        except (TypeError, ValueError):
+            return _json({"error": "step must be a whole number 1–7"}, 400)
+        done = alarm_actions.advance(ctx, user, case_id, step, body.get("note"))
+        return _json(done.alarm if done.error is None else {"error": done.error}, done.status)

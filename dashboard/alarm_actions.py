@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alerts import lifecycle
+from alerts.cases import advance_case
 from dashboard import auth
 from dashboard.context import AppContext
 from store import admin_queries as adq
-from store.models import Alarm
+from store.models import Alarm, Case
 
 ACTIONS = ("ack", "clear", "case")
 
@@ -89,3 +90,34 @@ def silence(ctx: AppContext, user: dict[str, Any], minutes: float, rule: str | N
         adq.audit(s, now, user["username"], "silence", target, f"{minutes:g} min: {reason or ''}")
         s.flush()
         return Done({"silence": row.id, "ends_at": row.ends_at.isoformat()})
+
+
+def advance(ctx: AppContext, user: dict[str, Any], case_id: str, step: int, note: str | None) -> Done:
+    """Move a case opened from an alarm to a later step of the workflow; audited either way.
+
+    A grid event's case follows the city's 数字城管 system, which moves it: it cannot be moved here.
+    """
+    now = ctx.now()
+    with Session(ctx.engine) as s, s.begin():
+        case = s.get(Case, case_id)
+        target = f"case:{case_id}"
+        if case is None:
+            return Done(None, f"no case {case_id}", 404)
+        theme = None
+        if case.origin == "alarm":
+            alarm = s.get(Alarm, int(case.origin_id))
+            theme = alarm.theme if alarm else None
+        if not auth.can_handle_alarm(user["role"], user.get("themes", []), theme) or case.origin != "alarm":
+            why = ("follows the city's 数字城管 system" if case.origin != "alarm"
+                   else f"not this user's case ({theme})")
+            adq.audit(s, now, user["username"], "advance", target, why, allowed=False)
+            return Done(None, f"{user['username']} may not move case {case_id}: {why}",
+                        409 if case.origin != "alarm" else 403)
+        try:
+            advance_case(s, case_id, step, user["username"], note, now)
+        except ValueError as e:
+            adq.audit(s, now, user["username"], "advance", target, str(e), allowed=False)
+            return Done(None, str(e), 409)
+        adq.audit(s, now, user["username"], "advance", target, f"step {step}: {note or ''}")
+        return Done({"case": case_id, "step": case.step, "closed_at": case.closed_at.isoformat()
+                     if case.closed_at else None})

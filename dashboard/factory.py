@@ -150,6 +150,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     detail_page.register(app, ctx)
     topics_admin.register(app, ctx)
     alarms.register(app, ctx)
+    case.register(app, ctx)
     plan.register(app, ctx)
 
     service: FeedService | None = None

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dash import html
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from flask import session
 from sqlalchemy.orm import Session
 
+from dashboard import alarm_actions, ids
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.pages.detail import facts, not_found, page, section, small_map
@@ -19,6 +23,8 @@ from store import drill_queries as dq
 from topics.cases import case_limits
 
 PATH_PREFIX = "/case/"
+ADVANCE_STEP, ADVANCE_NOTE, ADVANCE_GO, ADVANCE_CASE, ADVANCE_RESULT = (
+    "case-advance-step", "case-advance-note", "case-advance-go", "case-advance-case", "case-advance-result")
 
 
 def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
@@ -99,7 +105,35 @@ def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> 
         html.Span(st.at.astimezone(CITY_TZ).strftime("%m-%d %H:%M"), className="step-time"),
         html.Span(st.actor or "", className="step-actor"), html.Span(st.note or "", className="step-note"),
     ]) for st in detail.steps], className="case-timeline", id="case-timeline")
+    controls: list[Any] = []
+    if c.closed_at is None and c.step < len(steps):  # signed-in handlers move it on (checked at the server)
+        controls = [html.Div(className="case-advance", children=[
+            dcc.Dropdown(id=ADVANCE_STEP, options=[{"label": f"{i} {steps[i - 1]}", "value": i}
+                                                   for i in range(c.step + 1, len(steps) + 1)],
+                         value=c.step + 1, clearable=False, className="admin-pick"),
+            dcc.Input(id=ADVANCE_NOTE, placeholder="处置说明 / note"),
+            html.Button("推进 / Advance", id=ADVANCE_GO, n_clicks=0),
+            dcc.Store(id=ADVANCE_CASE, data=c.id),
+            html.Div(id=ADVANCE_RESULT)])]
     return page(ctx, path, lang, {"county": c.county_adcode}, t("case", lang, id=c.title[:24]), [
         html.Div(className="col detail-side", children=[
-            section(t("case", lang, id=""), info), section(t("case_steps", lang), timeline)]),
+            section(t("case", lang, id=""), [info, *controls]), section(t("case_steps", lang), timeline)]),
     ], "case-title")
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """Moving a case opened from an alarm along the workflow (the user checked at the server)."""
+
+    @app.callback(Output(ADVANCE_RESULT, "children"), Output(ids.PAGE, "children", allow_duplicate=True),
+                  Input(ADVANCE_GO, "n_clicks"), State(ADVANCE_CASE, "data"), State(ADVANCE_STEP, "value"),
+                  State(ADVANCE_NOTE, "value"), State(ids.URL, "search"), prevent_initial_call=True)
+    def advance(_n: int, case_id: str, step: int | None, note: str | None, search: str | None) -> tuple[Any, Any]:
+        user = session.get("user")
+        if user is None:
+            return html.A("请先登录 / sign in first", href=f"/admin/login?next={PATH_PREFIX}{case_id}",
+                          className="problem"), no_update
+        done = alarm_actions.advance(ctx, user, case_id, int(step or 0), note)
+        if done.error:
+            return html.Div(done.error, className="problem"), no_update
+        lang = "en" if "lang=en" in (search or "") else "zh"
+        return no_update, layout(ctx, case_id, lang)

@@ -16,7 +16,7 @@ from store import admin_queries as aq
 from store import alarm_queries as alq
 from tests.dashboard.test_admin import sign_in
 from tests.dashboard.apps import app_with_themes
-from tests.feeds.samples import ingest, iso, road
+from tests.feeds.samples import event, ingest, iso, road
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -114,3 +114,24 @@ def test_an_alarm_becomes_a_case_with_a_working_hours_deadline_and_its_page(app:
     words = " ".join(texts(case_page.layout(ctx, f"AL-{alarm.id}", "zh")))
     assert "市委政法委" in words and "工作小时" in words and "2 案卷建立" in words  # the social theme's owner
     assert "1 信息收集" in words
+
+
+def test_a_case_from_an_alarm_moves_forward_to_closing_and_only_forward(app: Any) -> None:
+    fog(app, 30)
+    [alarm] = open_alarms(app)
+    social, csrf = sign_in(app, "social_owner", "平安肇庆-2021")
+    cid = social.post(f"/admin/api/alarms/{alarm.id}/case", headers={"X-CSRF-Token": csrf}).json["alarm"]["case_id"]
+    h = {"X-CSRF-Token": csrf}
+    r = social.post(f"/admin/api/cases/{cid}/advance", json={"step": 3, "note": "派遣高速交警"}, headers=h)
+    assert r.status_code == 200 and r.json == {"case": cid, "step": 3, "closed_at": None}
+    assert social.post(f"/admin/api/cases/{cid}/advance", json={"step": 2}, headers=h).status_code == 409
+    eco, eco_csrf = sign_in(app, "eco_owner", "绿水青山-2021")
+    assert eco.post(f"/admin/api/cases/{cid}/advance", json={"step": 4},
+                    headers={"X-CSRF-Token": eco_csrf}).status_code == 403
+    r = social.post(f"/admin/api/cases/{cid}/advance", json={"step": 6, "note": "雾散，核查结案"}, headers=h)
+    assert r.json["step"] == 6 and r.json["closed_at"] is not None
+    body = event("441202", 3, step=2, ts=iso(NOW))
+    ctx = app.server.config["ZQ_CONTEXT"]
+    ctx.alerts.on_batch(ingest(ctx.engine, [(f"zq/441202/grid_event/{body['event_id']}", body)]))
+    r = social.post(f"/admin/api/cases/GE-{body['event_id']}/advance", json={"step": 3}, headers=h)
+    assert r.status_code == 409 and "数字城管" in r.json["error"]  # the city's system moves those
