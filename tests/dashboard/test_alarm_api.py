@@ -135,3 +135,11 @@ def test_a_case_from_an_alarm_moves_forward_to_closing_and_only_forward(app: Any
     ctx.alerts.on_batch(ingest(ctx.engine, [(f"zq/441202/grid_event/{body['event_id']}", body)]))
     r = social.post(f"/admin/api/cases/GE-{body['event_id']}/advance", json={"step": 3}, headers=h)
     assert r.status_code == 409 and "数字城管" in r.json["error"]  # the city's system moves those
+
+
+def test_health_reports_open_alarms_and_the_calendar(app: Any) -> None:
+    fog(app, 30)
+    body = app.server.test_client().get("/healthz").json
+    assert body["alarms"]["open"] == 1 and body["alarms"]["red_unacknowledged"] == 1
+    assert set(body["alarms"]["deliveries"]) == {"pending", "sent", "failed"}
+    assert "calendar" in body and (body["calendar"]["warning"] is None or "2027" in body["calendar"]["warning"])
