@@ -241,9 +241,8 @@ class AlertEngine:
             self._raise(s, rule, source, label, county, ts, out, silences, changes)
         elif out.active and alarm is not None:
             alarm.last_at, alarm.count, alarm.value = ts, alarm.count + 1, out.value
-            if out.severity != alarm.severity:  # a fog signal turning red takes the wall from here on
-                alarm.severity = out.severity
-                alarm.title_zh, alarm.title_en = self._titles(rule, out)
+            alarm.severity = out.severity  # a fog signal turning red takes the wall from here on
+            alarm.title_zh, alarm.title_en = self._titles(rule, out)  # the words say what the newest reading saw
             changes.updated += 1
         elif not out.active and alarm is not None and ts >= alarm.opened_at:  # older data cannot end it
             alarm.state, alarm.cleared_at, alarm.cleared_by = "cleared", ts, "auto"

@@ -146,7 +146,11 @@ class Threshold(MetricRule):
             holds = v > self.clear_at if self.above is not None else v < self.clear_at
         else:
             holds = self.met(v)
-        zh, en = self.words(r, v)
+        if holds and not self.met(v):  # held by the hysteresis band: say so, not "300 ≤ 200"
+            zh = f"{r.label} {self.metric} {v:g}，尚未越过解除线 {self.clear_at:g}"
+            en = f"{r.label}: {self.metric} {v:g}, not yet past the clearing line {self.clear_at:g}"
+        else:
+            zh, en = self.words(r, v)
         return Outcome(holds, self.severity_or(2), v, zh, en)
 
 

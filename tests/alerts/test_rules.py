@@ -71,7 +71,7 @@ def test_threshold_with_hysteresis_and_auto_clear(make, engine: Engine) -> None:
     [a] = alarms(engine)
     assert (a.state, a.cleared_by, a.severity, a.count) == ("cleared", "auto", 3, 2)
     assert a.opened_at == at(1) and a.cleared_at == at(3) and a.last_at == at(2) and a.rule == "ecology/low-vis"
-    assert a.title_zh.startswith("站D1 visibility_m 150 ≤ 200")
+    assert a.title_zh == "站D1 visibility_m 300，尚未越过解除线 500"  # the newest reading's words, in the band
 
 
 def test_duration_raises_only_when_held_long_enough(make) -> None:
@@ -153,6 +153,9 @@ def test_fog_severity_rises_as_the_signal_turns_red(make, engine: Engine) -> Non
     e.evaluate([reading("road_weather", 1, visibility_m=30)])
     [a] = alarms(engine)
     assert a.severity == 4 and "红色" in a.title_zh and a.count == 2
+    e.evaluate([reading("road_weather", 2, visibility_m=25)])
+    [a] = alarms(engine)
+    assert "能见度 25 米" in a.title_zh and a.value == 25 and a.count == 3  # the words follow the newest reading
 
 
 def test_replayed_readings_raise_nothing_twice_even_after_a_restart(make, engine: Engine) -> None:
