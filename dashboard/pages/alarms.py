@@ -114,10 +114,12 @@ def deliveries(ctx: AppContext) -> Any:
     with Session(ctx.engine) as s:
         rows = dq.recent_deliveries(s, 20)
         tz = ctx.now().tzinfo
-        return html.Table(html.Tbody([html.Tr([
+        head = html.Thead(html.Tr([html.Th(h) for h in ("时间 / at", "事件 / event", "接收方 / hook", "状态 / status",
+                                                        "次数 / tries", "结果 / result")]))
+        return html.Table([head, html.Tbody([html.Tr([
             html.Td(f"{d.created_at.astimezone(tz):%m-%d %H:%M:%S}"), html.Td(d.event), html.Td(d.target),
             html.Td(d.status, className=f"dl-{d.status}"), html.Td(str(d.attempts)),
-            html.Td(d.last_error or (str(d.last_code) if d.last_code else ""))]) for d in rows]),
+            html.Td(d.last_error or (str(d.last_code) if d.last_code else ""))]) for d in rows])],
             className="al-table al-deliveries")
 
 
