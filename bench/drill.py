@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,13 @@ def build_store(url: str, sizes: DrillSizes) -> Iterator[str]:
 
     t = time.perf_counter()
     wall._executemany(  # noqa: SLF001
+        engine, "INSERT INTO cases (id, origin, origin_id, title, category, subcategory, county_adcode, department, "
+        "level, step, opened_at, limit_hours, deadline_at, closed_at) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _case_rows(engine, events), h.chunk)
+    parts["cases"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    wall._executemany(  # noqa: SLF001
         engine, "INSERT INTO kpi_metrics (key, region, ts, value, unit) VALUES (?, ?, ?, ?, ?)",
         wall._kpi_rows(engine, h, before, rng), h.chunk)  # noqa: SLF001
     parts["kpis"] = time.perf_counter() - t
@@ -188,8 +195,30 @@ def build_store(url: str, sizes: DrillSizes) -> Iterator[str]:
            f"{n_msgs:,} messages")
     yield (f"  {c['devices']:,} devices, {c['observations']:,} observations, {c['latest_values']:,} latest "
            f"values, {c['grid_events']:,} grid events ({open_now:,} open now) with {c['grid_event_steps']:,} "
-           "steps, "
+           f"steps and {c.get('cases', 0):,} cases (deadlines in working hours), "
            f"{c['kpi_metrics']:,} KPI rows")
+
+
+def _case_rows(engine: Engine, events: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Every grid event's case, as alerts.cases keeps it: its deadline in working hours on the calendar."""
+    from alerts.calendar import load_calendar
+    from alerts.cases import case_id, deadline
+    from store.models import Case
+    from topics.cases import case_limits
+
+    calendar, limits = load_calendar(), case_limits()
+    bind = wall._binder(engine, Case.__table__.c.deadline_at)  # noqa: SLF001
+    per_day = limits.working_hours_per_day
+
+    def raw(v: Any) -> datetime:
+        return v if isinstance(v, datetime) else datetime.fromisoformat(v).replace(tzinfo=UTC)
+
+    for eid, county, _, _, _kind, cat, sub, desc, _, _, step, reported, _, closed in events:
+        limit = limits.limit(sub)
+        opened = raw(reported)
+        yield (case_id("grid_event", eid), "grid_event", eid, f"{sub}：{desc}"[:200], cat, sub, county,
+               limit.department, limit.level, step, reported, limit.hours(per_day),
+               bind(deadline(opened, limit, calendar)), closed)
 
 
 # ---- posting callbacks as the browser does --------------------------------------------------------------

@@ -272,7 +272,7 @@ def table_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0
                 for t in ("observations", "latest_values", "devices", "grid_events", "grid_event_steps",
-                          "kpi_metrics", "feed_status", "dead_letters")}
+                          "kpi_metrics", "feed_status", "dead_letters", "cases")}
 
 
 def sqlite_size_mb(path: Path) -> float:

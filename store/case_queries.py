@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from store.models import Case, CaseStep
+from store.models import Case, CaseStep, GridEvent
 
 LEVELS: Sequence[str] = ("市", "县", "镇", "村")  # from the city down
 
@@ -121,3 +121,16 @@ def case_counts(session: Session, county: str | None = None, open_only: bool = T
 def _level_order(level: str) -> int:
     """市 before 县 before 镇 before 村; anything else after."""
     return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
+def with_deadline(stmt: Select[Any]) -> Select[Any]:
+    """A select over grid_events joined to each event's case (if it has one), for Case.deadline_at."""
+    return stmt.outerjoin(Case, (Case.origin == "grid_event") & (Case.origin_id == GridEvent.id))
+
+
+def hours_over(now: datetime, reported_at: datetime, deadline_at: datetime | None, limit_hours: float) -> float:
+    """Hours a grid event is past its deadline: its case's (counted in working hours on the calendar), or, for an
+    event from before cases were kept, its limit on the clock from the report."""
+    if deadline_at is not None:
+        return (now - deadline_at).total_seconds() / 3600
+    return (now - reported_at).total_seconds() / 3600 - limit_hours

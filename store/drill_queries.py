@@ -34,7 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from store.kpi_queries import latest_points
-from store.models import Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
+from store.case_queries import hours_over, with_deadline
+from store.models import Case, Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
 
 # SQLite allows 500 terms in one compound SELECT; stay well below it (as store.kpi_queries does).
 _MAX_TERMS = 200
@@ -132,7 +133,8 @@ class CaseSummary:
 
 def case_summary(session: Session, county: str | None, now: datetime, limits_hours: Mapping[str, float],
                  default_hours: float, top: int = 10) -> CaseSummary:
-    """Open and overdue cases (open longer than their subcategory's limit) and the `top` most overdue.
+    """Open and overdue cases (past their case's deadline in working hours, or, for events from before cases were
+    kept, open longer on the clock than their subcategory's limit) and the `top` most overdue.
 
     A subcategory's limit is limits_hours.get(subcategory or "", default_hours), as topics.cases has it.
     """
@@ -140,13 +142,13 @@ def case_summary(session: Session, county: str | None, now: datetime, limits_hou
     # here: the open set is what is pending, not history. Pushing the per-subcategory limits into SQL was no
     # faster for the city (15 ms) and, for a county, SQLite chose (county_adcode, reported_at) to serve the
     # ORDER BY of the most-overdue list and read the county's whole history (400 ms).
-    stmt = _county(select(GridEvent.id, GridEvent.subcategory, GridEvent.step, GridEvent.reported_at)
-                   .where(_open()), GridEvent.county_adcode, county)
+    stmt = _county(with_deadline(select(GridEvent.id, GridEvent.subcategory, GridEvent.step, GridEvent.reported_at,
+                                        Case.deadline_at)).where(_open()), GridEvent.county_adcode, county)
     by_step: dict[int, int] = defaultdict(int)
     late: list[tuple[float, str, str | None, int, datetime]] = []
-    for id_, subcategory, step, reported_at in session.execute(stmt):
+    for id_, subcategory, step, reported_at, deadline_at in session.execute(stmt):
         by_step[step] += 1
-        over = (now - reported_at).total_seconds() / 3600 - limits_hours.get(subcategory or "", default_hours)
+        over = hours_over(now, reported_at, deadline_at, limits_hours.get(subcategory or "", default_hours))
         if over > 0:
             late.append((over, id_, subcategory, step, reported_at))
     most = heapq.nsmallest(top, late, key=lambda c: (-c[0], c[1])) if top > 0 else []

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from store.models import GridEvent
+from store.case_queries import hours_over, with_deadline
+from store.models import Case, GridEvent
 
 # The list shows the start of a case's description as its location; the rest is on the case page.
 DESCRIPTION_CHARS = 120
@@ -107,11 +108,11 @@ def overdue_cases(session: Session, county: str | None, now: datetime, limits_ho
     A subcategory's limit is limits_hours.get(subcategory or "", default_hours), as topics.cases has it and
     store.drill_queries.case_summary applies it: the open set is read once and the rule applied here.
     """
-    stmt = _filtered(select(GridEvent.id, GridEvent.subcategory, GridEvent.reported_at), county, steps,
-                     categories, True)
+    stmt = _filtered(with_deadline(select(GridEvent.id, GridEvent.subcategory, GridEvent.reported_at,
+                                          Case.deadline_at)), county, steps, categories, True)
     late: list[tuple[float, str]] = []
-    for id_, subcategory, reported_at in session.execute(stmt):
-        over = (now - reported_at).total_seconds() / 3600 - limits_hours.get(subcategory or "", default_hours)
+    for id_, subcategory, reported_at, deadline_at in session.execute(stmt):
+        over = hours_over(now, reported_at, deadline_at, limits_hours.get(subcategory or "", default_hours))
         if over > 0:
             late.append((over, id_))
     top = heapq.nsmallest(limit, late, key=lambda c: (-c[0], c[1])) if limit > 0 else []
