@@ -94,10 +94,21 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def t(key: str, lang: str = "zh", **kw: object) -> str:
-    """The text of a key in a language, formatted with keyword values."""
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**kw)
+class Texts:
+    """A table of UI words (key → (Chinese, English)), read in a language and formatted with keyword values.
+
+    The app's shared words are `t`; a panel or page module keeps its own words in its own table (`tx`).
+    """
+
+    def __init__(self, table: dict[str, tuple[str, str]]) -> None:
+        self.table = table
+
+    def __call__(self, key: str, lang: str = "zh", **kw: object) -> str:
+        zh, en = self.table[key]
+        return (en if lang == "en" else zh).format(**kw)
+
+
+t = Texts(TEXT)
 
 
 def pick(zh: str, en: str, lang: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from alerts.rules import SEVERITY_NAMES
 from dashboard import alarm_actions, auth
 from dashboard.context import AppContext
-from dashboard.i18n import pick
+from dashboard.i18n import Texts, pick
 from dashboard.pages.common import header
 from store import alarm_queries as alq
 from store import delivery_queries as dq
@@ -41,10 +41,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def tx(key: str, lang: str, **kw: object) -> str:
-    """This page's text in a language."""
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**kw)
+tx = Texts(TEXT)  # this module's own words
 
 
 def _user() -> dict[str, Any] | None:

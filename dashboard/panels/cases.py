@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from dash import html
 
-from dashboard.i18n import pick, t
+from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
 from store.env_queries import ClassCount, events_updated_at, open_events_by_class
@@ -34,10 +34,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def tx(key: str, lang: str) -> str:
-    """This module's UI text in a language."""
-    zh, en = TEXT[key]
-    return en if lang == "en" else zh
+tx = Texts(TEXT)  # this module's own words
 
 
 @dataclass(frozen=True)

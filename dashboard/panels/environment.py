@@ -17,7 +17,7 @@ from typing import Any
 
 from dash import html
 
-from dashboard.i18n import pick, t
+from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from layers.aqi import aqi_colour
 from layers.choropleth import NO_DATA, text_colour
@@ -60,10 +60,7 @@ _POLLUTANT = {"pm2_5": "PM₂.₅", "pm10": "PM₁₀", "so2": "SO₂", "no2": "
 MINUS = "\u2212"
 
 
-def tx(key: str, lang: str, **kw: object) -> str:
-    """This module's UI text in a language."""
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**kw)
+tx = Texts(TEXT)  # this module's own words
 
 
 def no_data(inp: PanelInput, data_time: datetime | None = None) -> PanelOutput:

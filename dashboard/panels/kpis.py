@@ -15,7 +15,7 @@ from typing import Any
 
 from dash import html
 
-from dashboard.i18n import pick, t
+from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.builtin import fmt_value
 from settings import CITY_TZ
@@ -66,10 +66,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def tx(key: str, lang: str, **kw: object) -> str:
-    """Text of this module's panels in a language."""
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**kw)
+tx = Texts(TEXT)  # this module's own words
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dash import dcc, html
 from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy.orm import Session
 
-from dashboard.i18n import pick, t
+from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.cases import CLASS_EN
 from dashboard.panels.settings import PanelSettings, safe_markdown
@@ -72,10 +72,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def tx(key: str, lang: str, **kw: object) -> str:
-    """This module's UI text in a language."""
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**kw)
+tx = Texts(TEXT)  # this module's own words
 
 
 def _empty(text: str) -> html.Div:

@@ -21,7 +21,7 @@ from typing import Any
 from dash import dcc, html
 from pydantic import Field, ValidationInfo, model_validator
 
-from dashboard.i18n import pick, t
+from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, fmt_time
 from dashboard.panels.kpis import (
     DEPARTMENTS_EN, Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
@@ -76,10 +76,7 @@ DEPARTMENTS_EN_MORE: dict[str, str] = {"市生态环境局": "Eco-Env. Bureau", 
 MINUS = "\u2212"
 
 
-def tx(key: str, lang: str, **kw: object) -> str:
-    """This module's UI text in a language."""
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**kw)
+tx = Texts(TEXT)  # this module's own words
 
 
 def feed_of(measure: str) -> str:
