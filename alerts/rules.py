@@ -64,6 +64,19 @@ def _county(value: str) -> str:
 County = Annotated[str, AfterValidator(_county)]
 
 
+def _feed(value: str) -> str:
+    from feeds.builtin import BUILTIN_FEEDS
+    from feeds.polled import POLLED_FEEDS
+
+    known = sorted({f.name for f in (*BUILTIN_FEEDS, *POLLED_FEEDS)})
+    if value not in known:
+        raise ValueError(f"{value!r} is not a feed of this wall ({', '.join(known)})")
+    return value
+
+
+FeedName = Annotated[str, AfterValidator(_feed)]
+
+
 class RuleSettings(BaseModel):
     """What every rule has: an id, its kind, words, severity, where, and who hears of it."""
 
@@ -99,7 +112,7 @@ class RuleSettings(BaseModel):
 class MetricRule(RuleSettings):
     """A rule on one metric of one feed (a device's value, or a KPI: feed kpi, metric its key)."""
 
-    feed: str = Field(description="数据源 / Feed, e.g. road_weather, hydrology, kpi")
+    feed: FeedName = Field(description="数据源 / Feed, e.g. road_weather, hydrology, kpi")
     metric: str = Field(description="指标 / Metric, e.g. visibility_m, or a KPI key")
     above: float | None = Field(None, description="高于（含）此值告警 / Raised at or above")
     below: float | None = Field(None, description="低于（含）此值告警 / Raised at or below")
@@ -177,7 +190,7 @@ class Rate(RuleSettings):
     """A fast change: the value rose (or fell) by at least `change` within `minutes`."""
 
     kind: Literal["rate"]
-    feed: str = Field(description="数据源 / Feed")
+    feed: FeedName = Field(description="数据源 / Feed")
     metric: str = Field(description="指标 / Metric")
     change: float = Field(description="变化量：正为上涨、负为下降 / Change: positive a rise, negative a fall")
     minutes: float = Field(gt=0, description="时间窗（分钟）/ Within this many minutes")
@@ -213,7 +226,7 @@ class Absence(RuleSettings):
     """Silence: a device (or the whole feed) sent nothing for `minutes`; cleared by its next message."""
 
     kind: Literal["absence"]
-    feed: str = Field(description="数据源 / Feed")
+    feed: FeedName = Field(description="数据源 / Feed")
     minutes: float = Field(gt=0, description="多少分钟无数据告警 / Raised after this many minutes without data")
     per: Literal["device", "feed"] = Field("device", description="按设备或整个数据源 / Each device, or the feed as "
                                                                    "a whole")
@@ -235,7 +248,7 @@ class Geofence(RuleSettings):
     """A device's position inside (or outside) an area: some counties of the city, or a box."""
 
     kind: Literal["geofence"]
-    feed: str = Field(description="数据源（带位置的设备）/ Feed of the devices")
+    feed: FeedName = Field(description="数据源（带位置的设备）/ Feed of the devices")
     counties: list[County] = Field(default_factory=list, description="区域：这些区县 / The area: these counties")
     bbox: list[float] | None = Field(None, min_length=4, max_length=4,
                                      description="或矩形 [西, 南, 东, 北] / Or a box [west, south, east, north]")

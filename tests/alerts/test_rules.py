@@ -216,7 +216,8 @@ def test_rule_settings_are_checked_with_their_line() -> None:
     text = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8").split("\nrules:\n")[0] + (
         "\nrules:\n- id: fog\n  kind: fog\n  min_signal: purple\n"
         "- id: t\n  kind: threshold\n  feed: hydrology\n  metric: water_level_m\n  above: 10\n  clear_at: 12\n"
-        "- id: x\n  kind: earthquake\n")
+        "- id: x\n  kind: earthquake\n"
+        "- id: y\n  kind: absence\n  feed: road_wether\n  minutes: 5\n")
     _, errors = parse_theme(text, "ecology.yaml", PANELS.schemas(), RULES.schemas())
     lines = text.splitlines()
     assert [str(e) for e in errors] == [
@@ -227,4 +228,6 @@ def test_rule_settings_are_checked_with_their_line() -> None:
         f"ecology.yaml, line {lines.index('  kind: earthquake') + 1}: rules[2].kind: 'earthquake' is not a rule kind "
         "of this wall (docs/panels.md lists them: absence, aqi, duration, fire_danger, fog, geofence, rate, "
         "threshold, video_detection, water_level)",
+        f"ecology.yaml, line {lines.index('  feed: road_wether') + 1}: rules[3].feed: 'road_wether' is not a feed of "
+        "this wall (air_quality, fire_risk, grid_event, hotline_12345, hydrology, kpi, road_weather, video_point)",
     ]
