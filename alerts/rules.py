@@ -343,7 +343,7 @@ class FireDanger(RuleSettings):
         v = r.values
         res = fire_danger(v["max_temp_c"], v["rh_pct"], int(v["dry_days"]), beaufort(v["wind_speed_ms"]))
         return Outcome(res.level >= self.min_level, self.severity_or(4 if res.level >= 5 else 3), float(res.level),
-                       f"{r.label} {res.level_zh}{res.name_zh}", f"{r.label}: fire danger {res.name_en}")
+                       f"{r.label} {res.level_zh}{res.name_zh}", f"{r.label}: {res.name_en} (level {res.level})")
 
 
 class WaterLevel(RuleSettings):

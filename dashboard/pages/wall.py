@@ -171,7 +171,8 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
     title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
     map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
     size = "three" if max(len(left), len(right)) > 2 else "two"
-    return html.Div(className="wall" + (" kiosk" if view.kiosk else ""), children=[
+    return html.Div(className="wall" + (" kiosk" if view.kiosk else ""), lang="en" if lang == "en" else "zh-CN",
+                    children=[
         header(ctx, PATH, lang, th.key, view),
         html.Div(className="ticker", children=html.Div(id=ids.TICKER, className="ticker-track")),
         html.Main(className=f"wall-grid {size}", children=[
