@@ -74,7 +74,7 @@ def _feed(value: str) -> str:
     return value
 
 
-FeedName = Annotated[str, AfterValidator(_feed)]
+FeedName = Annotated[str, Field(json_schema_extra={"x-choices": "feeds"}), AfterValidator(_feed)]
 
 
 class RuleSettings(BaseModel):

@@ -72,6 +72,15 @@ def form_for(ctx: AppContext, text: str, lang: str) -> Any:
     return tf.render_form(ctx.registries.panels, data, ctx.names, lang)
 
 
+def rules_form_for(ctx: AppContext, text: str) -> Any:
+    """The rules form of a file's text (empty when the text is not a theme file: the panel form says why)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    return tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names) if isinstance(data, dict) else []
+
+
 def layout(ctx: AppContext, lang: str) -> html.Div:
     """Sign-in form, or the editor for the signed-in user's themes."""
     user = _user()
@@ -98,6 +107,9 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                     html.Button("保存 / Save", id=SAVE_GO, n_clicks=0)]),
                 html.Div(id=RESULT, className="admin-result"),
                 html.Div(form_for(ctx, text, lang), id=tf.FORM, className="admin-form"),
+                html.Details(className="admin-text-box", children=[
+                    html.Summary("告警规则 / Alarm rules (docs/alarms.md)"),
+                    html.Div(rules_form_for(ctx, text), id=tf.RULES_FORM, className="admin-rules")]),
                 html.Details(className="admin-text-box", children=[
                     html.Summary("YAML 文本 / file text"),
                     dcc.Textarea(id=EDITOR, value=text, className="admin-text", spellCheck=False)]),
@@ -260,3 +272,49 @@ def register(app: Dash, ctx: AppContext) -> None:
                 html.Td(f"{e.at.astimezone(tz):%m-%d %H:%M:%S}"), html.Td(e.username), html.Td(e.action),
                 html.Td(e.target), html.Td(e.detail or ""), html.Td("" if e.allowed else "拒绝 / refused")])
                 for e in rows])])
+
+    @app.callback(Output(EDITOR, "value", allow_duplicate=True), Output(tf.RULES_FORM, "children"),
+                  Output(FORM_REV, "data", allow_duplicate=True), Input(EDITOR, "value"),
+                  Input({"type": tf.RFIELD, "i": ALL, "f": ALL}, "value"),
+                  Input({"type": tf.RMOVE, "i": ALL, "d": ALL}, "n_clicks"), Input(tf.RADD_GO, "n_clicks"),
+                  State({"type": tf.RFIELD, "i": ALL, "f": ALL}, "id"), State(tf.RADD_KIND, "value"),
+                  State(FORM_REV, "data"), prevent_initial_call=True)
+    def rules_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int,
+                   field_ids: list[dict[str, Any]], add_kind: str | None, rev: int | None) -> tuple[Any, Any, Any]:
+        """The rules form and the file's `rules:` block kept in step, as the panel form does for `panels:`."""
+        unchanged = (no_update, no_update, no_update)
+        if _user() is None:
+            return unchanged
+        text = text or ""
+        trigger = callback_context.triggered_id
+        if trigger == EDITOR or trigger is None:
+            return no_update, rules_form_for(ctx, text), no_update
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return unchanged
+        if not isinstance(data, dict):
+            return unchanged
+        models = ctx.registries.rules.schemas()
+        rules = tf.rules_from_fields(field_ids, values, models, data)
+        redraw = False
+        if isinstance(trigger, dict) and trigger.get("type") == tf.RMOVE:
+            if not callback_context.triggered[0].get("value"):
+                return unchanged
+            rules, redraw = tf.move(rules, int(trigger["i"]), int(trigger["d"])), True
+        elif trigger == tf.RADD_GO:
+            if not add_kind:
+                return unchanged
+            taken = {r.get("id") for r in rules}
+            n = 1 + sum(1 for r in rules if r.get("kind") == add_kind)
+            while f"{add_kind}-{n}".replace("_", "-") in taken:
+                n += 1
+            rules, redraw = [*rules, {"id": f"{add_kind}-{n}".replace("_", "-"), "kind": add_kind}], True
+        elif isinstance(trigger, dict) and trigger.get("f") == "kind":
+            redraw = True
+        new = tf.replace_block(text, "rules", rules)
+        if new == text and not redraw:
+            return unchanged
+        data["rules"] = rules
+        return (new if new != text else no_update), (tf.render_rules(models, data, ctx.names) if redraw
+                                                     else no_update), (rev or 0) + 1

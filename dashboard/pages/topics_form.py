@@ -19,6 +19,8 @@ from dashboard.panels import PanelRegistry
 from dashboard.panels.settings import BUILTIN_MEASURES, CITY, COUNTIES
 
 FIELD, MOVE, ADD_TYPE, ADD_GO, FORM = "pf-field", "pf-move", "pf-add-type", "pf-add-go", "admin-form"
+RFIELD, RMOVE, RADD_KIND, RADD_GO, RULES_FORM = "rf-field", "rf-move", "rf-add-kind", "rf-add-go", "admin-rules-form"
+RULE_FIELDS = ("id", "kind")  # every rule has these; the rest are its kind's
 ROW_FIELDS = ("type", "column", "id", "title_zh", "title_en")  # every panel has these; the rest are its type's
 
 
@@ -61,6 +63,11 @@ def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str]) -> tu
         return (*kpis.items(), *((k, f"{zh} ({k})") for k, (zh, _) in BUILTIN_MEASURES.items()))
     if kind == "regions":
         return ((CITY, f"全市 ({CITY})"), *((a, f"{names.get(a, a)} ({a})") for a in COUNTIES))
+    if kind == "feeds":
+        from feeds.builtin import BUILTIN_FEEDS
+        from feeds.polled import POLLED_FEEDS
+
+        return tuple((f.name, f"{f.title_zh} ({f.name})") for f in (*BUILTIN_FEEDS, *POLLED_FEEDS))
     return ()
 
 
@@ -113,8 +120,8 @@ def _options(options: Sequence[tuple[Any, str]], value: Any) -> list[dict[str, A
     return out
 
 
-def _input(i: int, spec: FieldSpec, value: Any) -> Any:
-    ident = {"type": FIELD, "i": i, "f": spec.name}
+def _input(i: int, spec: FieldSpec, value: Any, field_type: str = FIELD) -> Any:
+    ident = {"type": field_type, "i": i, "f": spec.name}
     shown = value if value is not None else None
     placeholder = "" if spec.default in (None, [], "") else f"默认 default: {spec.default}"
     if spec.widget in ("choice", "bool", "multi"):
@@ -181,6 +188,60 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
     return [*rows, add]
 
 
+def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any], names: Mapping[str, str]) -> Any:
+    """The rules of a theme's data as form rows (kind, id, then the kind's own settings), from their models."""
+    rules = theme.get("rules", [])
+    if not isinstance(rules, list):
+        return html.Div("文件中的 rules 不是列表 / the file's rules is not a list", className="problem")
+    kinds = [(k, k) for k in sorted(models)]
+    rows = []
+    for i, rule in enumerate(rules):
+        rule = rule if isinstance(rule, dict) else {}
+        kind = rule.get("kind")
+        head = html.Div(className="pf-head", children=[
+            html.B(f"#{i + 1}", className="pf-num"),
+            dcc.Dropdown(id={"type": RFIELD, "i": i, "f": "kind"}, options=_options(kinds, kind), value=kind,
+                         clearable=False, className="pf-input pf-kind"),
+            dcc.Input(id={"type": RFIELD, "i": i, "f": "id"}, value=rule.get("id") or "", debounce=True,
+                      placeholder="编号 id", className="pf-input pf-column"),
+            html.Button("↑", id={"type": RMOVE, "i": i, "d": -1}, title="上移 / up", className="pf-btn"),
+            html.Button("↓", id={"type": RMOVE, "i": i, "d": 1}, title="下移 / down", className="pf-btn"),
+            html.Button("✕", id={"type": RMOVE, "i": i, "d": 0}, title="删除 / remove", className="pf-btn pf-del"),
+        ])
+        own = []
+        if kind in models:
+            own = [_row(spec.label, _input(i, spec, rule.get(spec.name), RFIELD), spec.required, spec.name)
+                   for spec in field_specs(models[kind], theme, names) if spec.name not in RULE_FIELDS]
+        rows.append(html.Fieldset(className="pf-panel", children=[head, html.Div(own, className="pf-fields")]))
+    add = html.Div(className="pf-add", children=[
+        dcc.Dropdown(id=RADD_KIND, options=_options(kinds, None), placeholder="新规则类型 / new rule kind",
+                     className="pf-input pf-type"),
+        html.Button("添加规则 / Add rule", id=RADD_GO, n_clicks=0)])
+    return [*rows, add]
+
+
+def rules_from_fields(ids: Sequence[Mapping[str, Any]], values: Sequence[Any], models: Mapping[str, type[BaseModel]],
+                      theme: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rules list the form's fields describe, in form order; a kind change drops the old kind's settings."""
+    rows: dict[int, dict[str, Any]] = {}
+    for ident, value in zip(ids, values, strict=True):
+        rows.setdefault(int(ident["i"]), {})[ident["f"]] = value
+    out = []
+    for i in sorted(rows):
+        row = rows[i]
+        kind = row.get("kind")
+        specs = {s.name: s for s in field_specs(models[kind], theme, {})} if kind in models else {}
+        rule: dict[str, Any] = {"id": row.get("id") or "", "kind": kind}
+        for name, value in row.items():
+            if name in RULE_FIELDS or name not in specs:
+                continue
+            value = _coerce(specs[name], value)
+            if value is not None:
+                rule[name] = value
+        out.append(rule)
+    return out
+
+
 def long_fields(registry: PanelRegistry) -> set[str]:
     """Settings drawn as a text box (typed at length): the preview waits for them rather than redrawing per key."""
     return {spec.name for panel in registry for spec in field_specs(panel.settings, {}, {})
@@ -235,27 +296,34 @@ def move(panels: list[dict[str, Any]], i: int, d: int) -> list[dict[str, Any]]:
     return out
 
 
-def dump_panels(panels: Sequence[Mapping[str, Any]]) -> str:
-    """The `panels:` block as the theme files write it."""
-    body = yaml.safe_dump(list(panels), allow_unicode=True, sort_keys=False, default_flow_style=False, width=100)
-    return "panels:\n" + (body if panels else "[]\n")
+def dump_block(key: str, items: Sequence[Mapping[str, Any]]) -> str:
+    """A top-level list (`panels:`, `rules:`) as the theme files write it."""
+    if not items:
+        return f"{key}: []\n"
+    body = yaml.safe_dump(list(items), allow_unicode=True, sort_keys=False, default_flow_style=False, width=100)
+    return f"{key}:\n" + body
 
 
-def replace_panels(text: str, panels: Sequence[Mapping[str, Any]]) -> str:
-    """The file's text with only its `panels:` block rewritten (appended when it has none)."""
+def replace_block(text: str, key: str, items: Sequence[Mapping[str, Any]]) -> str:
+    """The file's text with only its top-level `key:` list rewritten (appended when it has none)."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    block = dump_panels(panels)
+    block = dump_block(key, items)
     if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            if getattr(key, "value", None) == "panels":
+        for k, value in root.value:
+            if getattr(k, "value", None) == key:
                 lines = text.splitlines(keepends=True)
-                start = key.start_mark.line
+                start = k.start_mark.line
                 end = value.end_mark.line if value.end_mark.column == 0 else value.end_mark.line + 1
                 # A block sequence ends where the next key starts: comments and blank lines before it belong there.
                 while end > start + 1 and (lines[end - 1].strip() == "" or lines[end - 1].startswith("#")):
                     end -= 1
                 return "".join(lines[:start]) + block + "".join(lines[end:])
     return text.rstrip("\n") + "\n" + block
+
+
+def replace_panels(text: str, panels: Sequence[Mapping[str, Any]]) -> str:
+    """The file's text with only its `panels:` block rewritten."""
+    return replace_block(text, "panels", panels)
 
 
 def side_by_side(old: str, new: str, context: int = 2) -> html.Table:

@@ -200,18 +200,35 @@ def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app
                       browser.find_elements(By.CSS_SELECTOR, "#admin-preview .ls-md strong")] == ["值班电话"],
              what="the note previewed")
 
+    # An alarm rule through the rules form: the kind's settings are drawn from its model (min_signal here).
+    browser.find_element(By.XPATH, "//summary[contains(., '告警规则')]").click()
+    rules_before = len(yaml.safe_load(text()).get("rules") or [])
+    choose(browser, browser.find_element(By.ID, "rf-add-kind"), "fog")
+    browser.find_element(By.ID, "rf-add-go").click()
+    wait_for(lambda: len(yaml.safe_load(text()).get("rules") or []) == rules_before + 1, what="the new rule")
+    signal = wait_for(lambda: browser.find_element(
+        By.CSS_SELECTOR, f"button[id*='\"f\":\"min_signal\"'][id*='\"i\":{rules_before},']"), what="its setting")
+    choose(browser, signal, "yellow")
+    wait_for(lambda: (yaml.safe_load(text())["rules"][-1] == {"id": "fog-1", "kind": "fog", "min_signal": "yellow"}),
+             what="the rule's setting in the file")
+
     browser.find_element(By.ID, "admin-diff-go").click()
     added = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#admin-diff-table .df-ins"), what="the diff")
-    assert any("type: kpi_target" in a.text for a in added) and any("type: markdown" in a.text for a in added)
+    shown = [a.get_attribute("textContent") for a in added]  # the table may be scrolled out of view
+    assert any("type: kpi_target" in a for a in shown) and any("type: markdown" in a for a in shown)
+    assert any("kind: fog" in a for a in shown)
 
     browser.find_element(By.ID, "admin-save-go").click()
     wait_for(lambda: browser.find_elements(By.ID, "admin-saved"), what="saved")
     browser.find_element(By.ID, "admin-audit-go").click()  # the owner sees who changed their theme
-    wait_for(lambda: any("eco_form" in r.text and "save" in r.text and "theme:ecology" in r.text
-                         for r in browser.find_elements(By.CSS_SELECTOR, "#admin-audit-table tbody tr")),
+    wait_for(lambda: any("eco_form" in t and "save" in t and "theme:ecology" in t
+                         for t in (r.get_attribute("textContent")
+                                   for r in browser.find_elements(By.CSS_SELECTOR, "#admin-audit-table tbody tr"))),
              what="the save in the audit log")
     saved = yaml.safe_load((topics_dir / "ecology.yaml").read_text(encoding="utf-8"))["panels"]
     assert {"type": "kpi_target", "column": "left", "title_zh": "端州区细颗粒物", "kpi": "eco.pm2_5"} in saved
+    rules = yaml.safe_load((topics_dir / "ecology.yaml").read_text(encoding="utf-8"))["rules"]
+    assert rules[-1] == {"id": "fog-1", "kind": "fog", "min_signal": "yellow"}
 
     browser.get(themed_app.url + "/?theme=ecology")
     strong = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".markdown-panel .ls-md strong"), timeout=15,

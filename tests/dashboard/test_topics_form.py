@@ -99,3 +99,29 @@ def test_the_side_by_side_diff_marks_changed_lines_with_their_numbers() -> None:
     assert "df-t df-del" in classes and "df-t df-ins" in classes
     same = tf.side_by_side("a\n", "a\n")
     assert "no difference" in str(same.children[1].children[0].children.children)
+
+
+def test_the_rules_form_is_generated_from_the_rule_kinds_and_writes_back_only_rules() -> None:
+    from alerts.rules import RuleRegistry, register_builtin_rules
+
+    rules = RuleRegistry()
+    register_builtin_rules(rules)
+    models = rules.schemas()
+    rows = tf.render_rules(models, THEME, {})
+    threshold = {s.name: s for s in tf.field_specs(models["threshold"], THEME, {})}
+    assert threshold["feed"].widget == "choice" and ("road_weather", "交通气象 (road_weather)") in \
+        threshold["feed"].options
+    assert threshold["above"].widget == "number" and threshold["severity"].widget == "integer"
+    assert len(rows) == len(THEME["rules"]) + 1  # one row per rule, then "add"
+    ids = [{"i": 0, "f": "kind"}, {"i": 0, "f": "id"}, {"i": 0, "f": "feed"}, {"i": 0, "f": "metric"},
+           {"i": 0, "f": "below"}, {"i": 0, "f": "clear_at"}, {"i": 0, "f": "notify"}]
+    values = ["threshold", "low-vis", "road_weather", "visibility_m", 200, 500, "高速交警, 值班领导"]
+    got = tf.rules_from_fields(ids, values, models, THEME)
+    assert got == [{"id": "low-vis", "kind": "threshold", "feed": "road_weather", "metric": "visibility_m",
+                    "below": 200, "clear_at": 500, "notify": ["高速交警", "值班领导"]}]
+    text = tf.replace_block(ECOLOGY, "rules", got)
+    assert text.split("\nrules:\n")[0] == ECOLOGY.split("\nrules:\n")[0]  # panels, KPIs and comments untouched
+    registry_ = registry()
+    theme, errors = parse_theme(text, "ecology.yaml", registry_.schemas(), models)
+    assert errors == [] and theme is not None and [r.id for r in theme.rules] == ["low-vis"]
+    assert yaml.safe_load(tf.replace_block(ECOLOGY, "rules", []))["rules"] == []  # an empty list stays valid YAML
