@@ -223,22 +223,35 @@ def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any]
 def rules_from_fields(ids: Sequence[Mapping[str, Any]], values: Sequence[Any], models: Mapping[str, type[BaseModel]],
                       theme: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The rules list the form's fields describe, in form order; a kind change drops the old kind's settings."""
+    out = []
+    for row in _rows_of(ids, values):
+        kind = row.get("kind")
+        rule: dict[str, Any] = {"id": row.get("id") or "", "kind": kind}
+        out.append({**rule, **_settings_of(row, models.get(kind or ""), theme, RULE_FIELDS)})
+    return out
+
+
+def _rows_of(ids: Sequence[Mapping[str, Any]], values: Sequence[Any]) -> list[dict[str, Any]]:
+    """The form's field values grouped by row (the `i` of their ids), in row order."""
     rows: dict[int, dict[str, Any]] = {}
     for ident, value in zip(ids, values, strict=True):
         rows.setdefault(int(ident["i"]), {})[ident["f"]] = value
-    out = []
-    for i in sorted(rows):
-        row = rows[i]
-        kind = row.get("kind")
-        specs = {s.name: s for s in field_specs(models[kind], theme, {})} if kind in models else {}
-        rule: dict[str, Any] = {"id": row.get("id") or "", "kind": kind}
-        for name, value in row.items():
-            if name in RULE_FIELDS or name not in specs:
-                continue
-            value = _coerce(specs[name], value)
-            if value is not None:
-                rule[name] = value
-        out.append(rule)
+    return [rows[i] for i in sorted(rows)]
+
+
+def _settings_of(row: Mapping[str, Any], model: type[BaseModel] | None, theme: Mapping[str, Any],
+                 fixed: Sequence[str]) -> dict[str, Any]:
+    """A row's values for its model's settings, as the file holds them (defaults left out)."""
+    if model is None:
+        return {}
+    specs = {spec.name: spec for spec in field_specs(model, theme, {})}
+    out = {}
+    for name, value in row.items():
+        if name in fixed or name not in specs:
+            continue
+        value = _coerce(specs[name], value)
+        if value is not None:
+            out[name] = value
     return out
 
 
@@ -262,25 +275,15 @@ def _coerce(spec: FieldSpec | None, value: Any) -> Any:
 def panels_from_fields(ids: Sequence[Mapping[str, Any]], values: Sequence[Any], registry: PanelRegistry,
                        theme: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The panels list the form's fields describe, in form order; a type change drops the old type's settings."""
-    rows: dict[int, dict[str, Any]] = {}
-    for ident, value in zip(ids, values, strict=True):
-        rows.setdefault(int(ident["i"]), {})[ident["f"]] = value
     out = []
-    for i in sorted(rows):
-        row = rows[i]
+    for row in _rows_of(ids, values):
         kind = row.get("type")
-        specs = {s.name: s for s in field_specs(registry[kind].settings, theme, {})} if kind in registry else {}
         panel: dict[str, Any] = {"type": kind, "column": row.get("column") or "left"}
         for key in ("id", "title_zh", "title_en"):
             if _coerce(None, row.get(key)) is not None:
                 panel[key] = row[key]
-        for name, value in row.items():
-            if name in ROW_FIELDS or name not in specs:
-                continue
-            value = _coerce(specs[name], value)
-            if value is not None:
-                panel[name] = value
-        out.append(panel)
+        model = registry[kind].settings if kind in registry else None
+        out.append({**panel, **_settings_of(row, model, theme, ROW_FIELDS)})
     return out
 
 
