@@ -17,11 +17,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from feeds.payloads import DETECTION_NAMES, Detection
+from geo import county_names
 from standards.aqi import aqi_band
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 
-COUNTIES = ("441202", "441203", "441204", "441223", "441224", "441225", "441226", "441284")
+COUNTIES: tuple[str, ...] = tuple(county_names("441200"))
 SEVERITY_NAMES = {1: ("蓝色", "Blue"), 2: ("黄色", "Yellow"), 3: ("橙色", "Orange"), 4: ("红色", "Red")}
 CRITICAL = 4  # a red alarm takes over the wall until someone acknowledges it
 

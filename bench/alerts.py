@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import statistics
 import tempfile
 import time
 import tracemalloc
@@ -232,12 +233,8 @@ def _run(sizes: AlertSizes, folder: Path) -> Iterator[str]:
         t0 = time.perf_counter()
         naive_judge(judged, eng, now)
         naive_s.append(time.perf_counter() - t0)
-    ours = statistics_mean(eval_s[-sizes.naive_batches:])
-    naive = statistics_mean(naive_s)
+    ours = statistics.mean(eval_s[-sizes.naive_batches:])
+    naive = statistics.mean(naive_s)
     yield (f"naive (re-read the last hour and judge from scratch, per batch, last {len(naive_s)} batches): "
            f"{ms(naive):,.0f} ms vs ours {ms(ours):.1f} ms (×{naive / ours:.0f})")
 
-
-def statistics_mean(values: list[float]) -> float:
-    """The mean (of a non-empty list)."""
-    return sum(values) / len(values)

@@ -142,7 +142,7 @@ def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> Healt
         body["topics"] = {"version": ctx.topics.version, "directory": str(ctx.topics.directory),
                           "errors": [str(e) for e in ctx.topics.errors()]}
         with Session(ctx.engine) as s:
-            body["alarms"] = {"open": len(alq.open_alarms(s)), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
+            body["alarms"] = {"open": alq.open_count(s), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
                               "deliveries": dq.delivery_counts(s)}
         body["calendar"] = {"warning": ctx.calendar.warning(ctx.now().date()) if ctx.calendar else None}
         return Response(orjson.dumps(body), mimetype="application/json")

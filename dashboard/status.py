@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from settings import CITY_TZ
 from store import alarm_queries as alq
 from store import queries as q
+from store.models import Alarm
 
 
 @dataclass(frozen=True)
@@ -33,19 +35,28 @@ class Conditions:
     items: list[StandingWarning] = field(default_factory=list)
 
 
+def warnings_of(alarms: Iterable[Alarm]) -> list[StandingWarning]:
+    """Open alarms as the header, ticker and alarm list show them."""
+    return [StandingWarning(a.title_zh, a.title_en, a.severity) for a in alarms]
+
+
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def conditions(session: Session, now: datetime, county: str | None = None) -> Conditions:
-    """Weather now (road-weather stations, last hour) and the open alarms, for the city or one county."""
+def conditions(session: Session, now: datetime, county: str | None = None,
+               alarms: list[Alarm] | None = None) -> Conditions:
+    """Weather now (road-weather stations, last hour) and the open alarms, for the city or one county
+    (`alarms`: the city's open alarms when the caller has read them already)."""
     got = q.latest_values_by_feed(session, {"road_weather": ["air_temp_c", "humidity_pct"]}, county)
     road = got["road_weather"]
     fresh = now - timedelta(hours=1)
     temps = [r.value for r in road if r.metric == "air_temp_c" and r.ts >= fresh]
     hums = [r.value for r in road if r.metric == "humidity_pct" and r.ts >= fresh]
     # The warnings are the alarms the themes' rules raised (alerts/): one truth for header, ticker and panels.
-    items = [StandingWarning(a.title_zh, a.title_en, a.severity) for a in alq.open_alarms(session, county)]
+    if alarms is None:
+        alarms = alq.open_alarms(session, county)
+    items = warnings_of(a for a in alarms if county is None or a.county_adcode == county)
     return Conditions(_mean(temps), _mean(hums), len(items), items)
 
 

@@ -5,18 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store.models import Alarm, Silence
 
 
-def open_alarms(session: Session, county: str | None = None, min_severity: int = 1, limit: int = 500) -> list[Alarm]:
-    """Alarms not cleared, worst first then newest (of one county, when given)."""
+def open_alarms(session: Session, county: str | None = None, min_severity: int = 1,
+                limit: int | None = 500) -> list[Alarm]:
+    """Alarms not cleared, worst first then newest (of one county, when given; all of them with limit None)."""
     stmt = select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.severity >= min_severity)
     if county:
         stmt = stmt.where(Alarm.county_adcode == county)
-    return list(session.scalars(stmt.order_by(Alarm.severity.desc(), Alarm.opened_at.desc()).limit(limit)))
+    stmt = stmt.order_by(Alarm.severity.desc(), Alarm.opened_at.desc())
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
+
+
+def open_count(session: Session) -> int:
+    """How many alarms are open."""
+    return session.scalar(select(func.count()).select_from(Alarm).where(Alarm.cleared_at.is_(None))) or 0
+
+
+def takes_over(alarm: Alarm, severity: int = 4) -> bool:
+    """Whether an open alarm holds the wall: red, nobody has acknowledged it, no silence covers it (as
+    critical_unacknowledged selects them)."""
+    return alarm.cleared_at is None and alarm.acked_at is None and alarm.severity >= severity and not alarm.silenced
 
 
 def open_alarm_keys(session: Session) -> list[tuple[str, str, int]]:
@@ -71,12 +84,3 @@ def unacknowledged_for_escalation(session: Session) -> list[Alarm]:
 def active_silences(session: Session, now: datetime) -> list[Silence]:
     """Silences in force at now."""
     return list(session.scalars(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)))
-
-
-def silences(session: Session, now: datetime, include_past_hours: float = 24) -> list[Silence]:
-    """Silences in force or ended recently, newest first."""
-    from datetime import timedelta
-
-    since = now - timedelta(hours=include_past_hours)
-    return list(session.scalars(select(Silence).where(or_(Silence.ends_at > since))
-                                .order_by(Silence.id.desc())))

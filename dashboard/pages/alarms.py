@@ -14,7 +14,7 @@ from alerts.rules import SEVERITY_NAMES
 from dashboard import alarm_actions, auth
 from dashboard.context import AppContext
 from dashboard.i18n import Texts, pick
-from dashboard.pages.common import header
+from dashboard.pages.common import header, query
 from store import alarm_queries as alq
 from store import delivery_queries as dq
 from store.models import Alarm
@@ -152,7 +152,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         user = _user()
         if user is None or user["role"] == "wall":
             return no_update, no_update
-        lang = "en" if "lang=en" in (search or "") else "zh"
+        lang = "en" if query(search).get("lang") == "en" else "zh"
         return table(ctx, user, lang), deliveries(ctx)
 
     @app.callback(Output(RESULT, "children"), Output(TABLE, "children", allow_duplicate=True),
@@ -163,7 +163,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         user = _user()
         if user is None or not isinstance(trigger, dict) or not callback_context.triggered[0].get("value"):
             return no_update, no_update
-        lang = "en" if "lang=en" in (search or "") else "zh"
+        lang = "en" if query(search).get("lang") == "en" else "zh"
         if trigger["act"] == "silence":
             with Session(ctx.engine) as s:
                 alarm = s.get(Alarm, int(trigger["id"]))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dashboard import alarm_actions, ids
 from dashboard.context import AppContext
 from dashboard.i18n import t
+from dashboard.pages.common import query
 from dashboard.pages.detail import facts, not_found, page, section, small_map
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from layers import PointRow
@@ -135,5 +136,5 @@ def register(app: Dash, ctx: AppContext) -> None:
         done = alarm_actions.advance(ctx, user, case_id, int(step or 0), note)
         if done.error:
             return html.Div(done.error, className="problem"), no_update
-        lang = "en" if "lang=en" in (search or "") else "zh"
+        lang = "en" if query(search).get("lang") == "en" else "zh"
         return no_update, layout(ctx, case_id, lang)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -71,7 +72,8 @@ class MapState:
     unit: str
 
 
-def map_state(ctx: AppContext, session: Session, th: Theme, lang: str) -> MapState:
+def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
+              alarms: list[Any] | None = None) -> MapState:
     """The theme's map measure: open cases by county, or AQI by county in the standard's colours; each county's
     open alarms beside its label."""
     names = ctx.names_en if lang == "en" else ctx.names
@@ -86,7 +88,9 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str) -> MapSta
     else:
         unit = t("legend_cases", lang)
         state = MapState(classed(q.open_events_by_county(session), names, unit, adcodes), t("map_title", lang), unit)
-    return with_alarms(state, alq.open_by_county(session), lang)
+    per_county = (alq.open_by_county(session) if alarms is None
+                  else dict(Counter(a.county_adcode for a in alarms if a.county_adcode)))
+    return with_alarms(state, per_county, lang)
 
 
 def with_alarms(state: MapState, alarms: dict[str, int], lang: str) -> MapState:
@@ -239,11 +243,13 @@ def register(app: Dash, ctx: AppContext) -> None:
         placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in names]
         bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
         with Session(ctx.engine) as s:
-            state = map_state(ctx, s, th, view.lang)
-            cond = conditions(s, ctx.now(), view.county)
+            # The city's open alarms, read once a tick: the map's ⚠ counts, the header and ticker, the banner.
+            alarms = alq.open_alarms(s, limit=None)
+            state = map_state(ctx, s, th, view.lang, alarms)
+            cond = conditions(s, ctx.now(), view.county, alarms)
             status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
             lines = ticker(s, cond, view.lang, view.county)
-            banner, banner_cls = takeover(ctx, s, view.lang, search)
+            banner, banner_cls = takeover(ctx, s, view.lang, search, alarms)
         old = hashes or {}
         new = {}
         out_bodies, out_metas, out_classes = [], [], []
@@ -277,9 +283,11 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(VIEWPORT_JS, Output(ids.VIEWPORT, "data"), Input(ids.URL, "pathname"))
 
 
-def takeover(ctx: AppContext, session: Session, lang: str, search: str | None) -> tuple[list[Any], str]:
+def takeover(ctx: AppContext, session: Session, lang: str, search: str | None,
+             open_alarms: list[Any] | None = None) -> tuple[list[Any], str]:
     """The red-alarm banner and its class (hidden when no red alarm waits for acknowledgement)."""
-    alarms = alq.critical_unacknowledged(session)
+    alarms = (alq.critical_unacknowledged(session) if open_alarms is None
+              else sorted((a for a in open_alarms if alq.takes_over(a)), key=lambda a: a.opened_at))
     sound = query(search).get("sound") == "1" or ctx.settings.alarm_sound
     return takeover_banner(ctx, alarms, lang, sound), "takeover" + ("" if alarms else " hidden")
 

@@ -25,7 +25,7 @@ from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.cases import CLASS_EN
 from dashboard.panels.settings import PanelSettings, safe_markdown
-from dashboard.status import StandingWarning
+from dashboard.status import StandingWarning, warnings_of
 from feeds.builtin import BUILTIN_FEEDS
 from feeds.health import FeedHealth, offline_after
 from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN
@@ -424,8 +424,7 @@ def standing_alarms(session: Session, now: datetime, county: str | None,
 
     With a theme, only the alarms its own rules raised.
     """
-    return [StandingWarning(a.title_zh, a.title_en, a.severity) for a in alq.open_alarms(session, county)
-            if theme is None or a.theme == theme]
+    return warnings_of(a for a in alq.open_alarms(session, county) if theme is None or a.theme == theme)
 
 
 class AlarmListSettings(PanelSettings):
