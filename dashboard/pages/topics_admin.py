@@ -3,6 +3,8 @@ save a version, look at the versions and roll back. Every callback checks the se
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,18 @@ ROLLBACK_TO, ROLLBACK_GO = "admin-rollback-to", "admin-rollback-go"
 DIFF_GO, DIFF_OUT = "admin-diff-go", "admin-diff"
 AUDIT_GO, AUDIT_OUT = "admin-audit-go", "admin-audit"
 FORM_REV = "admin-form-rev"  # counts the form's edits: each redraws the preview
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A form over one top-level list of a theme file (panels, rules): its key, ids, and how to read and draw it."""
+
+    key: str
+    move: str
+    add: str
+    kind_field: str
+    read: Callable[[list[dict[str, Any]], list[Any], dict[str, Any]], list[dict[str, Any]]]
+    draw: Callable[[dict[str, Any]], Any]
 
 
 def _user() -> dict[str, Any] | None:
@@ -195,7 +209,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         result, versions = write(key, text, csrf, "rollback", f"rollback to version {version}")
         return result, versions, text if versions is not no_update else no_update
 
-    typed_at_length = tf.long_fields(ctx.registries.panels)
+    typed_at_length = tf.long_fields(ctx.registries.panels) | tf.long_fields_of(ctx.registries.rules.schemas())
 
     @app.callback(Output(EDITOR, "value", allow_duplicate=True), Output(tf.FORM, "children"),
                   Output(FORM_REV, "data"), Input(EDITOR, "value"), Input({"type": tf.FIELD, "i": ALL, "f": ALL}, "value"),
@@ -204,38 +218,11 @@ def register(app: Dash, ctx: AppContext) -> None:
                   State(FORM_REV, "data"), prevent_initial_call=True)
     def form_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int, field_ids: list[dict[str, Any]],
                   add_type: str | None, rev: int | None) -> tuple[Any, Any, Any]:
-        unchanged = (no_update, no_update, no_update)
-        if _user() is None:
-            return unchanged
-        text = text or ""
-        trigger = callback_context.triggered_id
-        if trigger == EDITOR or trigger is None:  # the text changed (typed, loaded, rolled back): redraw the form
-            return no_update, form_for(ctx, text, "zh"), no_update
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
-            return unchanged
-        if not isinstance(data, dict):
-            return unchanged
-        panels = tf.panels_from_fields(field_ids, values, ctx.registries.panels, data)
-        redraw = False
-        if isinstance(trigger, dict) and trigger.get("type") == tf.MOVE:
-            if not callback_context.triggered[0].get("value"):
-                return unchanged  # a button drawn anew, not clicked
-            panels, redraw = tf.move(panels, int(trigger["i"]), int(trigger["d"])), True
-        elif trigger == tf.ADD_GO:
-            if not add_type:
-                return unchanged
-            panels, redraw = [*panels, {"type": add_type, "column": "left"}], True
-        elif isinstance(trigger, dict) and trigger.get("f") == "type":
-            redraw = True  # a new type has other settings
-        new = tf.replace_panels(text, panels)
-        if new == text and not redraw:
-            return unchanged
-        data["panels"] = panels
-        typing = isinstance(trigger, dict) and trigger.get("f") in typed_at_length
-        return (new if new != text else no_update), (tf.render_form(ctx.registries.panels, data, ctx.names, "zh")
-                                                     if redraw else no_update), no_update if typing else (rev or 0) + 1
+        def new_panel(items: list[dict[str, Any]]) -> dict[str, Any]:
+            return {"type": add_type, "column": "left"}
+
+        return form_sync_step(text, values, field_ids, bool(add_type), rev, PANELS_FORM, new_panel,
+                              lambda: form_for(ctx, text or "", "zh"))
 
     @app.callback(Output(DIFF_OUT, "children"), Input(DIFF_GO, "n_clicks"), State(ROLLBACK_TO, "value"),
                   State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
@@ -282,39 +269,60 @@ def register(app: Dash, ctx: AppContext) -> None:
     def rules_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int,
                    field_ids: list[dict[str, Any]], add_kind: str | None, rev: int | None) -> tuple[Any, Any, Any]:
         """The rules form and the file's `rules:` block kept in step, as the panel form does for `panels:`."""
+
+        def new_rule(items: list[dict[str, Any]]) -> dict[str, Any]:
+            taken = {r.get("id") for r in items}
+            n = 1 + sum(1 for r in items if r.get("kind") == add_kind)
+            while f"{add_kind}-{n}".replace("_", "-") in taken:
+                n += 1
+            return {"id": f"{add_kind}-{n}".replace("_", "-"), "kind": add_kind}
+
+        return form_sync_step(text, values, field_ids, bool(add_kind), rev, RULES_FORM_SPEC, new_rule,
+                              lambda: rules_form_for(ctx, text or ""))
+
+    def form_sync_step(text: str | None, values: list[Any], field_ids: list[dict[str, Any]], can_add: bool,
+                       rev: int | None, spec: FormSpec, new_item: Callable[[list[dict[str, Any]]], dict[str, Any]],
+                       redraw_from_text: Callable[[], Any]) -> tuple[Any, Any, Any]:
+        """One step of keeping a form and its block of the file in step: the text changed (redraw the form from
+        it), or a field, a move or an add did (write the block back; redraw the form when its rows change)."""
         unchanged = (no_update, no_update, no_update)
         if _user() is None:
             return unchanged
         text = text or ""
         trigger = callback_context.triggered_id
-        if trigger == EDITOR or trigger is None:
-            return no_update, rules_form_for(ctx, text), no_update
+        if trigger == EDITOR or trigger is None:  # the text changed (typed, loaded, rolled back): redraw the form
+            return no_update, redraw_from_text(), no_update
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError:
             return unchanged
         if not isinstance(data, dict):
             return unchanged
-        models = ctx.registries.rules.schemas()
-        rules = tf.rules_from_fields(field_ids, values, models, data)
+        items = spec.read(field_ids, values, data)
         redraw = False
-        if isinstance(trigger, dict) and trigger.get("type") == tf.RMOVE:
+        if isinstance(trigger, dict) and trigger.get("type") == spec.move:
             if not callback_context.triggered[0].get("value"):
+                return unchanged  # a button drawn anew, not clicked
+            items, redraw = tf.move(items, int(trigger["i"]), int(trigger["d"])), True
+        elif trigger == spec.add:
+            if not can_add:
                 return unchanged
-            rules, redraw = tf.move(rules, int(trigger["i"]), int(trigger["d"])), True
-        elif trigger == tf.RADD_GO:
-            if not add_kind:
-                return unchanged
-            taken = {r.get("id") for r in rules}
-            n = 1 + sum(1 for r in rules if r.get("kind") == add_kind)
-            while f"{add_kind}-{n}".replace("_", "-") in taken:
-                n += 1
-            rules, redraw = [*rules, {"id": f"{add_kind}-{n}".replace("_", "-"), "kind": add_kind}], True
-        elif isinstance(trigger, dict) and trigger.get("f") == "kind":
-            redraw = True
-        new = tf.replace_block(text, "rules", rules)
+            items, redraw = [*items, new_item(items)], True
+        elif isinstance(trigger, dict) and trigger.get("f") == spec.kind_field:
+            redraw = True  # a new type or kind has other settings
+        new = tf.replace_block(text, spec.key, items)
         if new == text and not redraw:
             return unchanged
-        data["rules"] = rules
-        return (new if new != text else no_update), (tf.render_rules(models, data, ctx.names) if redraw
-                                                     else no_update), (rev or 0) + 1
+        data[spec.key] = items
+        typing = isinstance(trigger, dict) and trigger.get("f") in typed_at_length
+        return (new if new != text else no_update), (spec.draw(data) if redraw else no_update), \
+            no_update if typing else (rev or 0) + 1
+
+    # What differs between the panel form and the rules form.
+    PANELS_FORM = FormSpec("panels", tf.MOVE, tf.ADD_GO, "type",
+                           lambda ids, vals, data: tf.panels_from_fields(ids, vals, ctx.registries.panels, data),
+                           lambda data: tf.render_form(ctx.registries.panels, data, ctx.names, "zh"))
+    RULES_FORM_SPEC = FormSpec("rules", tf.RMOVE, tf.RADD_GO, "kind",
+                               lambda ids, vals, data: tf.rules_from_fields(ids, vals, ctx.registries.rules.schemas(),
+                                                                            data),
+                               lambda data: tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names))

@@ -257,8 +257,12 @@ def _settings_of(row: Mapping[str, Any], model: type[BaseModel] | None, theme: M
 
 def long_fields(registry: PanelRegistry) -> set[str]:
     """Settings drawn as a text box (typed at length): the preview waits for them rather than redrawing per key."""
-    return {spec.name for panel in registry for spec in field_specs(panel.settings, {}, {})
-            if spec.widget == "textarea"}
+    return long_fields_of({panel.name: panel.settings for panel in registry})
+
+
+def long_fields_of(models: Mapping[str, type[BaseModel]]) -> set[str]:
+    """The text-box settings of some settings models."""
+    return {spec.name for model in models.values() for spec in field_specs(model, {}, {}) if spec.widget == "textarea"}
 
 
 def _coerce(spec: FieldSpec | None, value: Any) -> Any:
