@@ -6,12 +6,14 @@ import gc
 
 from pydantic_settings import CliApp
 
-from settings import Settings
+from clock import use
+from settings import Settings, clock_of
 
 
 def main() -> None:
     """Parse `ZQ_*` variables and CLI flags, build the app and serve it."""
     settings = CliApp.run(Settings)
+    use(clock_of(settings))  # the process's one clock, --clock-start included
     from dashboard import create_app
 
     app = create_app(settings)

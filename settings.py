@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from clock import Clock
 
 
 # China Standard Time: every local time on the wall and in simulated payloads uses it.
@@ -91,7 +93,19 @@ class Settings(BaseSettings):
     alarm_sound: bool = Field(False, description="Walls sound the alarm tone while a red alarm holds them (also per "
                                                  "screen with ?sound=1; the browser must allow autoplay).")
     lang: str = Field("zh", description="Default UI language: zh or en.")
+    clock_start: AwareDatetime | None = Field(
+        None, description="Start this process's clock at this moment (ISO 8601 with an offset, e.g. "
+                          "2026-07-15T14:00+08:00) and let it run at real speed: the app, the simulator, the rules, "
+                          "the calendar and the case deadlines all read it. Unset: the machine's time.")
+    clock_anchor: float | None = Field(
+        None, description="Unix time at which the clock read --clock-start (default: when the process started); "
+                          "processes given the same start and anchor share one timeline.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
+
+
+def clock_of(settings: Settings) -> Clock:
+    """The clock these settings ask for: the machine's time, or one started at --clock-start."""
+    return Clock(settings.clock_start, settings.clock_anchor)
 
 
 def settings_table() -> str:

@@ -241,10 +241,29 @@ class WorkingCalendar(BaseModel):
         """Whether the year's holidays are in the calendar (if not, only weekends are days off)."""
         return year in self.years
 
+    def confirms(self, start: datetime, end: datetime) -> bool:
+        """Whether every year from start to end (city time) has its holidays here: a deadline counted across a
+        year without its notice counts weekends only, so it is computed but unconfirmed."""
+        a, b = sorted((self._local(start)[0].year, self._local(end)[0].year))
+        return all(self.covers(y) for y in range(a, b + 1))
+
+    def missing_years(self, today: date) -> list[int]:
+        """The years whose missing holidays matter today: this year, and in December the next one too (deadlines
+        run into it)."""
+        return [y for y in (today.year, today.year + 1 if today.month == 12 else None)
+                if y is not None and not self.covers(y)]
+
+    def uncovered_near(self, today: date) -> list[int]:
+        """Years from last year to next whose holidays are not here: an open case's clock may cross one."""
+        return [y for y in range(today.year - 1, today.year + 2) if not self.covers(y)]
+
+    def year_span(self, year: int) -> tuple[datetime, datetime]:
+        """The first moment of a year and of the next, in city time."""
+        return datetime(year, 1, 1, tzinfo=CITY_TZ), datetime(year + 1, 1, 1, tzinfo=CITY_TZ)
+
     def warning(self, today: date) -> str | None:
         """A warning for /healthz when this year's holidays (or, in December, next year's) are missing."""
-        missing = [y for y in (today.year, today.year + 1 if today.month == 12 else None)
-                   if y is not None and not self.covers(y)]
+        missing = self.missing_years(today)
         if not missing:
             return None
         years = "、".join(str(y) for y in missing)

@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from alerts.rules import Absence, Outcome, Reading, RuleRegistry, RuleSettings
 from store import alarm_queries as aq
 from store.models import Alarm, Device, Silence
@@ -33,10 +34,6 @@ log = logging.getLogger(__name__)
 Notify = Callable[[Session, Alarm, str, Sequence[str]], Any]  # (session, alarm, event, hook names)
 CaseHook = Callable[[Session, Alarm, "BoundRule"], Any]
 EventsHook = Callable[[Session, list[dict[str, Any]]], Any]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ class AlertEngine:
 
     def __init__(self, engine: Engine, registry: RuleRegistry, themes: Callable[[], Sequence[Theme]],
                  notify: Notify | None = None, case_for_alarm: CaseHook | None = None,
-                 on_events: EventsHook | None = None, clock: Callable[[], datetime] = utc_now,
+                 on_events: EventsHook | None = None, clock: Callable[[], datetime] | None = None,
                  tick_s: float = 5.0, hook_known: Callable[[str], bool] = lambda name: False) -> None:
         self.engine = engine
         self.registry = registry
@@ -127,7 +124,7 @@ class AlertEngine:
         self.notify = notify
         self.case_for_alarm = case_for_alarm
         self.on_events = on_events
-        self.clock = clock
+        self.clock = clock or process_clock().now  # absence, escalation, acknowledgement times
         self.tick_s = tick_s
         self.hook_known = hook_known  # whether a hook of that name is configured (a department's, implicitly)
         self._lock = threading.RLock()

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from settings import CITY_TZ
 from store import delivery_queries as dq
 from store.models import Alarm, Delivery
@@ -44,10 +45,6 @@ ERROR_BODY_BYTES = 200
 # Column sizes of Delivery.url and Delivery.target: a longer value must not fail the caller's alarm write.
 MAX_URL = Delivery.__table__.c.url.type.length
 MAX_TARGET = Delivery.__table__.c.target.type.length
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json_value(value: Any) -> Any:
@@ -112,11 +109,11 @@ def _reason(err: BaseException) -> str:
 class Notifier:
     """Queues webhook deliveries of alarm events and sends them from a background thread, with retries."""
 
-    def __init__(self, engine: Engine, targets: Mapping[str, str], clock: Callable[[], datetime] = _utc_now,
+    def __init__(self, engine: Engine, targets: Mapping[str, str], clock: Callable[[], datetime] | None = None,
                  backoff_s: Sequence[float] = (2, 5, 15, 60, 300), timeout_s: float = 5) -> None:
         self.engine = engine
         self.targets = dict(targets)
-        self.clock = clock
+        self.clock = clock or process_clock().now
         self.backoff_s = tuple(float(b) for b in backoff_s)
         self.max_attempts = len(self.backoff_s) + 1
         self.timeout_s = float(timeout_s)

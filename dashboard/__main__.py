@@ -7,10 +7,10 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from dashboard.auth import ROLES, hash_password
 from settings import CITY_TZ
 from store import make_engine, migrate
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         if aq.user_by_name(s, a.username) is not None:
             print(f"refused: {a.username} exists", file=sys.stderr)
             return 1
-        aq.add_user(s, a.username, hash_password(password), a.role, a.theme, datetime.now(CITY_TZ), a.name)
+        aq.add_user(s, a.username, hash_password(password), a.role, a.theme, process_clock().now(CITY_TZ), a.name)
     print(f"added {a.username} ({a.role}{': ' + ', '.join(a.theme) if a.theme else ''})")
     return 0
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from alerts.engine import AlertEngine
+from clock import Clock
 from alerts.rules import RuleRegistry
 from dashboard.grids import GridProvider
 from dashboard.panels import PanelRegistry
@@ -75,14 +76,15 @@ class AppContext:
     names_en: dict[str, str]
     grids: GridProvider
     topics: ThemeStore
+    clock: Clock = field(default_factory=Clock)  # the process's one clock (--clock-start); the factory sets it
     cache: TtlCache = field(default_factory=TtlCache)
     alerts: AlertEngine | None = None  # set by the factory: the rules over live data
     open_case: Callable[[Session, Any, datetime], Any] | None = None  # alarm → case of the seven steps
     calendar: Any = None  # alerts.calendar.WorkingCalendar: working hours, weekends, public holidays
 
     def now(self) -> datetime:
-        """Current time in the city's zone (UTC+8)."""
-        return datetime.now(CITY_TZ)
+        """Current time in the city's zone (UTC+8), on the app's clock."""
+        return self.clock.now(CITY_TZ)
 
     def health(self, session: Session) -> dict[str, FeedHealth]:
         """Health of every registered feed, by name."""

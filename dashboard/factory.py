@@ -28,7 +28,8 @@ from feeds import register_builtin_feeds
 from feeds.service import FeedService
 from geo import load_counties
 from layers import register_builtin_layers
-from settings import Settings
+from clock import Clock
+from settings import Settings, clock_of
 from topics.cases import case_limits
 from store import make_engine, migrate
 from topics.loader import BUILTIN_DIR, ThemeStore
@@ -36,15 +37,32 @@ from topics.loader import BUILTIN_DIR, ThemeStore
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
-# The clock runs in the browser: no server round trip every second.
+# The clock runs in the browser (no server round trip every second) on the app's time: the page carries the
+# offset of the app's clock from the browser's (CityDash below), so a wall PC whose own clock drifts, or an app
+# started at --clock-start, still shows the app's time.
 CLOCK_JS = """
 function(n, search) {
   const en = new URLSearchParams(search || '').get('lang') === 'en';
   const f = new Intl.DateTimeFormat(en ? 'en-GB' : 'zh-CN', {timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit',
     day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false});
-  return f.format(new Date());
+  return f.format(new Date(Date.now() + (window.zqClockOffset || 0)));
 }
 """
+
+
+class CityDash(Dash):
+    """Dash whose every page load carries the app's clock, read while the page is served."""
+
+    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    def interpolate_index(self, **kwargs: Any) -> str:
+        """The index page, with window.zqClockOffset: the app's time minus the browser's, in ms."""
+        # Computed in the browser as the page is parsed, so the error is the response's transit, not a guess.
+        script = f"<script>window.zqClockOffset = {round(self.clock.time() * 1000)} - Date.now();</script>"
+        kwargs["metas"] = script + kwargs.get("metas", "")
+        return super().interpolate_index(**kwargs)
 
 
 def build_registries(settings: Settings) -> Registries:
@@ -59,8 +77,12 @@ def build_registries(settings: Settings) -> Registries:
     return reg
 
 
-def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
-    """Build the Dash app; migrates the store and (unless told not to) starts ingest and the simulator."""
+def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None = None) -> Dash:
+    """Build the Dash app; migrates the store and (unless told not to) starts ingest and the simulator.
+
+    `clock` is what every part reads as now (default: the settings' --clock-start, else the machine's time).
+    """
+    clock = clock or clock_of(settings)
     engine = make_engine(settings.db)
     migrate(engine)
     registries = build_registries(settings)
@@ -70,12 +92,12 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
         settings=settings, engine=engine, registries=registries, counties_wall=wall_counties,
         counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
-        grids=GridProvider(engine, detail),
+        grids=GridProvider(engine, detail), clock=clock,
         topics=ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
                           schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas()),
     )
 
-    notifier = Notifier(engine, settings.webhooks)
+    notifier = Notifier(engine, settings.webhooks, clock=clock.now)
     calendar, limits = load_calendar(), case_limits()
 
     def owner_of(theme: str | None) -> str | None:
@@ -89,16 +111,17 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
     ctx.alerts = AlertEngine(
         engine, registries.rules, ctx.themes, notify=notifier.enqueue, hook_known=settings.webhooks.__contains__,
         case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
-        on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits))
+        on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits),
+        clock=clock.now)
     if start_feeds:
         ctx.alerts.start()
         notifier.start()
         atexit.register(ctx.alerts.stop)
         atexit.register(notifier.stop)
 
-    app = Dash(
+    app = CityDash(
         __name__, title="肇庆市一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
-        update_title=None, serve_locally=True,
+        update_title=None, serve_locally=True, clock=clock,
     )
     app.layout = html.Div([
         dcc.Location(id=ids.URL, refresh="callback-nav"),
@@ -155,8 +178,7 @@ def create_app(settings: Settings, start_feeds: bool = True) -> Dash:
 
     service: FeedService | None = None
     if start_feeds:
-        service = FeedService(settings, engine, registries.feeds, on_batch=ctx.alerts.on_batch
-                              ).start(ingest=settings.ingest)
+        service = FeedService(settings, engine, registries.feeds, on_batch=ctx.alerts.on_batch, clock=clock).start(ingest=settings.ingest)
         atexit.register(service.stop)
     admin.register(app.server, ctx)
     monitor = health.register(app.server, ctx,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
 from store import alarm_queries as alq
+from store import case_queries as cq
 from store import delivery_queries as dq
 from feeds.health import (
     STREAM_FLAGS,
@@ -128,6 +129,19 @@ def health_report(snap: HealthSnapshot) -> dict[str, Any]:
     }
 
 
+def calendar_report(ctx: AppContext) -> dict[str, Any]:
+    """The working calendar's state: a warning when a year's holidays are missing, those years, and how many open
+    cases have a deadline counted across them (weekends only: computed, but unconfirmed)."""
+    cal = ctx.calendar
+    if cal is None:
+        return {"warning": None, "missing_years": [], "unconfirmed_open_cases": 0}
+    today = ctx.now().date()
+    with Session(ctx.engine) as s:
+        unconfirmed = cq.open_cases_spanning(s, [cal.year_span(y) for y in cal.uncovered_near(today)])
+    return {"warning": cal.warning(today), "missing_years": cal.missing_years(today),
+            "unconfirmed_open_cases": unconfirmed}
+
+
 def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> HealthMonitor:
     """Mount /healthz on the Flask server; returns the app's monitor, which /metrics shares."""
     monitor = HealthMonitor(ctx, ingest_stats)
@@ -144,7 +158,7 @@ def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> Healt
         with Session(ctx.engine) as s:
             body["alarms"] = {"open": alq.open_count(s), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
                               "deliveries": dq.delivery_counts(s)}
-        body["calendar"] = {"warning": ctx.calendar.warning(ctx.now().date()) if ctx.calendar else None}
+        body["calendar"] = calendar_report(ctx)
         return Response(orjson.dumps(body), mimetype="application/json")
 
     return monitor

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pydantic_settings import CliApp, CliSettingsSource
 
-from settings import Settings
+from clock import use
+from settings import Settings, clock_of
 
 log = logging.getLogger("feeds")
 
@@ -20,7 +21,9 @@ log = logging.getLogger("feeds")
 def _settings(command: str, args: list[str]) -> Settings:
     """Settings from ZQ_* variables and the same flags as app.py (`--db`, `--mqtt`, …)."""
     source = CliSettingsSource(Settings, cli_prog_name=f"python -m feeds {command}")
-    return CliApp.run(Settings, cli_args=args, cli_settings_source=source)
+    settings = CliApp.run(Settings, cli_args=args, cli_settings_source=source)
+    use(clock_of(settings))  # what every part of this process reads as now, --clock-start included
+    return settings
 
 
 def _wait_for_signal() -> None:
@@ -77,7 +80,7 @@ def simulate(args: list[str]) -> int:
         return 2
     publisher = MqttPublisher(Broker.from_settings(settings), f"{settings.mqtt_client_id}-simulator").start()
     sim = Simulator(settings.city, settings.mqtt_prefix, settings.simulator_seed, settings.simulator_speed)
-    thread = SimulatorThread(sim, publisher.publish).start()
+    thread = SimulatorThread(sim, publisher.publish, clock=clock_of(settings)).start()
     log.info("simulating %s to %s under %s/", settings.city, settings.mqtt, settings.mqtt_prefix)
     try:
         _wait_for_signal()

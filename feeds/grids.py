@@ -26,6 +26,7 @@ from geo import (
     load_counties,
     read_grid_file,
 )
+from clock import process_clock
 from settings import Settings
 from store import make_engine, migrate
 from store.grid_queries import replace_grid_cells
@@ -135,7 +136,7 @@ def _write(settings: Settings, grids: gpd.GeoDataFrame, source: str) -> None:
         migrate(engine)
         rows = cell_rows(grids)
         with Session(engine) as s, s.begin():
-            removed = replace_grid_cells(s, rows, source)
+            removed = replace_grid_cells(s, rows, source, process_clock().now())
         print(f"wrote {len(rows)} {source} cells to {engine.url.render_as_string(hide_password=True)}"
               f" (replacing {removed} cells stored before)")
     finally:

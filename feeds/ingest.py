@@ -9,12 +9,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
+from clock import Clock, process_clock
 from feeds.decode import Accepted, Decoder
 from store import Batch, write_batch
 
@@ -95,8 +96,9 @@ class Ingestor:
 
     def __init__(self, engine: Engine, decoder: Decoder, batch_size: int = 500, batch_ms: int = 200,
                  on_commit: Callable[[list[Message], int, int], None] | None = None,
-                 on_batch: Callable[[Batch], None] | None = None) -> None:
+                 on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None) -> None:
         self.engine = engine
+        self.clock = clock or process_clock()  # stamps what arrives: the receive time of every message
         self.decoder = decoder
         self.batch_size = batch_size
         self.batch_wait = batch_ms / 1000
@@ -113,7 +115,7 @@ class Ingestor:
         """Queue one message; thread-safe and never blocks the caller (an MQTT callback)."""
         with self._done:
             self._submitted += 1
-        self._queue.put(Message(topic, payload, received_at or datetime.now(UTC), ack))
+        self._queue.put(Message(topic, payload, received_at or self.clock.now(), ack))
 
     def start(self) -> Ingestor:
         """Start the worker thread."""
@@ -190,7 +192,7 @@ class Ingestor:
             self.stats.stored += good
             self.stats.dead += bad
             self.stats.batches += 1
-            self.stats.last_commit_at = datetime.now(UTC)
+            self.stats.last_commit_at = self.clock.now()
             self._done.notify_all()
         if self.on_commit is not None:
             self.on_commit(messages, good, bad)

@@ -7,7 +7,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -20,7 +20,8 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[str, bytes, datetime, Callable[[], None] | None], None]
+# topic, payload, receive time (None: the receiver stamps it with the process's clock), how to acknowledge
+Deliver = Callable[[str, bytes, datetime | None, Callable[[], None] | None], None]
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class MqttSubscriber:
         if msg.qos > 0:
             mid, qos = msg.mid, msg.qos
             ack = lambda: client.ack(mid, qos)  # noqa: E731 - called from the ingest thread after commit
-        self.deliver(msg.topic, msg.payload, datetime.now(UTC), ack)
+        self.deliver(msg.topic, msg.payload, None, ack)
 
 
 class MqttPublisher:

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from clock import process_clock
 from feeds.sources import MappingError, Source, map_document
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class Poller:
         self.prefix = prefix
         self.submit = submit
         self.clock = clock
-        self.now = now or (lambda: datetime.now(UTC))
+        self.now = now or process_clock().now  # data times; `clock` only paces the polls
         self.rng = rng if rng is not None else random.Random()
         self._states: dict[str, _State] = {}
         start = clock()

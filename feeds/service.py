@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from clock import Clock
 from feeds.decode import Decoder
 from feeds.ingest import Ingestor
 from feeds.mqtt import Broker, MqttPublisher, MqttSubscriber
@@ -17,7 +18,7 @@ from feeds.simhttp import SimulatedApis
 from feeds.sources import DEFAULT_SOURCES, load_sources
 from feeds.simulator import Simulator, SimulatorThread
 from geo import CountyLocator, county_names
-from settings import Settings
+from settings import CITY_TZ, Settings, clock_of
 from store import Batch
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,14 @@ class FeedService:
     """Everything that moves data into the store; `start()` and `stop()` are the only switches."""
 
     def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry,
-                 on_batch: Callable[[Batch], None] | None = None) -> None:
+                 on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or clock_of(settings)
         self.decoder = Decoder(settings.mqtt_prefix, feeds, CountyLocator.for_city(settings.city), settings.city,
                                county_names(settings.city))
         # on_batch: who judges each committed batch (the alert engine); feeds know nothing of rules.
-        self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms, on_batch=on_batch)
+        self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms, on_batch=on_batch,
+                                 clock=self.clock)
         self.feeds = feeds
         self.subscriber: MqttSubscriber | None = None
         self.publisher: MqttPublisher | None = None
@@ -46,7 +49,8 @@ class FeedService:
         simulating = s.simulate if simulate is None else simulate
         variables: dict[str, str] = {}
         if simulating and s.sim_http:
-            self.apis = SimulatedApis(s.city, s.simulator_seed)
+            clock = self.clock
+            self.apis = SimulatedApis(s.city, s.simulator_seed, clock=lambda: clock.now(CITY_TZ))
             variables["sim"] = self.apis.start()
         if ingest:
             self.ingestor.start()
@@ -55,7 +59,7 @@ class FeedService:
             if s.poll and (s.poll_sources or self.apis):
                 sources = load_sources(Path(s.poll_sources) if s.poll_sources else DEFAULT_SOURCES, self.feeds,
                                        variables)
-                self.poller = Poller(sources, self.ingestor.submit, s.mqtt_prefix).start()
+                self.poller = Poller(sources, self.ingestor.submit, s.mqtt_prefix, now=self.clock.now).start()
         if simulating:
             sim = Simulator(s.city, s.mqtt_prefix, s.simulator_seed, s.simulator_speed)
             if s.mqtt:
@@ -64,7 +68,7 @@ class FeedService:
                 sink = self.publisher.publish
             else:
                 sink = self.ingestor.submit
-            self.simulator = SimulatorThread(sim, sink).start()
+            self.simulator = SimulatorThread(sim, sink, clock=self.clock).start()
         return self
 
     def stop(self) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import orjson
 
+from clock import process_clock
 from geo import load_counties, sample_points
 from settings import CITY_TZ
 from standards.hydro import STATIONS
@@ -173,7 +174,8 @@ class SimulatedApis:
 
     def __post_init__(self) -> None:
         if self.clock is None:
-            self.clock = lambda: datetime.now(CST)
+            process = process_clock()
+            self.clock = lambda: process.now(CST)
         self.started_at = self.clock().astimezone(CST)
         counties = load_counties(self.city, "detail")
         self.geoms = dict(zip(counties["adcode"], counties.geometry, strict=True))

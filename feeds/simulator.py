@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from clock import Clock, process_clock
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES, Detection
 from geo import load_counties, sample_points
 from settings import CITY_TZ
@@ -410,10 +411,11 @@ class Simulator:
 
 
 class SimulatorThread:
-    """Runs a simulator on the wall clock and hands each message to a sink (ingest or MQTT)."""
+    """Runs a simulator on the process's clock and hands each message to a sink (ingest or MQTT)."""
 
-    def __init__(self, sim: Simulator, sink: Sink, period_s: float = 1.0) -> None:
+    def __init__(self, sim: Simulator, sink: Sink, period_s: float = 1.0, clock: Clock | None = None) -> None:
         self.sim = sim
+        self.clock = clock or process_clock()
         self.sink = sink
         self.period_s = period_s
         self._stop = threading.Event()
@@ -432,7 +434,7 @@ class SimulatorThread:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                for topic, payload in self.sim.messages(datetime.now(CST)):
+                for topic, payload in self.sim.messages(self.clock.now(CST)):
                     self.sink(topic, payload)
             except Exception:  # noqa: BLE001 - a simulator bug must not take the app down
                 log.exception("simulator step failed")

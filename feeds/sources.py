@@ -43,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from clock import process_clock
 from feeds.registry import Feed, FeedRegistry
 
 DEFAULT_SOURCES = Path(__file__).with_name("sources.default.json")
@@ -515,7 +516,7 @@ def _as_of(agg: TicketCounts, source: Source, doc: Any, last_modified: datetime 
                 pass
     if last_modified is not None:
         return last_modified
-    return (now or (lambda: datetime.now(timezone.utc)))()
+    return (now or process_clock().now)()
 
 
 def ticket_counts(source: Source, agg: TicketCounts, doc: Any, mapped: list[tuple[str, Any]], prefix: str,

@@ -51,11 +51,20 @@ def alarm_at(session: Session, rule: str, source: str, opened_at: datetime) -> A
                                               Alarm.opened_at == opened_at))
 
 
+def banner_order(alarm: Alarm) -> tuple[int, int]:
+    """Sort key of the wall's banner (docs/alarms.md): the most severe first, then the one raised last.
+
+    Raised last is by the alarm's id (the order the store took them in), not its data time: a station that
+    comes back with a buffered reading from an hour ago raises news the room has not seen yet.
+    """
+    return -alarm.severity, -alarm.id
+
+
 def critical_unacknowledged(session: Session, severity: int = 4) -> list[Alarm]:
-    """Red alarms that nobody has acknowledged and no silence covers: they take over the wall."""
+    """Red alarms that nobody has acknowledged and no silence covers (they take over the wall), in banner order."""
     stmt = (select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None), Alarm.severity >= severity,
                                 Alarm.silenced.is_(False))
-            .order_by(Alarm.opened_at))
+            .order_by(Alarm.severity.desc(), Alarm.id.desc()))
     return list(session.scalars(stmt))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Case, CaseStep, GridEvent
@@ -94,6 +94,15 @@ def overdue_open_cases(session: Session, now: datetime, county: str | None = Non
     """Open cases past their deadline (deadline_at < now), most overdue first."""
     stmt = _scope(select(*_COLUMNS), county).where(Case.deadline_at < now).order_by(Case.deadline_at, Case.id)
     return _rows(session, stmt if limit is None else stmt.limit(limit))
+
+
+def open_cases_spanning(session: Session, spans: Sequence[tuple[datetime, datetime]]) -> int:
+    """Open cases whose clock (opening to deadline) overlaps any of the spans [start, end)."""
+    if not spans:
+        return 0
+    overlaps = [(Case.opened_at < end) & (Case.deadline_at >= start) for start, end in spans]
+    stmt = _scope(select(func.count()).select_from(Case), None).where(Case.deadline_at.is_not(None), or_(*overlaps))
+    return session.scalar(stmt) or 0
 
 
 def case_with_steps(session: Session, case_id: str) -> CaseDetail | None:

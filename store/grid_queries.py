@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -16,8 +16,7 @@ SOURCES = ("imported", "generated")
 _COLUMNS = ("id", "county_adcode", "name", "geojson", "lon", "lat", "area_km2")
 
 
-def replace_grid_cells(session: Session, rows: Sequence[Mapping[str, Any]], source: str,
-                       at: datetime | None = None) -> int:
+def replace_grid_cells(session: Session, rows: Sequence[Mapping[str, Any]], source: str, at: datetime) -> int:
     """Replace every stored cell by `rows` (GridCell columns but source, imported_at); returns how many went.
 
     An import is the whole city's grid, so the old cells go rather than being merged: delete and
@@ -25,7 +24,6 @@ def replace_grid_cells(session: Session, rows: Sequence[Mapping[str, Any]], sour
     """
     if source not in SOURCES:
         raise ValueError(f"grid cell source must be one of {SOURCES}, got {source!r}")
-    at = at or datetime.now(UTC)
     values = []
     for row in rows:
         missing = [c for c in _COLUMNS if c not in row and c != "name"]

@@ -73,8 +73,10 @@ class LiveApp:
 
 
 @contextmanager
-def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.0) -> Iterator[LiveApp]:
-    """Start the app as a user would, wait until every feed has reported, stop it after."""
+def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.0,
+             feeds_ready: bool = True) -> Iterator[LiveApp]:
+    """Start the app as a user would, wait until it answers (and, unless told not to, until every feed has
+    reported: an app run with --no-simulate waits for the test's own messages), stop it after."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="zq-app-"))
     log = workdir / "app.log"
@@ -89,7 +91,7 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
         deadline = time.monotonic() + ready_s
         while time.monotonic() < deadline:
             health = app.get_json("/healthz")
-            if all(f["messages"] > 0 for f in health["feeds"]):
+            if not feeds_ready or all(f["messages"] > 0 for f in health["feeds"]):
                 break
             time.sleep(0.2)
         else:

@@ -32,3 +32,8 @@ def texts(c: Any) -> list[str]:
 def with_class(c: Any, cls: str) -> list[Component]:
     """The components of a tree that carry a CSS class."""
     return [n for n in nodes(c) if cls in (getattr(n, "className", None) or "").split()]
+
+
+def with_id(c: Any, id_: str) -> list[Component]:
+    """The components of a tree with that id."""
+    return [n for n in nodes(c) if getattr(n, "id", None) == id_]

@@ -1,19 +1,26 @@
-"""Shared fixtures: the store on SQLite and on a real PostgreSQL, a real Mosquitto broker."""
+"""Shared fixtures: the store on SQLite and on a real PostgreSQL, a real Mosquitto broker, the clock."""
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+import clock
 from layers.figure import validate_traces
 from store import make_engine, migrate
 from tests.servers import Mosquitto, Postgres, mosquitto_broker, postgres_cluster
 
 _db_names = itertools.count()
+
+# With ZQ_CLOCK_START set (CI runs the time-dependent tests again at other moments), every process the tests
+# start inherits this process's timeline exactly: the anchor is set once, here, before any of them starts.
+if os.environ.get(clock.START_VAR) and not os.environ.get(clock.ANCHOR_VAR):
+    os.environ.update(clock.process_clock().environment())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -63,3 +70,8 @@ def engine(db_url: str) -> Iterator[Engine]:
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+def pytest_report_header() -> str:
+    """Which clock the run is on: the machine's, or one started at ZQ_CLOCK_START."""
+    return f"clock: {clock.process_clock()!r}"

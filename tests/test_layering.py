@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = {"geo", "standards", "store", "feeds", "layers", "topics", "alerts", "dashboard", "settings", "app"}
+PROJECT = {"geo", "standards", "store", "feeds", "layers", "topics", "alerts", "dashboard", "settings", "clock", "app"}
 ALLOWED = {
     "geo": {"geo"},
     "standards": {"standards"},
     "store": {"store"},
     "topics": {"topics"},
     "layers": {"layers", "geo", "standards"},
-    "feeds": {"feeds", "geo", "store", "standards", "settings"},
-    "alerts": {"alerts", "store", "standards", "topics", "geo", "feeds", "settings"},
+    "feeds": {"feeds", "geo", "store", "standards", "settings", "clock"},
+    "alerts": {"alerts", "store", "standards", "topics", "geo", "feeds", "settings", "clock"},
     "dashboard": PROJECT - {"app"},
 }
 
@@ -40,3 +40,8 @@ def test_package_imports_only_lower_layers(package: str) -> None:
         if extra:
             bad[str(path.relative_to(ROOT))] = sorted(extra)
     assert bad == {}, f"{package} imports layers above it: {bad}"
+
+
+@pytest.mark.parametrize(("module", "allowed"), [("clock", set()), ("settings", {"clock"})])
+def test_the_root_modules_stand_below_every_package(module: str, allowed: set[str]) -> None:
+    assert project_imports(ROOT / f"{module}.py") - {module} <= allowed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from typing import Any
 
@@ -28,6 +28,25 @@ ADVANCE_STEP, ADVANCE_NOTE, ADVANCE_GO, ADVANCE_CASE, ADVANCE_RESULT = (
     "case-advance-step", "case-advance-note", "case-advance-go", "case-advance-case", "case-advance-result")
 
 
+def deadline_cell(ctx: AppContext, start: datetime, deadline: datetime | None, overdue: bool, lang: str,
+                  on_calendar: bool = True) -> html.Span:
+    """The deadline, marked overdue, and flagged unconfirmed when its clock crosses a year whose public holidays
+    are not in the working calendar (it was counted with weekends only)."""
+    if deadline is None:
+        return html.Span("—", id="case-deadline")
+    text = deadline.astimezone(CITY_TZ).strftime("%Y-%m-%d %H:%M")
+    if overdue:
+        text += f" · {t('overdue_n', lang, n='')}".rstrip()
+    parts: list[Any] = [text]
+    cal = ctx.calendar
+    if on_calendar and cal is not None and not cal.confirms(start, deadline):
+        lo, hi = sorted((start.astimezone(CITY_TZ).year, deadline.astimezone(CITY_TZ).year))
+        years = "、".join(str(y) for y in range(lo, hi + 1) if not cal.covers(y))
+        parts.append(html.Span(f" · {t('deadline_unconfirmed', lang)}", className="unconfirmed",
+                               id="case-deadline-unconfirmed", title=t("deadline_unconfirmed_why", lang, years=years)))
+    return html.Span(parts, className="late" if overdue else "", id="case-deadline")
+
+
 def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
     """The case page."""
     path = f"{PATH_PREFIX}{event_id}"
@@ -38,6 +57,7 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
         return alarm_case(ctx, path, lang, sla) if sla is not None else not_found(ctx, path, lang)
     e = detail
     steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    on_calendar = sla is not None and sla.case.deadline_at is not None
     if sla is not None and sla.case.deadline_at is not None:  # the case's deadline, counted in working hours
         hours, deadline = sla.case.limit_hours or 0.0, sla.case.deadline_at
     else:  # an event from before cases were kept: the limit on the clock
@@ -58,9 +78,7 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
         ("上报时间" if lang == "zh" else "Reported", e.reported_at.astimezone(CITY_TZ).strftime(fmt)),
         ("处置时限" if lang == "zh" else "Time limit", f"{hours:g} 工作小时" if lang == "zh" else f"{hours:g} working h"),
         ("责任单位" if lang == "zh" else "Department", f"{sla.case.department} · {sla.case.level}" if sla else None),
-        ("期限" if lang == "zh" else "Deadline", html.Span(
-            deadline.astimezone(CITY_TZ).strftime(fmt) + (f" · {t('overdue_n', lang, n='')}".rstrip() if overdue else ""),
-            className="late" if overdue else "", id="case-deadline")),
+        ("期限" if lang == "zh" else "Deadline", deadline_cell(ctx, e.reported_at, deadline, overdue, lang, on_calendar)),
         ("结案时间" if lang == "zh" else "Closed", e.closed_at.astimezone(CITY_TZ).strftime(fmt) if e.closed_at else None),
     ])
     timeline = html.Ol([html.Li(className="step done", children=[
@@ -95,10 +113,7 @@ def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> 
         ("当前环节" if zh else "Step", html.Span(f"{c.step} {steps[c.step - 1]}", id="case-step")),
         ("立案时间" if zh else "Opened", c.opened_at.astimezone(CITY_TZ).strftime(fmt)),
         ("处置时限" if zh else "Time limit", f"{c.limit_hours or 0:g} 工作小时" if zh else f"{c.limit_hours or 0:g} working h"),
-        ("期限" if zh else "Deadline", html.Span(
-            (c.deadline_at.astimezone(CITY_TZ).strftime(fmt) if c.deadline_at else "—")
-            + (f" · {t('overdue_n', lang, n='')}".rstrip() if overdue else ""),
-            className="late" if overdue else "", id="case-deadline")),
+        ("期限" if zh else "Deadline", deadline_cell(ctx, c.opened_at, c.deadline_at, overdue, lang)),
         ("结案时间" if zh else "Closed", c.closed_at.astimezone(CITY_TZ).strftime(fmt) if c.closed_at else None),
     ])
     timeline = html.Ol([html.Li(className="step done", children=[

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import yaml
@@ -186,7 +185,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if saved.version is None:
             return (_problems(saved.errors) if saved.errors else html.Div(saved.refusal, className="problem")), \
                 no_update
-        stamp = datetime.now(ctx.now().tzinfo).strftime("%H:%M:%S")
+        stamp = ctx.now().strftime("%H:%M:%S")
         return html.Div(f"已保存 v{saved.version} · saved v{saved.version} · {stamp}", className="saved",
                         id="admin-saved"), _versions(ctx, key)
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 PATH = "/"
 KPI_PANEL = "kpi"
 LABEL_PX = 14  # map label size at 1920 px wide; scaled with the screen
+BANNER_ALSO = 2  # the banner names this many of the other red alarms under its headline
 
 # Rotation runs in the browser on the clock: slot = floor(now / period) mod n, so every screen showing the
 # same URL shows the same view, and a reload resumes where it was.
@@ -46,7 +47,7 @@ function(n, search, counties) {
   if (!all.length) { return window.dash_clientside.no_update; }
   const themes = (p.get('themes') || '').split(',').filter(k => all.includes(k));
   const list = themes.length ? themes : all;
-  const slot = Math.floor(Date.now() / 1000 / period);
+  const slot = Math.floor((Date.now() + (window.zqClockOffset || 0)) / 1000 / period);  // the app's clock
   if (p.get('counties') === '1') {
     const county = counties[slot % counties.length];
     if (p.get('county') === county && p.get('theme') === list[0]) { return window.dash_clientside.no_update; }
@@ -287,13 +288,14 @@ def takeover(ctx: AppContext, session: Session, lang: str, search: str | None,
              open_alarms: list[Any] | None = None) -> tuple[list[Any], str]:
     """The red-alarm banner and its class (hidden when no red alarm waits for acknowledgement)."""
     alarms = (alq.critical_unacknowledged(session) if open_alarms is None
-              else sorted((a for a in open_alarms if alq.takes_over(a)), key=lambda a: a.opened_at))
+              else sorted((a for a in open_alarms if alq.takes_over(a)), key=alq.banner_order))
     sound = query(search).get("sound") == "1" or ctx.settings.alarm_sound
     return takeover_banner(ctx, alarms, lang, sound), "takeover" + ("" if alarms else " hidden")
 
 
 def takeover_banner(ctx: AppContext, alarms: list[Any], lang: str, sound: bool = False) -> list[Any]:
-    """The red banner: the oldest unacknowledged red alarm, how many there are, and where to acknowledge."""
+    """The red banner: the first alarm in banner order (the most severe, then the one raised last), the titles of
+    the next ones, how many there are, and where to acknowledge."""
     if not alarms:
         return []
     first = alarms[0]
@@ -305,6 +307,13 @@ def takeover_banner(ctx: AppContext, alarms: list[Any], lang: str, sound: bool =
         html.Div(f"{county} · {local:%H:%M:%S} · " + t("takeover_how", lang, n=len(alarms)),
                  className="takeover-meta"),
     ]
+    if len(alarms) > 1:  # the others are still waiting: name them, so none hides behind the newest
+        others = [pick(a.title_zh, a.title_en, lang) for a in alarms[1:1 + BANNER_ALSO]]
+        more = len(alarms) - 1 - len(others)
+        text = "；".join(others) if lang == "zh" else "; ".join(others)
+        if more:
+            text += ("" if lang == "zh" else " ") + t("takeover_more", lang, n=more)
+        out.append(html.Div(t("takeover_also", lang, titles=text), className="takeover-also", id="takeover-also"))
     if sound:  # browsers play it only where autoplay is allowed (a kiosk flag): see docs/wall.md
         out.append(html.Audio(src="/assets/alarm.wav", autoPlay=True, loop=True, id="takeover-sound"))
     return out

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from alerts.notify import Notifier, payload
 from store import delivery_queries as dq
 from store.models import Alarm, Delivery
@@ -238,7 +239,7 @@ def test_thread_delivers_and_survives_errors(engine: Engine, receiver: Callable[
         calls["n"] += 1
         if calls["n"] == 2:  # the thread's first pass (the first call queues)
             raise RuntimeError("clock broke")
-        return datetime.now(UTC)
+        return process_clock().now()
 
     notifier = Notifier(engine, {"ops": rec.url}, clock=flaky_clock, backoff_s=(0,), timeout_s=2)
     [did] = queue(engine, notifier, ["ops"])

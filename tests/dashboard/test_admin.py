@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import create_app
 from dashboard.auth import hash_password, verify_password
+from clock import process_clock
 from settings import CITY_TZ, Settings
 from store import admin_queries as aq
 from tests.dashboard.apps import app_with_themes
@@ -29,7 +29,7 @@ def app(tmp_path: Path) -> Any:
     app = app_with_themes(tmp_path)
     ctx = app.server.config["ZQ_CONTEXT"]
     with Session(ctx.engine) as s, s.begin():
-        now = datetime.now(CITY_TZ)
+        now = process_clock().now(CITY_TZ)
         aq.add_user(s, "eco_owner", hash_password("绿水青山-2021"), "owner", ["ecology"], now, "市生态环境局")
         aq.add_user(s, "admin", hash_password("admin-pass-2021"), "admin", [], now)
         aq.add_user(s, "leader", hash_password("leader-pass-2021"), "leader", [], now)
@@ -149,7 +149,7 @@ def locked(tmp_path: Path) -> Any:
     app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", require_sign_in=True), start_feeds=False)
     ctx = app.server.config["ZQ_CONTEXT"]
     with Session(ctx.engine) as s, s.begin():
-        now = datetime.now(CITY_TZ)
+        now = process_clock().now(CITY_TZ)
         aq.add_user(s, "leader", hash_password("leader-pass-2021"), "leader", [], now)
         aq.add_user(s, "screen-1", hash_password("wall-token-5f2c9e"), "wall", [], now)
     return app

@@ -1,38 +1,57 @@
-"""A red alarm in real headless Chromium: a road-weather station published by mosquitto_pub reports fog under 50 m,
-every wall is taken over by the banner, a duty officer acknowledges it at the console, and the banner leaves."""
+"""A red alarm in real headless Chromium: road-weather stations published by mosquitto_pub report fog under 50 m,
+every wall is taken over by the banner, a duty officer acknowledges them at the console, and the banner leaves.
+
+The app runs without its simulator: the only alarms are the test's own, whatever the season (the simulator's
+December fire danger raises red alarms of its own)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from sqlalchemy import create_engine, text
 
+from clock import process_clock
 from tests.dashboard.apps import add_user
 from tests.browser import LiveApp, chromium, live_app, severe_console_errors, wait_for
 from tests.servers import Mosquitto
 
 pytestmark = pytest.mark.browser
 STATION = "44120400041316000777"
+SECOND = "44120400041316000779"
 
 
 @pytest.fixture(scope="module")
 def mqtt_app(mosquitto: Mosquitto) -> Iterator[LiveApp]:
-    """The app subscribed to a real broker (its simulator publishes there too), ticking every second."""
-    with live_app("--mqtt", mosquitto.url, "--tick-seconds", "1", "--mqtt-client-id", "zq-alarm-test") as a:
+    """The app subscribed to a real broker, with no simulator (a quiet world), ticking every second."""
+    with live_app("--mqtt", mosquitto.url, "--no-simulate", "--tick-seconds", "1", "--mqtt-client-id",
+                  "zq-alarm-test", feeds_ready=False) as a:
         yield a
 
 
 def banner(d: WebDriver) -> str | None:
-    """The takeover banner's title while it is shown, else None."""
+    """The takeover banner's text while it is shown, else None."""
     el = d.find_elements(By.ID, "takeover")
     if not el or "hidden" in (el[0].get_attribute("class") or ""):
         return None
     return el[0].text
+
+
+def headline(d: WebDriver) -> str:
+    """The banner's headline: the alarm it puts first."""
+    el = d.find_elements(By.ID, "takeover-title")
+    return el[0].text if el and banner(d) else ""
+
+
+def fog_reading(device_id: str, name: str, visibility_m: float) -> dict[str, object]:
+    """A road-weather reading stamped now on the app's clock (the tests and the app share ZQ_CLOCK_START)."""
+    return {"device_id": device_id, "ts": process_clock().now().isoformat(), "lon": 112.46, "lat": 23.05,
+            "name": name, "road": "G80 广昆高速", "visibility_m": visibility_m, "air_temp_c": 14.0,
+            "road_temp_c": 15.0, "humidity_pct": 98.0, "wind_speed_ms": 1.0, "precipitation_mm": 0.0,
+            "road_state": "wet"}
 
 
 def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveApp, mosquitto: Mosquitto,
@@ -41,13 +60,11 @@ def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveAp
     browser.get(mqtt_app.url + "/?theme=social")
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".road_weather-panel .panel-meta span"), what="the wall")
 
-    body = {"device_id": STATION, "ts": datetime.now(UTC).isoformat(), "lon": 112.46, "lat": 23.05,
-            "name": "广昆高速测试7号气象站", "road": "G80 广昆高速", "visibility_m": 32.0, "air_temp_c": 14.0,
-            "road_temp_c": 15.0, "humidity_pct": 98.0, "wind_speed_ms": 1.0, "precipitation_mm": 0.0,
-            "road_state": "wet"}
+    body = fog_reading(STATION, "广昆高速测试7号气象站", 32.0)
     message = json.dumps(body, ensure_ascii=False)
     mosquitto.pub(f"zq/441204/road_weather/{STATION}", message)
-    wait_for(lambda: "广昆高速测试7号气象站" in (banner(browser) or ""), timeout=15, what="the red banner")
+    wait_for(lambda: "广昆高速测试7号气象站" in headline(browser), timeout=15, what="the red banner")
+    assert "1 条未确认" in banner(browser)
     for _ in range(3):  # the same message again, as a reconnecting station or broker would redeliver it
         mosquitto.pub(f"zq/441204/road_weather/{STATION}", message)
     # A marker from another station, published after the replays: once it is stored, so are they.
@@ -69,6 +86,13 @@ def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveAp
     assert browser.execute_script("return getComputedStyle(document.getElementById('takeover')).pointerEvents") \
         == "none"
 
+    # A second red alarm, raised later: the banner puts it first and still names the first (docs/alarms.md).
+    second = fog_reading(SECOND, "肇明高速测试9号气象站", 20.0)
+    mosquitto.pub(f"zq/441204/road_weather/{SECOND}", json.dumps(second, ensure_ascii=False))
+    wait_for(lambda: "肇明高速测试9号气象站" in headline(browser), timeout=15, what="the newer alarm first")
+    also = browser.find_element(By.ID, "takeover-also").text
+    assert "2 条未确认" in banner(browser) and also.startswith("另有：") and "广昆高速测试7号气象站" in also, also
+
     with chromium(1920, 1080) as console:  # the duty officer's own screen
         console.get(mqtt_app.url + "/admin/login?next=/alarms")
         console.find_element(By.NAME, "username").send_keys("duty")
@@ -77,15 +101,16 @@ def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveAp
         rows = wait_for(lambda: [r for r in console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red")
                                  if "广昆高速测试7号气象站" in r.text], timeout=15, what="the alarm at the console")
         assert "未确认" in rows[0].text
-        # Acknowledge every red alarm (the simulator's fog may have raised one too): the wall is free only then.
-        while True:
-            buttons = console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red:not(.acked) .al-ack")
-            if not buttons:
-                break
-            buttons[0].click()
+        # Exactly the two alarms the test raised are red and waiting; acknowledge both to free the wall.
+        red = wait_for(lambda: len(console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red")) == 2 and
+                       console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red"), what="two red alarms")
+        assert sorted("广昆高速测试7号气象站" in r.text for r in red) == [False, True]
+        for left in (1, 0):
+            console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red:not(.acked) .al-ack")[0].click()
             wait_for(lambda: console.find_elements(By.ID, "alarm-done"), what="the acknowledgement")
-            wait_for(lambda: len(console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red:not(.acked) .al-ack"))
-                     < len(buttons), what="the row marked acknowledged")
+            wait_for(lambda left=left: len(console.find_elements(By.CSS_SELECTOR,
+                                                                 "tr.al-row.sev-red:not(.acked) .al-ack")) == left,
+                     what="the row marked acknowledged")
         mine = wait_for(lambda: [r for r in console.find_elements(By.CSS_SELECTOR, "tr.al-row")
                                  if "广昆高速测试7号气象站" in r.text and "已确认" in r.text], what="acknowledged by duty")
         assert "duty" in mine[0].text

@@ -3,7 +3,7 @@ and the consistency view's refused devices, read from a real store."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import create_app, drill
 from dashboard.pages.consistency import outside_rows
+from clock import process_clock
 from feeds.grids import cell_rows
 from geo import load_counties
 from settings import CITY_TZ, Settings
@@ -98,7 +99,7 @@ def ctx(tmp_path: Path):
 
 def test_devices_refused_for_coordinates_outside_the_city_are_listed_once_each(ctx) -> None:
     decoder = make_decoder()
-    now = datetime.now(UTC)
+    now = process_clock().now()
     batch = Batch()
     outside = [msg("road_weather", road("441204", 3, lon=GUANGZHOU[0], lat=GUANGZHOU[1], ts=t))
                for t in ("2026-11-30T10:00:00+08:00", "2026-11-30T10:01:00+08:00")]
@@ -125,7 +126,7 @@ def test_an_import_replaces_the_generated_cells_in_a_running_app(ctx) -> None:
     grid = gpd.GeoDataFrame({"grid_id": ["DZ-W", "DZ-E"], "name": ["西片", "东片"], "county_adcode": ["441202"] * 2},
                             geometry=[h.intersection(county) for h in halves], crs="EPSG:4326")
     with Session(ctx.engine) as s, s.begin():
-        replace_grid_cells(s, cell_rows(grid), "imported")
+        replace_grid_cells(s, cell_rows(grid), "imported", ctx.now())
     assert ctx.grids.get() is before  # rechecked at most once a minute
     ctx.grids.RECHECK_S = 0.0
     after = ctx.grids.get()

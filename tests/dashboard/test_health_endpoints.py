@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dash import Dash
+from clock import process_clock
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
@@ -92,7 +93,7 @@ def series(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], floa
 @pytest.fixture
 def city(quiet_app: Dash) -> Iterator[datetime]:
     """A store with feed counters and devices around the offline limits; yields the time of writing."""
-    now = datetime.now(UTC)
+    now = process_clock().now()
     b = Batch()
     count(b, "video_point", now - timedelta(seconds=20), good=7, bad=1)
     count(b, "road_weather", now - timedelta(seconds=10), good=4)
@@ -151,7 +152,7 @@ def test_healthz_reports_feeds_devices_and_says_degraded_with_200(quiet_app: Das
 
 
 def test_healthz_is_ok_when_every_feed_is_fresh_and_every_device_reports(quiet_app: Dash) -> None:
-    now = datetime.now(UTC)
+    now = process_clock().now()
     b = Batch()
     for feed in FEEDS + POLLED:
         count(b, feed, now)
@@ -163,7 +164,7 @@ def test_healthz_is_ok_when_every_feed_is_fresh_and_every_device_reports(quiet_a
 
 
 def test_the_offline_list_is_capped_but_the_count_is_not(quiet_app: Dash) -> None:
-    now = datetime.now(UTC)
+    now = process_clock().now()
     b = Batch()
     for i in range(OFFLINE_LIST_LIMIT + 5):
         add_device(b, "road_weather", f"R{i:02d}", "441204", now - timedelta(hours=1, minutes=i))
@@ -178,7 +179,7 @@ def test_rates_come_from_counters_sampled_over_time(quiet_app: Dash) -> None:
     clock = Clock()
     monitor.rates.clock = clock
     client = quiet_app.server.test_client()
-    now = datetime.now(UTC)
+    now = process_clock().now()
     b = Batch()
     count(b, "road_weather", now, good=100, bad=10)
     write(quiet_app, b)
@@ -251,7 +252,7 @@ def test_a_feed_never_heard_from_has_no_age_and_is_stale(quiet_app: Dash) -> Non
 
 def test_two_apps_in_one_process_each_serve_their_own_metrics(tmp_path: Path) -> None:
     a, b = make_app(tmp_path, "a"), make_app(tmp_path, "b")
-    now = datetime.now(UTC)
+    now = process_clock().now()
     for app, n in ((a, 3), (b, 8)):
         batch = Batch()
         count(batch, "kpi", now, good=n)
@@ -268,7 +269,7 @@ def test_ingest_counters_of_the_running_worker(tmp_path: Path) -> None:
     app = make_app(tmp_path, start_feeds=True, simulate=False, ingest=True)
     service = app.server.config["ZQ_FEEDS"]
     try:
-        now = datetime.now(UTC)
+        now = process_clock().now()
         ing = service.ingestor
         ing.submit(*msg("road_weather", road(ts=now)))
         ing.submit(*msg("fire_risk", fire(ts=now)))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dashboard import create_app
 from dashboard.pages.common import href, query
 from dashboard.pages.wall import clicked_county, render_panels
+from clock import process_clock
 from topics.themes import PanelDef, Placed
 from dashboard.panels.builtin import fmt_value, kpi_progress, road_weather_view
 from geo import load_counties
@@ -97,7 +98,7 @@ def quiet_app(tmp_path: Path):
 
 def test_healthz_reports_every_feed_and_staleness(quiet_app) -> None:
     ctx = quiet_app.server.config["ZQ_CONTEXT"]
-    fresh, old = datetime.now(UTC), datetime.now(UTC) - timedelta(hours=2)
+    fresh, old = process_clock().now(), process_clock().now() - timedelta(hours=2)
     b = Batch()
     b.count("road_weather", ok=True, message_at=fresh, received_at=fresh)
     b.count("fire_risk", ok=True, message_at=old, received_at=old)
@@ -116,7 +117,7 @@ def test_healthz_reports_every_feed_and_staleness(quiet_app) -> None:
 
 def test_a_stale_feed_greys_its_panel_with_a_delay_badge(quiet_app) -> None:
     ctx = quiet_app.server.config["ZQ_CONTEXT"]
-    old = datetime.now(UTC) - timedelta(minutes=42)
+    old = process_clock().now() - timedelta(minutes=42)
     b = Batch()
     b.add_device({"id": "RW1", "kind": "road_weather", "name": "测试站", "county_adcode": "441204",
                   "declared_adcode": "441204", "lon": 112.4, "lat": 23.0, "first_seen": old, "last_seen": old,

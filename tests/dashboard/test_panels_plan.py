@@ -4,6 +4,7 @@ the simulator's plan progress through the real decoder, and the page and panel s
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -284,9 +285,9 @@ def test_the_page_fits_the_wall_without_scrolling(db_url: str, seeded: Engine, w
         d.get(url + "/plan" + ("?lang=en" if lang == "en" else ""))
         d.implicitly_wait(15)
         d.find_element(By.ID, "plan-task-29")
-        deadline = datetime.now() + timedelta(seconds=15)
+        deadline = time.monotonic() + 15
         m = d.execute_script(FIT)
-        while m["status"] == 0 and datetime.now() < deadline:  # the tick fills the header's feed status
+        while m["status"] == 0 and time.monotonic() < deadline:  # the tick fills the header's feed status
             m = d.execute_script(FIT)
         OUT.mkdir(exist_ok=True)
         d.save_screenshot(str(OUT / f"plan-{width}x{height}{'-en' if lang == 'en' else ''}.png"))

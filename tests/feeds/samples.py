@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from clock import process_clock
 from feeds import Decoder, FeedRegistry, register_builtin_feeds
 from geo import CountyLocator, county_names
 
@@ -114,7 +115,7 @@ def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> Any:
     from feeds.ingest import Message, build_batch
     from store import write_batch
 
-    messages = [Message(t, orjson.dumps(body), datetime.now(timezone.utc)) for t, body in items]
+    messages = [Message(t, orjson.dumps(body), process_clock().now()) for t, body in items]
     batch, good, bad = build_batch(make_decoder(), messages)
     assert (good, bad) == (len(items), 0)
     with Session(engine) as s, s.begin():

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from feeds import Accepted, FeedRegistry, register_builtin_feeds
 from feeds.builtin import BUILTIN_FEEDS
 from feeds.health import feed_health
@@ -131,7 +132,7 @@ def test_every_source_maps_to_messages_the_decoder_accepts(registry: FeedRegistr
     assert [r.outcome for r in results] == ["ok", "ok", "ok"] and all(r.http_status == 200 for r in results)
 
     decoder = make_decoder()
-    decoded = [decoder.decode(t, b, datetime.now(UTC)) for t, b in sink.messages]
+    decoded = [decoder.decode(t, b, process_clock().now()) for t, b in sink.messages]
     refused = [(t, d.reason) for (t, _), d in zip(sink.messages, decoded, strict=True)
                if not isinstance(d, Accepted)]
     assert refused == []
@@ -393,7 +394,7 @@ def test_polled_items_are_stored_through_ingest_and_a_bad_one_is_a_dead_letter(
 
         # A failing source: its feed simply has nothing, so feed health says it is stale.
         with Session(engine) as s:
-            health = {h.feed: h for h in feed_health(q.feed_statuses(s), registry, datetime.now(UTC), 300)}
+            health = {h.feed: h for h in feed_health(q.feed_statuses(s), registry, process_clock().now(), 300)}
         assert health["hydrology"].stale and health["hydrology"].messages == 0
         assert not health["air_quality"].stale and not health["hotline_12345"].stale
 
@@ -411,7 +412,7 @@ def test_polled_items_are_stored_through_ingest_and_a_bad_one_is_a_dead_letter(
         hydro = {r.device_id: r.value for r in q.latest_values(s, "hydrology", ["water_status"])}
         devices = {d.id: d for d in q.devices(s, kind="air_quality")}
         kpis = q.latest_kpis(s, ["social.hotline_12345.today", "social.hotline_12345.open"], CITY)
-        health = {h.feed: h for h in feed_health(q.feed_statuses(s), registry, datetime.now(UTC), 300)}
+        health = {h.feed: h for h in feed_health(q.feed_statuses(s), registry, process_clock().now(), 300)}
 
     # The bad item is a dead letter with the decoder's reason; the other stations are stored.
     assert [(d.feed, d.topic) for d in dead] == [("air_quality", f"zq/441202/air_quality/{bad}")]
@@ -556,7 +557,7 @@ def test_value_specs_convert_what_they_can_and_pass_the_rest_to_the_decoder(regi
         "water_level_m": 12.34, "river": "西江"})
     # A county not in the table and a time that does not parse pass through: the decoder names them.
     assert bad[0] == "zq/外地/hydrology/X1" and bad[1]["ts"] == "tomorrow" and "water_level_m" not in bad[1]
-    decoded = make_decoder().decode(bad[0], orjson.dumps(bad[1]), datetime.now(UTC))
+    decoded = make_decoder().decode(bad[0], orjson.dumps(bad[1]), process_clock().now())
     assert not isinstance(decoded, Accepted) and "topic county '外地'" in decoded.reason
 
 

@@ -44,22 +44,22 @@ def test_replace_writes_cells_and_reads_them_back(engine: Engine) -> None:
 
 def test_an_import_replaces_the_whole_grid(engine: Engine) -> None:
     with Session(engine) as s, s.begin():
-        replace_grid_cells(s, [cell(f"H3-441224-{i}", "441224") for i in range(5)], "generated")
+        replace_grid_cells(s, [cell(f"H3-441224-{i}", "441224") for i in range(5)], "generated", at=T0)
     with Session(engine) as s, s.begin():
-        assert replace_grid_cells(s, [cell("W-1", "441224")], "imported") == 5
+        assert replace_grid_cells(s, [cell("W-1", "441224")], "imported", at=T0) == 5
     with Session(engine) as s:
         assert [c.id for c in grid_cells(s)] == ["W-1"]
         assert grid_cell_count(s) == {"imported": 1}
-        assert grid_cell(s, "W-1").imported_at > datetime.now(UTC) - timedelta(minutes=5)
+        assert grid_cell(s, "W-1").imported_at == T0.astimezone(UTC)
 
 
 def test_a_failed_replace_keeps_the_old_grid(engine: Engine) -> None:
     with Session(engine) as s, s.begin():
-        replace_grid_cells(s, [cell("W-1", "441224"), cell("W-2", "441224")], "imported")
+        replace_grid_cells(s, [cell("W-1", "441224"), cell("W-2", "441224")], "imported", at=T0)
     bad = [cell("N-1", "441224"), cell("N-1", "441225")]  # the same id twice
     with pytest.raises(IntegrityError):
         with Session(engine) as s, s.begin():
-            replace_grid_cells(s, bad, "imported")
+            replace_grid_cells(s, bad, "imported", at=T0)
     with Session(engine) as s:
         assert [c.id for c in grid_cells(s)] == ["W-1", "W-2"]
 
@@ -67,18 +67,18 @@ def test_a_failed_replace_keeps_the_old_grid(engine: Engine) -> None:
 def test_replace_refuses_bad_sources_and_rows(engine: Engine) -> None:
     with Session(engine) as s:
         with pytest.raises(ValueError, match="source"):
-            replace_grid_cells(s, [cell("W-1", "441224")], "drawn")
+            replace_grid_cells(s, [cell("W-1", "441224")], "drawn", at=T0)
         row = cell("W-1", "441224")
         del row["geojson"]
         with pytest.raises(ValueError, match="'W-1' lacks geojson"):
-            replace_grid_cells(s, [row], "imported")
+            replace_grid_cells(s, [row], "imported", at=T0)
 
 
 def test_a_whole_city_of_cells_in_one_transaction(engine: Engine) -> None:
     rows = [cell(f"H3-{c}-{i:05d}", c, f"网格 {i}", lon=111.3 + i * 1e-4)
             for c in ("441224", "441225") for i in range(2500)]
     with Session(engine) as s, s.begin():
-        replace_grid_cells(s, rows, "generated")
+        replace_grid_cells(s, rows, "generated", at=T0)
     with Session(engine) as s:
         assert grid_cell_count(s) == {"generated": 5000}
         assert len(grid_cells(s, county="441225")) == 2500
