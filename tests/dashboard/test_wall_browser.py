@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
+from clock import ANCHOR_VAR, START_VAR
+from settings import CITY_TZ
 from tests.browser import LiveApp, chromium, county_shapes, live_app, severe_console_errors, wait_for
 from topics import THEMES
 
@@ -107,3 +111,20 @@ def test_the_wall_at_both_sizes_has_no_scroll_bars(app: LiveApp) -> None:
                 "return t && t.textfont && t.textfont.size;"), what="label size")
             assert size >= 14 * w / 1920 - 1, (w, size)
             d.save_screenshot(str(OUT / f"wall-social-{w}x{h}.png"))
+
+
+def test_the_wall_clock_and_rotation_run_on_the_apps_time_not_the_browsers() -> None:
+    # The app started at a summer afternoon (as a wall PC with a wrong clock would see a right server): the
+    # header's clock shows the app's time, and the rotation's slot is counted on it too.
+    start = datetime(2026, 7, 15, 14, 0, tzinfo=CITY_TZ)
+    env = {START_VAR: start.isoformat(), ANCHOR_VAR: repr(time.time())}
+    with live_app("--no-simulate", env=env, feeds_ready=False) as a, chromium() as d:
+        d.get(f"{a.url}/?themes=social,service&rotate=3600")
+        shown = wait_for(lambda: (e := d.find_elements(By.ID, "clock")) and "2026" in (t := e[0].text) and t,
+                         what="the header clock")
+        assert shown.startswith("2026/07/15") and " 14:0" in shown, shown
+        offset_s = d.execute_script("return window.zqClockOffset") / 1000
+        assert abs(offset_s - (start.timestamp() - time.time())) < 120  # the app's time minus the browser's
+        # rotate=3600: the slot is floor(app time / 3600 s) mod 2 themes, the same for the whole of 14:xx.
+        expected = ("social", "service")[int(start.timestamp() // 3600) % 2]
+        wait_for(lambda: active_tab(d) == f"tab-{expected}", what=f"the {expected} theme of this hour")
