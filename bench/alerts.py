@@ -18,7 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from alerts.engine import AlertEngine, Memory, readings_of
 from alerts.rules import Reading, RuleRegistry, register_builtin_rules
 from bench.wall import ms, quantiles
@@ -156,7 +157,7 @@ def _run(sizes: AlertSizes, folder: Path) -> Iterator[str]:
     rules = RuleRegistry()
     register_builtin_rules(rules)
     th = themes(rules)
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=sizes.minutes)
+    start = process_clock().now().replace(second=0, microsecond=0) - timedelta(minutes=sizes.minutes)
     batches: list[tuple[Batch, int]] = []
     for msgs in messages(sizes, start):
         batch, good, bad = build_batch(decoder, msgs)

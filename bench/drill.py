@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from bench import wall
 from bench.wall import ms, quantiles
+from clock import process_clock
 from feeds.simulator import COUNTY_SHARES
 from geo import load_counties, sample_points
 from settings import CITY_TZ
@@ -138,7 +139,7 @@ def build_store(url: str, sizes: DrillSizes) -> Iterator[str]:
     started = time.perf_counter()
     parts: dict[str, float] = {}
     t = time.perf_counter()
-    now = datetime.now(CITY_TZ)
+    now = process_clock().now(CITY_TZ)
     n_msgs = wall.simulate_minutes(engine, sizes.minutes, now)
     parts["simulator"] = time.perf_counter() - t
     with engine.connect() as conn:
@@ -465,11 +466,11 @@ class Naive:
 
 def time_naive(engine: Engine, counties: list[str], n: int) -> tuple[list[float], list[int], list[int]]:
     naive = Naive(engine)
-    naive.drill(counties[0], datetime.now(CITY_TZ))  # warm: plotly.express's first use imports a lot
+    naive.drill(counties[0], process_clock().now(CITY_TZ))  # warm: plotly.express's first use imports a lot
     times, sizes, gz = [], [], []
     for i in range(n):
         t = time.perf_counter()
-        _, data = naive.drill(counties[i % len(counties)], datetime.now(CITY_TZ))
+        _, data = naive.drill(counties[i % len(counties)], process_clock().now(CITY_TZ))
         times.append(ms(time.perf_counter() - t))
         sizes.append(len(data))
         gz.append(len(gzip.compress(data)))

@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from clock import process_clock
 from feeds import FeedRegistry, register_builtin_feeds
 from feeds.decode import Decoder
 from feeds.ingest import Message, build_batch
@@ -632,7 +633,7 @@ def build_pair(pair: Pair, sizes: Sizes, clone: Callable[[], None]) -> Iterator[
     small = make_engine(pair.small_url)
     migrate(small)
     t = time.perf_counter()
-    n = simulate_minutes(small, sizes.minutes, datetime.now(CITY_TZ))
+    n = simulate_minutes(small, sizes.minutes, process_clock().now(CITY_TZ))
     checkpoint(small)
     took = time.perf_counter() - t
     c = table_counts(small)

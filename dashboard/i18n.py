@@ -15,7 +15,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "takeover_head": ("红色告警 · 请立即处置", "RED ALARM · act now"),
     "takeover_how": ("{n} 条未确认 · 请在值班台 /alarms 确认", "{n} unacknowledged · acknowledge at the console /alarms"),
     "takeover_also": ("另有：{titles}", "Also: {titles}"),
-    "takeover_more": ("，还有 {n} 条", "and {n} more"),
+    "takeover_more": ("，还有 {n} 条", "; and {n} more"),
     "feeds_ok": ("数据源正常 {ok}/{total}", "Feeds live {ok}/{total}"),
     "feeds_stale": ("数据延迟 {n}/{total}", "Feeds delayed {n}/{total}"),
     "weather": ("气温 {t:.1f}°C · 湿度 {h:.0f}%", "{t:.1f} °C · {h:.0f} % RH"),

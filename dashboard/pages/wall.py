@@ -312,7 +312,7 @@ def takeover_banner(ctx: AppContext, alarms: list[Any], lang: str, sound: bool =
         more = len(alarms) - 1 - len(others)
         text = "；".join(others) if lang == "zh" else "; ".join(others)
         if more:
-            text += ("" if lang == "zh" else " ") + t("takeover_more", lang, n=more)
+            text += t("takeover_more", lang, n=more)
         out.append(html.Div(t("takeover_also", lang, titles=text), className="takeover-also", id="takeover-also"))
     if sound:  # browsers play it only where autoplay is allowed (a kiosk flag): see docs/wall.md
         out.append(html.Audio(src="/assets/alarm.wav", autoPlay=True, loop=True, id="takeover-sound"))

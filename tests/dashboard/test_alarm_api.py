@@ -75,7 +75,7 @@ def test_a_red_fog_alarm_is_acknowledged_only_by_those_allowed(app: Any) -> None
 
 def test_the_banner_shows_the_red_alarm_raised_last_first_and_names_the_others(app: Any) -> None:
     from dashboard.pages.wall import takeover
-    from tests.components import texts, with_id
+    from tests.components import texts
 
     ctx = app.server.config["ZQ_CONTEXT"]
     fog(app, 30, serial=7, name="高要7号站")
@@ -96,6 +96,21 @@ def test_the_banner_shows_the_red_alarm_raised_last_first_and_names_the_others(a
     with Session(ctx.engine) as s:
         words = texts(takeover(ctx, s, "zh", "")[0])
     assert "高要7号站" in words[1] and "1 条未确认" in words[2] and len(words) == 3  # nothing else waits
+
+
+def test_the_banner_names_two_others_and_counts_the_rest(app: Any) -> None:
+    from dashboard.pages.wall import takeover
+    from tests.components import texts
+
+    ctx = app.server.config["ZQ_CONTEXT"]
+    for serial in (11, 12, 13, 14):
+        fog(app, 30, serial=serial, name=f"测试{serial}号站")
+    with Session(ctx.engine) as s:
+        zh, en = texts(takeover(ctx, s, "zh", "")[0]), texts(takeover(ctx, s, "en", "")[0])
+    assert "测试14号站" in zh[1] and "4 条未确认" in zh[2]
+    assert zh[3].startswith("另有：") and zh[3].endswith("，还有 1 条")
+    assert "测试13号站" in zh[3].split("；")[0] and "测试12号站" in zh[3].split("；")[1] and "测试11号站" not in zh[3]
+    assert en[3].startswith("Also: ") and en[3].endswith("; and 1 more") and "4 unacknowledged" in en[2]
 
 
 def test_a_wall_screen_reads_no_alarm_api_and_a_silence_needs_a_target(app: Any) -> None:
@@ -127,7 +142,7 @@ def test_clearing_by_hand_while_the_fog_persists_raises_anew(app: Any) -> None:
 
 def test_an_alarm_becomes_a_case_with_a_working_hours_deadline_and_its_page(app: Any) -> None:
     from dashboard.pages import case as case_page
-    from tests.components import texts, with_id
+    from tests.components import texts
 
     fog(app, 30)
     [alarm] = open_alarms(app)

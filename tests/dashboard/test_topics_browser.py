@@ -168,7 +168,8 @@ def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app
     n = len(yaml.safe_load(text())["panels"])
 
     # A note in Markdown: the form offers the type, then its own settings (text_zh, text_en).
-    choose(browser, browser.find_element(By.ID, "pf-add-type"), "(markdown)")
+    add_type = wait_for(lambda: browser.find_elements(By.ID, "pf-add-type"), what="the form's add row")[0]
+    choose(browser, add_type, "(markdown)")
     browser.find_element(By.ID, "pf-add-go").click()
     wait_for(lambda: "type: markdown" in text(), what="the new panel in the file")
     note = wait_for(lambda: field(browser, n, "text_zh", "textarea"), what="the note's text field")
