@@ -42,7 +42,8 @@ def deadline_cell(ctx: AppContext, start: datetime, deadline: datetime | None, o
     if on_calendar and cal is not None and not cal.confirms(start, deadline):
         lo, hi = sorted((start.astimezone(CITY_TZ).year, deadline.astimezone(CITY_TZ).year))
         years = "、".join(str(y) for y in range(lo, hi + 1) if not cal.covers(y))
-        parts.append(html.Span(f" · {t('deadline_unconfirmed', lang)}", className="unconfirmed",
+        parts.append(" · ")
+        parts.append(html.Span(t("deadline_unconfirmed", lang), className="unconfirmed",
                                id="case-deadline-unconfirmed", title=t("deadline_unconfirmed_why", lang, years=years)))
     return html.Span(parts, className="late" if overdue else "", id="case-deadline")
 
