@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from pydantic import AwareDatetime, Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clock import Clock
 
+
+ROLES = ("web", "ingest", "alerts", "poll", "simulate")
 
 # China Standard Time: every local time on the wall and in simulated payloads uses it.
 CITY_TZ = timezone(timedelta(hours=8), "CST")
@@ -67,6 +69,16 @@ class Settings(BaseSettings):
     )
     sim_http: bool = Field(True, description="With --simulate, serve the simulated HTTP APIs on a free local port.")
     aqi_edition: str = Field("HJ633-2012", description="HJ 633 edition for AQI: HJ633-2012 or HJ633-2026 (unverified).")
+    roles: str = Field(
+        "web,ingest,alerts,poll,simulate",
+        description="What this process runs, comma-separated: web (the pages), ingest (MQTT subscriber and the write "
+                    "path), alerts (rules over committed data, notifications), poll (HTTP polling), simulate (the "
+                    "built-in simulator). Any role on any machine against one store and broker; alerts, poll and "
+                    "simulate lead in one process at a time, the others standing by. --no-ingest, --no-poll and "
+                    "--no-simulate remove a role.")
+    ingest_log_hours: float = Field(
+        24.0, gt=0, description="Hours the ingest log keeps committed batches for the alerts role (it resumes from "
+                                "its cursor within them, and rebuilds the rules' memory from them).")
     batch_size: int = Field(1000, description="Most messages written in one ingest transaction.")
     batch_ms: int = Field(100, description="Longest wait (ms) before a partial ingest batch is written.")
     tick_seconds: float = Field(5.0, description="Seconds between live updates of the wall.")
@@ -101,6 +113,20 @@ class Settings(BaseSettings):
         None, description="Unix time at which the clock read --clock-start (default: when the process started); "
                           "processes given the same start and anchor share one timeline.")
     debug: bool = Field(False, description="Dash debug mode (dev tools, reloader off).")
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, v: str) -> str:
+        names = [r.strip() for r in v.split(",") if r.strip()]
+        unknown = [r for r in names if r not in ROLES]
+        if unknown or not names:
+            raise ValueError(f"roles are a comma-separated choice of {', '.join(ROLES)}; got {v!r}")
+        return ",".join(dict.fromkeys(names))
+
+    def active_roles(self) -> frozenset[str]:
+        """The roles this process runs: --roles, less those switched off by --no-ingest, --no-poll, --no-simulate."""
+        off = {r for r, on in (("ingest", self.ingest), ("poll", self.poll), ("simulate", self.simulate)) if not on}
+        return frozenset(self.roles.split(",")) - off
 
 
 def clock_of(settings: Settings) -> Clock:

@@ -26,6 +26,7 @@ from clock import process_clock
 from alerts.rules import Absence, Outcome, Reading, RuleRegistry, RuleSettings
 from store import alarm_queries as aq
 from store.models import Alarm, Device, Silence
+from store.ingest_log import LoggedBatch
 from store.writes import Batch
 from topics.themes import Theme
 
@@ -89,7 +90,7 @@ def bind_rules(themes: Iterable[Theme], registry: RuleRegistry,
     return out
 
 
-def readings_of(batch: Batch) -> list[Reading]:
+def readings_of(batch: Batch | LoggedBatch) -> list[Reading]:
     """The batch's device messages and KPI values as readings, oldest first."""
     out = []
     for device_id, feed, ms, county, data in batch.observations:
@@ -111,8 +112,8 @@ def silenced_by(silences: Sequence[Silence], rule: str, source: str, county: str
 
 
 class AlertEngine:
-    """Rules over live data: fed committed batches by the ingest worker, ticked on the clock for absence and
-    escalation. Thread-safe: the ingest thread and the tick thread share one lock."""
+    """Rules over live data: judges committed readings, ticked on the clock for absence and escalation
+    (alerts.role runs both under the alerts lease). Thread-safe: judging and ticking share one lock."""
 
     def __init__(self, engine: Engine, registry: RuleRegistry, themes: Callable[[], Sequence[Theme]],
                  notify: Notify | None = None, case_for_alarm: CaseHook | None = None,
@@ -133,8 +134,6 @@ class AlertEngine:
         self._rules: list[BoundRule] = []
         self._by_feed: dict[str, list[BoundRule]] = {}
         self._last_heard: dict[str, dict[str, tuple[datetime, str | None, str | None]]] = defaultdict(dict)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._loaded = False
 
     # ---- rules and memory --------------------------------------------------------------------------------------
@@ -157,12 +156,15 @@ class AlertEngine:
         if self._loaded:
             return
         for (rule, source), ts in aq.last_seen_by_key(session).items():
-            self._memory.setdefault((rule, source), Memory()).last_ts = ts
+            mem = self._memory.setdefault((rule, source), Memory())
+            mem.last_ts = ts if mem.last_ts is None else max(ts, mem.last_ts)
         for rule, source, alarm_id in aq.open_alarm_keys(session):
             self._memory.setdefault((rule, source), Memory()).alarm_id = alarm_id
         for dev in session.execute(select(Device.id, Device.kind, Device.last_seen, Device.name,
                                           Device.county_adcode)):
-            self._last_heard[dev.kind][dev.id] = (dev.last_seen, dev.name, dev.county_adcode)
+            heard = self._last_heard[dev.kind]
+            if dev.id not in heard or heard[dev.id][0] < dev.last_seen:
+                heard[dev.id] = (dev.last_seen, dev.name, dev.county_adcode)
         self._loaded = True
 
     def _open_alarms(self, s: Session) -> list[Alarm]:
@@ -187,8 +189,8 @@ class AlertEngine:
 
     # ---- data as it arrives ------------------------------------------------------------------------------------
 
-    def on_batch(self, batch: Batch) -> None:
-        """Judge a committed batch (called by the ingest worker; never raises into it)."""
+    def on_batch(self, batch: Batch | LoggedBatch) -> None:
+        """Judge a committed batch in this process (tests and tools; the alert role reads the ingest log)."""
         try:
             self.evaluate(readings_of(batch), list(batch.events.values()))
         except Exception:  # noqa: BLE001 — a rule's fault must not stop ingest
@@ -196,17 +198,25 @@ class AlertEngine:
 
     def evaluate(self, readings: Sequence[Reading], events: Sequence[dict[str, Any]] = ()) -> Changes:
         """Judge readings (oldest first) against the rules, writing alarm changes in one transaction."""
-        changes = Changes()
         # No autoflush: alarm updates are written once at commit, not before every read (≈3× the judging rate).
-        with self._lock, Session(self.engine, autoflush=False) as s, s.begin():
+        with self._lock, Session(self.engine, autoflush=False) as s:
+            try:
+                with s.begin():
+                    return self.judge(s, readings, events)
+            except BaseException:
+                self.reset()  # what was remembered moved with a transaction that did not commit
+                raise
+
+    def judge(self, s: Session, readings: Sequence[Reading], events: Sequence[dict[str, Any]] = ()) -> Changes:
+        """Judge readings in the caller's transaction; a caller whose commit fails must call reset()."""
+        changes = Changes()
+        with self._lock:
             self._load(s)
             rules = self.rules()
             silences = aq.active_silences(s, self.clock()) if rules else []
             held = self._open_alarms(s) if readings else []  # noqa: F841 — held so the session's map keeps them
             for r in readings:
-                heard = self._last_heard[r.feed]
-                if r.source not in heard or heard[r.source][0] < r.ts:
-                    heard[r.source] = (r.ts, r.name, r.county)
+                self._heard(r)
                 for rule in self._by_feed.get(r.feed, ()):
                     if isinstance(rule.settings, Absence) and rule.settings.per == "feed":
                         # A feed-wide silence ends with any of its messages.
@@ -216,6 +226,43 @@ class AlertEngine:
             if events and self.on_events is not None:
                 self.on_events(s, list(events))
         return changes
+
+    def _heard(self, r: Reading) -> None:
+        heard = self._last_heard[r.feed]
+        if r.source not in heard or heard[r.source][0] < r.ts:
+            heard[r.source] = (r.ts, r.name, r.county)
+
+    def reset(self) -> None:
+        """Forget everything remembered; the next judgement reads it back from the store."""
+        with self._lock:
+            self._memory.clear()
+            self._last_heard.clear()
+            self._loaded = False
+
+    def memory_window(self) -> timedelta:
+        """How much recent data rebuilds the rules' memory (their longest duration or rate window)."""
+        minutes = max((getattr(r.settings, "minutes", 0.0) for r in self.rules()
+                       if not isinstance(r.settings, Absence)), default=0.0)
+        return timedelta(minutes=minutes + 5)
+
+    def rebuild(self, s: Session, readings: Sequence[Reading]) -> None:
+        """Start from the store: run recent readings through the rules without writing anything (their windows
+        and durations), then take the open alarms and the newest judged times from the alarms table."""
+        with self._lock:
+            self.reset()
+            rules = self.rules()
+            for r in readings:
+                self._heard(r)
+                for rule in self._by_feed.get(r.feed, ()):
+                    source = r.feed if isinstance(rule.settings, Absence) and rule.settings.per == "feed" else r.source
+                    mem = self._memory.setdefault((rule.key, source), Memory())
+                    if mem.last_ts is not None and r.ts <= mem.last_ts:
+                        continue
+                    mem.last_ts = r.ts
+                    if not isinstance(rule.settings, Absence):
+                        rule.settings.check(r, mem.data, False)
+            del rules
+            self._load(s)
 
     def _judge(self, s: Session, rule: BoundRule, r: Reading, silences: Sequence[Silence], changes: Changes) -> None:
         mem = self._memory.setdefault((rule.key, r.source), Memory())
@@ -280,9 +327,19 @@ class AlertEngine:
 
     def tick(self, now: datetime | None = None) -> Changes:
         """Absence (sources silent too long) and escalation (alarms nobody acknowledged in time)."""
+        with self._lock, Session(self.engine) as s:
+            try:
+                with s.begin():
+                    return self.tick_in(s, now)
+            except BaseException:
+                self.reset()
+                raise
+
+    def tick_in(self, s: Session, now: datetime | None = None) -> Changes:
+        """The tick in the caller's transaction; a caller whose commit fails must call reset()."""
         now = now or self.clock()
         changes = Changes()
-        with self._lock, Session(self.engine) as s, s.begin():
+        with self._lock:
             self._load(s)
             rules = self.rules()
             silences = aq.active_silences(s, now)
@@ -328,22 +385,3 @@ class AlertEngine:
                 if alarm is not None and alarm.cleared_at is None:
                     alarm.value, alarm.last_at = out.value, now
                     alarm.title_zh, alarm.title_en = self._titles(rule, out)
-
-    def start(self) -> AlertEngine:
-        """Tick in a background thread."""
-        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.tick_s):
-            try:
-                self.tick()
-            except Exception:  # noqa: BLE001 — the tick must outlive a bad rule or a store outage
-                log.exception("alert tick failed")
-
-    def stop(self) -> None:
-        """Stop ticking."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from urllib.parse import unquote
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import admin, health, ids, metrics
+from dashboard import admin, connection, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
@@ -19,19 +18,15 @@ from dashboard.pages import alarms, case, citymap, consistency, county, device, 
 from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
 from dashboard.panels import register_builtin_panels
-from alerts.calendar import load_calendar
-from alerts.cases import open_case_for_alarm, sync_cases_from_grid_events
-from alerts.engine import AlertEngine
-from alerts.notify import Notifier
 from alerts.rules import register_builtin_rules
 from feeds import register_builtin_feeds
-from feeds.service import FeedService
 from geo import load_counties
 from layers import register_builtin_layers
 from clock import Clock
 from settings import Settings, clock_of
-from topics.cases import case_limits
+from roles import Runtime, alert_parts
 from store import make_engine, migrate
+from topics import THEMES
 from topics.loader import BUILTIN_DIR, ThemeStore
 
 log = logging.getLogger(__name__)
@@ -77,10 +72,28 @@ def build_registries(settings: Settings) -> Registries:
     return reg
 
 
+def theme_store(settings: Settings, registries: Registries) -> ThemeStore:
+    """The theme files, checked against the registered panel types and rule kinds."""
+    return ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
+                      schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas())
+
+
+def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """A process without the web role: migrates the store and starts the background roles it names."""
+    clock = clock or clock_of(settings)
+    engine = make_engine(settings.db)
+    migrate(engine)
+    registries = build_registries(settings)
+    topics = theme_store(settings, registries)
+    parts = alert_parts(settings, engine, registries.rules, lambda: topics.themes() or THEMES, clock)
+    return Runtime(settings, engine, registries.feeds, parts, clock).start(settings.active_roles())
+
+
 def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None = None) -> Dash:
-    """Build the Dash app; migrates the store and (unless told not to) starts ingest and the simulator.
+    """Build the Dash app; migrates the store and (unless told not to) starts the other roles --roles names.
 
     `clock` is what every part reads as now (default: the settings' --clock-start, else the machine's time).
+    The process's background roles are `app.server.config["ZQ_RUNTIME"]`; stop them with its stop().
     """
     clock = clock or clock_of(settings)
     engine = make_engine(settings.db)
@@ -93,31 +106,17 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
         grids=GridProvider(engine, detail), clock=clock,
-        topics=ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
-                          schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas()),
+        topics=theme_store(settings, registries),
     )
 
-    notifier = Notifier(engine, settings.webhooks, clock=clock.now)
-    calendar, limits = load_calendar(), case_limits()
-
-    def owner_of(theme: str | None) -> str | None:
-        return next((t.owner for t in ctx.themes() if t.key == theme), None)
-
-    def open_case(session: Any, alarm: Any, now: Any) -> Any:
-        return open_case_for_alarm(session, alarm, now, calendar, limits, owner=owner_of(alarm.theme))
-
-    ctx.open_case = open_case
-    ctx.calendar = calendar
-    ctx.alerts = AlertEngine(
-        engine, registries.rules, ctx.themes, notify=notifier.enqueue, hook_known=settings.webhooks.__contains__,
-        case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
-        on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits),
-        clock=clock.now)
+    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock)
+    ctx.open_case = parts.open_case
+    ctx.calendar = parts.calendar
+    ctx.alerts = parts.engine
+    runtime = Runtime(settings, engine, registries.feeds, parts, clock)
     if start_feeds:
-        ctx.alerts.start()
-        notifier.start()
-        atexit.register(ctx.alerts.stop)
-        atexit.register(notifier.stop)
+        runtime.start(settings.active_roles())
+        atexit.register(runtime.stop)
 
     app = CityDash(
         __name__, title="肇庆市一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
@@ -130,6 +129,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         dcc.Store(id=ids.COUNTIES, data=sorted(ctx.names)),
         dcc.Store(id=ids.PAGE_KEY),
         html.Div(id=ids.PAGE),
+        connection.banner(),
     ])
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.PAGE_KEY, "data"), Input(ids.URL, "pathname"),
@@ -167,6 +167,8 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
 
     app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"),
                             State(ids.URL, "search"))
+    connection.register(app, {"wall": ids.WALL_TICK, "county": ids.COUNTY_TICK, "drill": ids.DRILL_TICK,
+                              "alarms": alarms.TICK, "plan": plan.PLAN_TICK})
     wall.register(app, ctx)
     county.register(app, ctx)
     drillmap.register(app, ctx)
@@ -176,14 +178,10 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     case.register(app, ctx)
     plan.register(app, ctx)
 
-    service: FeedService | None = None
-    if start_feeds:
-        service = FeedService(settings, engine, registries.feeds, on_batch=ctx.alerts.on_batch, clock=clock).start(ingest=settings.ingest)
-        atexit.register(service.stop)
     admin.register(app.server, ctx)
-    monitor = health.register(app.server, ctx,
-                              lambda: dataclasses.asdict(service.ingestor.stats) if service else None)
+    monitor = health.register(app.server, ctx, runtime)
     metrics.register(app.server, monitor)
     app.server.config["ZQ_CONTEXT"] = ctx
-    app.server.config["ZQ_FEEDS"] = service
+    app.server.config["ZQ_RUNTIME"] = runtime
+    app.server.config["ZQ_FEEDS"] = runtime.feeds if runtime.roles else None
     return app

@@ -13,6 +13,7 @@ from flask import Flask, Response
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
+from roles import Runtime, cluster_status
 from store import alarm_queries as alq
 from store import case_queries as cq
 from store import delivery_queries as dq
@@ -78,6 +79,7 @@ class HealthMonitor:
                  min_interval_s: float = RATE_MIN_INTERVAL_S) -> None:
         self.ctx = ctx
         self.ingest_stats = ingest_stats
+        self.runtime: Runtime | None = None  # the process's background roles, when register() mounted it
         self.rates = FeedRates(window_s, min_interval_s, clock)
 
     def snapshot(self, offline_limit: int = OFFLINE_LIST_LIMIT) -> HealthSnapshot:
@@ -142,9 +144,10 @@ def calendar_report(ctx: AppContext) -> dict[str, Any]:
             "unconfirmed_open_cases": unconfirmed}
 
 
-def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> HealthMonitor:
+def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
     """Mount /healthz on the Flask server; returns the app's monitor, which /metrics shares."""
-    monitor = HealthMonitor(ctx, ingest_stats)
+    monitor = HealthMonitor(ctx, runtime.ingest_stats)
+    monitor.runtime = runtime
     server.extensions["zq_health"] = monitor
 
     @server.get("/healthz")
@@ -159,6 +162,8 @@ def register(server: Flask, ctx: AppContext, ingest_stats: IngestStats) -> Healt
             body["alarms"] = {"open": alq.open_count(s), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
                               "deliveries": dq.delivery_counts(s)}
         body["calendar"] = calendar_report(ctx)
+        body["process"] = {**runtime.status(), "web": True}
+        body["cluster"] = cluster_status(ctx.engine)
         return Response(orjson.dumps(body), mimetype="application/json")
 
     return monitor

@@ -39,3 +39,5 @@ COUNTY_EVENTS = "county-events"
 CONSISTENCY_TABLE = "consistency-table"
 THEMES_VERSION = "themes-version"  # which version of the theme files the wall page was built from
 TAKEOVER = "takeover"  # the red-alarm banner over the wall, until someone acknowledges at a console
+CONN_LOST = "conn-lost"  # the connection-lost sign over every page (dashboard/connection.py)
+CONN_LOST_TEXT = "conn-lost-text"

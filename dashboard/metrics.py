@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -10,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from dashboard.health import HealthMonitor, HealthSnapshot
+from roles import cluster_status
 
 # The label of devices whose county is not known (none of the built-in feeds stores one without).
 UNKNOWN_COUNTY = "unknown"
@@ -82,6 +84,25 @@ def families(snap: HealthSnapshot) -> Iterator[Metric]:
                                     value=commit.timestamp())
 
 
+def role_families(process: dict[str, Any], cluster: dict[str, Any]) -> Iterator[Metric]:
+    """Which roles this process runs, whether it leads each lease, and how far the alert role lags."""
+    roles = GaugeMetricFamily("zq_process_role", "1 for each role this process runs (web is the process serving "
+                              "this scrape).", labels=["role"])
+    for role in ["web", *process["roles"]]:
+        roles.add_metric([role], 1)
+    yield roles
+    leader = GaugeMetricFamily("zq_lease_leader", "1 when this process leads the lease, 0 when it stands by.",
+                               labels=["lease"])
+    for name, state in process["leases"].items():
+        leader.add_metric([name], 1 if state == "leader" else 0)
+    yield leader
+    lag = GaugeMetricFamily("zq_log_lag_batches", "Committed ingest batches a reader of the ingest log has not "
+                            "judged yet.", labels=["reader"])
+    for name, n in cluster["lag_batches"].items():
+        lag.add_metric([name], n)
+    yield lag
+
+
 class HealthCollector(Collector):
     """Reads the app's health at scrape time; registered in the app's own CollectorRegistry."""
 
@@ -90,7 +111,9 @@ class HealthCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """The metrics as of now."""
-        return families(self.monitor.snapshot())
+        yield from families(self.monitor.snapshot())
+        if self.monitor.runtime is not None:
+            yield from role_families(self.monitor.runtime.status(), cluster_status(self.monitor.ctx.engine))
 
     def describe(self) -> list[Metric]:
         """Names only, so registering reads nothing from the store."""
@@ -100,7 +123,7 @@ class HealthCollector(Collector):
         names += [(n, "gauge") for n in (
             "zq_feed_last_message_timestamp_seconds", "zq_feed_age_seconds", "zq_feed_stale",
             "zq_feed_cadence_seconds", "zq_feed_stale_after_seconds", "zq_devices", "zq_device_streams",
-            "zq_ingest_last_commit_timestamp_seconds")]
+            "zq_ingest_last_commit_timestamp_seconds", "zq_process_role", "zq_lease_leader", "zq_log_lag_batches")]
         return [CounterMetricFamily(n, "") if kind == "counter" else GaugeMetricFamily(n, "")
                 for n, kind in names]
 

@@ -45,7 +45,7 @@ def schemas(out: Path) -> int:
 
 
 def ingest(args: list[str]) -> int:
-    """Run the ingest worker (and the simulator, unless --no-simulate) without the dashboard."""
+    """Run the ingest worker (and the simulator under its lease, unless --no-simulate) without the dashboard."""
     from feeds import FeedRegistry, register_builtin_feeds
     from feeds.service import FeedService
     from store import make_engine, migrate
@@ -57,7 +57,12 @@ def ingest(args: list[str]) -> int:
     migrate(engine)
     registry = FeedRegistry()
     register_builtin_feeds(registry, settings.aqi_edition)
-    service = FeedService(settings, engine, registry).start(ingest=True)
+    for feed, seconds in settings.feed_cadences.items():
+        registry.set_cadence(feed, seconds)
+    # The same as `python app.py --roles ingest,poll,simulate`: what it stores is judged by the alerts role wherever
+    # that runs (from the ingest log), so this worker needs no rules of its own.
+    roles = {"ingest", "poll", "simulate"} & settings.active_roles()
+    service = FeedService(settings, engine, registry).start(roles)
     gc.freeze()  # long-lived objects built by now: spare them every collection (see app.py)
     log.info("ingesting into %s from %s%s", engine.url.render_as_string(hide_password=True),
              settings.mqtt or "the in-process simulator", " with the simulator" if settings.simulate else "")

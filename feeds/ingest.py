@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from clock import Clock, process_clock
 from feeds.decode import Accepted, Decoder
-from store import Batch, write_batch
+from store import Batch, ingest_log, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,13 @@ class Ingestor:
 
     def __init__(self, engine: Engine, decoder: Decoder, batch_size: int = 500, batch_ms: int = 200,
                  on_commit: Callable[[list[Message], int, int], None] | None = None,
-                 on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None) -> None:
+                 on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None,
+                 log_hours: float | None = 24.0) -> None:
         self.engine = engine
+        # Each batch is also logged in its transaction (store.ingest_log) for the alert role to judge; the log
+        # keeps log_hours (None: no log, for tools that judge nothing).
+        self.log_hours = log_hours
+        self._trimmed_at = 0.0
         self.clock = clock or process_clock()  # stamps what arrives: the receive time of every message
         self.decoder = decoder
         self.batch_size = batch_size
@@ -204,6 +209,9 @@ class Ingestor:
             try:
                 with Session(self.engine) as s, s.begin():
                     write_batch(s, batch)
+                    if self.log_hours is not None:
+                        ingest_log.append(s, batch, self.clock.now())
+                self._trim_log()
                 return Written.DONE, None
             except (OperationalError, InterfaceError) as e:
                 # The store is down or restarting: retry with backoff, so an outage delays data, never drops it.
@@ -217,6 +225,18 @@ class Ingestor:
                 # Includes DBAPIError (integrity, range) and values that fail to bind, e.g. a year-1 date.
                 self.stats.write_errors += 1
                 return Written.REFUSED, _short(e)
+
+    def _trim_log(self) -> None:
+        """Once a minute, drop logged batches older than the log's hours: a bound on the log when no alert role
+        reads it (the alert role trims what it has judged, sooner)."""
+        if self.log_hours is None or time.monotonic() - self._trimmed_at < 60:
+            return
+        self._trimmed_at = time.monotonic()
+        try:
+            with Session(self.engine) as s, s.begin():
+                ingest_log.trim(s, self.clock.now() - timedelta(hours=self.log_hours))
+        except (OperationalError, InterfaceError) as e:
+            log.warning("could not trim the ingest log: %s", _short(e))
 
     def _write_one_by_one(self, messages: list[Message]) -> tuple[int, int, bool]:
         """Isolate the message the store refuses, so it alone goes to dead letters."""

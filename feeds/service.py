@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,67 +20,106 @@ from feeds.simulator import Simulator, SimulatorThread
 from geo import CountyLocator, county_names
 from settings import CITY_TZ, Settings, clock_of
 from store import Batch
+from store.leases import Leadership
 
 log = logging.getLogger(__name__)
 
 
 class FeedService:
-    """Everything that moves data into the store; `start()` and `stop()` are the only switches."""
+    """Everything that moves data into the store, for the roles a process runs: `start(roles)` and `stop()`.
+
+    - ingest: the ingest worker and, with a broker, the MQTT subscriber (several processes may run it: with
+      --mqtt-share-group they split one stream).
+    - poll: the HTTP poller, under the `poll` lease (one poller in the cluster); with the simulate role in the
+      same process it also serves the simulated HTTP APIs it polls.
+    - simulate: the device simulator, under the `simulate` lease; with a broker it publishes there like any
+      outside device, without one it hands messages to this process's ingest worker.
+    A poller or an in-process simulator writes through this process's ingest worker even without the ingest
+    role: the worker is only the write path.
+    """
 
     def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry,
-                 on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None) -> None:
+                 on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None,
+                 holder: str | None = None) -> None:
         self.settings = settings
+        self.engine = engine
         self.clock = clock or clock_of(settings)
+        self.holder = holder
         self.decoder = Decoder(settings.mqtt_prefix, feeds, CountyLocator.for_city(settings.city), settings.city,
                                county_names(settings.city))
-        # on_batch: who judges each committed batch (the alert engine); feeds know nothing of rules.
+        # on_batch: told after each commit (the alert role wakes up); feeds know nothing of rules.
         self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms, on_batch=on_batch,
-                                 clock=self.clock)
+                                 clock=self.clock, log_hours=settings.ingest_log_hours)
         self.feeds = feeds
+        self.roles: frozenset[str] = frozenset()
         self.subscriber: MqttSubscriber | None = None
         self.publisher: MqttPublisher | None = None
         self.simulator: SimulatorThread | None = None
         self.apis: SimulatedApis | None = None
         self.poller: Poller | None = None
+        self.leases: dict[str, Leadership] = {}
+        self._writer = False
 
-    def start(self, ingest: bool = True, simulate: bool | None = None) -> FeedService:
-        """Start ingest (MQTT subscriber when a broker is set, HTTP poller) and, if asked, the simulator."""
+    def start(self, roles: Iterable[str] = ("ingest", "poll", "simulate")) -> FeedService:
+        """Start what the roles ask for; the singletons contend for their leases."""
         s = self.settings
-        simulating = s.simulate if simulate is None else simulate
+        self.roles = roles = frozenset(roles)
+        self._writer = "ingest" in roles or "poll" in roles or ("simulate" in roles and not s.mqtt)
+        if self._writer:
+            self.ingestor.start()
+        if "ingest" in roles and s.mqtt:
+            self.subscriber = MqttSubscriber.from_settings(s, self.ingestor.submit).start()
+        if "poll" in roles and (s.poll_sources or ("simulate" in roles and s.sim_http)):
+            self.leases["poll"] = Leadership(self.engine, "poll", self.holder, on_gain=self._start_polling,
+                                             on_lose=self._stop_polling).start()
+        if "simulate" in roles:
+            self.leases["simulate"] = Leadership(self.engine, "simulate", self.holder,
+                                                 on_gain=self._start_simulator,
+                                                 on_lose=self._stop_simulator).start()
+        return self
+
+    def _start_polling(self) -> None:
+        s = self.settings
         variables: dict[str, str] = {}
-        if simulating and s.sim_http:
+        if "simulate" in self.roles and s.sim_http:
             clock = self.clock
             self.apis = SimulatedApis(s.city, s.simulator_seed, clock=lambda: clock.now(CITY_TZ))
             variables["sim"] = self.apis.start()
-        if ingest:
-            self.ingestor.start()
-            if s.mqtt:
-                self.subscriber = MqttSubscriber.from_settings(s, self.ingestor.submit).start()
-            if s.poll and (s.poll_sources or self.apis):
-                sources = load_sources(Path(s.poll_sources) if s.poll_sources else DEFAULT_SOURCES, self.feeds,
-                                       variables)
-                self.poller = Poller(sources, self.ingestor.submit, s.mqtt_prefix, now=self.clock.now).start()
-        if simulating:
-            sim = Simulator(s.city, s.mqtt_prefix, s.simulator_seed, s.simulator_speed)
-            if s.mqtt:
-                # With a broker the simulator is one more outside publisher, exercising the MQTT path.
-                self.publisher = MqttPublisher(Broker.from_settings(s), f"{s.mqtt_client_id}-simulator").start()
-                sink = self.publisher.publish
-            else:
-                sink = self.ingestor.submit
-            self.simulator = SimulatorThread(sim, sink, clock=self.clock).start()
-        return self
+        sources = load_sources(Path(s.poll_sources) if s.poll_sources else DEFAULT_SOURCES, self.feeds, variables)
+        self.poller = Poller(sources, self.ingestor.submit, s.mqtt_prefix, now=self.clock.now).start()
 
-    def stop(self) -> None:
-        """Stop producing, write what was received (acknowledging it), then disconnect."""
+    def _stop_polling(self) -> None:
         if self.poller:
             self.poller.stop()
+            self.poller = None
         if self.apis:
             self.apis.stop()
+            self.apis = None
+
+    def _start_simulator(self) -> None:
+        s = self.settings
+        sim = Simulator(s.city, s.mqtt_prefix, s.simulator_seed, s.simulator_speed)
+        if s.mqtt:
+            # With a broker the simulator is one more outside publisher, exercising the MQTT path.
+            self.publisher = MqttPublisher(Broker.from_settings(s), f"{s.mqtt_client_id}-simulator").start()
+            sink = self.publisher.publish
+        else:
+            sink = self.ingestor.submit
+        self.simulator = SimulatorThread(sim, sink, clock=self.clock).start()
+
+    def _stop_simulator(self) -> None:
         if self.simulator:
             self.simulator.stop()
+            self.simulator = None
         if self.publisher:
             self.publisher.stop()
-        self.ingestor.stop()
+            self.publisher = None
+
+    def stop(self) -> None:
+        """Stop producing (handing the leases back), write what was received (acknowledging it), disconnect."""
+        for lease in self.leases.values():
+            lease.stop()
+        if self._writer:
+            self.ingestor.stop()
         if self.subscriber:
             self.subscriber.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +50,36 @@ def alembic_config() -> Config:
     return cfg
 
 
+# Any number to name the schema's advisory lock on PostgreSQL ("zqmg" in ASCII).
+MIGRATE_LOCK = 0x7A716D67
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (head by default); safe to call on every start."""
+    """Bring the schema to `revision` (head by default); safe to call on every start, by several processes at
+    once (web workers, ingest and alerts starting together): one migrates, the others wait and find it done."""
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held to the end of this transaction, which is also the migration's (DDL is transactional there).
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On SQLite, an exclusive lock on a file beside the database while migrating (its DDL does not run in a
+    transaction that would serialise two migrating processes); elsewhere nothing."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}-migrate-lock", "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def current_revision(engine: Engine) -> str | None:

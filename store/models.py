@@ -416,3 +416,43 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_deliveries_pending", "status", "next_at"),)
+
+
+class IngestLog(Base):
+    """What each committed ingest batch stored, in commit order: the alert role reads it by cursor.
+
+    Written in the batch's own transaction (store.ingest_log.append), so a batch is in the log exactly when its
+    data is in the store; `seq` grows in commit order (see store.ingest_log for how, on PostgreSQL too).
+    """
+
+    __tablename__ = "ingest_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]  # when the batch was written
+    messages: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # orjson: the batch's readings, KPIs and grid events
+
+
+class Cursor(Base):
+    """How far a reader of the ingest log has got: moved in the same transaction as what it wrote."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Who leads a singleton role (alerts, notify, poll, simulate) and until when, on the database's clock.
+
+    The epoch grows with each new holder: a write fenced by (holder, epoch) fails once another took over.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[float] = mapped_column(Float)  # Unix seconds on the database server's clock
+    acquired_at: Mapped[float] = mapped_column(Float)

@@ -119,7 +119,7 @@ LATEST_UPSERT = (
 )
 
 
-def _insert_for(session: Session) -> Callable[[Table], Any]:
+def insert_for(session: Session) -> Callable[[Table], Any]:
     """The dialect's INSERT that supports ON CONFLICT (SQLite and PostgreSQL both do)."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
@@ -131,7 +131,7 @@ def _insert_for(session: Session) -> Callable[[Table], Any]:
 
 def write_batch(session: Session, batch: Batch) -> None:
     """Write a batch with one bulk statement per table; the caller owns the transaction."""
-    insert = _insert_for(session)
+    insert = insert_for(session)
 
     if batch.devices:
         t: Table = Device.__table__  # type: ignore[assignment]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,11 +66,29 @@ class LiveApp:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
+    cmd: list[str] | None = None
+    env: dict[str, str] | None = None
 
     def get_json(self, path: str) -> dict:
         """GET a JSON endpoint of the app."""
         with urllib.request.urlopen(self.url + path, timeout=10) as r:
             return json.loads(r.read())
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stop the process (SIGTERM: gracefully) and return its exit code."""
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+    def start(self, ready_s: float = 30.0) -> None:
+        """Start it again, on the same port and store, and wait until it answers."""
+        assert self.cmd is not None
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        wait_for_port(int(self.url.rsplit(":", 1)[1]), ready_s)
 
 
 @contextmanager
@@ -82,10 +101,10 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
     log = workdir / "app.log"
     cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--db", f"sqlite:///{workdir / 'zq.sqlite3'}",
            *args]
+    full_env = {**os.environ, **(env or {})}
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})
-    app = LiveApp(f"http://127.0.0.1:{port}", proc, log)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=full_env)
+    app = LiveApp(f"http://127.0.0.1:{port}", proc, log, cmd, full_env)
     try:
         wait_for_port(port, ready_s)
         deadline = time.monotonic() + ready_s
@@ -98,11 +117,11 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
             raise TimeoutError(f"feeds did not all report within {ready_s}s: {health}")
         yield app
     finally:
-        proc.terminate()
+        app.proc.terminate()
         try:
-            proc.wait(10)
+            app.proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            app.proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

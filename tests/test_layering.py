@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = {"geo", "standards", "store", "feeds", "layers", "topics", "alerts", "dashboard", "settings", "clock", "app"}
+PROJECT = {"geo", "standards", "store", "feeds", "layers", "topics", "alerts", "roles", "dashboard", "settings", "clock",
+           "app", "wsgi"}
 ALLOWED = {
     "geo": {"geo"},
     "standards": {"standards"},
@@ -17,7 +18,8 @@ ALLOWED = {
     "layers": {"layers", "geo", "standards"},
     "feeds": {"feeds", "geo", "store", "standards", "settings", "clock"},
     "alerts": {"alerts", "store", "standards", "topics", "geo", "feeds", "settings", "clock"},
-    "dashboard": PROJECT - {"app"},
+    "roles": {"roles", "alerts", "feeds", "store", "standards", "topics", "geo", "settings", "clock"},
+    "dashboard": PROJECT - {"app", "wsgi"},
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from alerts.rules import SEVERITY_NAMES
 from dashboard import alarm_actions, auth
+from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import Texts, pick
 from dashboard.pages.common import header, query
@@ -139,6 +140,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                 html.Header(html.H2(tx("deliveries", lang)), className="panel-head"),
                 html.Div(deliveries(ctx), id=DELIVERIES)]),
             dcc.Interval(id=TICK, interval=int(ctx.settings.tick_seconds * 1000)),
+            beat_store("alarms"),
         ])
     return html.Div(className="wall admin", children=[header(ctx, PATH, lang, None), body])
 
@@ -146,14 +148,14 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
 def register(app: Dash, ctx: AppContext) -> None:
     """The console's refresh and its actions (checked and audited at the server)."""
 
-    @app.callback(Output(TABLE, "children"), Output(DELIVERIES, "children"), Input(TICK, "n_intervals"),
-                  State("url", "search"), prevent_initial_call=True)
-    def refresh(_n: int, search: str | None) -> tuple[Any, Any]:
+    @app.callback(Output(TABLE, "children"), Output(DELIVERIES, "children"), Output(beat_id("alarms"), "data"),
+                  Input(TICK, "n_intervals"), State("url", "search"), prevent_initial_call=True)
+    def refresh(_n: int, search: str | None) -> tuple[Any, Any, Any]:
         user = _user()
         if user is None or user["role"] == "wall":
-            return no_update, no_update
+            return no_update, no_update, beat(ctx)
         lang = "en" if query(search).get("lang") == "en" else "zh"
-        return table(ctx, user, lang), deliveries(ctx)
+        return table(ctx, user, lang), deliveries(ctx), beat(ctx)
 
     @app.callback(Output(RESULT, "children"), Output(TABLE, "children", allow_duplicate=True),
                   Input({"type": ACT, "id": ALL, "act": ALL}, "n_clicks"), State(SILENCE_MIN, "value"),

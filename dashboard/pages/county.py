@@ -12,6 +12,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import ids
+from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.drill import kpi_names
@@ -184,6 +185,7 @@ def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None =
         ]),
         dcc.Store(id=ids.COUNTY_ADCODE, data=adcode),
         dcc.Interval(id=ids.COUNTY_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
+        beat_store("county"),
     ])
 
 
@@ -193,7 +195,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output(ids.COUNTY_KPIS, "children"), Output(ids.COUNTY_CASES, "children"),
         Output(ids.COUNTY_DEVICES, "children"), Output(ids.COUNTY_EVENTS, "children"),
-        Output(ids.STATUS, "children", allow_duplicate=True),
+        Output(ids.STATUS, "children", allow_duplicate=True), Output(beat_id("county"), "data"),
         Input(ids.COUNTY_TICK, "n_intervals"), State(ids.COUNTY_ADCODE, "data"), State(ids.URL, "search"),
         State(ids.VIEWPORT, "data"),
         # The layout has just drawn all of it: the first tick comes one interval later.
@@ -202,7 +204,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def tick(_n: int, adcode: str, search: str | None, width: int | None) -> tuple[Any, ...]:
         if adcode not in ctx.names:
-            return (no_update,) * 5
+            return (*(no_update,) * 5, beat(ctx))
         lang = "en" if query(search).get("lang", ctx.settings.lang) == "en" else "zh"
         kpis, cases, devices, events = side(ctx, adcode, lang, max(1.0, (width or 1920) / 1920))
-        return kpis, cases, devices, events, status(ctx, adcode, lang)
+        return kpis, cases, devices, events, status(ctx, adcode, lang), beat(ctx)

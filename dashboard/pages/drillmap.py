@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import drill, ids
+from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.pages.common import href, query
@@ -96,6 +97,7 @@ def section(ctx: AppContext, scope: str, view: drill.DrillView) -> html.Section:
         dcc.Store(id=ids.REPLAY_END, data=end.isoformat()),
         dcc.Store(id=ids.DRILL_HASH, data=drill.figure_key(fig)),
         dcc.Interval(id=ids.DRILL_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
+        beat_store("drill"),
     ])
 
 
@@ -129,6 +131,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output(ids.DRILL_MAP, "figure"), Output(ids.DRILL_TITLE, "children"),
                   Output(ids.DRILL_LEGEND, "children"), Output(ids.REPLAY_LABEL, "children"),
                   Output(ids.REPLAY_LABEL, "className"), Output(ids.DRILL_HASH, "data"),
+                  Output(beat_id("drill"), "data"),
                   Input(ids.URL, "search"), Input(ids.DRILL_TICK, "n_intervals"),
                   State(ids.URL, "pathname"), State(ids.DRILL_SCOPE, "data"), State(ids.DRILL_HASH, "data"),
                   State(ids.VIEWPORT, "data"),
@@ -137,12 +140,12 @@ def register(app: Dash, ctx: AppContext) -> None:
     def redraw(search: str | None, _n: int, pathname: str | None, scope: str, old: str | None,
                width: int | None) -> tuple[Any, ...]:
         if path_scope(pathname) != scope:
-            return (no_update,) * 6  # the page is being replaced
+            return (no_update,) * 7  # the page is being replaced
         view = view_for(ctx, scope, search, width)
         fig, title, legend_items = render(ctx, scope, view)
         new = drill.figure_key(fig)
         cls = "replay-label" + (" replaying" if view.at else "")
-        return (no_update if new == old else fig, title, legend_items, replay_label(view), cls, new)
+        return (no_update if new == old else fig, title, legend_items, replay_label(view), cls, new, beat(ctx))
 
     @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Output(ids.URL, "search", allow_duplicate=True),
                   Input(ids.DRILL_MAP, "clickData"), State(ids.URL, "search"), State(ids.DRILL_SCOPE, "data"),

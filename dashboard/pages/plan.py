@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from sqlalchemy.orm import Session
 
 from dashboard import ids
+from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.pages.common import header, query, status_chips
@@ -148,6 +149,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
             html.Div(cols, id=PLAN_TABLES, className="pl-cols" + (" pl-stale" if stale else "")),
         ]),
         dcc.Interval(id=PLAN_TICK, interval=int(ctx.settings.tick_seconds * 1000)),
+        beat_store("plan"),
     ])
 
 
@@ -159,6 +161,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(PLAN_TABLES, "children"),
         Output(PLAN_TABLES, "className"),
         Output(ids.STATUS, "children", allow_duplicate=True),
+        Output(beat_id("plan"), "data"),
         Input(PLAN_TICK, "n_intervals"),
         State(ids.URL, "search"),
         prevent_initial_call="initial_duplicate",
@@ -168,4 +171,4 @@ def register(app: Dash, ctx: AppContext) -> None:
         top, cols, stale = plan_view(ctx, lang)
         with Session(ctx.engine) as s:
             status = status_chips(ctx.health(s), q.dead_letter_count(s), conditions(s, ctx.now()), lang)
-        return top, cols, "pl-cols" + (" pl-stale" if stale else ""), status
+        return top, cols, "pl-cols" + (" pl-stale" if stale else ""), status, beat(ctx)

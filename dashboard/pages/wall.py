@@ -14,6 +14,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import ids
+from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.pages.common import View, header, parse_view, query, status_chips
@@ -197,6 +198,7 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
         html.Div(banner, id=ids.TAKEOVER, className=banner_cls, **{"aria-live": "assertive", "role": "alert"}),
         dcc.Store(id=ids.PANEL_HASHES, data={}),
         dcc.Store(id=ids.THEMES_VERSION, data=ctx.topics.version),
+        beat_store("wall"),
     ])
 
 
@@ -221,6 +223,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(ids.TAKEOVER, "className"),
         Output(ids.PANEL_HASHES, "data"),
         Output(ids.PAGE, "children", allow_duplicate=True),
+        Output(beat_id("wall"), "data"),
         Input(ids.WALL_TICK, "n_intervals"),
         State({"type": ids.PANEL, "name": ALL}, "id"),
         State(ids.URL, "search"),
@@ -239,7 +242,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if shown_version is not None and ctx.topics.version != shown_version:
             # A theme file changed (and was valid): the page is rebuilt with its new panels, in place.
             return ([no_update] * len(names), [no_update] * len(names), [no_update] * len(names),
-                    *([no_update] * 7), layout(ctx, view, search))
+                    *([no_update] * 7), layout(ctx, view, search), beat(ctx))
         by_id = {p.id: p for p in (*th.placed(), STRIP)}
         placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in names]
         bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
@@ -270,7 +273,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         for key, value in shared.items():
             new[key] = digest(value)
             sent.append(no_update if old.get(key) == new[key] else value)
-        return (out_bodies, out_metas, out_classes, *sent, new, no_update)
+        return (out_bodies, out_metas, out_classes, *sent, new, no_update, beat(ctx))
 
     @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
                   prevent_initial_call=True)

@@ -1,0 +1,134 @@
+"""The roles a process runs besides the pages: ingest, alerts, poll, simulate (settings.ROLES).
+
+`python app.py --roles …` chooses them; by default one process runs them all (`make run`). Any role may run in
+any number of processes on any machine against one store and broker: ingest workers split the MQTT stream on a
+shared subscription, and alerts, notify, poll and simulate each lead in one process at a time under a lease in
+the store (store.leases), the others standing by to take over. The web role (dashboard/) starts none of this:
+gunicorn's web workers run no background threads (wsgi.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from alerts.calendar import WorkingCalendar, load_calendar
+from alerts.cases import open_case_for_alarm, sync_cases_from_grid_events
+from alerts.engine import AlertEngine
+from alerts.notify import Notifier
+from alerts.role import AlertRole
+from alerts.rules import RuleRegistry
+from clock import Clock
+from feeds import FeedRegistry
+from feeds.service import FeedService
+from settings import Settings
+from store import ingest_log
+from store.leases import leases, new_holder
+from topics.cases import CaseLimits, case_limits
+from topics.themes import Theme
+
+log = logging.getLogger(__name__)
+
+BACKGROUND = ("ingest", "alerts", "poll", "simulate")
+
+
+@dataclass
+class AlertParts:
+    """The alert engine with what it writes through: notifications, cases, the working calendar."""
+
+    engine: AlertEngine
+    notifier: Notifier
+    calendar: WorkingCalendar
+    limits: CaseLimits
+    open_case: Callable[[Session, Any, Any], Any]  # alarm → its case of the seven steps, opened at a time
+
+
+def alert_parts(settings: Settings, engine: Engine, rules: RuleRegistry, themes: Callable[[], Sequence[Theme]],
+                clock: Clock) -> AlertParts:
+    """The alert engine as every process builds it (the web role too: its console opens cases)."""
+    notifier = Notifier(engine, settings.webhooks, clock=clock.now)
+    calendar, limits = load_calendar(), case_limits()
+
+    def owner_of(theme: str | None) -> str | None:
+        return next((t.owner for t in themes() if t.key == theme), None)
+
+    def open_case(session: Session, alarm: Any, now: Any) -> Any:
+        return open_case_for_alarm(session, alarm, now, calendar, limits, owner=owner_of(alarm.theme))
+
+    alerts = AlertEngine(
+        engine, rules, themes, notify=notifier.enqueue, hook_known=settings.webhooks.__contains__,
+        case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
+        on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits),
+        clock=clock.now)
+    return AlertParts(alerts, notifier, calendar, limits, open_case)
+
+
+class Runtime:
+    """The background roles of one process: started and stopped as one, reported in /healthz and /metrics."""
+
+    def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry, parts: AlertParts,
+                 clock: Clock) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.parts = parts
+        self.holder = new_holder()
+        self.roles: frozenset[str] = frozenset()
+        self.alert_role: AlertRole | None = None
+        self.feeds = FeedService(settings, engine, feeds, clock=clock, holder=self.holder,
+                                 on_batch=self._committed)
+
+    def _committed(self, _batch: Any) -> None:
+        if self.alert_role is not None:
+            self.alert_role.wake()
+
+    def start(self, roles: Iterable[str]) -> Runtime:
+        """Start the given background roles (web, if named, is not started here)."""
+        self.roles = frozenset(roles) & set(BACKGROUND)
+        if "alerts" in self.roles:
+            self.alert_role = AlertRole(self.engine, self.parts.engine, self.parts.notifier, self.holder,
+                                        log_hours=self.settings.ingest_log_hours).start()
+        if self.roles & {"ingest", "poll", "simulate"}:
+            self.feeds.start(self.roles)
+        log.info("roles %s started as %s", ", ".join(sorted(self.roles)) or "none", self.holder)
+        return self
+
+    def stop(self) -> None:
+        """Stop producing, write what was received, finish judging, hand every lease back."""
+        if self.roles & {"ingest", "poll", "simulate"}:
+            self.feeds.stop()
+        if self.alert_role is not None:
+            self.alert_role.stop()
+        self.roles = frozenset()
+
+    def ingest_stats(self) -> dict[str, Any] | None:
+        """This process's ingest worker's counters, or None when it writes nothing."""
+        return asdict(self.feeds.ingestor.stats) if self.roles & {"ingest", "poll", "simulate"} else None
+
+    def status(self) -> dict[str, Any]:
+        """This process's roles, which leases it leads or stands by for, and the alert role's lag."""
+        local = {name: lease for name, lease in self.feeds.leases.items()}
+        out: dict[str, Any] = {"holder": self.holder, "roles": sorted(self.roles), "leases": {}}
+        for name, lease in local.items():
+            out["leases"][name] = "leader" if lease.leading else "standby"
+        if self.alert_role is not None:
+            for st in self.alert_role.status():
+                out["leases"][st.name] = "leader" if st.leading else "standby"
+                if st.name == "alerts":
+                    out["alerts"] = st.detail
+        return out
+
+
+def cluster_status(engine: Engine) -> dict[str, Any]:
+    """What the store says of every process: each lease's holder and expiry, the log and how far judging lags."""
+    with Session(engine) as s:
+        rows = leases(s)
+        cursors = {"alerts": 0, **ingest_log.cursors(s)}
+        lag = {name: ingest_log.pending(s, seq) for name, seq in cursors.items()}
+        last = ingest_log.last_seq(s)
+    return {"leases": [asdict(r) for r in rows], "log_seq": last, "cursors": cursors, "lag_batches": lag}
