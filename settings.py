@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, description="Most messages written in one ingest transaction.")
     batch_ms: int = Field(100, description="Longest wait (ms) before a partial ingest batch is written.")
     tick_seconds: float = Field(5.0, description="Seconds between live updates of the wall.")
+    cache: str | None = Field(
+        None, description="Where rendered ticks are shared: unset, within this process; redis://host:port/db, by "
+                          "every web worker on every server (screens showing one view cost one rendering a tick).")
     stale_after_s: int = Field(
         300, description="Seconds without a message after which a feed counts as stale by default."
     )

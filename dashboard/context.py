@@ -17,6 +17,7 @@ from alerts.engine import AlertEngine
 from clock import Clock
 from alerts.rules import RuleRegistry
 from dashboard.grids import GridProvider
+from dashboard.tickcache import LocalTickCache, TickCache
 from dashboard.panels import PanelRegistry
 from feeds import FeedRegistry
 from feeds.health import FeedHealth, feed_health
@@ -78,6 +79,7 @@ class AppContext:
     topics: ThemeStore
     clock: Clock = field(default_factory=Clock)  # the process's one clock (--clock-start); the factory sets it
     cache: TtlCache = field(default_factory=TtlCache)
+    ticks: TickCache = field(default_factory=LocalTickCache)  # rendered ticks shared by the screens of a view
     alerts: AlertEngine | None = None  # set by the factory: the rules over live data
     open_case: Callable[[Session, Any, datetime], Any] | None = None  # alarm → case of the seven steps
     calendar: Any = None  # alerts.calendar.WorkingCalendar: working hours, weekends, public holidays

@@ -17,6 +17,7 @@ from dashboard.grids import GridProvider
 from dashboard.pages import alarms, case, citymap, consistency, county, device, drillmap, grid, plan, topics_admin, wall
 from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
+from dashboard.tickcache import make_cache
 from dashboard.panels import register_builtin_panels
 from alerts.rules import register_builtin_rules
 from feeds import register_builtin_feeds
@@ -106,7 +107,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
         names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
         grids=GridProvider(engine, detail), clock=clock,
-        topics=theme_store(settings, registries),
+        topics=theme_store(settings, registries), ticks=make_cache(settings.cache),
     )
 
     parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock)

@@ -156,7 +156,8 @@ def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
         # because a sensor in the field is silent (docs/health.md).
         body = health_report(monitor.snapshot())
         ctx.themes()  # look at the theme files now if they are due, so a refusal shows here at once
-        body["topics"] = {"version": ctx.topics.version, "directory": str(ctx.topics.directory),
+        body["topics"] = {"version": ctx.topics.version, "fingerprint": ctx.topics.fingerprint(),
+                          "directory": str(ctx.topics.directory),
                           "errors": [str(e) for e in ctx.topics.errors()]}
         with Session(ctx.engine) as s:
             body["alarms"] = {"open": alq.open_count(s), "red_unacknowledged": len(alq.critical_unacknowledged(s)),

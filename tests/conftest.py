@@ -1,4 +1,4 @@
-"""Shared fixtures: the store on SQLite and on a real PostgreSQL, a real Mosquitto broker, the clock."""
+"""Shared fixtures: the store on SQLite and on a real PostgreSQL, real Mosquitto and Redis servers, the clock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 import clock
 from layers.figure import validate_traces
 from store import make_engine, migrate
-from tests.servers import Mosquitto, Postgres, mosquitto_broker, postgres_cluster
+from tests.servers import Mosquitto, Postgres, Redis, mosquitto_broker, postgres_cluster, redis_server
 
 _db_names = itertools.count()
 
@@ -43,6 +43,13 @@ def mosquitto() -> Iterator[Mosquitto]:
     """One Mosquitto broker for the whole run."""
     with mosquitto_broker() as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[Redis]:
+    """One Redis server for the whole run."""
+    with redis_server() as server:
+        yield server
 
 
 def new_pg_database(pg: Postgres) -> str:

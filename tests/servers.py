@@ -192,3 +192,45 @@ def mosquitto_broker(persistent: bool = False, extra: tuple[str, ...] = ()) -> I
     finally:
         broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass
+class Redis:
+    """A running Redis server on loopback (no persistence)."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        """The server as the app's --cache setting spells it."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def redis_server() -> Iterator[Redis]:
+    """Start Debian's redis-server on a free loopback port, without saving anything; stop it after."""
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(exe).exists():
+        raise RuntimeError("redis-server not found: `make test` installs the Debian redis-server package")
+    workdir = Path(tempfile.mkdtemp(prefix="zq-redis-"))
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(workdir), "--daemonize", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Redis(port=port, proc=proc)
+    try:
+        wait_for_port(port)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -202,6 +203,7 @@ class ThemeStore:
         self._errors: dict[str, list[TopicError]] = {}
         self._checked = float("-inf")
         self.version = 0  # goes up whenever what the wall shows changes
+        self._fingerprint: str | None = None
         self.refresh()
 
     def refresh(self) -> bool:
@@ -227,7 +229,18 @@ class ThemeStore:
             self._stamps = seen
             if changed:
                 self.version += 1
+                self._fingerprint = None
             return changed
+
+    def fingerprint(self) -> str:
+        """A digest of the themes now: the same in every process that read the same files (the version counter
+        is per process, so web workers compare this instead)."""
+        themes = self.themes()
+        with self._lock:
+            if self._fingerprint is None:
+                text = "\n".join(t.model_dump_json() for t in themes)
+                self._fingerprint = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+            return self._fingerprint
 
     def parse(self, text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
         """A theme file's text checked as this store checks its files (panel settings included)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 import json
@@ -197,7 +198,7 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
         # Drawn over the header: it never takes a click (pointer-events: none), acknowledgement is at a console.
         html.Div(banner, id=ids.TAKEOVER, className=banner_cls, **{"aria-live": "assertive", "role": "alert"}),
         dcc.Store(id=ids.PANEL_HASHES, data={}),
-        dcc.Store(id=ids.THEMES_VERSION, data=ctx.topics.version),
+        dcc.Store(id=ids.THEMES_VERSION, data=ctx.topics.fingerprint()),
         beat_store("wall"),
     ])
 
@@ -235,43 +236,46 @@ def register(app: Dash, ctx: AppContext) -> None:
         running=[(Output(ids.WALL_TICK, "disabled"), True, False)],
     )
     def tick(_n: int, panel_ids: list[dict[str, str]], search: str | None, hashes: dict[str, str] | None,
-             width: int | None, shown_version: int | None) -> tuple[Any, ...]:
+             width: int | None, shown_version: str | None) -> tuple[Any, ...]:
         view = parse_view(query(search), ctx.settings.lang, set(ctx.names), ctx.theme_keys())
         names = [p["name"] for p in panel_ids]
         th = ctx.theme(view.theme)
-        if shown_version is not None and ctx.topics.version != shown_version:
+        if shown_version is not None and ctx.topics.fingerprint() != shown_version:
             # A theme file changed (and was valid): the page is rebuilt with its new panels, in place.
             return ([no_update] * len(names), [no_update] * len(names), [no_update] * len(names),
                     *([no_update] * 7), layout(ctx, view, search), beat(ctx))
-        by_id = {p.id: p for p in (*th.placed(), STRIP)}
-        placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in names]
-        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
-        with Session(ctx.engine) as s:
-            # The city's open alarms, read once a tick: the map's ⚠ counts, the header and ticker, the banner.
-            alarms = alq.open_alarms(s, limit=None)
-            state = map_state(ctx, s, th, view.lang, alarms)
-            cond = conditions(s, ctx.now(), view.county, alarms)
-            status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
-            lines = ticker(s, cond, view.lang, view.county)
-            banner, banner_cls = takeover(ctx, s, view.lang, search, alarms)
+        sound = query(search).get("sound") == "1" or ctx.settings.alarm_sound
+        f = shared_frame(ctx, th, view, sound)
+        missing = [n for n in names if n not in f["panels"]]
+        if missing:  # a page drawn from other panels than the theme's now (rare): render those on their own
+            by_id = {p.id: p for p in (*th.placed(), STRIP)}
+            placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in missing]
+            extra = render_panels(ctx, placed, view.lang, view.county, view.theme)
+            for n, body, meta, cls in zip(missing, *extra, strict=True):
+                f["panels"][n] = [body, meta, cls]
+                f["digests"][n] = digest([body, meta, cls])
         old = hashes or {}
         new = {}
         out_bodies, out_metas, out_classes = [], [], []
-        for name, body, meta, cls in zip(names, bodies, metas, classes, strict=True):
-            new[name] = digest([body, meta, cls])
+        for name in names:
+            body, meta, cls = f["panels"][name]
+            new[name] = f["digests"][name]
             same = old.get(name) == new[name]
             out_bodies.append(no_update if same else body)
             out_metas.append(no_update if same else meta)
             out_classes.append(no_update if same else cls)
-        ticker_items = [html.Span(line, className="ticker-item") for line in lines]
         # The header, ticker, map colours and legend too are sent only when they changed: unchanged, they were
         # 9.4 kB of a steady tick's 9.6 kB (`make bench`, wall). Their keys cannot clash with panel names.
-        shared = {"@status": status, "@ticker": ticker_items + ticker_items,
-                  "@map": map_patch(ctx, state, view.county, width), "@legend": legend(state),
-                  "@takeover": banner, "@takeover-class": banner_cls}
+        shading = Shading(**f["shading"])
+        label_px = round(LABEL_PX * max(1.0, (width or 1920) / 1920))
+        new["@map"] = digest([f["digests"]["@shading"], view.county, label_px])
         sent = []
-        for key, value in shared.items():
-            new[key] = digest(value)
+        for key in SHARED:
+            if key == "@map":
+                value = map_patch(ctx, MapState(shading, "", ""), view.county, width)
+            else:
+                value = f["shared"][key]
+                new[key] = f["digests"][key]
             sent.append(no_update if old.get(key) == new[key] else value)
         return (out_bodies, out_metas, out_classes, *sent, new, no_update, beat(ctx))
 
@@ -287,12 +291,58 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(VIEWPORT_JS, Output(ids.VIEWPORT, "data"), Input(ids.URL, "pathname"))
 
 
+# What a tick sends besides the panels, in output order.
+SHARED = ("@status", "@ticker", "@map", "@legend", "@takeover", "@takeover-class")
+
+
+def shared_frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]:
+    """The tick of a view, rendered once per tick window and shared by every screen showing it (ctx.ticks)."""
+    window = int(ctx.clock.time() // ctx.settings.tick_seconds)
+    key = (f"wall:{ctx.topics.fingerprint()}:{th.key}:{view.county or '-'}:{view.lang}:{int(sound)}:"
+           f"{ctx.settings.tick_seconds:g}:{window}")
+    f = ctx.ticks.get_or_compute(key, ctx.settings.tick_seconds * 2, lambda: frame(ctx, th, view, sound))
+    # The caller may add panels of an outdated page to its copy, never to the shared one.
+    return {**f, "panels": dict(f["panels"]), "digests": dict(f["digests"])}
+
+
+def frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]:
+    """A view's tick as JSON: each panel's body, freshness line and class, the header, ticker, legend and banner,
+    the map's shading, and a digest of each (what a screen compares with what it shows)."""
+    left, right = columns(ctx, th)
+    placed = [*left, *right, STRIP]
+    bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
+    with Session(ctx.engine) as s:
+        # The city's open alarms, read once a tick: the map's ⚠ counts, the header and ticker, the banner.
+        alarms = alq.open_alarms(s, limit=None)
+        state = map_state(ctx, s, th, view.lang, alarms)
+        cond = conditions(s, ctx.now(), view.county, alarms)
+        status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
+        lines = ticker(s, cond, view.lang, view.county)
+        banner, banner_cls = takeover(ctx, s, view.lang, None, alarms, sound)
+    ticker_items = [html.Span(line, className="ticker-item") for line in lines]
+    out = as_json({
+        "panels": {p.id: [b, m, c] for p, b, m, c in zip(placed, bodies, metas, classes, strict=True)},
+        "shared": {"@status": status, "@ticker": ticker_items + ticker_items, "@legend": legend(state),
+                   "@takeover": banner, "@takeover-class": banner_cls},
+        "shading": dataclasses.asdict(state.shading),
+    })
+    out["digests"] = {**{n: digest(v) for n, v in out["panels"].items()},
+                      **{k: digest(v) for k, v in out["shared"].items()}, "@shading": digest(out["shading"])}
+    return out
+
+
+def as_json(value: Any) -> Any:
+    """Components and figures as the plain JSON Dash sends them (what the tick cache keeps)."""
+    return json.loads(json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder))
+
+
 def takeover(ctx: AppContext, session: Session, lang: str, search: str | None,
-             open_alarms: list[Any] | None = None) -> tuple[list[Any], str]:
+             open_alarms: list[Any] | None = None, sound: bool | None = None) -> tuple[list[Any], str]:
     """The red-alarm banner and its class (hidden when no red alarm waits for acknowledgement)."""
     alarms = (alq.critical_unacknowledged(session) if open_alarms is None
               else sorted((a for a in open_alarms if alq.takes_over(a)), key=alq.banner_order))
-    sound = query(search).get("sound") == "1" or ctx.settings.alarm_sound
+    if sound is None:
+        sound = query(search).get("sound") == "1" or ctx.settings.alarm_sound
     return takeover_banner(ctx, alarms, lang, sound), "takeover" + ("" if alarms else " hidden")
 
 
