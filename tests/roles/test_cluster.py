@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from clock import process_clock
 from store import ingest_log, make_engine, migrate
 from store.models import Alarm, Case, GridEvent, Lease, Observation
-from tests.alerts.receiver import Receiver, receiver  # noqa: F401 — the fixture
+from tests.alerts.receiver import Receiver
 from tests.conftest import new_pg_database
 from tests.feeds.samples import event, iso, road
 from tests.servers import Mosquitto, Postgres, Redis, free_port, wait_for_port
