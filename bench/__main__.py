@@ -7,13 +7,14 @@ import argparse
 import gc
 import logging
 
-from bench import alerts, drill, ingest, wall
+from bench import alerts, drill, ingest, load, wall
 
 
 def main() -> None:
     """Parse sizes and run."""
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts"), help="run one section (all by default)")
+    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts", "load"),
+                   help="run one section (all by default)")
     p.add_argument("--n", type=int, default=100_000, help="messages per rate measurement")
     p.add_argument("--million", type=int, default=1_000_000, help="messages of the memory run (0 skips it)")
     p.add_argument("--latency-seconds", type=float, default=20.0, help="length of the steady 1,000 msg/s run")
@@ -33,6 +34,9 @@ def main() -> None:
                    help="also build and time the drill store on a throw-away PostgreSQL")
     p.add_argument("--alert-stations", type=int, default=2_000, help="road-weather stations of the alert run")
     p.add_argument("--alert-minutes", type=int, default=50, help="minutes (readings per station) of the alert run")
+    p.add_argument("--load-screens", type=int, default=300, help="wall screens of the load run")
+    p.add_argument("--load-leaders", type=int, default=30, help="leaders drilling into counties in the load run")
+    p.add_argument("--load-seconds", type=int, default=120, help="length of the main load runs")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
     a = p.parse_args()
     if a.quick:
@@ -41,6 +45,7 @@ def main() -> None:
         a.wall_cycles = min(a.wall_cycles, 150)
         a.drill_devices, a.drill_events, a.drill_n = 1_000, 10_000, 8
         a.alert_stations, a.alert_minutes = 200, 30
+        a.load_screens, a.load_leaders, a.load_seconds = 40, 4, 30
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
     if a.only in (None, "ingest"):
@@ -64,7 +69,12 @@ def main() -> None:
         print("\n== alerts ==", flush=True)
         for line in alerts.run(alerts.AlertSizes(stations=a.alert_stations, minutes=a.alert_minutes)):
             print(line, flush=True)
+    if a.only in (None, "load"):
+        print("\n== load ==", flush=True)
+        for line in load.run(load.LoadSizes(screens=a.load_screens, leaders=a.load_leaders, seconds=a.load_seconds)):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
     main()
+

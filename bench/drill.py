@@ -236,7 +236,7 @@ def callback_body(app: Any, key: str, values: dict[str, Any], changed: list[str]
     outs = []
     for part in (key[2:-2].split("...") if multi else [key]):
         id_, prop = part.rsplit(".", 1)
-        outs.append({"id": id_, "property": prop})
+        outs.append({"id": json.loads(id_) if id_.startswith("{") else id_, "property": prop})
     entry = app.callback_map[key]
 
     def fill(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -306,11 +306,11 @@ def tick_body(key: str, names: Sequence[str], search: str, hashes: dict[str, str
     outs: list[Any] = []
     for part in key[2:-2].split("..."):
         id_, prop = part.rsplit(".", 1)
-        if id_.startswith("{"):
+        if id_.startswith("{") and '["ALL"]' in id_:  # a wildcard: one output per panel on the page
             kind = json.loads(id_)["type"]
             outs.append([{"id": {"name": nm, "type": kind}, "property": prop} for nm in names])
         else:
-            outs.append({"id": id_, "property": prop})
+            outs.append({"id": json.loads(id_) if id_.startswith("{") else id_, "property": prop})
     tick = {"id": "wall-tick", "property": "n_intervals"}
     if n is not None:
         tick["value"] = n

@@ -266,17 +266,18 @@ def register(app: Dash, ctx: AppContext) -> None:
             out_classes.append(no_update if same else cls)
         # The header, ticker, map colours and legend too are sent only when they changed: unchanged, they were
         # 9.4 kB of a steady tick's 9.6 kB (`make bench`, wall). Their keys cannot clash with panel names.
-        shading = Shading(**f["shading"])
         label_px = round(LABEL_PX * max(1.0, (width or 1920) / 1920))
-        new["@map"] = digest([f["digests"]["@shading"], view.county, label_px])
+        new["@map"] = f"{f['digests']['@shading']}:{view.county or '-'}:{label_px}"
         sent = []
         for key in SHARED:
-            if key == "@map":
-                value = map_patch(ctx, MapState(shading, "", ""), view.county, width)
-            else:
-                value = f["shared"][key]
+            if key != "@map":
                 new[key] = f["digests"][key]
-            sent.append(no_update if old.get(key) == new[key] else value)
+            if old.get(key) == new[key]:
+                sent.append(no_update)  # the screen shows it already: most ticks of a steady wall
+            elif key == "@map":
+                sent.append(map_patch(ctx, MapState(Shading(**f["shading"]), "", ""), view.county, width))
+            else:
+                sent.append(f["shared"][key])
         return (out_bodies, out_metas, out_classes, *sent, new, no_update, beat(ctx))
 
     @app.callback(Output(ids.URL, "pathname"), Input(ids.CITY_MAP, "clickData"), State(ids.CITY_MAP, "figure"),
@@ -299,8 +300,8 @@ def shared_frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[st
     """The tick of a view, rendered once per tick window and shared by every screen showing it (ctx.ticks)."""
     window = int(ctx.clock.time() // ctx.settings.tick_seconds)
     key = (f"wall:{ctx.topics.fingerprint()}:{th.key}:{view.county or '-'}:{view.lang}:{int(sound)}:"
-           f"{ctx.settings.tick_seconds:g}:{window}")
-    f = ctx.ticks.get_or_compute(key, ctx.settings.tick_seconds * 2, lambda: frame(ctx, th, view, sound))
+           f"{ctx.settings.tick_seconds:g}")
+    f = ctx.ticks.get(key, window, lambda: frame(ctx, th, view, sound))
     # The caller may add panels of an outdated page to its copy, never to the shared one.
     return {**f, "panels": dict(f["panels"]), "digests": dict(f["digests"])}
 

@@ -1,5 +1,6 @@
 """Shared ticks: screens of one view in one tick window cost one rendering, in a worker and, through a real Redis,
-across workers; a Redis that goes away costs sharing, never an error."""
+across workers; while a window renders the others get the previous window's at once; a Redis that goes away
+costs sharing, never an error."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from tests.servers import Redis, redis_server
 from topics.themes import KPI_STRIP
 
 
-def burst(cache: Any, key: str, n: int, compute: Any) -> list[Any]:
-    """n screens asking for one key at the same moment."""
+def burst(cache: Any, key: str, n: int, compute: Any, window: int = 1) -> list[Any]:
+    """n screens asking for one view in one window at the same moment."""
     out: list[Any] = [None] * n
     start = threading.Barrier(n)
 
     def screen(i: int) -> None:
         start.wait()
-        out[i] = cache.get_or_compute(key, 10, compute)
+        out[i] = cache.get(key, window, compute)
 
     threads = [threading.Thread(target=screen, args=(i,)) for i in range(n)]
     for t in threads:
@@ -52,30 +53,49 @@ def test_a_burst_of_screens_renders_once_in_a_worker() -> None:
     got = burst(cache, "wall:v1", 20, compute)
     assert len(calls) == 1 and all(g == got[0] for g in got)
     assert cache.stats.misses == 1 and cache.stats.hits + cache.stats.waits >= 19
-    assert cache.get_or_compute("wall:v2", 10, compute)["n"] == 2  # another view is its own key
+    assert cache.get("wall:v2", 1, compute)["n"] == 2  # another view is its own key
+    assert cache.get("wall:v1", 1, compute)["n"] == 1 and cache.get("wall:v1", 2, compute)["n"] == 3  # next window
 
 
-def test_an_expired_tick_is_rendered_again() -> None:
+def test_while_a_window_renders_the_others_get_the_previous_one_at_once() -> None:
     cache = LocalTickCache()
     calls, compute = slow_counter()
-    cache.get_or_compute("k", 0.05, compute)
-    time.sleep(0.1)
-    cache.get_or_compute("k", 0.05, compute)
-    assert len(calls) == 2
+    cache.get("v", 1, compute)
+    renderer = threading.Thread(target=lambda: cache.get("v", 2, compute))
+    renderer.start()
+    time.sleep(0.05)  # window 2 is being rendered
+    started = time.monotonic()
+    assert cache.get("v", 2, compute)["n"] == 1  # window 1's, without waiting for window 2's
+    assert time.monotonic() - started < 0.05 and cache.stats.stale == 1
+    renderer.join()
+    assert cache.get("v", 2, compute)["n"] == 2 and len(calls) == 2
+    # Nothing older than one window is shown for current: a view two windows behind waits for its rendering.
+    renderer = threading.Thread(target=lambda: cache.get("v", 4, compute))
+    renderer.start()
+    time.sleep(0.05)
+    assert cache.get("v", 4, compute)["n"] == 3 and cache.stats.waits == 1
+    renderer.join()
 
 
 def test_workers_share_ticks_through_redis(redis: Redis) -> None:
     workers = [RedisTickCache(redis.url) for _ in range(3)]  # three web workers, each with its own connection
     calls, compute = slow_counter()
+    key = f"wall:shared:{time.time_ns()}"
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda w=w: results.extend(burst(w, f"wall:shared:{time.time_ns()//10**9}",
-                                                                       5, compute))) for w in workers]
+    threads = [threading.Thread(target=lambda w=w: results.extend(burst(w, key, 5, compute))) for w in workers]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(calls) == 1, calls  # 15 screens on three workers: one rendering
     assert all(r == results[0] for r in results) and len(results) == 15
+    # The next window: one worker renders it, another takes the previous window's meanwhile, then the new one.
+    renderer = threading.Thread(target=lambda: workers[0].get(key, 2, compute))
+    renderer.start()
+    time.sleep(0.05)
+    assert workers[1].get(key, 2, compute)["n"] == 1 and workers[1].stats.stale == 1
+    renderer.join()
+    assert workers[2].get(key, 2, compute)["n"] == 2 and len(calls) == 2
     assert isinstance(make_cache(redis.url), RedisTickCache) and isinstance(make_cache(None), LocalTickCache)
 
 
@@ -83,7 +103,7 @@ def test_a_redis_gone_costs_sharing_not_the_wall() -> None:
     with redis_server() as server:
         cache = RedisTickCache(server.url, wait_s=0.5)
     calls, compute = slow_counter()
-    assert cache.get_or_compute("k", 10, compute)["n"] == 1  # the server has stopped: rendered locally
+    assert cache.get("k", 1, compute)["n"] == 1  # the server has stopped: rendered locally
     assert len(calls) == 1
 
 
