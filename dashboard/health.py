@@ -164,7 +164,7 @@ def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
                               "deliveries": dq.delivery_counts(s)}
         body["calendar"] = calendar_report(ctx)
         body["process"] = {**runtime.status(), "web": True}
-        body["cluster"] = cluster_status(ctx.engine)
+        body["cluster"] = cluster_status(ctx.engine, ctx.now())
         return Response(orjson.dumps(body), mimetype="application/json")
 
     return monitor

@@ -114,6 +114,15 @@ class HealthCollector(Collector):
         yield from families(self.monitor.snapshot())
         if self.monitor.runtime is not None:
             yield from role_families(self.monitor.runtime.status(), cluster_status(self.monitor.ctx.engine))
+        ticks = CounterMetricFamily("zq_tick_cache_total", "Wall ticks this web worker answered, by how: hit (the "
+                                    "window's rendering, shared), stale (the previous window's, while this one "
+                                    "rendered), miss (rendered here), wait (waited for another's first rendering).",
+                                    labels=["result"])
+        stats = self.monitor.ctx.ticks.stats
+        for label, value in (("hit", stats.hits), ("stale", stats.stale), ("miss", stats.misses),
+                             ("wait", stats.waits)):
+            ticks.add_metric([label], value)
+        yield ticks
 
     def describe(self) -> list[Metric]:
         """Names only, so registering reads nothing from the store."""
@@ -124,6 +133,7 @@ class HealthCollector(Collector):
             "zq_feed_last_message_timestamp_seconds", "zq_feed_age_seconds", "zq_feed_stale",
             "zq_feed_cadence_seconds", "zq_feed_stale_after_seconds", "zq_devices", "zq_device_streams",
             "zq_ingest_last_commit_timestamp_seconds", "zq_process_role", "zq_lease_leader", "zq_log_lag_batches")]
+        names += [("zq_tick_cache_total", "counter")]
         return [CounterMetricFamily(n, "") if kind == "counter" else GaugeMetricFamily(n, "")
                 for n, kind in names]
 

@@ -10,9 +10,13 @@ gunicorn's web workers run no background threads (wsgi.py).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -28,13 +32,15 @@ from feeds import FeedRegistry
 from feeds.service import FeedService
 from settings import Settings
 from store import ingest_log
-from store.leases import leases, new_holder
+from store.leases import forget_process, leases, new_holder, processes, report_process
 from topics.cases import CaseLimits, case_limits
 from topics.themes import Theme
 
 log = logging.getLogger(__name__)
 
 BACKGROUND = ("ingest", "alerts", "poll", "simulate")
+REPORT_S = 5.0  # how often a process says it is alive
+ALIVE_S = 20.0  # heard from within this: alive
 
 
 @dataclass
@@ -80,6 +86,9 @@ class Runtime:
         self.holder = new_holder()
         self.roles: frozenset[str] = frozenset()
         self.alert_role: AlertRole | None = None
+        self.started_at = clock.now()
+        self._stop = threading.Event()
+        self._reporter: threading.Thread | None = None
         self.feeds = FeedService(settings, engine, feeds, clock=clock, holder=self.holder,
                                  on_batch=self._committed)
 
@@ -95,15 +104,40 @@ class Runtime:
                                         log_hours=self.settings.ingest_log_hours).start()
         if self.roles & {"ingest", "poll", "simulate"}:
             self.feeds.start(self.roles)
+        if self.roles:
+            self._stop.clear()
+            self._reporter = threading.Thread(target=self._report_loop, name="report", daemon=True)
+            self._reporter.start()
         log.info("roles %s started as %s", ", ".join(sorted(self.roles)) or "none", self.holder)
         return self
 
+    def _report_loop(self) -> None:
+        """Say every few seconds that this process is alive, with its roles and counters (for /healthz)."""
+        while True:
+            try:
+                with Session(self.engine) as s, s.begin():
+                    report_process(s, self.holder, ",".join(sorted(self.roles)), self.started_at, self.clock.now(),
+                                   orjson.loads(orjson.dumps({**self.status(), "ingest": self.ingest_stats()})))
+            except Exception as e:  # noqa: BLE001 — a store outage: say it again next time
+                log.debug("could not report this process: %s", e)
+            if self._stop.wait(REPORT_S):
+                return
+
     def stop(self) -> None:
-        """Stop producing, write what was received, finish judging, hand every lease back."""
+        """Stop producing, write what was received, finish judging, hand every lease back, leave the list."""
         if self.roles & {"ingest", "poll", "simulate"}:
             self.feeds.stop()
         if self.alert_role is not None:
             self.alert_role.stop()
+        if self._reporter is not None:
+            self._stop.set()
+            self._reporter.join(10)
+            self._reporter = None
+            try:
+                with Session(self.engine) as s, s.begin():
+                    forget_process(s, self.holder)
+            except Exception:  # noqa: BLE001 — it ages out of the list by itself
+                log.warning("could not take %s off the process list", self.holder)
         self.roles = frozenset()
 
     def ingest_stats(self) -> dict[str, Any] | None:
@@ -124,11 +158,19 @@ class Runtime:
         return out
 
 
-def cluster_status(engine: Engine) -> dict[str, Any]:
-    """What the store says of every process: each lease's holder and expiry, the log and how far judging lags."""
+def cluster_status(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
+    """What the store says of every process: each lease's holder and expiry, the processes heard from in the last
+    hour (alive: within ALIVE_S), the log and how far judging lags."""
     with Session(engine) as s:
         rows = leases(s)
+        procs = processes(s, (now - timedelta(hours=1))) if now is not None else []
         cursors = {"alerts": 0, **ingest_log.cursors(s)}
         lag = {name: ingest_log.pending(s, seq) for name, seq in cursors.items()}
         last = ingest_log.last_seq(s)
-    return {"leases": [asdict(r) for r in rows], "log_seq": last, "cursors": cursors, "lag_batches": lag}
+    members = [{"holder": p.holder, "roles": p.roles.split(",") if p.roles else [], "started_at":
+                p.started_at.isoformat(), "seen_at": p.seen_at.isoformat(),
+                "alive": now is not None and (now - p.seen_at).total_seconds() <= ALIVE_S,
+                "leases": (p.status or {}).get("leases", {}), "ingest": (p.status or {}).get("ingest")}
+               for p in procs]
+    return {"leases": [asdict(r) for r in rows], "processes": members, "log_seq": last, "cursors": cursors,
+            "lag_batches": lag}

@@ -22,11 +22,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, case, literal_column, select, update
+from sqlalchemy import Engine, case, delete, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from store.models import Lease
+from store.models import Lease, ProcessRow
 from store.writes import insert_for
 
 log = logging.getLogger(__name__)
@@ -205,3 +207,26 @@ class Leadership:
                 self.on_lose()
             except Exception:  # noqa: BLE001
                 log.exception("stopping %s after losing the lease failed", self.name)
+
+
+# ---- who is in the cluster -------------------------------------------------------------------------------------
+
+
+def report_process(session: Session, holder: str, roles: str, started_at: datetime, now: datetime,
+                   status: dict[str, Any]) -> None:
+    """A process says it is alive, with its roles and counters (an upsert, every few seconds)."""
+    insert = insert_for(session)
+    stmt = insert(ProcessRow).values(holder=holder, roles=roles, started_at=started_at, seen_at=now, status=status)
+    session.execute(stmt.on_conflict_do_update(index_elements=["holder"],
+                                               set_={"roles": roles, "seen_at": now, "status": status}))
+
+
+def forget_process(session: Session, holder: str) -> None:
+    """A process that stopped gracefully leaves the list at once."""
+    session.execute(delete(ProcessRow).where(ProcessRow.holder == holder))
+
+
+def processes(session: Session, since: datetime) -> list[ProcessRow]:
+    """The processes heard from since a time, newest first."""
+    return list(session.scalars(select(ProcessRow).where(ProcessRow.seen_at >= since)
+                                .order_by(ProcessRow.seen_at.desc())))

@@ -456,3 +456,15 @@ class Lease(Base):
     epoch: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[float] = mapped_column(Float)  # Unix seconds on the database server's clock
     acquired_at: Mapped[float] = mapped_column(Float)
+
+
+class ProcessRow(Base):
+    """A process of the cluster, as it last said: its roles and counters, renewed every few seconds."""
+
+    __tablename__ = "processes"
+
+    holder: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:random, as in leases
+    roles: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    status: Mapped[dict[str, Any]] = mapped_column(default=dict)  # leases led, ingest counters, the judge's cursor

@@ -188,6 +188,9 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
         assert health["process"]["roles"] == [] and health["process"]["web"] is True
         assert {lease["name"] for lease in health["cluster"]["leases"]} >= {"alerts", "notify"}
         assert health["cluster"]["lag_batches"]["alerts"] == 0
+        alive = [p for p in health["cluster"]["processes"] if p["alive"]]
+        assert sorted(r for p in alive for r in p["roles"]).count("ingest") == 2  # the restarted one included
+        assert [p["leases"].get("alerts") for p in alive if "alerts" in p["roles"]].count("leader") == 1
         for name in ("web", "ingest-1", "ingest-2", "alerts-1", "alerts-2"):
             if procs[name].popen.poll() is None:
                 assert procs[name].stop() == 0, (name, procs[name].output())  # SIGTERM: a clean exit

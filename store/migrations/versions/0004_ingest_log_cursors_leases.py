@@ -1,4 +1,4 @@
-"""ingest log, cursors, leases
+"""ingest log, cursors, leases, processes
 
 Revision ID: 0004
 Revises: 0003
@@ -42,10 +42,19 @@ def upgrade() -> None:
     sa.Column('acquired_at', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('processes',
+    sa.Column('holder', sa.String(length=128), nullable=False),
+    sa.Column('roles', sa.String(length=64), nullable=False),
+    sa.Column('started_at', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('holder')
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_table('processes')
     op.drop_table('leases')
     op.drop_table('cursors')
     op.drop_table('ingest_log')
