@@ -180,6 +180,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     plan.register(app, ctx)
 
     admin.register(app.server, ctx)
+    wall.register_shared_answers(app, ctx)  # after the sign-in gate: an answer goes only to whoever may ask
     monitor = health.register(app.server, ctx, runtime)
     metrics.register(app.server, monitor)
     app.server.config["ZQ_CONTEXT"] = ctx

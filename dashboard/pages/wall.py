@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 import json
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
 import plotly
+import orjson
 from dash import ALL, Dash, Input, Output, Patch, State, dcc, html, no_update
+from flask import Response, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from dashboard import ids
@@ -292,6 +295,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(VIEWPORT_JS, Output(ids.VIEWPORT, "data"), Input(ids.URL, "pathname"))
 
 
+SHARED_ANSWERS = 4096  # answers kept: views × the states screens of a view are in × two windows, with room
 # What a tick sends besides the panels, in output order.
 SHARED = ("@status", "@ticker", "@map", "@legend", "@takeover", "@takeover-class")
 
@@ -301,9 +305,66 @@ def shared_frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[st
     window = int(ctx.clock.time() // ctx.settings.tick_seconds)
     key = (f"wall:{ctx.topics.fingerprint()}:{th.key}:{view.county or '-'}:{view.lang}:{int(sound)}:"
            f"{ctx.settings.tick_seconds:g}")
-    f = ctx.ticks.get(key, window, lambda: frame(ctx, th, view, sound))
+    f = ctx.ticks.get(key, window, lambda: {**frame(ctx, th, view, sound), "window": window})
+    if f.get("window", window) < window and has_request_context():
+        g.zq_tick_stale = True  # the previous window's: this answer must not be kept as this window's
     # The caller may add panels of an outdated page to its copy, never to the shared one.
     return {**f, "panels": dict(f["panels"]), "digests": dict(f["digests"])}
+
+
+def register_shared_answers(app: Dash, ctx: AppContext) -> None:
+    """Screens of a view that show the same thing get the same answer within a tick window: kept in memory and sent
+    again without running the callback (Dash's own per-request work was most of what the 300th screen cost).
+
+    Registered after the sign-in gate, so an answer is only ever sent to whoever may ask. The key is the tick's
+    whole state (the view's URL, the panels on the page, the digests the screen holds, its width, the theme files'
+    fingerprint) and the window; n_intervals, the only input, changes nothing in the answer.
+    """
+    output = next(k for k, v in app.callback_map.items()
+                  if any(i.get("id") == ids.WALL_TICK for i in v.get("inputs", [])))
+    marker = orjson.dumps(output)[1:-1]
+    answers: OrderedDict[str, bytes] = OrderedDict()
+    lock = threading.Lock()
+    server = app.server
+
+    def answer_key() -> str | None:
+        if request.method != "POST" or request.path != "/_dash-update-component":
+            return None
+        raw = request.get_data(cache=True)  # kept for Dash, which reads it again
+        if marker not in raw:
+            return None
+        body = orjson.loads(raw)
+        if body.get("output") != output:
+            return None
+        window = int(ctx.clock.time() // ctx.settings.tick_seconds)
+        digest_ = hashlib.blake2b(orjson.dumps([body.get("state"), window, ctx.topics.fingerprint()]),
+                                  digest_size=16).hexdigest()
+        return digest_
+
+    @server.before_request
+    def shared_answer() -> Response | None:
+        k = answer_key()
+        if k is None:
+            return None
+        with lock:
+            kept = answers.get(k)
+            if kept is not None:
+                answers.move_to_end(k)
+        if kept is not None:
+            return Response(kept, mimetype="application/json")
+        g.zq_tick_answer = k
+        return None
+
+    @server.after_request
+    def keep_answer(resp: Response) -> Response:
+        k = g.pop("zq_tick_answer", None)
+        if k is not None and resp.status_code == 200 and not g.pop("zq_tick_stale", False):
+            data = resp.get_data()
+            with lock:
+                answers[k] = data
+                while len(answers) > SHARED_ANSWERS:
+                    answers.popitem(last=False)
+        return resp
 
 
 def frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]:

@@ -122,3 +122,49 @@ def test_screens_of_one_view_share_the_walls_rendering(tmp_path: Path) -> None:
     ctx.clock.advance(ctx.settings.tick_seconds)
     shared_frame(ctx, th, view, False)
     assert ctx.ticks.stats.misses == 3  # the next tick window renders again
+
+
+def test_screens_in_the_same_state_get_one_answer_and_only_if_they_may(tmp_path: Path) -> None:
+    from bench.wall import tick_body, tick_key
+    from dashboard.admin import sign_in  # noqa: F401 — the gate is registered with the app
+
+    clock = FakeClock(T0)
+    app = app_with_themes(tmp_path, clock)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    th = ctx.theme("social")
+    names = [p.id for p in th.placed() if p.type in ctx.registries.panels] + [KPI_STRIP]
+    client = app.server.test_client()
+
+    def tick(n: int, hashes: dict[str, str] | None = None) -> Any:
+        r = client.post("/_dash-update-component", json=tick_body(tick_key(app), names, "?theme=social", hashes, n))
+        assert r.status_code == 200
+        return r.json
+
+    first = tick(1)
+    hashes = first["response"]["panel-hashes"]["data"]
+    rendered = ctx.ticks.stats.misses + ctx.ticks.stats.hits
+    up_to_date = [tick(n, hashes) for n in range(2, 12)]  # ten screens that show what the server has
+    assert ctx.ticks.stats.misses + ctx.ticks.stats.hits == rendered + 1  # one ran the callback, nine were answered
+    assert all(a == up_to_date[0] for a in up_to_date)
+    assert set(up_to_date[0]["response"]) == {"panel-hashes", '{"page":"wall","type":"beat"}'}  # nothing to redraw
+    assert tick(12) == first  # a screen just switched on is in the first one's state: everything, again
+    clock.advance(ctx.settings.tick_seconds)
+    tick(13, hashes)
+    assert ctx.ticks.stats.misses + ctx.ticks.stats.hits == rendered + 2  # a new window: asked again
+
+
+def test_a_kept_answer_goes_only_to_whoever_may_ask(tmp_path: Path) -> None:
+    from bench.wall import tick_body, tick_key
+    from dashboard import create_app
+    from settings import Settings
+
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", require_sign_in=True), start_feeds=False)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    names = [p.id for p in ctx.theme("social").placed()] + [KPI_STRIP]
+    body = tick_body(tick_key(app), names, "?theme=social", None, 1)
+    signed = app.server.test_client()
+    with signed.session_transaction() as sess:
+        sess["user"] = {"username": "screen", "role": "wall", "themes": []}
+    assert signed.post("/_dash-update-component", json=body).status_code == 200  # kept now
+    stranger = app.server.test_client()
+    assert stranger.post("/_dash-update-component", json=body).status_code == 401
