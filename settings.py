@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     cache: str | None = Field(
         None, description="Where rendered ticks are shared: unset, within this process; redis://host:port/db, by "
                           "every web worker on every server (screens showing one view cost one rendering a tick); "
-                          "off, not at all (each screen renders its own).")
+                          "off, not at all (each screen renders and is answered on its own).")
     stale_after_s: int = Field(
         300, description="Seconds without a message after which a feed counts as stale by default."
     )

@@ -320,6 +320,8 @@ def register_shared_answers(app: Dash, ctx: AppContext) -> None:
     whole state (the view's URL, the panels on the page, the digests the screen holds, its width, the theme files'
     fingerprint) and the window; n_intervals, the only input, changes nothing in the answer.
     """
+    if ctx.settings.cache == "off":
+        return  # no sharing at all: the baseline of `make bench --only load`
     output = next(k for k, v in app.callback_map.items()
                   if any(i.get("id") == ids.WALL_TICK for i in v.get("inputs", [])))
     marker = orjson.dumps(output)[1:-1]
