@@ -12,7 +12,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import Flask, Response, jsonify, redirect, request, session
 from markupsafe import escape
@@ -98,6 +98,26 @@ def sign_in(ctx: AppContext, username: str, password: str, where: str) -> dict[s
         return session["user"]
 
 
+C0_AND_SPACE = "".join(map(chr, range(0x21)))  # what the URL standard strips from both ends
+
+
+def safe_next(value: str) -> str:
+    """Where to go after signing in: a path of this app, as a browser would read it, else "/".
+
+    Browsers drop ASCII tabs and newlines anywhere in a URL and treat a backslash as a slash, so `/%09/evil.example`
+    (a tab) or `/%5C/evil.example` become `//evil.example`, another site. The value is read the way a browser reads it and
+    only a path with no scheme and no host is kept, rebuilt from its parts.
+    """
+    cleaned = "".join(ch for ch in value if ch not in "\t\n\r").strip(C0_AND_SPACE)
+    cleaned = cleaned.replace("\\", "/")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in cleaned):
+        return "/"
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return "/"
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
 def register(server: Flask, ctx: AppContext) -> None:
     """Mount the admin API on the Flask server."""
     server.secret_key = ctx.settings.secret_key or secrets.token_hex(32)
@@ -172,9 +192,8 @@ def register(server: Flask, ctx: AppContext) -> None:
                     "<!--msg-->", "<p class=err>用户名或密码错误 / wrong name or password</p>"),
                     status=401, mimetype="text/html")
             return _json({"error": "wrong name or password"}, 401)
-        if not request.is_json:  # the HTML form: on to where the user was going (same site only)
-            nxt = str(body.get("next", "/"))
-            return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+        if not request.is_json:  # the HTML form: on to where the user was going (a path of this app only)
+            return redirect(safe_next(str(body.get("next", "/"))))
         return _json({**session["user"], "csrf": auth.csrf_token(session)})
 
     @server.post("/admin/logout")
