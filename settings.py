@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     ingest_log_hours: float = Field(
         24.0, gt=0, description="Hours the ingest log keeps committed batches for the alerts role (it resumes from "
                                 "its cursor within them, and rebuilds the rules' memory from them).")
+    max_future_s: int = Field(
+        300, ge=0, description="Seconds a message's own time may be ahead of its arrival; a message further ahead is "
+                               "refused to dead letters (a fast clock would move latest values, alarms and offline "
+                               "status past every honest reading to come).")
     batch_size: int = Field(1000, description="Most messages written in one ingest transaction.")
     batch_ms: int = Field(100, description="Longest wait (ms) before a partial ingest batch is written.")
     tick_seconds: float = Field(5.0, description="Seconds between live updates of the wall.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -15,6 +15,8 @@ from feeds.registry import Context, Feed, FeedRegistry
 from geo import CountyLocator
 
 MAX_PAYLOAD_BYTES = 256 * 1024
+# A message's own time may run this far ahead of its arrival (clocks differ a little); beyond, it is refused.
+MAX_FUTURE_S = 300
 WHERE_CACHE = 200_000  # remembered positions; a fixed device costs one lookup, ever
 
 
@@ -48,8 +50,9 @@ class Decoder:
     """Checks a message against the topic scheme, its feed's model and the city's geography."""
 
     def __init__(self, prefix: str, feeds: FeedRegistry, locator: CountyLocator, city: str,
-                 county_names: dict[str, str] | None = None) -> None:
+                 county_names: dict[str, str] | None = None, max_future_s: float = MAX_FUTURE_S) -> None:
         self.prefix = prefix
+        self.max_future = timedelta(seconds=max_future_s)
         self.feeds = feeds
         self.locator = locator
         self.city = city
@@ -135,11 +138,31 @@ class Decoder:
         return _Checked(topic, feed, model, county, position)
 
     def _place(self, c: _Checked, located: str | None, received_at: datetime) -> Accepted | Rejected:
+        # The clock discipline: a message from the future is refused, not clamped. Its time would otherwise move
+        # latest values, a device's last sighting, a KPI's newest value and every rule's memory past all the
+        # honest data to come (one 2099 reading silenced a device's alarms); a clamped time would be a made-up
+        # one. Refused, it is kept in dead letters with its reason, where the device's fast clock shows.
+        for name in ("ts", "reported_at"):
+            at = getattr(c.model, name, None)
+            if at is not None and at - received_at > self.max_future:
+                return Rejected(f"{name} {at.isoformat()} is {_span(at - received_at)} ahead of its arrival "
+                                f"{received_at.isoformat(timespec='seconds')}; times more than "
+                                f"{self.max_future.total_seconds():g} s ahead are refused (is the sender's clock "
+                                f"fast?)", c.feed.name)
         if c.position is not None and located is None:
             return Rejected(f"coordinates ({c.position[0]}, {c.position[1]}) are outside the city {self.city}",
                             c.feed.name)
         ctx = Context(topic=c.topic, declared_adcode=c.county, county_adcode=located, received_at=received_at)
         return Accepted(feed=c.feed, payload=c.model, context=ctx)
+
+
+def _span(d: timedelta) -> str:
+    """A time difference in the largest unit that says it: 73 years, 4 days, 12 minutes, 40 s."""
+    seconds = d.total_seconds()
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 @dataclass(frozen=True, slots=True)

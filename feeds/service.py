@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from clock import Clock
 from feeds.decode import Decoder
@@ -20,6 +22,7 @@ from feeds.simulator import Simulator, SimulatorThread
 from geo import CountyLocator, county_names
 from settings import CITY_TZ, Settings, clock_of
 from store import Batch
+from store.repair import repair_future
 from store.leases import Leadership
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ class FeedService:
         self.clock = clock or clock_of(settings)
         self.holder = holder
         self.decoder = Decoder(settings.mqtt_prefix, feeds, CountyLocator.for_city(settings.city), settings.city,
-                               county_names(settings.city))
+                               county_names(settings.city), settings.max_future_s)
         # on_batch: told after each commit (the alert role wakes up); feeds know nothing of rules.
         self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms, on_batch=on_batch,
                                  clock=self.clock, log_hours=settings.ingest_log_hours)
@@ -64,6 +67,8 @@ class FeedService:
         """Start what the roles ask for; the singletons contend for their leases."""
         s = self.settings
         self.roles = roles = frozenset(roles)
+        if "ingest" in roles:
+            self.repair()
         self._writer = "ingest" in roles or "poll" in roles or ("simulate" in roles and not s.mqtt)
         if self._writer:
             self.ingestor.start()
@@ -77,6 +82,15 @@ class FeedService:
                                                  on_gain=self._start_simulator,
                                                  on_lose=self._stop_simulator).start()
         return self
+
+    def repair(self) -> dict[str, int]:
+        """Move what the store kept from the future (before such times were refused) out of the way of new data."""
+        now = self.clock.now()
+        with Session(self.engine) as s, s.begin():
+            done = repair_future(s, now + timedelta(seconds=self.settings.max_future_s), now)
+        if any(done.values()):
+            log.warning("moved stored rows from the future out of the way: %s", done)
+        return done
 
     def _start_polling(self) -> None:
         s = self.settings

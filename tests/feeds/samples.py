@@ -34,12 +34,12 @@ def locator() -> CountyLocator:
     return _locator
 
 
-def make_decoder(prefix: str = "zq", registry: FeedRegistry | None = None) -> Decoder:
+def make_decoder(prefix: str = "zq", registry: FeedRegistry | None = None, **kw: Any) -> Decoder:
     """A decoder wired exactly as feeds.service.FeedService wires it."""
     if registry is None:
         registry = FeedRegistry()
         register_builtin_feeds(registry)
-    return Decoder(prefix, registry, locator(), CITY, county_names(CITY))
+    return Decoder(prefix, registry, locator(), CITY, county_names(CITY), **kw)
 
 
 def iso(t: datetime | str) -> str:
@@ -108,6 +108,15 @@ def msg(feed: str, body: dict[str, Any], county: str | None = None, prefix: str 
     return topic(feed, body, county, prefix), orjson.dumps(body)
 
 
+def arrival(body: dict[str, Any]) -> datetime:
+    """When a fixture message arrives: now, or its own time when that is later (a test run at an earlier moment,
+    ZQ_CLOCK_START, still receives the fixtures it sends as arriving when they say they were sent)."""
+    now = process_clock().now()
+    ts = body.get("ts")
+    at = datetime.fromisoformat(ts) if isinstance(ts, str) else None
+    return max(now, at) if at is not None and at.tzinfo is not None else now
+
+
 def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> Any:
     """Decode real messages (topic, JSON body) into one batch and write it, as the ingest worker does; the batch."""
     from sqlalchemy.orm import Session
@@ -115,7 +124,7 @@ def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> Any:
     from feeds.ingest import Message, build_batch
     from store import write_batch
 
-    messages = [Message(t, orjson.dumps(body), process_clock().now()) for t, body in items]
+    messages = [Message(t, orjson.dumps(body), arrival(body)) for t, body in items]
     batch, good, bad = build_batch(make_decoder(), messages)
     assert (good, bad) == (len(items), 0)
     with Session(engine) as s, s.begin():
