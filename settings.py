@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     require_sign_in: bool = Field(
         False, description="Every page, data callback and API call needs a signed-in user or a wall token "
                            "(?wall=NAME&token=SECRET); off for the demo.")
+    trusted_proxies: int = Field(
+        0, ge=0, description="How many reverse proxies stand in front of the web role (nginx: 1): their "
+                             "X-Forwarded-For names the client, whose address sign-in throttling counts.")
+    sign_in_concurrency: int = Field(
+        2, ge=1, description="Password checks (scrypt, 32 MiB each) one web process runs at once; more wait a little, "
+                             "then are told to try again (503).")
     secret_key: str | None = Field(
         None, description="Key that signs admin sessions; default: a new random key each start (everyone signs "
                           "in again after a restart). Set it when several web workers serve one wall.")

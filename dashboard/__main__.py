@@ -1,5 +1,5 @@
-"""`python -m dashboard users add NAME --role owner --theme ecology`: manage who may sign in (password from
-ZQ_NEW_PASSWORD or asked for)."""
+"""`python -m dashboard users add|passwd|deactivate|activate NAME …`: manage who may sign in (a password from
+ZQ_NEW_PASSWORD or asked for). A new password and a deactivation end the user's sessions everywhere."""
 
 from __future__ import annotations
 
@@ -13,36 +13,59 @@ from sqlalchemy.orm import Session
 from clock import process_clock
 from dashboard.auth import ROLES, hash_password
 from settings import CITY_TZ
-from store import make_engine, migrate
 from store import admin_queries as aq
+from store import make_engine, migrate
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Add a user; exit 2 on a bad command, 1 when the name is taken."""
+    """Run a users command; exit 2 on a bad command, 1 when the name is taken or unknown."""
     p = argparse.ArgumentParser(prog="python -m dashboard")
     sub = p.add_subparsers(dest="what", required=True)
     users = sub.add_parser("users").add_subparsers(dest="action", required=True)
+    db = {"default": os.environ.get("ZQ_DB", "sqlite:///var/zq.sqlite3")}
     add = users.add_parser("add", help="add a user")
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--theme", action="append", default=[], help="a theme an owner may edit (repeatable)")
     add.add_argument("--name", help="display name")
-    add.add_argument("--db", default=os.environ.get("ZQ_DB", "sqlite:///var/zq.sqlite3"))
+    add.add_argument("--db", **db)
+    for name, text in (("passwd", "set a new password (ends the user's sessions)"),
+                       ("deactivate", "stop a user signing in (ends their sessions)"),
+                       ("activate", "let a deactivated user sign in again")):
+        cmd = users.add_parser(name, help=text)
+        cmd.add_argument("username")
+        cmd.add_argument("--db", **db)
     a = p.parse_args(argv)
-    if a.role == "owner" and not a.theme:
+    if a.action == "add" and a.role == "owner" and not a.theme:
         p.error("an owner needs at least one --theme")
-    password = os.environ.get("ZQ_NEW_PASSWORD") or getpass.getpass(f"password for {a.username}: ")
-    if len(password) < 8:
-        print("refused: a password has at least 8 characters", file=sys.stderr)
-        return 2
+    password = None
+    if a.action in ("add", "passwd"):
+        password = os.environ.get("ZQ_NEW_PASSWORD") or getpass.getpass(f"password for {a.username}: ")
+        if len(password) < 8:
+            print("refused: a password has at least 8 characters", file=sys.stderr)
+            return 2
     engine = make_engine(a.db)
     migrate(engine)
+    now = process_clock().now(CITY_TZ)
     with Session(engine) as s, s.begin():
-        if aq.user_by_name(s, a.username) is not None:
-            print(f"refused: {a.username} exists", file=sys.stderr)
-            return 1
-        aq.add_user(s, a.username, hash_password(password), a.role, a.theme, process_clock().now(CITY_TZ), a.name)
-    print(f"added {a.username} ({a.role}{': ' + ', '.join(a.theme) if a.theme else ''})")
+        if a.action == "add":
+            if aq.user_exists(s, a.username):
+                print(f"refused: {a.username} exists", file=sys.stderr)
+                return 1
+            assert password is not None
+            aq.add_user(s, a.username, hash_password(password), a.role, a.theme, now, a.name)
+            print(f"added {a.username} ({a.role}{': ' + ', '.join(a.theme) if a.theme else ''})")
+            return 0
+        if a.action == "passwd":
+            assert password is not None
+            done = aq.set_password(s, a.username, hash_password(password), now)
+        else:
+            done = aq.set_active(s, a.username, a.action == "activate", now)
+    if not done:
+        print(f"refused: there is no user {a.username}", file=sys.stderr)
+        return 1
+    print(f"{a.action} {a.username}: done (their sessions end within seconds)" if a.action != "activate"
+          else f"activated {a.username}")
     return 0
 
 

@@ -4,15 +4,19 @@ rollback, audit. Every read and write checks the signed-in user's permission at 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import logging
 import os
+import re
 import secrets
 import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, Response, jsonify, redirect, request, session
 from markupsafe import escape
@@ -85,17 +89,109 @@ def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str,
     return Saved(version, [])
 
 
-def sign_in(ctx: AppContext, username: str, password: str, where: str) -> dict[str, Any] | None:
-    """Check a name and password (audited either way); on success the Flask session holds the user."""
+# Guessing is throttled per user name and per address, counted in the store (every worker sees every attempt):
+# at most this many failures in the window; a success starts the count again.
+THROTTLE_WINDOW = timedelta(minutes=15)
+FAILURES_PER_USER = 5
+FAILURES_PER_ADDRESS = 20
+SESSION_RECHECK_S = 5.0  # a revoked session stops working within this (each worker rechecks its sessions)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to: the user, or a refusal — wrong, throttled (retry after), or busy."""
+
+    user: dict[str, Any] | None = None
+    retry_after_s: int | None = None
+    busy: bool = False
+
+    @property
+    def message(self) -> str:
+        """Why it was refused, in Chinese and English."""
+        if self.busy:
+            return "登录繁忙，请稍后再试 / sign-in is busy, try again shortly"
+        if self.retry_after_s is not None:
+            return (f"尝试次数过多，请 {self.retry_after_s} 秒后再试 / too many attempts, try again in "
+                    f"{self.retry_after_s} s")
+        return "用户名或密码错误 / wrong name or password"
+
+    def response(self, html_next: str | None = None) -> Response:
+        """The refusal as the API (JSON) or the form (HTML) answers it."""
+        message = self.message
+        status = 503 if self.busy else 429 if self.retry_after_s is not None else 401
+        if html_next is not None:
+            resp = Response(LOGIN_FORM.format(next=escape(html_next)).replace(
+                "<!--msg-->", f"<p class=err>{escape(message)}</p>"), status=status, mimetype="text/html")
+        else:
+            resp = _json({"error": message.split(" / ")[-1]}, status)
+        if status in (429, 503):
+            resp.headers["Retry-After"] = str(self.retry_after_s or 5)
+        return resp
+
+
+class RedactSecrets(logging.Filter):
+    """Keeps wall tokens (and anything passed as token= or password=) out of access logs."""
+
+    PATTERN = re.compile(r"((?:token|password)=)[^&\s\"']+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with the secrets masked; never drops a record."""
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 — a record that cannot be formatted is left as it is
+            return True
+        redacted = self.PATTERN.sub(r"\1***", text)
+        if redacted != text:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_access_logs() -> None:
+    """Mask secrets in the development server's and gunicorn's access logs (once per process)."""
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
+
+
+def client_address() -> str:
+    """The address the request came from (behind a proxy: set --trusted-proxies, and this is the client's)."""
+    return request.remote_addr or "-"
+
+
+def sign_in(ctx: AppContext, username: str, password: str, where: str, role: str | None = None) -> SignIn:
+    """Check a name and password (or a wall's token: role "wall"), throttled per user and address, with the same
+    work for an unknown name; on success the Flask session names a session kept in the store. Audited either way."""
+    now, address = ctx.now(), client_address()
     with Session(ctx.engine) as s, s.begin():
-        user = aq.user_by_name(s, username)
-        ok = user is not None and auth.verify_password(password, user.password_hash)
-        aq.audit(s, ctx.now(), username or "?", "login", where, None if ok else "wrong name or password", allowed=ok)
+        since = now - THROTTLE_WINDOW
+        by_user, first_u = aq.recent_failures(s, since, username=username)
+        by_addr, first_a = aq.recent_failures(s, since, address=address)
+        if by_user >= FAILURES_PER_USER or by_addr >= FAILURES_PER_ADDRESS:
+            oldest = min(t for t in (first_u if by_user >= FAILURES_PER_USER else None,
+                                     first_a if by_addr >= FAILURES_PER_ADDRESS else None) if t is not None)
+            wait = max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds()) + 1)
+            aq.audit(s, now, username or "?", "login", where, f"throttled from {address}", allowed=False)
+            return SignIn(retry_after_s=wait)
+        row = aq.user_by_name(s, username)
+        found = row is not None and (role is None or row.role == role)
+        stored = row.password_hash if found and row is not None else None
+        user = ({"username": row.username, "role": row.role, "themes": list(row.themes or [])}
+                if found and row is not None else None)
+    try:
+        ok = auth.check_password(password, stored)
+    except auth.Busy:
+        return SignIn(busy=True)
+    with Session(ctx.engine) as s, s.begin():
+        aq.record_attempt(s, now, username, address, ok)
+        aq.audit(s, now, username or "?", "login", where, None if ok else "wrong name or password", allowed=ok)
         if not ok or user is None:
-            return None
-        session.clear()
-        session["user"] = {"username": user.username, "role": user.role, "themes": list(user.themes or [])}
-        return session["user"]
+            return SignIn()
+        sid = aq.open_session(s, user["username"], now)
+    session.clear()
+    session["sid"] = sid
+    session["user"] = user
+    return SignIn(user=user)
 
 
 C0_AND_SPACE = "".join(map(chr, range(0x21)))  # what the URL standard strips from both ends
@@ -120,11 +216,34 @@ def safe_next(value: str) -> str:
 
 def register(server: Flask, ctx: AppContext) -> None:
     """Mount the admin API on the Flask server."""
+    redact_access_logs()
     server.secret_key = ctx.settings.secret_key or secrets.token_hex(32)
     server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
 
+    checked: dict[str, float] = {}  # session id → when this worker last found it valid in the store
+
     def current() -> dict[str, Any] | None:
         return session.get("user")
+
+    @server.before_request
+    def check_session() -> None:
+        """A cookie names a session kept in the store: one signed out, of a deactivated user or from before a
+        password change is not honoured (rechecked every SESSION_RECHECK_S by each worker)."""
+        if "user" not in session:
+            return
+        sid = session.get("sid")
+        now = time.monotonic()
+        if isinstance(sid, str) and now - checked.get(sid, -1e9) < SESSION_RECHECK_S:
+            return
+        with Session(ctx.engine) as s:
+            valid = isinstance(sid, str) and aq.session_user(s, sid) is not None
+        if valid:
+            checked[sid] = now
+            if len(checked) > 10_000:
+                checked.clear()
+        else:
+            checked.pop(sid, None)
+            session.clear()
 
     def signed_in(write: bool = False):  # noqa: ANN202 — a decorator factory
         def decorate(view):  # noqa: ANN001, ANN202
@@ -164,14 +283,16 @@ def register(server: Flask, ctx: AppContext) -> None:
         if request.path.startswith(open_paths):
             return None
         wall, token = request.args.get("wall"), request.args.get("token")
-        if wall and token:  # an unattended screen: its URL carries a wall user's token
-            with Session(ctx.engine) as s, s.begin():
-                user = aq.user_by_name(s, wall)
-                ok = user is not None and user.role == "wall" and auth.verify_password(token, user.password_hash)
-                aq.audit(s, ctx.now(), wall, "wall-token", request.path, None if ok else "wrong token", allowed=ok)
-            if ok:
-                session.clear()
-                session["user"] = {"username": wall, "role": "wall", "themes": []}
+        if wall and token:  # an unattended screen: its URL carries a wall user's token, once
+            done = sign_in(ctx, wall, token, f"wall-token {request.path}", role="wall")
+            if done.user is None and (done.busy or done.retry_after_s is not None):
+                return done.response()
+            if done.user is not None and request.method == "GET":
+                # The token is exchanged for a session: on to the same page without it, so it stays out of the
+                # browser's history, the Referer and the access log's next lines.
+                args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("wall", "token")]
+                return redirect(request.path + ("?" + urlencode(args) if args else ""))
+            if done.user is not None:
                 return None
         if request.method == "GET" and not request.path.startswith(("/_dash", "/admin/api")):
             return redirect(f"/admin/login?next={quote(request.full_path.rstrip('?'))}")
@@ -186,18 +307,20 @@ def register(server: Flask, ctx: AppContext) -> None:
     def login() -> Response:
         body = request.get_json(silent=True) or request.form
         username, password = str(body.get("username", "")), str(body.get("password", ""))
-        if sign_in(ctx, username, password, "session") is None:
-            if not request.is_json:
-                return Response(LOGIN_FORM.format(next=escape(str(body.get("next", "/")))).replace(
-                    "<!--msg-->", "<p class=err>用户名或密码错误 / wrong name or password</p>"),
-                    status=401, mimetype="text/html")
-            return _json({"error": "wrong name or password"}, 401)
+        done = sign_in(ctx, username, password, "session")
+        if done.user is None:
+            return done.response(None if request.is_json else str(body.get("next", "/")))
         if not request.is_json:  # the HTML form: on to where the user was going (a path of this app only)
             return redirect(safe_next(str(body.get("next", "/"))))
         return _json({**session["user"], "csrf": auth.csrf_token(session)})
 
     @server.post("/admin/logout")
     def logout() -> Response:
+        sid = session.get("sid")
+        if isinstance(sid, str):
+            with Session(ctx.engine) as s, s.begin():
+                aq.revoke_session(s, sid, ctx.now())
+            checked.pop(sid, None)
         session.clear()
         return _json({"signed_out": True})
 

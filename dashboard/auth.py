@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import functools
 import hmac
 import secrets
+import threading
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -20,6 +22,41 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, maxmem=MAXMEM)
     return "$".join(["scrypt", str(N), str(R), str(P), base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+
+
+class Busy(RuntimeError):
+    """Too many passwords are being checked at once; the caller answers 503 and the client tries again."""
+
+
+# scrypt at these settings takes 32 MiB and ~80 ms of a core per check: a bounded number at once, so a burst of
+# wrong sign-ins cannot take the memory or the CPU the wall needs (the probe saw 262 MB become 756 MB).
+_hashing = threading.BoundedSemaphore(2)
+
+
+def limit_hashing(at_once: int) -> None:
+    """How many password checks may run at once in this process (--sign-in-concurrency)."""
+    global _hashing
+    _hashing = threading.BoundedSemaphore(max(1, at_once))
+
+
+@functools.cache
+def _decoy() -> str:
+    """A hash of nothing anyone knows: an unknown user's password is checked against it, so an unknown name
+    costs the same time as a known one and the answer's timing says nothing about who exists."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def check_password(password: str, stored: str | None, wait_s: float = 5.0) -> bool:
+    """Whether the password matches (False for an unknown user, after the same work); raises Busy when no
+    hashing slot frees within wait_s."""
+    decoy = _decoy()
+    if not _hashing.acquire(timeout=wait_s):
+        raise Busy("password checks are all busy")
+    try:
+        ok = verify_password(password, stored if stored is not None else decoy)
+    finally:
+        _hashing.release()
+    return ok and stored is not None
 
 
 def verify_password(password: str, stored: str) -> bool:

@@ -10,7 +10,9 @@ from urllib.parse import unquote
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import admin, connection, health, ids, metrics
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard import admin, auth, connection, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
@@ -179,6 +181,10 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     case.register(app, ctx)
     plan.register(app, ctx)
 
+    auth.limit_hashing(settings.sign_in_concurrency)
+    if settings.trusted_proxies:
+        app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                       x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
     admin.register(app.server, ctx)
     wall.register_shared_answers(app, ctx)  # after the sign-in gate: an answer goes only to whoever may ask
     monitor = health.register(app.server, ctx, runtime)

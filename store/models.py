@@ -468,3 +468,32 @@ class ProcessRow(Base):
     started_at: Mapped[datetime]
     seen_at: Mapped[datetime]
     status: Mapped[dict[str, Any]] = mapped_column(default=dict)  # leases led, ingest counters, the judge's cursor
+
+
+class UserSession(Base):
+    """A signed-in session, kept in the store so that signing out, deactivating a user or changing a password ends
+    it everywhere (the browser's cookie only names it)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, the cookie carries it
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_user_sessions_username", "username"),)
+
+
+class SignInAttempt(Base):
+    """One attempt to sign in (a password or a wall token), counted to throttle guessing per user and address."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index("ix_sign_in_attempts_user", "username", "at"),
+                      Index("ix_sign_in_attempts_address", "address", "at"))

@@ -150,8 +150,9 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input(LOGIN_GO, "n_clicks"), State(LOGIN_USER, "value"), State(LOGIN_PASS, "value"),
                   prevent_initial_call=True)
     def sign_in_form(_n: int, username: str | None, password: str | None) -> tuple[Any, Any]:
-        if check_sign_in(ctx, username or "", password or "", "editor") is None:
-            return "用户名或密码错误 / wrong name or password", no_update
+        done = check_sign_in(ctx, username or "", password or "", "editor")
+        if done.user is None:
+            return done.message, no_update
         # Navigating to the same path makes the router draw the editor for the signed-in user.
         return "", f"{PATH}/"
 

@@ -18,15 +18,15 @@ from topics.loader import BUILTIN_DIR
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def app_with_themes(tmp_path: Path, clock: Clock | None = None) -> Any:
+def app_with_themes(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> Any:
     """The app (no feeds started) on a fresh SQLite store, reading a copy of the packaged theme files; on `clock`
     when one is given (a FakeClock for a test that sets the date), else the process's."""
     topics = tmp_path / "topics"
     topics.mkdir()
     for path in BUILTIN_DIR.glob("*.yaml"):
         shutil.copy(path, topics / path.name)
-    return create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)), start_feeds=False,
-                      clock=clock)
+    return create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics), **settings),
+                      start_feeds=False, clock=clock)
 
 
 def add_user(db: str, username: str, role: str, password: str, *themes: str) -> None:

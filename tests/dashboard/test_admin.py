@@ -205,7 +205,9 @@ def test_sign_in_keeps_the_path_it_was_given(locked: Any, nxt: str, to: str) -> 
 def test_a_wall_screen_signs_in_by_its_token_url(locked: Any) -> None:
     screen = locked.server.test_client()
     assert screen.get("/?theme=social&wall=screen-1&token=guess").status_code == 302
-    assert screen.get("/?theme=social&wall=screen-1&token=wall-token-5f2c9e").status_code == 200
+    r = screen.get("/?theme=social&wall=screen-1&token=wall-token-5f2c9e")
+    assert r.status_code == 302 and r.headers["Location"] == "/?theme=social"  # the token, for a session
+    assert screen.get("/?theme=social").status_code == 200
     assert screen.get("/_dash-layout").status_code == 200  # the session carries on for its callbacks
     r = screen.post("/admin/api/topics/social", json={"text": "x"})
     assert r.status_code in (400, 403)  # a wall changes nothing

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from clock import FakeClock
 from dashboard.pages.common import View
 from dashboard.pages.wall import shared_frame
@@ -162,9 +164,13 @@ def test_a_kept_answer_goes_only_to_whoever_may_ask(tmp_path: Path) -> None:
     ctx = app.server.config["ZQ_CONTEXT"]
     names = [p.id for p in ctx.theme("social").placed()] + [KPI_STRIP]
     body = tick_body(tick_key(app), names, "?theme=social", None, 1)
+    from dashboard.auth import hash_password
+    from store import admin_queries as aq
+
+    with Session(ctx.engine) as s, s.begin():
+        aq.add_user(s, "screen", hash_password("screen-token-2021"), "wall", [], ctx.now())
     signed = app.server.test_client()
-    with signed.session_transaction() as sess:
-        sess["user"] = {"username": "screen", "role": "wall", "themes": []}
+    assert signed.get("/?wall=screen&token=screen-token-2021").status_code == 302  # the token, for a session
     assert signed.post("/_dash-update-component", json=body).status_code == 200  # kept now
     stranger = app.server.test_client()
     assert stranger.post("/_dash-update-component", json=body).status_code == 401
