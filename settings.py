@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     mqtt_share_group: str | None = Field(
         None, description="Join MQTT v5 shared subscription $share/<group>/… so several ingest workers split one stream."
     )
+    mqtt_max_message_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest MQTT payload the subscriber accepts from the broker (MQTT v5 "
+                                          "Maximum Packet Size). Payloads over 256 KiB that arrive are refused to dead "
+                                          "letters; the broker's max_packet_size should match "
+                                          "(deploy/mosquitto/zq.conf).")
     mqtt_username: str | None = Field(None, description="MQTT user name.")
     mqtt_password: SecretStr | None = Field(None, description="MQTT password.")
     mqtt_tls: bool = Field(False, description="Connect with TLS (also implied by an mqtts:// URL).")

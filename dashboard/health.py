@@ -13,7 +13,7 @@ from flask import Flask, Response
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
-from roles import Runtime, cluster_status
+from roles import Runtime, broker_report, cluster_status
 from store import alarm_queries as alq
 from store import case_queries as cq
 from store import delivery_queries as dq
@@ -165,6 +165,9 @@ def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
         body["calendar"] = calendar_report(ctx)
         body["process"] = {**runtime.status(), "web": True}
         body["cluster"] = cluster_status(ctx.engine, ctx.now())
+        body["broker"] = broker_report(body["process"], body["cluster"])
+        if body["broker"]["warning"]:
+            body["status"] = "degraded"
         return Response(orjson.dumps(body), mimetype="application/json")
 
     return monitor

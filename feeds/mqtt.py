@@ -20,6 +20,8 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 
+# The broker statistics the subscriber follows ($SYS, Mosquitto's names; other brokers may not have them).
+BROKER_STATS = ("$SYS/broker/publish/messages/dropped", "$SYS/broker/version", "$SYS/broker/store/messages/count")
 # topic, payload, receive time (None: the receiver stamps it with the process's clock), how to acknowledge
 Deliver = Callable[[str, bytes, datetime | None, Callable[[], None] | None], None]
 
@@ -76,8 +78,11 @@ class MqttSubscriber:
     """
 
     def __init__(self, broker: Broker, prefix: str, client_id: str, deliver: Deliver, qos: int = 1,
-                 session_expiry_s: int = 86400, share_group: str | None = None) -> None:
+                 session_expiry_s: int = 86400, share_group: str | None = None,
+                 max_message_bytes: int | None = None) -> None:
         self.broker = broker
+        self.max_message_bytes = max_message_bytes
+        self.broker_stats: dict[str, str] = {}  # $SYS/broker/… as the broker last said them
         # The whole subtree, not `+/+/+`: a message on a malformed topic must reach dead letters too.
         self.topic = f"$share/{share_group}/{prefix}/#" if share_group else f"{prefix}/#"
         self.qos = qos
@@ -95,12 +100,16 @@ class MqttSubscriber:
     def from_settings(cls, s: Settings, deliver: Deliver) -> MqttSubscriber:
         """A subscriber configured by the --mqtt-* settings."""
         return cls(Broker.from_settings(s), s.mqtt_prefix, s.mqtt_client_id, deliver, s.mqtt_qos,
-                   s.mqtt_session_expiry_s, s.mqtt_share_group)
+                   s.mqtt_session_expiry_s, s.mqtt_share_group, s.mqtt_max_message_bytes)
 
     def start(self) -> MqttSubscriber:
         """Connect in the background; paho reconnects by itself if the broker goes away."""
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.session_expiry_s
+        if self.max_message_bytes:
+            # MQTT v5's Maximum Packet Size: the broker never sends us more (a 50 MB message is not read into memory
+            # at all); the topic and headers get their room on top of the payload's limit.
+            props.MaximumPacketSize = self.max_message_bytes + 64 * 1024
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30,
                                   clean_start=self.session_expiry_s == 0, properties=props)
         self.client.loop_start()
@@ -119,9 +128,16 @@ class MqttSubscriber:
         log.info("MQTT connected to %s:%d (session present: %s)", self.broker.host, self.broker.port,
                  flags.session_present)
         client.subscribe(self.topic, qos=self.qos)
+        # The broker's own statistics, for /healthz: a broker whose queue limits were reached drops messages and
+        # says so here (a broker that forbids $SYS to this user just refuses it; ingest goes on).
+        client.subscribe([(t, 0) for t in BROKER_STATS])
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode],
                       _props: Properties | None) -> None:
+        if len(reasons) == len(BROKER_STATS):  # the $SYS subscription: optional
+            if any(r.is_failure for r in reasons):
+                log.info("the broker does not share its $SYS statistics with this user: %s", reasons)
+            return
         if all(not r.is_failure for r in reasons):
             self.subscribed.set()
         else:
@@ -134,6 +150,9 @@ class MqttSubscriber:
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.startswith("$SYS/"):
+            self.broker_stats[msg.topic.removeprefix("$SYS/broker/")] = msg.payload.decode("utf-8", "replace")[:200]
+            return
         ack = None
         if msg.qos > 0:
             mid, qos = msg.mid, msg.qos

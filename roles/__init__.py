@@ -150,12 +150,29 @@ class Runtime:
         out: dict[str, Any] = {"holder": self.holder, "roles": sorted(self.roles), "leases": {}}
         for name, lease in local.items():
             out["leases"][name] = "leader" if lease.leading else "standby"
+        if self.feeds.subscriber is not None:
+            out["broker"] = dict(self.feeds.subscriber.broker_stats)
         if self.alert_role is not None:
             for st in self.alert_role.status():
                 out["leases"][st.name] = "leader" if st.leading else "standby"
                 if st.name == "alerts":
                     out["alerts"] = st.detail
         return out
+
+
+def broker_report(process: dict[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:
+    """What the broker says of itself, as the ingest subscribers heard it ($SYS), and a warning when it dropped
+    messages (its queue limits were reached: data was lost before it reached us)."""
+    heard = [process.get("broker")] + [p.get("broker") for p in cluster.get("processes", []) if p.get("alive")]
+    stats = [b for b in heard if b]
+    if not stats:
+        return {"heard": False, "dropped": None, "warning": None}
+    dropped = max(int(b.get("publish/messages/dropped", "0") or 0) for b in stats)
+    version = next((b["version"] for b in stats if b.get("version")), None)
+    warning = (f"the broker dropped {dropped} messages since it started: its queue limits were reached while a "
+               f"subscriber was away; raise max_queued_messages / max_queued_bytes (deploy/mosquitto/zq.conf)"
+               if dropped else None)
+    return {"heard": True, "dropped": dropped, "version": version, "warning": warning}
 
 
 def cluster_status(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
@@ -170,7 +187,8 @@ def cluster_status(engine: Engine, now: datetime | None = None) -> dict[str, Any
     members = [{"holder": p.holder, "roles": p.roles.split(",") if p.roles else [], "started_at":
                 p.started_at.isoformat(), "seen_at": p.seen_at.isoformat(),
                 "alive": now is not None and (now - p.seen_at).total_seconds() <= ALIVE_S,
-                "leases": (p.status or {}).get("leases", {}), "ingest": (p.status or {}).get("ingest")}
+                "leases": (p.status or {}).get("leases", {}), "ingest": (p.status or {}).get("ingest"),
+                "broker": (p.status or {}).get("broker")}
                for p in procs]
     return {"leases": [asdict(r) for r in rows], "processes": members, "log_seq": last, "cursors": cursors,
             "lag_batches": lag}

@@ -235,8 +235,9 @@ class DeadLetter(Base):
     count: Mapped[int] = mapped_column(Integer, default=1)
     topic: Mapped[str] = mapped_column(String(256))
     feed: Mapped[str | None] = mapped_column(String(32))
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # its first DEAD_LETTER_KEEP bytes (store.writes)
     reason: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # the whole payload's size, in bytes
 
     __table_args__ = (Index("ix_dead_letters_received", "received_at"),)
 

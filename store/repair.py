@@ -109,6 +109,6 @@ def _dead(session: Session, now: datetime, limit: datetime,
         payload = orjson.dumps(body)
         digest = hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
         stmt = insert(DeadLetter).values(digest=digest, received_at=now, last_received_at=now, count=1,
-                                         topic=topic[:256], feed=feed, payload=payload,
+                                         topic=topic[:256], feed=feed, payload=payload, size=len(payload),
                                          reason=REASON.format(ts=ts.isoformat(), limit=limit.isoformat()))
         session.execute(stmt.on_conflict_do_nothing(index_elements=["digest"]))

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session
 from store.models import DeadLetter, Device, FeedStatus, GridEvent, GridEventStep, KpiMetric, epoch_ms
 
 
+# How much of a refused message is kept: enough to read what it was (device messages are well under it).
+DEAD_LETTER_KEEP = 8 * 1024
+
+
 @dataclass
 class FeedDelta:
     """What a batch adds to one feed's counters."""
@@ -88,7 +92,9 @@ class Batch:
         self.dead_letters[digest] = {
             "digest": digest, "received_at": received_at, "last_received_at": received_at, "count": 1,
             # The topic column is bounded and text columns cannot hold NUL; the digest covers the raw topic.
-            "topic": topic[:256].replace("\0", "\\0"), "feed": feed, "payload": payload,
+            "topic": topic[:256].replace("\0", "\\0"), "feed": feed,
+            # A bounded prefix, with the digest and the size: two 50 MB refusals must not become 100 MB of store.
+            "payload": payload[:DEAD_LETTER_KEEP], "size": len(payload),
             "reason": reason.replace("\0", "\\0"),
         }
 

@@ -164,6 +164,22 @@ class Mosquitto:
         wait_for_port(self.port)
 
 
+# What the harness sets for itself: where it listens, who may connect, where it keeps and logs things, how often.
+HARNESS_KEYS = {"listener", "allow_anonymous", "password_file", "acl_file", "persistence", "persistence_location",
+                "autosave_interval", "log_dest", "user", "sys_interval", "persistent_client_expiration"}
+
+
+def shipped_broker_settings() -> list[str]:
+    """The settings of deploy/mosquitto/zq.conf the tests share with production (queues, in-flight, sizes)."""
+    conf = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto" / "zq.conf"
+    out = []
+    for line in conf.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and line.split()[0] not in HARNESS_KEYS:
+            out.append(line)
+    return out
+
+
 @contextmanager
 def mosquitto_broker(persistent: bool = False, extra: tuple[str, ...] = ()) -> Iterator[Mosquitto]:
     """Start Mosquitto with its own small config on a free loopback port; stop it after.
@@ -176,8 +192,9 @@ def mosquitto_broker(persistent: bool = False, extra: tuple[str, ...] = ()) -> I
     workdir = Path(tempfile.mkdtemp(prefix="zq-mqtt-"))
     port = free_port()
     conf = workdir / "mosquitto.conf"
+    # The production configuration's queue and size limits (deploy/mosquitto/zq.conf), on a test listener.
     lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", f"log_dest file {workdir / 'mosquitto.log'}",
-             "max_queued_messages 100000", "max_inflight_messages 1000"]
+             *shipped_broker_settings(), "sys_interval 1"]
     lines += (["persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
               if persistent else ["persistence false"])
     if os.geteuid() == 0:

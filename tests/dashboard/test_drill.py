@@ -101,8 +101,8 @@ def test_devices_refused_for_coordinates_outside_the_city_are_listed_once_each(c
     decoder = make_decoder()
     now = process_clock().now()
     batch = Batch()
-    outside = [msg("road_weather", road("441204", 3, lon=GUANGZHOU[0], lat=GUANGZHOU[1], ts=t))
-               for t in ("2026-11-30T10:00:00+08:00", "2026-11-30T10:01:00+08:00")]
+    outside = [msg("road_weather", road("441204", 3, lon=GUANGZHOU[0], lat=GUANGZHOU[1], ts=now - timedelta(minutes=m)))
+               for m in (2, 1)]
     for topic, payload in outside:
         rejected = decoder.decode(topic, payload, now)
         assert "outside the city" in rejected.reason

@@ -288,3 +288,38 @@ def test_ingest_counters_of_the_running_worker(tmp_path: Path) -> None:
     assert one(samples, "zq_devices", feed="road_weather", county="441204", state="online") == 1
     assert (body["ingest"]["received"], body["ingest"]["stored"], body["ingest"]["dead"]) == (3, 2, 1)
     assert body["ingest"]["last_commit_at"]
+
+
+@pytest.mark.mqtt
+def test_healthz_warns_when_the_broker_says_it_dropped_messages(tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    from tests.servers import mosquitto_broker
+
+    # A broker with a queue far too small: a client that is away with a persistent session loses what overflows.
+    with mosquitto_broker(extra=("max_queued_messages 5",)) as broker:
+        app = make_app(tmp_path, start_feeds=True, simulate=False, ingest=True, mqtt=broker.url)
+        service = app.server.config["ZQ_FEEDS"]
+        client = app.server.test_client()
+
+        def report() -> dict[str, Any]:
+            return client.get("/healthz").get_json()
+
+        try:
+            deadline = time.monotonic() + 15
+            while not (body := report())["broker"]["heard"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert body["broker"]["dropped"] == 0 and body["broker"]["warning"] is None
+            assert body["broker"]["version"].startswith("mosquitto version")
+            away = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-V", "mqttv5", "-c", "-i", "away",
+                    "-x", "3600", "-q", "1", "-t", "other/#", "-W", "1"]
+            subprocess.run(away, capture_output=True, timeout=10)  # subscribes, then goes away for a while
+            for i in range(20):
+                broker.pub("other/x", str(i))
+            while (body := report())["broker"]["dropped"] != 15 and time.monotonic() < deadline + 15:
+                time.sleep(0.2)
+        finally:
+            service.stop()
+    assert body["broker"]["dropped"] == 15, body["broker"]
+    assert "max_queued_messages" in body["broker"]["warning"] and body["status"] == "degraded"

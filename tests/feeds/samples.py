@@ -111,10 +111,13 @@ def msg(feed: str, body: dict[str, Any], county: str | None = None, prefix: str 
 def arrival(body: dict[str, Any]) -> datetime:
     """When a fixture message arrives: now, or its own time when that is later (a test run at an earlier moment,
     ZQ_CLOCK_START, still receives the fixtures it sends as arriving when they say they were sent)."""
-    now = process_clock().now()
-    ts = body.get("ts")
-    at = datetime.fromisoformat(ts) if isinstance(ts, str) else None
-    return max(now, at) if at is not None and at.tzinfo is not None else now
+    times = [process_clock().now()]
+    for name in ("ts", "reported_at"):
+        value = body.get(name)
+        at = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if at is not None and at.tzinfo is not None:
+            times.append(at)
+    return max(times)
 
 
 def ingest(engine: Any, items: list[tuple[str, dict[str, Any]]]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -164,3 +165,58 @@ def test_the_simulator_through_the_broker(engine: Engine, mosquitto: Mosquitto,
     assert statuses == {f: feeds.count(f) for f in set(feeds)}
     assert located == {d.id: d.county for d in sim.devices}
     assert ingestor.stats.dead == 0
+
+
+def test_a_refused_oversized_message_keeps_a_bounded_prefix_its_size_and_its_digest(
+        engine: Engine, mosquitto: Mosquitto, pipeline: tuple[str, Ingestor]) -> None:
+    from feeds.decode import MAX_PAYLOAD_BYTES
+    from store.writes import DEAD_LETTER_KEEP
+
+    prefix, _ = pipeline
+    before = msg("road_weather", road("441204", 5), prefix=prefix)
+    topic, _ = msg("road_weather", road("441204", 6), prefix=prefix)
+    big = orjson.dumps({**road("441204", 6), "note": "x" * (MAX_PAYLOAD_BYTES + 40_000)})
+    after = msg("road_weather", road("441204", 7), prefix=prefix)
+    for t, payload in (before, (topic, big), (topic, big), after):  # the same big one twice: one row, count 2
+        mosquitto.pub(t, payload)
+    wait_until(lambda: count(engine, Observation) == 2 and count(engine, DeadLetter) == 1, "two stored, one refused")
+    with Session(engine) as s:
+        [letter] = s.scalars(select(DeadLetter)).all()
+    assert letter.size == len(big) and letter.count == 2
+    assert len(letter.payload) == DEAD_LETTER_KEEP and big.startswith(letter.payload)
+    assert f"payload of {len(big)} bytes exceeds {MAX_PAYLOAD_BYTES}" in letter.reason
+
+
+def test_the_broker_refuses_a_message_over_the_shipped_packet_limit_and_the_stream_goes_on(
+        engine: Engine, mosquitto: Mosquitto, pipeline: tuple[str, Ingestor]) -> None:
+    # deploy/mosquitto/zq.conf's max_packet_size (the tests' broker runs with it): a 2 MiB message is refused at
+    # the broker's door, its publisher told, and never reaches ingest's memory.
+    prefix, _ = pipeline
+    topic, good = msg("road_weather", road("441204", 8), prefix=prefix)
+    huge = orjson.dumps({**road("441204", 8), "note": "x" * (2 * 1024 * 1024)})
+    # An MQTT 3.1.1 publisher is disconnected for it (a v5 one is told the limit at connection and does not send).
+    refused = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-V", "mqttv311",
+                              "-q", "1", "-t", topic, "-s"], input=huge, capture_output=True, timeout=30)
+    assert refused.returncode != 0 and b"connection was lost" in refused.stderr
+    mosquitto.pub(topic, huge)
+    mosquitto.pub(topic, good)
+    wait_until(lambda: count(engine, Observation) == 1, "the message after the refused one stored")
+    assert count(engine, DeadLetter) == 0
+
+
+def test_the_subscriber_asks_the_broker_for_nothing_larger_than_its_cap(engine: Engine, mosquitto: Mosquitto) -> None:
+    # MQTT v5 Maximum Packet Size: the broker does not send this subscriber a message over its cap (a broker
+    # configured with a larger limit than the app's cannot push 50 MB into the worker's memory).
+    prefix = f"zqt{next(_ids)}"
+    got: list[int] = []
+    subscriber = MqttSubscriber(broker(mosquitto), prefix, f"test-cap-{prefix}",
+                                lambda _t, payload, _at, ack: (got.append(len(payload)), ack and ack()),
+                                max_message_bytes=100_000).start()
+    try:
+        assert subscriber.subscribed.wait(10)
+        mosquitto.pub(f"{prefix}/441204/road_weather/x", b"y" * 300_000)
+        mosquitto.pub(f"{prefix}/441204/road_weather/x", b"z" * 1000)
+        wait_until(lambda: 1000 in got, "the small message")
+    finally:
+        subscriber.stop()
+    assert got == [1000]

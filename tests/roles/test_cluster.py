@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from clock import process_clock
 from store import ingest_log, make_engine, migrate
-from store.models import Alarm, Case, GridEvent, Lease, Observation
+from store.models import Alarm, Case, DeadLetter, GridEvent, Lease, Observation
 from tests.alerts.receiver import Receiver
 from tests.conftest import new_pg_database
 from tests.feeds.samples import event, iso, road
@@ -162,7 +162,19 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
                 procs["ingest-1"].restart()
 
         total = STATIONS * READINGS
-        wait_until(lambda: count(engine, model=Observation) == total, f"all {total} readings stored", 90, procs)
+        try:
+            wait_until(lambda: count(engine, model=Observation) == total, f"all {total} readings stored", 90, procs)
+        except AssertionError as e:
+            with Session(engine) as s:
+                have = {(d, ts) for d, ts in s.execute(select(Observation.device_id, Observation.ts))}
+                dead = [(d.topic, d.reason[:80]) for d in s.scalars(select(DeadLetter)).all()][:5]
+            start = base.replace(microsecond=0)
+            have_s = {(d, int(ts.timestamp())) for d, ts in have}
+            missing = sorted((i, k) for i in range(STATIONS) for k in range(READINGS)
+                             if (station(i), int((start + timedelta(seconds=k)).timestamp())) not in have_s)
+            per = Counter(i for i, _ in missing)
+            raise AssertionError(f"{len(have)} of {total} stored; missing per station {dict(per)}; first "
+                                 f"{missing[:12]}; dead letters {dead}") from e
         wait_until(lambda: count(engine, model=GridEvent) == EVENTS, "all grid events stored", 30, procs)
         with Session(engine) as s:
             last = ingest_log.last_seq(s)

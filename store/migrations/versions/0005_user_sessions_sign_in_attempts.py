@@ -1,4 +1,4 @@
-"""user sessions, sign-in attempts
+"""user sessions, sign-in attempts, dead letters' sizes
 
 Revision ID: 0005
 Revises: 0004
@@ -41,10 +41,15 @@ def upgrade() -> None:
     with op.batch_alter_table('sign_in_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_sign_in_attempts_user', ['username', 'at'], unique=False)
         batch_op.create_index('ix_sign_in_attempts_address', ['address', 'at'], unique=False)
+    with op.batch_alter_table('dead_letters', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('size', sa.BigInteger(), nullable=False, server_default='0'))
+    op.execute("UPDATE dead_letters SET size = length(payload)")
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table('dead_letters', schema=None) as batch_op:
+        batch_op.drop_column('size')
     with op.batch_alter_table('sign_in_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_sign_in_attempts_address')
         batch_op.drop_index('ix_sign_in_attempts_user')
