@@ -113,13 +113,16 @@ class Decoder:
         if b"\\u0000" in payload:
             return Rejected("payload contains a NUL character (\\u0000), which text fields cannot keep", feed.name)
         try:
-            data = orjson.loads(payload)
+            data = orjson.loads(payload)  # strict JSON (no NaN); its error message says where
         except orjson.JSONDecodeError as e:
             return Rejected(f"payload is not valid UTF-8 JSON: {e}", feed.name)
         if not isinstance(data, dict):
             return Rejected(f"payload must be a JSON object, got {type(data).__name__}", feed.name)
         try:
-            model: Payload = feed.payload.model_validate(data)
+            # Strict JSON types, as docs/schemas publish them: a number where the schema says string, true where it
+            # says number, or a Unix time where it says an ISO time is refused, never coerced (lax mode stored
+            # "ts": 12345 as 1970 and true as 1.0).
+            model: Payload = feed.payload.model_validate_json(payload, strict=True)
         except ValidationError as e:
             return Rejected(f"invalid {feed.name} payload: {explain(e)}", feed.name)
 

@@ -118,7 +118,8 @@ def readme(feeds: Iterable[Feed], city: str = EXAMPLE_CITY) -> str:
         "",
         "Every message is UTF-8 JSON published at QoS 1 on `{prefix}/{county_adcode}/{feed}/{key}` "
         "(prefix `zq` unless configured with `--mqtt-prefix`), timestamps ISO 8601 with an offset "
-        "(`+08:00` for local time). Unknown fields are ignored. A message that fails any check is kept in "
+        "(`+08:00` for local time). JSON types are strict, exactly as the schemas say: `true` is not a "
+        "number, `\"150\"` is not a number, `12345` is not a time. Unknown fields are ignored. A message that fails any check is kept in "
         "dead letters with its reason and never reaches the panels.",
         "",
         "| feed | 名称 | name | topic | cadence | schema |",

@@ -539,7 +539,7 @@ def ticket_counts(source: Source, agg: TicketCounts, doc: Any, mapped: list[tupl
         if not isinstance(payload, dict):
             continue
         try:
-            t = feed.payload.model_validate(payload)
+            t = feed.payload.model_validate_json(orjson.dumps(payload), strict=True)  # as the decoder reads it
         except ValidationError:
             continue
         status = str(t.status)  # type: ignore[attr-defined]

@@ -160,3 +160,44 @@ def test_the_schema_accepts_valid_payloads(name: str) -> None:
 def test_the_schema_refuses_what_the_model_refuses(name: str, body: dict, error: str) -> None:
     errors = validate(feed_schema(FEEDS[name]), body)
     assert any(e.startswith(error) for e in errors), errors
+
+
+# ---- the decoder accepts nothing the published schema refuses: JSON types are strict ----------------------
+
+WRONG_TYPES = [12345, 1.5, True, "12345", "2026-11-30T08:00:00+08:00", None, [], {}]
+
+
+@pytest.mark.parametrize("name", list(FEEDS))
+def test_the_decoder_accepts_no_wrong_json_type_the_schema_refuses(name: str) -> None:
+    import jsonschema
+
+    from tests.feeds.samples import arrival, msg
+
+    feed, decoder = FEEDS[name], make_decoder()
+    check = jsonschema.Draft202012Validator(feed_schema(feed))
+    body = VALID[name]
+    assert check.is_valid(body)
+    lax = []
+    for field in feed.payload.model_fields:
+        for wrong in WRONG_TYPES:
+            mutated = {**body, field: wrong}
+            topic, payload = msg(name, body)  # the topic of the valid body: only the field changes
+            accepted = isinstance(decoder.decode(topic, orjson.dumps(mutated), arrival(body)), Accepted)
+            if accepted and not check.is_valid(mutated):
+                lax.append((field, wrong))
+    assert lax == [], f"accepted though the schema refuses: {lax}"
+
+
+@pytest.mark.parametrize("field, wrong, words", [
+    ("ts", 12345, ["ts", "datetime"]),  # a Unix time is not the ISO time the schema says (was stored as 1970)
+    ("air_temp_c", True, ["air_temp_c", "valid number"]),  # true is not 1.0
+    ("visibility_m", "150", ["visibility_m", "valid number"]),  # a number in a string
+    ("name", 5, ["name", "valid string"]),
+])
+def test_wrong_json_types_are_refused_with_the_field_named(field: str, wrong: Any, words: list[str]) -> None:
+    from feeds import Rejected
+    from tests.feeds.samples import msg
+
+    topic, _ = msg("road_weather", road())
+    result = make_decoder().decode(topic, orjson.dumps({**road(), field: wrong}), EXAMPLE_AT)
+    assert isinstance(result, Rejected) and all(w in result.reason for w in words), result
