@@ -152,6 +152,8 @@ class Runtime:
             out["leases"][name] = "leader" if lease.leading else "standby"
         if self.feeds.subscriber is not None:
             out["broker"] = dict(self.feeds.subscriber.broker_stats)
+            # Connected with its subscription acknowledged: from here on the broker keeps what is meant for it.
+            out["subscribed"] = self.feeds.subscriber.subscribed.is_set()
         if self.alert_role is not None:
             for st in self.alert_role.status():
                 out["leases"][st.name] = "leader" if st.leading else "standby"
@@ -188,7 +190,7 @@ def cluster_status(engine: Engine, now: datetime | None = None) -> dict[str, Any
                 p.started_at.isoformat(), "seen_at": p.seen_at.isoformat(),
                 "alive": now is not None and (now - p.seen_at).total_seconds() <= ALIVE_S,
                 "leases": (p.status or {}).get("leases", {}), "ingest": (p.status or {}).get("ingest"),
-                "broker": (p.status or {}).get("broker")}
+                "broker": (p.status or {}).get("broker"), "subscribed": (p.status or {}).get("subscribed")}
                for p in procs]
     return {"leases": [asdict(r) for r in rows], "processes": members, "log_seq": last, "cursors": cursors,
             "lag_batches": lag}

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from clock import process_clock
+from roles import cluster_status
 from store import ingest_log, make_engine, migrate
 from store.models import Alarm, Case, DeadLetter, GridEvent, Lease, Observation
 from tests.alerts.receiver import Receiver
@@ -138,6 +139,9 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
     with cluster(db, mosquitto, redis, hook.url, tmp_path) as procs:
         web = procs["web"].url
         first = wait_until(lambda: leader(engine), "an alerts leader", 60, procs)
+        # A shared subscription with no member yet drops what is published to it (there is no session to keep it):
+        # the devices' stream starts once both ingest workers have subscribed, as it would in a running city.
+        wait_until(lambda: _subscribed(engine) >= 2, "both ingest workers subscribed", 60, procs)
         per_round = READINGS // ROUNDS
         for r in range(ROUNDS):
             for i in range(STATIONS):
@@ -207,6 +211,12 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
         for name in ("web", "ingest-1", "ingest-2", "alerts-1", "alerts-2"):
             if procs[name].popen.poll() is None:
                 assert procs[name].stop() == 0, (name, procs[name].output())  # SIGTERM: a clean exit
+
+
+def _subscribed(engine: Engine) -> int:
+    """Ingest processes that report their MQTT subscription acknowledged."""
+    return sum(1 for p in cluster_status(engine, process_clock().now())["processes"]
+               if p["alive"] and "ingest" in p["roles"] and p.get("subscribed"))
 
 
 def _cursor(engine: Engine) -> int:
