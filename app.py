@@ -31,6 +31,7 @@ def main() -> None:
         run_background(settings)
         return
     from dashboard import create_app
+    from dashboard.headers import QuietRequestHandler
 
     app = create_app(settings)
     # Grid cells are loaded (or generated) now rather than on the first drill, so they are frozen too.
@@ -42,7 +43,8 @@ def main() -> None:
     # KeyboardInterrupt); the roles are stopped below, not killed with the process.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app.run(host=settings.host, port=settings.port, debug=settings.debug, use_reloader=False)
+        app.run(host=settings.host, port=settings.port, debug=settings.debug, use_reloader=False,
+                request_handler=QuietRequestHandler)
     finally:
         app.server.config["ZQ_RUNTIME"].stop()
         log.info("stopped")

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     sign_in_concurrency: int = Field(
         2, ge=1, description="Password checks (scrypt, 32 MiB each) one web process runs at once; more wait a little, "
                              "then are told to try again (503).")
+    https: bool = Field(
+        False, description="The web role is reached over HTTPS (a proxy that terminates TLS): session cookies are sent "
+                           "only over HTTPS (Secure) and browsers are told to keep to HTTPS (Strict-Transport-Security).")
+    frame_ancestors: str = Field(
+        "'self'", description="Which pages may show this app in a frame (CSP frame-ancestors), e.g. \"'self' "
+                              "https://portal.example\"; 'none' forbids every frame.")
     secret_key: str | None = Field(
         None, description="Key that signs admin sessions; default: a new random key each start (everyone signs "
                           "in again after a restart). Set it when several web workers serve one wall.")
