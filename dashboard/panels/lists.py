@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.cases import CLASS_EN
+from dashboard.panels import markdown
 from dashboard.panels.settings import PanelSettings, safe_markdown
 from dashboard.status import StandingWarning, warnings_of
 from feeds.builtin import BUILTIN_FEEDS
@@ -499,7 +500,7 @@ def render_markdown(inp: PanelInput) -> PanelOutput:
     if s is None:
         return PanelOutput(_empty(t("no_data", inp.lang)), None)
     text = s.text_en if inp.lang == "en" and s.text_en else s.text_zh
-    body = dcc.Markdown(text, dangerously_allow_html=False, link_target="_self", className="ls-md")
+    body = markdown.render(text)  # the parse the validator judged, as components: no second Markdown reader
     return PanelOutput(html.Div(body, className="ls-note", lang=_lang_attr(inp.lang)), None)
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
+from dashboard.panels import markdown
 from geo.boundaries import county_names
 
 CITY = "441200"
@@ -69,23 +70,16 @@ Region = Annotated[str, Field(pattern=r"^\d{6}$", description="441200 (the city)
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="A colour as #rrggbb")]
 Order = Literal["worst_first", "best_first", "high_first", "low_first"]
 
-_SCHEME = re.compile(r"\]\(\s*<?\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
-# The other ways to a link: a reference definition ("[x]: javascript:…") and an address written with character
-# references ("&#106;avascript:"), which Markdown decodes before following.
-_REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?\s*([a-zA-Z][a-zA-Z0-9+.-]*):", re.MULTILINE)
-_ENTITY_IN_LINK = re.compile(r"\]\(\s*[^)\s]*&#?[a-zA-Z0-9]+;|^\s{0,3}\[[^\]]+\]:\s*<?[^\s>]*&#?[a-zA-Z0-9]+;",
-                             re.MULTILINE)
-
-
 def safe_markdown(text: str) -> str:
-    """Markdown a theme owner may write: no raw HTML tags, no links but http(s) and the wall's own pages."""
+    """Markdown a theme owner may write: no raw HTML tags; links to http(s) sites or the wall's own pages;
+    images from the wall itself."""
     if re.search(r"<\s*[a-zA-Z/!]", text):
         raise ValueError("may not contain HTML tags (<…>); write Markdown: **bold**, - lists, [link](/map)")
-    for scheme in [*_SCHEME.findall(text), *_REFERENCE.findall(text)]:
-        if scheme.lower() not in ("http", "https"):
-            raise ValueError(f"links may only be http(s) or the wall's own pages (/map …), not {scheme}:")
-    if _ENTITY_IN_LINK.search(text):
-        raise ValueError("link addresses may not contain character references (&…;)")
-    if re.search(r"!\[[^\]]*\]\(\s*<?\s*https?:", text):
-        raise ValueError("images must come from the wall itself (/assets/…): the wall has no internet")
+    for kind, address in markdown.links(text):
+        if kind == "image" and not markdown.wall_path(address):
+            raise ValueError(f"images must come from the wall itself (/assets/…): the wall has no internet, "
+                             f"not {address!r}")
+        if kind == "link" and not markdown.link_allowed(address):
+            raise ValueError(f"links may only be http(s) with a host or the wall's own pages (/map …), "
+                             f"not {address!r}")
     return text

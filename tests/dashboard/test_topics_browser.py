@@ -3,6 +3,7 @@ leaves the wall as it was, and a title made of markup shows as text."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -239,4 +240,32 @@ def test_an_owner_builds_panels_with_the_form_and_the_wall_shows_them(themed_app
     kpi = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".kpi_target-panel .panel-head h2"),
                    what="the KPI panel on the wall")
     assert kpi[0].text == "端州区细颗粒物"
+    assert severe_console_errors(browser) == []
+
+
+def test_a_notes_links_as_chromium_renders_them_go_only_to_the_wall_or_to_websites(
+        themed_app: LiveApp, topics_dir: Path, browser: WebDriver) -> None:
+    note = ("[全市地图](/map) [区县](/county/441224?lang=en) [政务网](https://www.zhaoqing.gov.cn/) "
+            "[转义](\\/plan) [引用][r]\n\n[r]: /alarms")
+    edit(topics_dir / "service.yaml", "- type: plan_supervision\n  column: right\n",
+         "- type: plan_supervision\n  column: right\n- type: markdown\n  column: right\n"
+         f"  text_zh: {yaml.safe_dump(note, allow_unicode=True).strip().removesuffix('...').strip()}\n")
+    browser.get(themed_app.url + "/?theme=service")
+    anchors = wait_for(lambda: browser.execute_script(
+        "return [...document.querySelectorAll('.markdown-panel a')].map(a => [a.textContent, a.href])"),
+        timeout=10, what="the note's links")
+    origin = themed_app.url
+    assert dict(anchors) == {"全市地图": f"{origin}/map", "区县": f"{origin}/county/441224?lang=en",
+                             "政务网": "https://www.zhaoqing.gov.cn/", "转义": f"{origin}/plan",
+                             "引用": f"{origin}/alarms"}
+    # What the probe sent is refused with its reason and the wall keeps the note it had.
+    for hostile in ("[x][a\\]]\n\n[a\\]]: javascript:alert(1)", "[x](//evil.example)", "[x](/\\evil.example)"):
+        quoted = json.dumps(hostile, ensure_ascii=False)  # a YAML double-quoted string
+        edit(topics_dir / "service.yaml", "  text_zh: ", f"  text_zh: {quoted}\n  text_en: ")
+        errors = wait_for(lambda: themed_app.get_json("/healthz")["topics"]["errors"], timeout=10,
+                          what="the refusal")
+        assert "service.yaml" in errors[0] and ("links may only be" in errors[0]), errors
+        edit(topics_dir / "service.yaml", f"  text_zh: {quoted}\n  text_en: ", "  text_zh: ")
+        wait_for(lambda: not themed_app.get_json("/healthz")["topics"]["errors"], timeout=10, what="the fix")
+    assert len(browser.execute_script("return document.querySelectorAll('.markdown-panel a')")) == 5
     assert severe_console_errors(browser) == []
