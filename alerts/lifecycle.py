@@ -41,7 +41,7 @@ def silence(session: Session, user: str, now: datetime, minutes: float, rule: st
 
     Open alarms it covers are marked silenced at once, so a red one stops holding the wall.
     """
-    if minutes <= 0 or minutes > 7 * 24 * 60:
+    if not 0 < minutes <= 7 * 24 * 60:  # written so that NaN fails it too
         raise AlarmError("a silence lasts more than 0 minutes and at most 7 days")
     if rule is None and source is None and county is None:
         raise AlarmError("a silence names a rule, a source or a county (silencing everything is not allowed)")

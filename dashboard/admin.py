@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, Response, jsonify, redirect, request, session
 from markupsafe import escape
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from dashboard import alarm_actions, auth
 from dashboard.alarm_actions import alarm_dict
 from dashboard.context import AppContext
 from store import admin_queries as aq
+from store import lock
 from store import alarm_queries as alq
 from topics.loader import TopicError
 
@@ -48,6 +50,52 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return response
 
 
+class _Body(BaseModel):
+    """A JSON request body: JSON types as written (no "30" for 30), no unknown fields (a typo is named)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ThemeBody(_Body):
+    """POST /admin/api/topics/<key>: a theme file's new text."""
+
+    text: str = Field(max_length=200_000)
+    note: str | None = Field(None, max_length=500)
+    base_version: int | None = Field(None, ge=0, description="the version the edit started from: refused (409) when "
+                                                             "a newer one was saved since")
+
+
+class SilenceBody(_Body):
+    """POST /admin/api/silences."""
+
+    minutes: float = Field(gt=0, le=7 * 24 * 60)
+    rule: str | None = Field(None, max_length=128)
+    source: str | None = Field(None, max_length=64)
+    county: str | None = Field(None, pattern=r"^\d{6}$")
+    reason: str | None = Field(None, max_length=500)
+
+
+class AdvanceBody(_Body):
+    """POST /admin/api/cases/<id>/advance."""
+
+    step: int = Field(ge=1, le=7)
+    note: str | None = Field(None, max_length=500)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def body_of(model: type[M]) -> M | Response:
+    """The request's JSON body as `model`, or a 400 that names each bad field."""
+    try:
+        return model.model_validate_json(request.get_data() or b"{}")
+    except ValidationError as e:
+        problems = [{"field": ".".join(str(x) for x in err["loc"]) or "body", "message": err["msg"]}
+                    for err in e.errors(include_url=False)]
+        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return _json({"error": f"bad request body: {text}", "problems": problems}, 400)
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Replace a file in one step, so the wall never reads half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -63,13 +111,18 @@ class Saved:
     version: int | None
     errors: list[TopicError]
     refusal: str | None = None
+    conflict: bool = False  # saved by someone else since the version the edit started from
 
 
-def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str, note: str | None) -> Saved:
+def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str, note: str | None,
+               base_version: int | None = None) -> Saved:
     """Check a theme's text like a file, keep it as the next version, write the file, audit, and reload.
 
     The caller has checked the user's permission and CSRF token. The first save keeps the file as it was
-    before as version 1 (author "system"), so there is always something to roll back to.
+    before as version 1 (author "system"), so there is always something to roll back to. Saves of one theme
+    are serialised across threads, workers and servers (a lock held until the version is committed and the
+    file written: versions and the file agree); with `base_version`, a save is refused when a newer version
+    has been saved since.
     """
     theme, errors = ctx.topics.parse(text, f"{key}.yaml")
     if theme is None:
@@ -78,13 +131,20 @@ def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str,
         return Saved(None, [], f"the file says key {theme.key!r}, not {key!r}")
     path = ctx.topics.path(key)
     with Session(ctx.engine) as s, s.begin():
-        if not aq.theme_versions(s, key) and path.exists():
+        lock(s, f"theme:{key}")
+        versions = aq.theme_versions(s, key)
+        newest = versions[0].version if versions else 0
+        if base_version is not None and base_version != newest:
+            who = versions[0].author if versions else "system"
+            return Saved(None, [], f"{key} was saved as version {newest} by {who} since version {base_version}: "
+                                   f"reload it and edit again", conflict=True)
+        if not versions and path.exists():
             aq.add_theme_version(s, key, path.read_text(encoding="utf-8"), "system", ctx.now(),
                                  "the file before the first edit")
         row = aq.add_theme_version(s, key, text, username, ctx.now(), note)
         aq.audit(s, ctx.now(), username, action, f"theme:{key}", f"version {row.version}")
         version = row.version
-    write_atomically(path, text)
+        write_atomically(path, text)  # under the lock: the file is the newest version's text
     ctx.topics.refresh()
     return Saved(version, [])
 
@@ -263,8 +323,11 @@ def register(server: Flask, ctx: AppContext) -> None:
             aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme", allowed=False)
         return _json({"error": f"{user['username']} may not change the theme {key!r}"}, 403)
 
-    def save(user: dict[str, Any], key: str, text: str, action: str, note: str | None) -> Response:
-        saved = save_theme(ctx, user["username"], key, text, action, note)
+    def save(user: dict[str, Any], key: str, text: str, action: str, note: str | None,
+             base_version: int | None = None) -> Response:
+        saved = save_theme(ctx, user["username"], key, text, action, note, base_version)
+        if saved.conflict:
+            return _json({"error": saved.refusal}, 409)
         if saved.errors:
             return _json({"error": "the theme was not saved", "problems": [
                 {"line": e.line, "field": e.field, "message": e.message, "text": str(e)} for e in saved.errors]}, 422)
@@ -347,8 +410,10 @@ def register(server: Flask, ctx: AppContext) -> None:
     def write_topic(user: dict[str, Any], key: str) -> Response:
         if not auth.can_edit(user["role"], user["themes"], key):
             return refuse(user, "save", key)
-        body = request.get_json(silent=True) or {}
-        return save(user, key, str(body.get("text", "")), "save", body.get("note"))
+        body = body_of(ThemeBody)
+        if isinstance(body, Response):
+            return body
+        return save(user, key, body.text, "save", body.note, body.base_version)
 
     @server.post("/admin/api/topics/<key>/rollback/<int:version>")
     @signed_in(write=True)
@@ -408,22 +473,17 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.post("/admin/api/silences")
     @signed_in(write=True)
     def add_silence(user: dict[str, Any]) -> Response:
-        body = request.get_json(silent=True) or {}
-        try:
-            minutes = float(body.get("minutes", 0))
-        except (TypeError, ValueError):
-            return _json({"error": "minutes must be a number"}, 400)
-        done = alarm_actions.silence(ctx, user, minutes, body.get("rule"), body.get("source"), body.get("county"),
-                                     body.get("reason"))
+        body = body_of(SilenceBody)
+        if isinstance(body, Response):
+            return body
+        done = alarm_actions.silence(ctx, user, body.minutes, body.rule, body.source, body.county, body.reason)
         return _json(done.alarm if done.error is None else {"error": done.error}, done.status)
 
     @server.post("/admin/api/cases/<case_id>/advance")
     @signed_in(write=True)
     def advance_case(user: dict[str, Any], case_id: str) -> Response:
-        body = request.get_json(silent=True) or {}
-        try:
-            step = int(body.get("step", 0))
-        except (TypeError, ValueError):
-            return _json({"error": "step must be a whole number 1–7"}, 400)
-        done = alarm_actions.advance(ctx, user, case_id, step, body.get("note"))
+        body = body_of(AdvanceBody)
+        if isinstance(body, Response):
+            return body
+        done = alarm_actions.advance(ctx, user, case_id, body.step, body.note)
         return _json(done.alarm if done.error is None else {"error": done.error}, done.status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -88,3 +90,17 @@ def current_revision(engine: Engine) -> str | None:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def lock(session: Session, name: str) -> None:
+    """Hold a lock named `name` until the caller's transaction ends, across threads, processes and servers.
+
+    PostgreSQL: a transaction-scoped advisory lock on the name's hash. SQLite has a single writer: a write that
+    changes nothing takes the database's write lock now (other writers wait out the busy timeout) instead of at
+    the transaction's first real write, after reads that another writer could have made stale.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+    else:
+        session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0 = 1"))
