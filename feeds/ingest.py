@@ -58,6 +58,7 @@ def build_batch(decoder: Decoder, messages: list[Message]) -> tuple[Batch, int, 
     good = bad = 0
     for m, result in zip(messages, decoder.decode_many(messages), strict=True):
         if isinstance(result, Accepted):
+            batch.feed = result.feed.name  # the rows that follow are this feed's (its stored-message count)
             try:
                 result.feed.to_rows(batch, result.payload, result.context)
             except Exception as e:  # noqa: BLE001 - a feed's row maker must not stop the stream

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, func
+from sqlalchemy import Table, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,12 @@ class Batch:
     dead_letters: dict[str, dict[str, Any]] = field(default_factory=dict)
     feeds: dict[str, FeedDelta] = field(default_factory=dict)
     size: int = 0
+    # Which feed's message the rows being added come from (set by the decoder loop), and the feed of each step
+    # and KPI row: a feed's stored-message count is the rows it added that were new to the store, so a
+    # redelivered message (already stored, its acknowledgement lost) is not counted twice.
+    feed: str | None = None
+    step_feed: dict[tuple[str, int], str] = field(default_factory=dict)
+    kpi_feed: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add_device(self, row: dict[str, Any]) -> None:
         """Keep the newest sighting of a device; the first sighting keeps its first_seen."""
@@ -75,10 +81,12 @@ class Batch:
     def add_event_step(self, row: dict[str, Any]) -> None:
         """Record that an event reached a workflow step (first report of a step wins)."""
         self.event_steps.setdefault((row["event_id"], row["step"]), row)
+        self.step_feed.setdefault((row["event_id"], row["step"]), self.feed or "grid_event")
 
     def add_kpi(self, row: dict[str, Any]) -> None:
         """Add a KPI value; a repeat of (key, region, ts) replaces the earlier one."""
         self.kpis[(row["key"], row["region"], row["ts"])] = row
+        self.kpi_feed[(row["key"], row["region"])] = self.feed or "kpi"
 
     def add_dead_letter(self, received_at: datetime, topic: str, feed: str | None, payload: bytes,
                         reason: str) -> None:
@@ -138,6 +146,7 @@ def insert_for(session: Session) -> Callable[[Table], Any]:
 def write_batch(session: Session, batch: Batch) -> None:
     """Write a batch with one bulk statement per table; the caller owns the transaction."""
     insert = insert_for(session)
+    stored: dict[str, int] = {}  # per feed: messages whose rows were new to the store
 
     if batch.devices:
         t: Table = Device.__table__  # type: ignore[assignment]
@@ -166,8 +175,12 @@ def write_batch(session: Session, batch: Batch) -> None:
         conn = session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         if batch.observations:
-            conn.exec_driver_sql(OBS_INSERT.format(values=", ".join([mark] * len(OBS_COLUMNS))),
-                                 batch.observations)
+            by_feed: dict[str, list[tuple[Any, ...]]] = {}
+            for row in batch.observations:
+                by_feed.setdefault(row[1], []).append(row)
+            sql = OBS_INSERT.format(values=", ".join([mark] * len(OBS_COLUMNS)))
+            for feed, rows in by_feed.items():  # one statement per feed: the driver's count is that feed's new rows
+                stored[feed] = stored.get(feed, 0) + max(conn.exec_driver_sql(sql, rows).rowcount, 0)
         if batch.latest:
             conn.exec_driver_sql(LATEST_UPSERT.format(values=", ".join([mark] * len(LATEST_COLUMNS))),
                                  list(batch.latest.values()))
@@ -187,17 +200,24 @@ def write_batch(session: Session, batch: Batch) -> None:
 
     if batch.event_steps:
         t = GridEventStep.__table__  # type: ignore[assignment]
-        stmt = insert(t).on_conflict_do_nothing(index_elements=[t.c.event_id, t.c.step])
-        session.execute(stmt, list(batch.event_steps.values()))
+        stmt = (insert(t).on_conflict_do_nothing(index_elements=[t.c.event_id, t.c.step])
+                .returning(t.c.event_id, t.c.step))
+        for event_id, step in session.execute(stmt, list(batch.event_steps.values())):
+            feed = batch.step_feed.get((event_id, step), "grid_event")
+            stored[feed] = stored.get(feed, 0) + 1
 
     if batch.kpis:
         t = KpiMetric.__table__  # type: ignore[assignment]
         stmt = insert(t)
         ex = stmt.excluded
         stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.key, t.c.region, t.c.ts], set_={"value": ex.value, "unit": ex.unit}
-        )
-        session.execute(stmt, list(batch.kpis.values()))
+            index_elements=[t.c.key, t.c.region, t.c.ts], set_={"value": ex.value, "unit": ex.unit},
+            # A correction is stored; the same value again (a redelivery) changes nothing and is not counted.
+            where=or_(t.c.value != ex.value, func.coalesce(t.c.unit, "") != func.coalesce(ex.unit, "")),
+        ).returning(t.c.key, t.c.region)
+        for key, region in session.execute(stmt, list(batch.kpis.values())):
+            feed = batch.kpi_feed.get((key, region), "kpi")
+            stored[feed] = stored.get(feed, 0) + 1
 
     if batch.dead_letters:
         t = DeadLetter.__table__  # type: ignore[assignment]
@@ -211,9 +231,13 @@ def write_batch(session: Session, batch: Batch) -> None:
         session.execute(stmt, list(batch.dead_letters.values()))
 
     if batch.feeds:
+        # Feeds whose messages add observations, case steps or KPI values count what was new; any other counts
+        # its good messages.
+        counted = ({r[1] for r in batch.observations} | set(batch.step_feed.values())
+                   | set(batch.kpi_feed.values()))
         t = FeedStatus.__table__  # type: ignore[assignment]
         rows = [
-            {"feed": f, "messages": d.messages, "dead_letters": d.dead_letters,
+            {"feed": f, "messages": stored.get(f, 0) if f in counted else d.messages, "dead_letters": d.dead_letters,
              "last_message_at": d.last_message_at, "last_received_at": d.last_received_at}
             for f, d in sorted(batch.feeds.items())
         ]

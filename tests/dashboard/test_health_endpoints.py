@@ -95,9 +95,9 @@ def city(quiet_app: Dash) -> Iterator[datetime]:
     """A store with feed counters and devices around the offline limits; yields the time of writing."""
     now = process_clock().now()
     b = Batch()
-    count(b, "video_point", now - timedelta(seconds=20), good=7, bad=1)
-    count(b, "road_weather", now - timedelta(seconds=10), good=4)
-    count(b, "fire_risk", now - timedelta(hours=2), good=2, bad=3)  # stale: silent 2 h, limit 900 s
+    count(b, "video_point", now - timedelta(seconds=20), good=4, bad=1)  # one reading per device
+    count(b, "road_weather", now - timedelta(seconds=10), good=2)
+    count(b, "fire_risk", now - timedelta(hours=2), good=1, bad=3)  # stale: silent 2 h, limit 900 s
     count(b, "grid_event", now - timedelta(seconds=30), good=1)
     count(b, "kpi", now - timedelta(seconds=60), good=5)
     # The default floor (--stale-after-s 300) makes the limit 300 s for the 60 s feeds, 900 s for fire risk.
@@ -133,9 +133,9 @@ def test_healthz_reports_feeds_devices_and_says_degraded_with_200(quiet_app: Das
     got = {f: (h["messages"], h["dead_letters"], h["devices_total"], h["devices_offline"], h["streams_down"],
                h["stale_after_s"], h["stale"]) for f, h in feeds.items()}
     assert got == {
-        "video_point": (7, 1, 4, 1, 1, 300, False),
-        "road_weather": (4, 0, 2, 1, None, 300, False),
-        "fire_risk": (2, 3, 1, 1, None, 900, True),
+        "video_point": (4, 1, 4, 1, 1, 300, False),
+        "road_weather": (2, 0, 2, 1, None, 300, False),
+        "fire_risk": (1, 3, 1, 1, None, 900, True),
         "grid_event": (1, 0, None, None, None, 360, False),  # not a device feed
         "kpi": (5, 0, None, None, None, 900, False),
         "air_quality": (0, 0, 0, 0, None, 10800, True),  # never heard of: stale, no devices yet
@@ -209,8 +209,8 @@ def test_metrics_expose_feeds_devices_and_dead_letters(quiet_app: Dash, city: da
              "zq_feed_cadence_seconds", "zq_feed_stale_after_seconds"]
     by_feed = {f: tuple(one(samples, n, feed=f) for n in names) for f in FEEDS}
     assert by_feed == {
-        "video_point": (7, 1, 0, 60, 300), "road_weather": (4, 0, 0, 60, 300),
-        "fire_risk": (2, 3, 1, 300, 900),
+        "video_point": (4, 1, 0, 60, 300), "road_weather": (2, 0, 0, 60, 300),
+        "fire_risk": (1, 3, 1, 300, 900),
         "grid_event": (1, 0, 0, 120, 360), "kpi": (5, 0, 0, 300, 900),
     }
     last = series(samples, "zq_feed_last_message_timestamp_seconds")

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from feeds import Context, Feed, FeedRegistry, register_builtin_feeds
+from clock import process_clock
 from feeds.ingest import Ingestor
 from feeds.payloads import DevicePayload
 from store import Batch
@@ -250,3 +251,28 @@ def test_a_nul_character_is_refused_before_the_store_on_both_backends(engine: En
     [letter] = dead_letters(engine)
     assert (letter.topic, letter.payload, letter.feed) == (*offender, "road_weather")
     assert "NUL character" in letter.reason
+
+
+def test_a_redelivered_message_is_stored_once_and_counted_once(engine: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from store.models import FeedStatus
+
+    now = process_clock().now()
+    reading = msg("road_weather", road("441204", 2, ts=now))
+    step = msg("grid_event", event("441202", 1, step=1, ts=now))
+    value = msg("kpi", kpi("service.yss_registered", "441200", ts=now, value=3.1e6))
+    corrected = msg("kpi", kpi("service.yss_registered", "441200", ts=now, value=3.2e6))
+    ing = Ingestor(engine, make_decoder(), batch_ms=10).start()
+    try:
+        for batch in ([reading, step, value], [reading, step, value], [reading, reading], [corrected]):
+            for topic, payload in batch:  # each list one batch: a redelivery after its first commit, and within one
+                ing.submit(topic, payload)
+            assert ing.drain(10)
+    finally:
+        ing.stop()
+    with Session(engine) as s:
+        counts = {f.feed: f.messages for f in s.scalars(select(FeedStatus))}
+    # A correction of a KPI value is a new message; the same value again is not.
+    assert counts == {"road_weather": 1, "grid_event": 1, "kpi": 2}
+    assert ing.stats.received == 9

@@ -73,6 +73,7 @@ def test_batch_writes_every_table_in_one_transaction(engine: Engine) -> None:
     b.add_kpi({"key": "yss_registered", "region": "441200", "ts": T0, "value": 3.1e6, "unit": "人"})
     b.add_dead_letter(T0, "zq/x", None, b"\xff", "bad")
     b.add_dead_letter(T0 + timedelta(seconds=1), "zq/x", None, b"\xff", "bad")  # a repeat folds into a count
+    b.count("road_weather", ok=True, message_at=T0, received_at=T0)
     b.count("road_weather", ok=True, message_at=T0 + timedelta(minutes=1), received_at=T0)
     b.count("road_weather", ok=False, message_at=None, received_at=T0 + timedelta(minutes=2))
     with Session(engine) as s, s.begin():
@@ -90,7 +91,7 @@ def test_batch_writes_every_table_in_one_transaction(engine: Engine) -> None:
         assert (dead.payload, dead.count) == (b"\xff", 2)
         assert dead.last_received_at == (T0 + timedelta(seconds=1)).astimezone(UTC)
         fs = s.get(FeedStatus, "road_weather")
-        assert (fs.messages, fs.dead_letters) == (1, 1)
+        assert (fs.messages, fs.dead_letters) == (2, 1)
         assert fs.last_message_at == (T0 + timedelta(minutes=1)).astimezone(UTC)
         assert fs.last_received_at == T0.astimezone(UTC)  # dead letters do not freshen a feed
 
