@@ -21,6 +21,7 @@ from dashboard.tickcache import LocalTickCache, TickCache
 from dashboard.panels import PanelRegistry
 from feeds import FeedRegistry
 from feeds.health import FeedHealth, feed_health
+from measures import MeasureRegistry
 from layers import LayerRegistry
 from settings import CITY_TZ, Settings
 from store import queries as q
@@ -38,6 +39,7 @@ class Registries:
     layers: LayerRegistry = field(default_factory=LayerRegistry)
     panels: PanelRegistry = field(default_factory=PanelRegistry)
     rules: RuleRegistry = field(default_factory=RuleRegistry)
+    measures: MeasureRegistry = field(default_factory=MeasureRegistry)
 
 
 class TtlCache:

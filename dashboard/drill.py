@@ -28,7 +28,6 @@ from settings import CITY_TZ
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 from store import drill_queries as dq
-from store import kpi_queries
 from geo import county_names
 from topics import THEMES, Theme
 
@@ -210,7 +209,7 @@ def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, 
         counts = Counter(e.county_adcode for e in data.events)
         values: dict[str, float | None] = {a: float(counts.get(a, 0)) for a in adcodes}
     else:
-        points = kpi_queries.latest_points(session, [metric], adcodes).get(metric, {})
+        points = ctx.registries.measures.latest(session, [metric], adcodes).get(metric, {})
         values = {a: (points[a].value if a in points else None) for a in adcodes}
     standard = "aqi" if metric == "eco.aqi" else None
     return shading_for_metric(values, names, unit, adcodes, standard=standard, lang=lang), pick(zh, en, lang)

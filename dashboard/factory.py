@@ -25,6 +25,7 @@ from alerts.rules import register_builtin_rules
 from feeds import register_builtin_feeds
 from geo import load_counties
 from layers import register_builtin_layers
+from measures import register_builtin_measures
 from clock import Clock
 from settings import Settings, clock_of
 from roles import Runtime, alert_parts
@@ -73,6 +74,7 @@ def build_registries(settings: Settings) -> Registries:
     register_builtin_layers(reg.layers)
     register_builtin_panels(reg.panels)
     register_builtin_rules(reg.rules)
+    register_builtin_measures(reg.measures, settings.city, settings.aqi_edition)
     return reg
 
 
@@ -90,7 +92,8 @@ def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     registries = build_registries(settings)
     topics = theme_store(settings, registries)
     parts = alert_parts(settings, engine, registries.rules, lambda: topics.themes() or THEMES, clock)
-    return Runtime(settings, engine, registries.feeds, parts, clock).start(settings.active_roles())
+    return Runtime(settings, engine, registries.feeds, parts, clock,
+                   derived=registries.measures.derived_sources()).start(settings.active_roles())
 
 
 def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None = None) -> Dash:
@@ -117,7 +120,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     ctx.open_case = parts.open_case
     ctx.calendar = parts.calendar
     ctx.alerts = parts.engine
-    runtime = Runtime(settings, engine, registries.feeds, parts, clock)
+    runtime = Runtime(settings, engine, registries.feeds, parts, clock, derived=registries.measures.derived_sources())
     if start_feeds:
         runtime.start(settings.active_roles())
         atexit.register(runtime.stop)

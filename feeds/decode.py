@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -50,9 +50,13 @@ class Decoder:
     """Checks a message against the topic scheme, its feed's model and the city's geography."""
 
     def __init__(self, prefix: str, feeds: FeedRegistry, locator: CountyLocator, city: str,
-                 county_names: dict[str, str] | None = None, max_future_s: float = MAX_FUTURE_S) -> None:
+                 county_names: dict[str, str] | None = None, max_future_s: float = MAX_FUTURE_S,
+                 derived: Mapping[str, str] | None = None) -> None:
         self.prefix = prefix
         self.max_future = timedelta(seconds=max_future_s)
+        # KPI keys the app derives from raw data itself (key → how): one number has one source, so a business
+        # system's message for one of them is refused rather than shown beside the derived figure.
+        self.derived: Mapping[str, str] = dict(derived or {})
         self.feeds = feeds
         self.locator = locator
         self.city = city
@@ -133,6 +137,9 @@ class Decoder:
             region = getattr(model, feed.region_field)
             if region != county:
                 return Rejected(f"topic names region {county} but the payload says {region}", feed.name)
+            if key in self.derived:
+                return Rejected(f"{key} is not accepted as a KPI: the dashboard derives it from the stored raw "
+                                f"data ({self.derived[key]}); publish that raw data instead", feed.name)
         if is_gbt28181(key) and key[:6] != county:
             return Rejected(
                 f"GB/T 28181 id {key} belongs to county {self._county(key[:6])} "

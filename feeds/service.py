@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,13 +43,13 @@ class FeedService:
 
     def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry,
                  on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, derived: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock or clock_of(settings)
         self.holder = holder
         self.decoder = Decoder(settings.mqtt_prefix, feeds, CountyLocator.for_city(settings.city), settings.city,
-                               county_names(settings.city), settings.max_future_s)
+                               county_names(settings.city), settings.max_future_s, derived)
         # on_batch: told after each commit (the alert role wakes up); feeds know nothing of rules.
         self.ingestor = Ingestor(engine, self.decoder, settings.batch_size, settings.batch_ms, on_batch=on_batch,
                                  clock=self.clock, log_hours=settings.ingest_log_hours)

@@ -299,7 +299,8 @@ class Simulator:
         frac = days / 365.25
         working = 1.0 if 8 <= now.hour < 18 and now.weekday() < 5 else 0.15
         noise = lambda s: float(self.rng.normal(0, s))  # noqa: E731
-        open_cases = len(self.events)
+        # Only what business systems report: figures the dashboard derives from raw data (open cases from the
+        # events, AQI and PM2.5 from the stations) are not published as KPIs (the KPI feed refuses them).
         city = {
             "econ.gdp_ytd": (round(3050 * frac + noise(2), 1), "亿元"),
             "econ.projects.negotiating": (48 + int(noise(1)), "个"),
@@ -311,7 +312,6 @@ class Simulator:
             "market.supervision_claim_rate": (round(min(100.0, 99.2 + noise(0.2)), 1), "%"),
             "market.ysht_users": (int(205_000 + 28_000 * frac), "户"),
             "market.ysht_dau": (int(11_500 * working + noise(200)), "户"),
-            "social.open_grid_cases": (open_cases, "件"),
             "social.mediation.city": (12 + int(noise(1)), "件"),
             "social.mediation.county": (57 + int(noise(2)), "件"),
             "social.mediation.town": (143 + int(noise(3)), "件"),
@@ -328,13 +328,6 @@ class Simulator:
         for key, (value, unit) in city.items():
             out.append((self.topic(self.city, "kpi", key),
                         orjson.dumps({"metric": key, "region": self.city, "ts": ts, "value": value, "unit": unit})))
-        for county in sorted(self.geoms):
-            # Evening and early-morning stagnation raise PM2.5; afternoon mixing lowers it.
-            pm25 = max(5.0, 32 - 10 * _diurnal(now) + noise(4) + (6 if county in ("441202", "441204") else 0))
-            aqi = math.ceil(pm25 / 35 * 50) if pm25 <= 35 else math.ceil(50 + (pm25 - 35) / 40 * 50)
-            for key, value, unit in (("eco.pm2_5", round(pm25, 1), "µg/m³"), ("eco.aqi", aqi, None)):
-                out.append((self.topic(county, "kpi", key),
-                            orjson.dumps({"metric": key, "region": county, "ts": ts, "value": value, "unit": unit})))
         out.extend(self._county_kpis(now, ts, city))
         out.extend(self._plan_progress(ts))
         return out
@@ -353,10 +346,6 @@ class Simulator:
         for key in COUNTY_RATES:
             bias = np.array([(int(c) % 7 - 3) * 0.4 for c in counties])  # a stable spread between counties
             values[key] = [round(min(100.0, city[key][0] + float(b) + float(rng.normal(0, 0.3))), 1) for b in bias]
-        open_by_county = {c: 0 for c in counties}
-        for ev in self.events.values():
-            open_by_county[ev.county] = open_by_county.get(ev.county, 0) + 1
-        values["social.open_grid_cases"] = [float(open_by_county[c]) for c in counties]
         out = []
         for key, per_county in values.items():
             unit = city[key][1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,7 +78,7 @@ class Runtime:
     """The background roles of one process: started and stopped as one, reported in /healthz and /metrics."""
 
     def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry, parts: AlertParts,
-                 clock: Clock) -> None:
+                 clock: Clock, derived: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock
@@ -89,8 +89,9 @@ class Runtime:
         self.started_at = clock.now()
         self._stop = threading.Event()
         self._reporter: threading.Thread | None = None
+        # derived: the measures computed here from raw data (key → how): KPI messages for them are refused.
         self.feeds = FeedService(settings, engine, feeds, clock=clock, holder=self.holder,
-                                 on_batch=self._committed)
+                                 on_batch=self._committed, derived=derived)
 
     def _committed(self, _batch: Any) -> None:
         if self.alert_role is not None:

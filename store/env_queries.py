@@ -6,8 +6,6 @@ reading is current, how a county's AQI is formed) live here so the panel and the
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,24 +97,6 @@ def air_stations(session: Session, county: str | None = None,
                     if m not in ("aqi", "aqi_level") and abs(t - ts) < _SAME_MESSAGE},
         ))
     return out
-
-
-def worst_by_county(stations: Iterable[AirStation]) -> dict[str, list[AirStation]]:
-    """Per county, the stations at the county's highest AQI (the county's AQI is its worst station's)."""
-    groups: dict[str, list[AirStation]] = defaultdict(list)
-    for s in stations:
-        if s.county_adcode:
-            groups[s.county_adcode].append(s)
-    out = {}
-    for county, group in groups.items():
-        top = max(s.aqi for s in group)
-        out[county] = [s for s in group if s.aqi == top]
-    return out
-
-
-def county_aqi(session: Session) -> dict[str, int]:
-    """Each county's AQI: the highest current real-time AQI of its stations; counties without one left out."""
-    return {c: worst[0].aqi for c, worst in worst_by_county(air_stations(session)).items()}
 
 
 # ---- hydrology -----------------------------------------------------------------------------------------

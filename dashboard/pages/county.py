@@ -23,7 +23,6 @@ from dashboard.status import conditions
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from settings import CITY_TZ
 from store import drill_queries as dq
-from store import kpi_queries
 from store import queries as q
 from topics.cases import case_limits
 
@@ -44,7 +43,7 @@ def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html
     """Each theme's county KPIs: the county's newest value beside the average of the counties."""
     counties = sorted(ctx.names)
     keys = tuple(k for th in ctx.themes() for k in th.by_county)
-    points = kpi_queries.latest_points(session, keys, tuple(counties))
+    points = ctx.registries.measures.latest(session, keys, counties)
     rows = []
     for th in ctx.themes():
         defs = {k.key: k for k in th.kpis}
@@ -58,13 +57,17 @@ def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html
             name = pick(zh, en, lang)
             better = None
             if own is not None and avg is not None and own.value != avg:
-                higher_is_better = not (d and d.target_kind == "max") and key != "social.open_grid_cases"
+                defined = ctx.registries.measures.get(key)
+                higher_is_better = (not defined.worse_high if defined is not None
+                                    else not (d and d.target_kind == "max"))
                 better = (own.value > avg) == higher_is_better
             rows.append(html.Tr(className="kpi-row", children=[
                 html.Td(pick(th.name_zh, th.name_en, lang) if i == 0 else "", className="theme"),
                 html.Td(name, className="name"),
                 html.Td(fmt_amount(own.value, unit, lang) if own else "—",
-                        className="own" + ("" if better is None else (" better" if better else " worse"))),
+                        className="own" + ("" if better is None else (" better" if better else " worse")),
+                        **{"data-measure": ctx.registries.measures.key(key), "data-region": adcode,
+                           "data-value": "" if own is None else repr(float(own.value))}),
                 html.Td(fmt_amount(round(avg, 1), unit, lang) if avg is not None else "—", className="avg"),
                 html.Td(unit, className="unit"),
             ]))

@@ -29,7 +29,7 @@ from layers.aqi import aqi_choropleth_values, aqi_labels
 from layers.choropleth import NO_DATA, Shading, classed
 from store import alarm_queries as alq
 from store import queries as q
-from store.env_queries import county_aqi
+from measures.air import AQI_KEY
 from topics import Theme
 from topics.themes import KPI_STRIP, PanelDef, Placed
 
@@ -84,16 +84,18 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
     open alarms beside its label."""
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
-    if th.map_measure == "aqi":
-        values = county_aqi(session)
-        per_county = {a: values.get(a) for a in adcodes}
+    measures = ctx.registries.measures
+    got = measures.latest(session, [th.map_measure], adcodes).get(th.map_measure, {})
+    if measures.key(th.map_measure) == AQI_KEY:
+        per_county = {a: (int(got[a].value) if a in got else None) for a in adcodes}
         colours, legend_ = aqi_choropleth_values(per_county, lang=lang)
         labels, hover = aqi_labels(per_county, names, lang=lang)
         shading = Shading(colours=colours, labels=labels, hover=hover, legend=legend_)
         state = MapState(shading, t("aqi_map_title", lang), "")
     else:
         unit = t("legend_cases", lang)
-        state = MapState(classed(q.open_events_by_county(session), names, unit, adcodes), t("map_title", lang), unit)
+        values = {a: p.value for a, p in got.items()}
+        state = MapState(classed(values, names, unit, adcodes), t("map_title", lang), unit)
     per_county = (alq.open_by_county(session) if alarms is None
                   else dict(Counter(a.county_adcode for a in alarms if a.county_adcode)))
     return with_alarms(state, per_county, lang)
@@ -464,7 +466,7 @@ def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str 
         th = theme or (ctx.theme(theme_key) if theme_key else None)
         inp = PanelInput(session=s, lang=lang, county=county, health=ctx.health(s), now=ctx.now(),
                          names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key, theme_def=th,
-                         counties=ctx.counties_wall, layers=ctx.registries.layers)
+                         counties=ctx.counties_wall, layers=ctx.registries.layers, measures=ctx.registries.measures)
         for p in placed:
             body, meta, cls = render_one(ctx, p, inp)
             bodies.append(body)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from dash import html
 from pydantic import BaseModel, ConfigDict
@@ -13,7 +14,18 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.i18n import pick, t
 from feeds.health import FeedHealth
+from measures import MeasureRegistry, register_builtin_measures
+from settings import Settings
 from topics import Theme
+
+
+@cache
+def default_measures() -> MeasureRegistry:
+    """The built-in measures for the default settings' city (an app hands its own registry down)."""
+    reg = MeasureRegistry()
+    fields = Settings.model_fields
+    register_builtin_measures(reg, str(fields["city"].default), str(fields["aqi_edition"].default))
+    return reg
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class PanelInput:
     settings: Any = None  # this panel's settings, an instance of its type's settings model
     counties: Any = None  # the city's counties (GeoDataFrame, the wall's level of detail), for map panels
     layers: Any = None  # the layer registry (layers.LayerRegistry), for map panels
+    measures: MeasureRegistry = field(default_factory=lambda: default_measures())  # every figure is read here
 
 
 @dataclass(frozen=True)
@@ -130,3 +143,12 @@ def shell(panel: PanelType, lang: str, extra_class: str = "", title: str | None 
             html.Div(id={"type": ids.PANEL_BODY, **key}, className=f"panel-body {panel.name}-body"),
         ],
     )
+
+
+def figure(inp: PanelInput, name: str, region: str, got: Any) -> dict[str, str]:
+    """The data-* attributes of an element showing a measure's value: which measure (its canonical key), which
+    region (adcode) and the value as computed, before formatting — so a browser, or anyone auditing the wall,
+    can check that two places showing one figure agree."""
+    value = getattr(got, "value", got)
+    return {"data-measure": inp.measures.key(name), "data-region": region,
+            "data-value": "" if value is None else repr(float(value))}

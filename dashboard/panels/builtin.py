@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from dash import html
 
 from dashboard.i18n import pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, fmt_time
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time
+from dashboard.panels.settings import CITY
+from measures.cases import OPEN_CASES_KEY
 from feeds.payloads import DETECTION_NAMES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN, Detection
 from standards.fire import FIRE_LEVELS, beaufort, fire_danger
 from standards.fog import expressway_rule, fog_signal
@@ -172,7 +174,9 @@ def render_grid_events(inp: PanelInput) -> PanelOutput:
     """Open cases per workflow step and the latest case updates."""
     by_step = q.open_events_by_step(inp.session, inp.county)
     recent = q.recent_events(inp.session, 4, inp.county)
-    total = sum(by_step.values())
+    region = inp.county or CITY
+    got = inp.measures.value(inp.session, OPEN_CASES_KEY, region)  # the one count of open cases
+    total = int(got.value) if got is not None else sum(by_step.values())
     top = max(by_step.values(), default=1)
     steps = WORKFLOW_STEPS if inp.lang != "en" else WORKFLOW_STEPS_EN
     bars = html.Div(className="step-bars", children=[
@@ -188,7 +192,8 @@ def render_grid_events(inp: PanelInput) -> PanelOutput:
         html.Span(e.subcategory or e.category, className="name"),
         html.Span(steps[e.step - 1], className="tag")]) for e in recent]
     body = [html.Div(className="big-number", children=[
-        html.Span(str(total), className="value"), html.Span(f" {t('open_cases', inp.lang)}", className="unit")]),
+        html.Span(str(total), className="value", **figure(inp, OPEN_CASES_KEY, region, total)),
+        html.Span(f" {t('open_cases', inp.lang)}", className="unit")]),
         bars, html.H3(t("latest_cases", inp.lang)), html.Ul(items, className="rows")]
     return PanelOutput(body, recent[0].updated_at if recent else None)
 
@@ -222,9 +227,10 @@ def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
     regions: dict[str, list[str]] = defaultdict(list)
     for kpi in kpis:
         regions[inp.county or kpi.region].append(kpi.key)
-    latest = {region: q.latest_kpis(inp.session, keys, region) for region, keys in regions.items()}
+    latest = {region: inp.measures.latest(inp.session, keys, [region]) for region, keys in regions.items()}
     for kpi in kpis:
-        got = latest[inp.county or kpi.region].get(kpi.key)
+        region = inp.county or kpi.region
+        got = latest[region].get(kpi.key, {}).get(region)
         target = ""
         cls = "kpi-card"
         if got is not None:
@@ -242,7 +248,8 @@ def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
         value = fmt_value(got.value, unit) if got else "—"
         cards.append(html.Div(className=cls, children=[
             html.Div(pick(kpi.name_zh, kpi.name_en, inp.lang), className="kpi-name"),
-            html.Div([html.Span(value, className="kpi-value"), html.Span(unit, className="kpi-unit")]),
+            html.Div([html.Span(value, className="kpi-value", **figure(inp, kpi.key, region, got)),
+                      html.Span(unit, className="kpi-unit")]),
             html.Div(target, className="kpi-target"),
             html.Div([html.Span(kpi.department, className="dept"),
                       html.Span(fmt_time(got.ts if got else None, inp.now), className="time")],

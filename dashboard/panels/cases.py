@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from dash import html
 
 from dashboard.i18n import Texts, pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
+from dashboard.panels.settings import CITY
+from measures.cases import OPEN_CASES_KEY
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
 from store.env_queries import ClassCount, events_updated_at, open_events_by_class
 
@@ -77,12 +79,15 @@ def render_grid_categories(inp: PanelInput) -> PanelOutput:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
     lang = inp.lang
     kinds = class_view(counts)
-    total = sum(k.total for k in kinds)
+    region = inp.county or CITY
+    got = inp.measures.value(inp.session, OPEN_CASES_KEY, region)  # the one count of open cases
+    total = int(got.value) if got is not None else sum(k.total for k in kinds)
     top = max((n for k in kinds for _, n in k.classes), default=0) or 1
     subs = top_subcategories(counts)
     head = html.Div(className="ev-gc-top", children=[
         html.Div(className="big-number", children=[
-            html.Span(str(total), className="value"), html.Span(f" {tx('open', lang)}", className="unit")]),
+            html.Span(str(total), className="value", **figure(inp, OPEN_CASES_KEY, region, total)),
+            html.Span(f" {tx('open', lang)}", className="unit")]),
         html.Div(className="ev-subcats", children=[
             html.Span(tx("top_sub", lang), className="ev-subcats-label"),
             *[html.Span(className="tag ev-chip", children=[html.Span(name), html.B(f" {n}")])

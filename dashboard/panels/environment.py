@@ -9,7 +9,6 @@ ecology map colours counties by the same numbers.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,19 +17,21 @@ from typing import Any
 from dash import html
 
 from dashboard.i18n import Texts, pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
+from dashboard.panels.settings import CITY
 from layers.aqi import aqi_colour
 from layers.choropleth import NO_DATA, text_colour
-from standards.aqi import AqiBand, AqiResult, Edition, Metric, aqi, aqi_band
+from measures.air import AQI_KEY, aqi_of, area_air, current_stations, realtime_inputs
+from standards.aqi import AqiBand, AqiResult, Edition, Metric, aqi_band
 from standards.hydro import STATIONS, WaterState, WaterStatus, water_status
-from store.env_queries import AirStation, GaugeReading, air_stations, gauge_readings, worst_by_county
+from store.env_queries import AirStation, GaugeReading, gauge_readings
 
 TEXT: dict[str, tuple[str, str]] = {
     "city": ("全市", "City"),
     "primary": ("首要污染物", "Primary"),
     "none_primary": ("无", "none"),
-    "aqi_rule": ("区县取最差站点，全市取各站浓度均值", "County = worst station, city = mean"),
-    "aqi_rule_county": ("区县取最差站点", "County = worst station"),
+    "aqi_rule": ("区县、全市均取各站浓度均值（HJ 663）", "County and city: mean of stations (HJ 663)"),
+    "aqi_rule_county": ("区县取各站浓度均值（HJ 663）", "County: mean of its stations (HJ 663)"),
     "realtime": ("实时报", "real-time"),
     "unverified": ("断点未核实", "breakpoints unverified"),
     "pm_1h": ("PM按1小时值计的站点", "Stations whose PM AQI uses 1-h values"),
@@ -90,31 +91,8 @@ def pollutant_symbol(metric: str) -> str:
     return f"{symbol}-8h" if metric == Metric.O3_8H else symbol
 
 
-def realtime_inputs(values: dict[str, float]) -> dict[str, float | None]:
-    """A station's inputs to the real-time AQI, chosen as the feed chooses them (feeds/polled.py)."""
-    def pm(name: str) -> float | None:
-        day = values.get(f"{name}_24h")
-        return day if day is not None else values.get(f"{name}_1h")
-
-    return {"so2_1h": values.get("so2_1h"), "so2_24h": values.get("so2_24h"), "no2_1h": values.get("no2_1h"),
-            "co_1h": values.get("co_1h"), "o3_1h": values.get("o3_1h"), "o3_8h": values.get("o3_8h"),
-            "pm2_5_24h": pm("pm2_5"), "pm10_24h": pm("pm10")}
-
-
-def _edition(stations: Sequence[AirStation]) -> str:
-    """The edition most stations' AQI used (they normally all agree)."""
-    counts = Counter(s.edition or Edition.HJ633_2012.value for s in stations)
-    return counts.most_common(1)[0][0] if counts else Edition.HJ633_2012.value
-
-
 def _aqi_of(inputs: dict[str, float | None], edition: str) -> AqiResult | None:
-    """The real-time AQI of some inputs, or None where HJ 633 gives none."""
-    if all(v is None for k, v in inputs.items() if k != "so2_24h"):
-        return None
-    try:
-        return aqi(inputs, edition, averaging="1h")
-    except ValueError:  # MissingSubstituteError included: no answer rather than a guess
-        return None
+    return aqi_of(inputs, edition)
 
 
 def station_primary(s: AirStation) -> tuple[str, ...]:
@@ -126,16 +104,9 @@ def station_primary(s: AirStation) -> tuple[str, ...]:
 
 
 def city_aqi(stations: Sequence[AirStation]) -> AqiResult | None:
-    """The city's real-time AQI from the mean of each concentration over its current stations (HJ 663)."""
-    sums: dict[str, float] = {}
-    counts: Counter[str] = Counter()
-    for s in stations:
-        for metric, value in realtime_inputs(s.values).items():
-            if value is not None:
-                sums[metric] = sums.get(metric, 0.0) + value
-                counts[metric] += 1
-    means: dict[str, float | None] = {m: sums[m] / counts[m] for m in sums}
-    return _aqi_of(means, _edition(stations)) if means else None
+    """The city's real-time AQI: the eco.aqi measure's rule (HJ 663) over every current station."""
+    area = area_air(stations, Edition.HJ633_2012.value)
+    return area.result if area else None
 
 
 @dataclass(frozen=True)
@@ -162,11 +133,18 @@ def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
 
 
 def county_rows(stations: Sequence[AirStation], names: dict[str, str]) -> list[AirRow]:
-    """Every county worst first, its AQI its worst station's; counties without a current AQI last."""
-    worst = worst_by_county(stations)
-    rows = [AirRow(c, names.get(c, c), worst[c][0].aqi if c in worst else None,
-                   _union(station_primary(s) for s in worst.get(c, [])))
-            for c in [*names, *sorted(set(worst) - set(names))]]
+    """Every county worst first, its AQI the eco.aqi measure's (HJ 663: the AQI of the mean concentrations over
+    its current stations); counties without a current AQI last."""
+    groups: dict[str, list[AirStation]] = {}
+    for st in stations:
+        if st.county_adcode:
+            groups.setdefault(st.county_adcode, []).append(st)
+    rows = []
+    for c in [*names, *sorted(set(groups) - set(names))]:
+        area = area_air(groups.get(c, []), Edition.HJ633_2012.value)
+        result = area.result if area else None
+        rows.append(AirRow(c, names.get(c, c), result.aqi if result else None,
+                           tuple(m.value for m in result.primary_pollutants) if result else ()))
     return sorted(rows, key=lambda r: (r.aqi is None, -(r.aqi or 0)))
 
 
@@ -192,12 +170,12 @@ def _category(band: AqiBand | None, lang: str) -> str:
     return "—" if band is None else pick(band.category_zh, CATEGORY_EN_SHORT[band.level], lang)
 
 
-def _air_row(r: AirRow, lang: str) -> html.Li:
+def _air_row(r: AirRow, lang: str, attrs: dict[str, str] | None = None) -> html.Li:
     colour = aqi_colour(r.aqi)
     return html.Li(className="row ev-aq-row", children=[
         html.Span(className="ev-swatch", style={"background": colour}),
         html.Span(r.name, className="name"),
-        html.Span("—" if r.aqi is None else str(r.aqi), className="ev-aqi"),
+        html.Span("—" if r.aqi is None else str(r.aqi), className="ev-aqi", **(attrs or {})),
         html.Span(_category(r.band, lang), className="tag ev-cat",
                   style={"background": colour, "color": text_colour(colour)}),
         html.Span(_pollutants(r.primary, lang) or "—", className="ev-pol"),
@@ -223,27 +201,28 @@ def _air_details(stations: Sequence[AirStation], lang: str) -> str:
 
 def render_air_quality(inp: PanelInput) -> PanelOutput:
     """AQI per county (or per station of one county), worst first, in the HJ 633 colours."""
-    stations = air_stations(inp.session, inp.county)
+    stations = current_stations(inp.session, inp.county)  # the stations the eco.aqi measure reads
     if not stations:
         return no_data(inp)
     lang = inp.lang
     if inp.county:
         head_label = inp.names.get(inp.county, inp.county)
         rows = station_rows(stations, head_label)
-        head_aqi = rows[0].aqi
-        head_primary = _union(r.primary for r in rows if r.aqi == head_aqi)
+        region = inp.county
     else:
         rows = county_rows(stations, inp.names)
-        city = city_aqi(stations)
-        head_aqi = city.aqi if city else None
-        head_primary = tuple(m.value for m in city.primary_pollutants) if city else ()
         head_label = tx("city", lang)
+        region = CITY
+    area = city_aqi(stations)  # the area's AQI by the eco.aqi measure's rule: the county's or the city's
+    head_aqi = area.aqi if area else None
+    head_primary = tuple(m.value for m in area.primary_pollutants) if area else ()
     colour = aqi_colour(head_aqi)
     band = None if head_aqi is None else aqi_band(head_aqi)
     side = html.Div(className="ev-aq-side", children=[
         html.Div(className="ev-badge", style={"background": colour, "color": text_colour(colour)}, children=[
             html.Div(f"{head_label} AQI", className="ev-badge-label"),
-            html.Div("—" if head_aqi is None else str(head_aqi), className="ev-badge-value"),
+            html.Div("—" if head_aqi is None else str(head_aqi), className="ev-badge-value",
+                     **figure(inp, AQI_KEY, region, head_aqi)),
             html.Div(_category(band, lang), className="ev-badge-cat"),
         ]),
         html.Div(className="ev-primary", children=[
@@ -255,7 +234,8 @@ def render_air_quality(inp: PanelInput) -> PanelOutput:
                  className="footnote ev-aq-note"),
     ])
     body = html.Div(className="ev-aq", lang=_lang_attr(lang), children=[
-        side, html.Ul([_air_row(r, lang) for r in rows[:8]], className="rows ev-aq-rows")])
+        side, html.Ul([_air_row(r, lang, figure(inp, AQI_KEY, r.key, r.aqi) if not inp.county else {})
+                       for r in rows[:8]], className="rows ev-aq-rows")])
     return PanelOutput(body, _newest(s.ts for s in stations))
 
 

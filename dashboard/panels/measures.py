@@ -22,26 +22,25 @@ from dash import dcc, html
 from pydantic import Field, ValidationInfo, model_validator
 
 from dashboard.i18n import Texts, pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, fmt_time
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, default_measures, figure, fmt_time
 from dashboard.panels.kpis import (
     DEPARTMENTS_EN, Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
 )
 from dashboard.panels.settings import (
-    BUILTIN_MEASURES, CITY, COUNTIES, KpiKey, Measure, Order, PanelSettings, Region,
+    CITY, COUNTIES, KpiKey, Measure, Order, PanelSettings, Region,
 )
 from geo import load_counties
 from layers import county_choropleth, map_figure_dict
 from layers.aqi import aqi_choropleth_values, aqi_colour, aqi_labels
 from layers.choropleth import NO_DATA, Shading, classed
+from measures.air import AQI_KEY
+from measures.cases import OPEN_CASES_KEY
 from settings import CITY_TZ
-from store.env_queries import air_stations, events_updated_at, worst_by_county
-from store.kpi_queries import KpiPoint, kpi_samples, latest_points
-from store.queries import open_events_by_county
+from store.kpi_queries import KpiPoint
 from topics import KpiDef, Theme
 from topics import theme as get_theme
 
 KPI_FEED = "kpi"
-FEEDS: dict[str, str] = {"open_cases": "grid_event", "aqi": "air_quality"}  # any other measure is a KPI
 
 TEXT: dict[str, tuple[str, str]] = {
     "city": ("全市", "City"),
@@ -80,8 +79,9 @@ tx = Texts(TEXT)  # this module's own words
 
 
 def feed_of(measure: str) -> str:
-    """The feed whose freshness a measure's panel shows."""
-    return FEEDS.get(measure, KPI_FEED)
+    """The feed whose freshness a measure's panel shows: the measure's own, else the KPI feed's."""
+    defined = default_measures().get(measure)
+    return defined.feed if defined is not None and defined.feed else KPI_FEED
 
 
 def _lang_attr(lang: str) -> str:
@@ -281,7 +281,7 @@ def share_of_target(kpi: KpiDef, value: float) -> float | None:
 
 def latest(inp: PanelInput, view: KpiView) -> KpiPoint | None:
     """The KPI's newest value in the region shown."""
-    return latest_points(inp.session, [view.kpi.key], [view.region]).get(view.kpi.key, {}).get(view.region)
+    return inp.measures.value(inp.session, view.kpi.key, view.region)
 
 
 def _empty(lang: str) -> html.Div:
@@ -331,9 +331,10 @@ def render_kpi_target(inp: PanelInput) -> PanelOutput:
     point = latest(inp, view)
     foot = _foot(kpi, lang)
     if point is None:
-        return PanelOutput(_panel("kpi-target", lang, [_head(view), _empty(lang), foot]), None, KPI_FEED)
+        return PanelOutput(_panel("kpi-target", lang, [_head(view), _empty(lang), foot]), None, feed_of(kpi.key))
     state = state_of(kpi, point.value)
-    value_line: list[Any] = [html.Span([html.Span(amount(point.value, kpi, lang), className="ms-value"),
+    value_line: list[Any] = [html.Span([html.Span(amount(point.value, kpi, lang), className="ms-value",
+                                                  **figure(inp, kpi.key, view.region, point)),
                                         html.Span(unit_text(kpi, lang), className="ms-unit")],
                                        className="ms-big")]
     if state:
@@ -350,7 +351,7 @@ def render_kpi_target(inp: PanelInput) -> PanelOutput:
                                           style={"width": f"{max(0.0, min(100.0, share)):.1f}%"}),
                                  className="ms-bar"))
     kids.append(foot)
-    return PanelOutput(_panel("kpi-target", lang, kids), point.ts, KPI_FEED)
+    return PanelOutput(_panel("kpi-target", lang, kids), point.ts, feed_of(kpi.key))
 
 
 # ---- gauge ---------------------------------------------------------------------------------------------
@@ -446,7 +447,7 @@ def render_gauge(inp: PanelInput) -> PanelOutput:
     foot = _foot(kpi, lang, [html.Span(target_text(metric_of(kpi), lang), className="ms-target"), *thresholds]
                  if kpi.target is not None else thresholds)
     if point is None:
-        return PanelOutput(_panel("gauge", lang, [_head(view), _empty(lang), foot]), None, KPI_FEED)
+        return PanelOutput(_panel("gauge", lang, [_head(view), _empty(lang), foot]), None, feed_of(kpi.key))
     share = gauge_share(point.value, lo, hi)
     state = gauge_state(point.value, kpi, s.warn, s.alarm)
     ticks: list[Any] = [*_tick("min", 0.0), *_tick("max", 1.0)]
@@ -461,13 +462,14 @@ def render_gauge(inp: PanelInput) -> PanelOutput:
             html.Div(className="ms-arc", style=_arc_style(share, state)), html.Div(className="ms-mask")]),
         *ticks,
         html.Div(className="ms-readout", children=[
-            html.Span(amount(point.value, kpi, lang), className=f"ms-value ms-{state}"),
+            html.Span(amount(point.value, kpi, lang), className=f"ms-value ms-{state}",
+                      **figure(inp, kpi.key, view.region, point)),
             html.Span(unit_text(kpi, lang), className="ms-unit")]),
         html.Span(round_amount(lo, kpi, lang), className="ms-scale ms-scale-min"),
         html.Span(round_amount(hi, kpi, lang), className="ms-scale ms-scale-max"),
     ])
     body = [_head(view), html.Div(dial, className="ms-dial-wrap"), foot]
-    return PanelOutput(_panel("gauge", lang, body), point.ts, KPI_FEED)
+    return PanelOutput(_panel("gauge", lang, body), point.ts, feed_of(kpi.key))
 
 
 # ---- trend ---------------------------------------------------------------------------------------------
@@ -502,7 +504,7 @@ def window_end(now: datetime) -> datetime:
 def trend_data(inp: PanelInput, key: str, region: str, hours: int) -> TrendData:
     """One sample an hour (the newest reading in each of the last `hours` hours); a silent hour is a gap."""
     edges = trailing_edges(window_end(inp.now), hours)
-    samples = kpi_samples(inp.session, key, region, edges)
+    samples = inp.measures.samples(inp.session, key, region, edges)
     xs = [s.ts if s is not None else edge for s, edge in zip(samples, edges[1:], strict=True)]
     return TrendData(xs, [s.value if s is not None else None for s in samples])
 
@@ -556,8 +558,12 @@ def render_trend(inp: PanelInput) -> PanelOutput:
     data = trend_data(inp, kpi.key, view.region, s.hours)
     pts = data.points
     if not pts:
-        return PanelOutput(_panel("trend", lang, [_head(view), _empty(lang)]), None, KPI_FEED)
+        return PanelOutput(_panel("trend", lang, [_head(view), _empty(lang)]), None, feed_of(kpi.key))
     last_ts, last = pts[-1]
+    # The headline is the measure's value now, as every other panel shows it; the chart is its history.
+    now_point = latest(inp, view)
+    if now_point is not None:
+        last_ts, last = now_point.ts, now_point.value
     state = state_of(kpi, last)
     d = data.change
     change_cls = "ms-flat"
@@ -575,20 +581,21 @@ def render_trend(inp: PanelInput) -> PanelOutput:
     colour = {"met": "var(--ok)", "behind": "var(--warn)"}.get(state or "", "#4fc3f7")
     end = window_end(inp.now)
     start = trailing_edges(end, s.hours)[0]
-    figure = trend_figure(data, kpi, s.show_target, start, end,
+    chart = trend_figure(data, kpi, s.show_target, start, end,
                           {"met": "#66bb6a", "behind": "#ffb74d"}.get(state or "", "#4fc3f7"),
                           display_factor(kpi, lang))
     body = [
         _head(view),
-        html.Div([html.Span([html.Span(amount(last, kpi, lang), className="ms-value", style={"color": colour}),
+        html.Div([html.Span([html.Span(amount(last, kpi, lang), className="ms-value", style={"color": colour},
+                                       **figure(inp, kpi.key, view.region, last)),
                              html.Span(unit_text(kpi, lang), className="ms-unit")], className="ms-big"),
                   html.Span(right, className="ms-right")], className="ms-line"),
-        dcc.Graph(figure=figure, config={"displayModeBar": False, "staticPlot": True, "responsive": True},
+        dcc.Graph(figure=chart, config={"displayModeBar": False, "staticPlot": True, "responsive": True},
                   className="ms-trend-chart"),
         html.Div([html.Span(tx("ago", lang, h=s.hours)), html.Span(fmt_time(last_ts, inp.now)),
                   html.Span(tx("now", lang))], className="ms-axis"),
     ]
-    return PanelOutput(_panel("trend", lang, body), last_ts, KPI_FEED)
+    return PanelOutput(_panel("trend", lang, body), last_ts, feed_of(kpi.key))
 
 
 # ---- county_ranking ------------------------------------------------------------------------------------
@@ -609,7 +616,7 @@ class CountyValues:
     @property
     def title(self) -> str:
         """The measure's name with its unit ("PM2.5 µg/m³"); a count's name says what is counted."""
-        return self.name if self.measure == "open_cases" or not self.unit else f"{self.name} {self.unit}"
+        return self.name if self.measure == OPEN_CASES_KEY or not self.unit else f"{self.name} {self.unit}"
 
     def fmt(self, value: float, lang: str) -> str:
         """A value for display."""
@@ -617,27 +624,22 @@ class CountyValues:
 
 
 def county_values(inp: PanelInput, measure: str) -> CountyValues | None:
-    """The measure's newest value in each county (None when the theme no longer has the KPI)."""
+    """The measure's newest value in each county (None when neither a measure nor the theme defines it)."""
     lang = inp.lang
-    if measure == "aqi":
-        worst = worst_by_county(air_stations(inp.session))
-        values = {c: float(w[0].aqi) for c, w in worst.items() if c in COUNTIES}
-        newest = max((s.ts for w in worst.values() for s in w), default=None)
-        return CountyValues(measure, "AQI", "", values, newest, True)
-    if measure == "open_cases":
-        counts = open_events_by_county(inp.session)
-        values = {c: float(counts.get(c, 0)) for c in COUNTIES}  # no open case is a count of 0, not no data
-        return CountyValues(measure, pick(*BUILTIN_MEASURES["open_cases"], lang), t("legend_cases", lang),
-                            values, events_updated_at(inp.session), True)
-    defs = kpi_defs(theme_of(inp), measure)
-    if not defs:
+    defined = inp.measures.get(measure)
+    defs = kpi_defs(theme_of(inp), measure) or kpi_defs(theme_of(inp), inp.measures.key(measure))
+    if defined is None and not defs:
         return None
+    got = inp.measures.latest(inp.session, [measure], COUNTIES).get(measure, {})
+    values = {c: p.value for c, p in got.items()}
+    newest = max((p.ts for p in got.values()), default=None)
+    if defined is not None and not defs:
+        unit = defined.unit or (t("legend_cases", lang) if defined.unit == "件" else "")
+        return CountyValues(inp.measures.key(measure), pick(defined.label_zh, defined.label_en, lang),
+                            unit, values, newest, defined.worse_high)
     kpi = pick_def(defs, CITY)
-    # latest_points seeks the (key, region, ts) index per county and gives the times the freshness line needs.
-    got = latest_points(inp.session, [measure], COUNTIES).get(measure, {})
-    return CountyValues(measure, generic_name(kpi, inp.names, lang), unit_text(kpi, lang),
-                        {c: p.value for c, p in got.items()}, max((p.ts for p in got.values()), default=None),
-                        kpi.target_kind == "max", kpi)
+    return CountyValues(inp.measures.key(measure), generic_name(kpi, inp.names, lang), unit_text(kpi, lang), values,
+                        newest, kpi.target_kind == "max", kpi)
 
 
 def high_first(order: str, worse_high: bool) -> bool:
@@ -656,7 +658,7 @@ def ranking(values: Mapping[str, float], order: str, worse_high: bool,
 
 
 def _bar_colour(cv: CountyValues, value: float) -> str | None:
-    if cv.measure == "aqi":
+    if cv.measure == AQI_KEY:
         return aqi_colour(int(value))
     if cv.kpi is not None and cv.kpi.target is not None:
         return GAUGE_COLOURS["ok" if is_met(value, cv.kpi.target, cv.kpi.target_kind) else "warn"]
@@ -692,13 +694,14 @@ def render_county_ranking(inp: PanelInput) -> PanelOutput:
             html.Span(str(rank) if value is not None else "—", className="ms-rank-n"),
             html.Span(inp.names.get(county, county), className="ms-rank-name"),
             html.Div(bar, className="ms-rank-bar"),
-            html.Span("—" if value is None else cv.fmt(value, lang), className="ms-rank-value")]))
+            html.Span("—" if value is None else cv.fmt(value, lang), className="ms-rank-value",
+                      **figure(inp, cv.measure, county, value))]))
     kids: list[Any] = [head, html.Ul(items, className="ms-ranks", style={"--rows": str(len(items))})]
     if cv.kpi is not None:
         kids.append(_foot(cv.kpi, lang, [html.Span(target_text(metric_of(cv.kpi), lang), className="ms-target")]
                           if cv.kpi.target is not None else []))
     else:
-        rule = tx("aqi_rule" if cv.measure == "aqi" else "cases_rule", lang)
+        rule = tx("aqi_rule" if cv.measure == AQI_KEY else "cases_rule", lang)
         kids.append(html.Div(html.Span(rule, title=rule), className="ms-foot"))
     return PanelOutput(_panel("county-ranking", lang, kids), cv.data_time, feed)
 
@@ -726,7 +729,7 @@ def county_shading(cv: CountyValues, adcodes: Sequence[str], names: Mapping[str,
     A small map has no room for names: its labels are the values (the ranking panel names the counties).
     """
     labels = {a: f"<b>{cv.fmt(cv.values[a], lang)}</b>" if a in cv.values else "—" for a in adcodes}
-    if cv.measure == "aqi":
+    if cv.measure == AQI_KEY:
         per = {a: (int(cv.values[a]) if a in cv.values else None) for a in adcodes}
         colours, legend = aqi_choropleth_values(per, lang=lang)
         _, hover = aqi_labels(per, names, lang=lang)

@@ -11,10 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, default_measures
 from dashboard.panels.cases import register_case_panels
 from dashboard.panels.environment import city_aqi, register_environment_panels, station_primary
-from store.env_queries import AirStation, air_stations, county_aqi
+from store.env_queries import AirStation, air_stations
 from tests.feeds.samples import ingest, INSIDE, T0, event, iso
 from tests.components import texts, with_class
 
@@ -116,23 +116,23 @@ def test_air_quality_by_county_worst_first_with_categories_colours_and_primary_p
     assert [tuple(texts(r)) for r in rows] == [
         ("怀集县", "350", "严重污染", "PM₂.₅"),
         ("封开县", "250", "重度污染", "PM₂.₅"),
-        ("端州区", "158", "中度污染", "PM₂.₅"),
         ("高要区", "125", "轻度污染", "O₃"),
+        ("端州区", "107", "轻度污染", "PM₂.₅"),  # HJ 663: its two stations' mean PM2.5 (120, 40) is 80 µg/m³
         ("四会市", "100", "良", "NO₂、PM₁₀"),
         ("鼎湖区", "29", "优", "—"),
         ("广宁县", "—", "—", "—"),  # its newest hour has no AQI: the older one is not shown as current
         ("德庆县", "—", "—", "—"),  # its only station's hour has no AQI (SO2 1h > 800 alone)
     ]
     tags = [with_class(r, "ev-cat")[0] for r in rows]
-    assert [background(tag) for tag in tags] == [MAROON, PURPLE, RED, ORANGE, YELLOW, GREEN, GREY, GREY]
+    assert [background(tag) for tag in tags] == [MAROON, PURPLE, ORANGE, ORANGE, YELLOW, GREEN, GREY, GREY]
     swatches = [background(with_class(r, "ev-swatch")[0]) for r in rows]
-    assert swatches == [MAROON, PURPLE, RED, ORANGE, YELLOW, GREEN, GREY, GREY]
+    assert swatches == [MAROON, PURPLE, ORANGE, ORANGE, YELLOW, GREEN, GREY, GREY]
     # The city: mean PM2.5 of the five stations reporting it is 136 µg/m³ → IAQI 180.
     badge = with_class(out.body, "ev-badge")[0]
     assert texts(badge) == ["全市 AQI", "180", "中度污染"] and background(badge) == RED
     assert texts(with_class(out.body, "ev-primary")[0]) == ["首要污染物", "PM₂.₅"]
     note = " ".join(texts(with_class(out.body, "footnote")[0]))
-    assert "区县取最差站点" in note and "HJ 633-2012 实时报" in note and "市生态环境局" in note
+    assert "区县、全市均取各站浓度均值（HJ 663）" in note and "HJ 633-2012 实时报" in note and "市生态环境局" in note
     # Which stations' PM AQI used 1-h values is the footnote's tooltip (no room on the wall).
     assert with_class(out.body, "footnote")[0].title.startswith("PM按1小时值计的站点: 四会市1号站, 封开县1号站")
     assert out.data_time == T0
@@ -143,7 +143,7 @@ def test_air_quality_of_one_county_lists_its_current_stations(engine: Engine) ->
     out = render(engine, "air_quality", county="441202")
     assert [tuple(texts(r)) for r in with_class(out.body, "ev-aq-row")] == [
         ("1号站", "158", "中度污染", "PM₂.₅"), ("2号站", "57", "良", "PM₂.₅")]  # the badge names the county
-    assert texts(with_class(out.body, "ev-badge")[0]) == ["端州区 AQI", "158", "中度污染"]
+    assert texts(with_class(out.body, "ev-badge")[0]) == ["端州区 AQI", "107", "轻度污染"]  # the eco.aqi measure
     # A county whose only station has no current AQI shows the no-data text.
     assert texts(render(engine, "air_quality", county="441226").body) == [t("no_data", "zh")]
 
@@ -151,8 +151,9 @@ def test_air_quality_of_one_county_lists_its_current_stations(engine: Engine) ->
 def test_county_aqi_follows_the_panels_rule(engine: Engine) -> None:
     ingest(engine, AIR)
     with Session(engine) as s:
-        assert county_aqi(s) == {"441202": 158, "441203": 29, "441204": 125, "441224": 350, "441225": 250,
-                                 "441284": 100}
+        got = default_measures().latest(s, ["eco.aqi"], list(NAMES))["eco.aqi"]
+        assert {c: p.value for c, p in got.items()} == {"441202": 107, "441203": 29, "441204": 125, "441224": 350,
+                                                        "441225": 250, "441284": 100}
         stations = {st.device_id: st for st in air_stations(s)}
     assert stations["AQ44128401"].primary_pollutants == ("no2_1h", "pm10_24h")
     assert stations["AQ44120401"].values == {"o3_1h": 250.0, "o3_8h": 180.0}
@@ -175,7 +176,7 @@ def test_air_quality_in_english(engine: Engine) -> None:
     assert rows[4] == ("Sihui", "100", "Good", "NO₂, PM₁₀")
     assert texts(with_class(out.body, "ev-badge")[0]) == ["City AQI", "180", "Moderate"]
     assert texts(with_class(out.body, "ev-primary")[0]) == ["Primary", "PM₂.₅"]
-    assert "County = worst station, city = mean" in texts(with_class(out.body, "footnote")[0])[0]
+    assert "County and city: mean of stations (HJ 663)" in texts(with_class(out.body, "footnote")[0])[0]
 
 
 # ---- water levels --------------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ def test_every_panel_says_no_data_on_an_empty_store(engine: Engine, lang: str) -
         out = render(engine, name, lang=lang)
         assert texts(out.body) == [t("no_data", lang)] and out.data_time is None, name
     with Session(engine) as s:
-        assert county_aqi(s) == {}
+        assert default_measures().latest(s, ["eco.aqi", "eco.pm2_5", "social.open_grid_cases"], list(NAMES)) == {}
 
 
 def test_registration_names_the_feeds_whose_freshness_the_panels_show() -> None:

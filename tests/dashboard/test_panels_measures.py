@@ -62,6 +62,23 @@ def air(county: str, ts: datetime = T0, **conc: float) -> tuple[str, dict[str, A
             {"device_id": code, "ts": iso(ts), "lon": lon, "lat": lat, "name": f"{NAMES[county]}1号站", **conc})
 
 
+def pm(value: float, county: str, ts: datetime = T0) -> tuple[str, dict[str, Any]]:
+    """A station's PM2.5 hour: the county's eco.pm2_5 measure (one station: its value)."""
+    return air(county, ts, pm2_5_1h=value)
+
+
+# HJ 633 PM2.5 breakpoints (µg/m³ → IAQI): the concentration whose AQI is a given value, exactly.
+_PM_BREAKS = [(0, 0), (35, 50), (75, 100), (115, 150), (150, 200), (250, 300), (350, 400), (500, 500)]
+
+
+def aqi_at(value: float, county: str, ts: datetime = T0) -> tuple[str, dict[str, Any]]:
+    """A station hour whose AQI is `value` (by PM2.5 alone): the county's eco.aqi measure."""
+    for (c0, i0), (c1, i1) in zip(_PM_BREAKS, _PM_BREAKS[1:]):
+        if i0 <= value <= i1:
+            return air(county, ts, pm2_5_1h=c0 + (value - i0) * (c1 - c0) / (i1 - i0))
+    raise ValueError(value)
+
+
 def case(county: str, n: int, step: int = 2) -> tuple[str, dict[str, Any]]:
     body = event(county, n, step=step)
     return f"zq/{county}/grid_event/{body['event_id']}", body
@@ -257,9 +274,9 @@ def test_a_theme_file_with_these_panels_loads_and_its_mistakes_are_named_with_th
 
 
 def test_kpi_target_max_target_met_then_behind_with_the_headroom_used(engine: Engine) -> None:
-    ingest(engine, [kpi("eco.pm2_5", 24.9, "441202")])
+    ingest(engine, [pm(24.9, "441202")])
     out = render(engine, "kpi_target", {"kpi": "eco.pm2_5"})
-    assert out.feed == "kpi" and out.data_time == T0
+    assert out.feed == "air_quality" and out.data_time == T0  # derived from the stations (measures/air.py)
     assert one(out.body, "ms-value").children == "24.9" and one(out.body, "ms-unit").children == "µg/m³"
     assert one(out.body, "ms-target").children == "目标 ≤35µg/m³"
     tag = one(out.body, "ms-tag")
@@ -269,7 +286,7 @@ def test_kpi_target_max_target_met_then_behind_with_the_headroom_used(engine: En
     assert "端州区PM2.5" in text(out) and "端州区" in one(out.body, "ms-scope").children
     assert "市生态环境局" in text(out)
 
-    ingest(engine, [kpi("eco.pm2_5", 42.0, "441202", T0 + timedelta(minutes=10))])
+    ingest(engine, [pm(42.0, "441202", T0 + timedelta(minutes=10))])
     out = render(engine, "kpi_target", {"kpi": "eco.pm2_5"}, lang="en")
     tag = one(out.body, "ms-tag")
     assert tag.children == "Behind" and "ms-behind" in classes(tag)
@@ -299,7 +316,7 @@ def test_kpi_target_min_target_behind_then_met(engine: Engine) -> None:
 
 
 def test_kpi_target_region_setting_county_filter_and_no_data(engine: Engine) -> None:
-    ingest(engine, [kpi("eco.aqi", 60, "441202"), kpi("eco.aqi", 130, "441224"), kpi("econ.gdp_ytd", 2400.0)])
+    ingest(engine, [aqi_at(60, "441202"), aqi_at(130, "441224"), kpi("econ.gdp_ytd", 2400.0)])
     # The definition for the region asked for gives the name.
     out = render(engine, "kpi_target", {"kpi": "eco.aqi", "region": "441224"})
     assert one(out.body, "ms-value").children == "130" and "怀集县AQI" in text(out)
@@ -312,9 +329,9 @@ def test_kpi_target_region_setting_county_filter_and_no_data(engine: Engine) -> 
     # … but not of a city-only KPI.
     out = render(engine, "kpi_target", {"kpi": "econ.gdp_ytd"}, theme=ECON, county="441224")
     assert one(out.body, "ms-value").children == "2,400" and one(out.body, "ms-scope").children == "全市"
-    # Nothing reported at all: the standard no-data line, dated nothing.
-    out = render(engine, "kpi_target", {"kpi": "eco.pm2_5"})
-    assert is_empty(out) and out.data_time is None and out.feed == "kpi"
+    # No station in the county shown: the standard no-data line, dated nothing.
+    out = render(engine, "kpi_target", {"kpi": "eco.pm2_5"}, county="441203")
+    assert is_empty(out) and out.data_time is None and out.feed == "air_quality"
 
 
 def test_kpi_names_follow_the_region_shown() -> None:
@@ -364,7 +381,7 @@ def test_gauge_scale_defaults_and_share() -> None:
 
 def test_gauge_renders_the_arc_to_the_value_in_the_threshold_colour(engine: Engine) -> None:
     settings = {"kpi": "eco.aqi", "warn": 100, "alarm": 150}
-    ingest(engine, [kpi("eco.aqi", 120, "441202")])
+    ingest(engine, [aqi_at(120, "441202")])
     out = render(engine, "gauge", settings)
     dial = one(out.body, "ms-dial")
     assert "ms-warn" in classes(dial) and getattr(dial, "data-share") == "0.9600"  # 120 on 0–125
@@ -381,13 +398,13 @@ def test_gauge_renders_the_arc_to_the_value_in_the_threshold_colour(engine: Engi
     assert getattr(one(wide.body, "ms-dial"), "data-share") == "0.6000"
     assert one(out.body, "ms-tick-target").style["transform"] == "rotate(54.0deg)"  # 100 of 125: 144° round
     assert one(out.body, "ms-tick-label-target").children == "100"
-    assert "预警 ≥100" in text(out) and "报警 ≥150" in text(out) and out.feed == "kpi"
+    assert "预警 ≥100" in text(out) and "报警 ≥150" in text(out) and out.feed == "air_quality"
 
-    ingest(engine, [kpi("eco.aqi", 150, "441202", T0 + timedelta(minutes=5))])
+    ingest(engine, [aqi_at(150, "441202", T0 + timedelta(minutes=5))])
     out = render(engine, "gauge", settings)
     assert "ms-alarm" in classes(one(out.body, "ms-dial")) and "var(--alert)" in one(out.body, "ms-arc").style[
         "background"]
-    ingest(engine, [kpi("eco.aqi", 40, "441202", T0 + timedelta(minutes=10))])
+    ingest(engine, [aqi_at(40, "441202", T0 + timedelta(minutes=10))])
     out = render(engine, "gauge", settings)
     dial = one(out.body, "ms-dial")
     assert "ms-ok" in classes(dial) and getattr(dial, "data-share") == "0.3200"
@@ -415,12 +432,12 @@ def test_gauge_min_target_lower_is_worse(engine: Engine) -> None:
 
 def test_trend_takes_the_newest_reading_of_each_hour_and_the_change_over_the_window(engine: Engine) -> None:
     ingest(engine, [
-        kpi("eco.pm2_5", 99.0, "441202", NOW - timedelta(hours=7)),  # before the window
-        kpi("eco.pm2_5", 10.0, "441202", NOW - timedelta(hours=5, minutes=30)),
-        kpi("eco.pm2_5", 12.0, "441202", NOW - timedelta(hours=5, minutes=10)),  # same hour, newer: this one
-        kpi("eco.pm2_5", 15.0, "441202", NOW - timedelta(hours=3, minutes=20)),
-        kpi("eco.pm2_5", 18.0, "441202", NOW - timedelta(minutes=20)),
-        kpi("eco.pm2_5", 50.0, "441204", NOW - timedelta(minutes=20)),  # another county
+        pm(99.0, "441202", NOW - timedelta(hours=7)),  # before the window
+        pm(10.0, "441202", NOW - timedelta(hours=5, minutes=30)),
+        pm(12.0, "441202", NOW - timedelta(hours=5, minutes=10)),  # same hour, newer: this one
+        pm(15.0, "441202", NOW - timedelta(hours=3, minutes=20)),
+        pm(18.0, "441202", NOW - timedelta(minutes=20)),
+        pm(50.0, "441204", NOW - timedelta(minutes=20)),  # another county
     ])
     out = render(engine, "trend", {"kpi": "eco.pm2_5", "hours": 6})
     fig = graph(out)
@@ -432,7 +449,7 @@ def test_trend_takes_the_newest_reading_of_each_hour_and_the_change_over_the_win
     assert one(out.body, "ms-value").children == "18"
     change = one(out.body, "ms-change")
     assert change.children == "▲ +6" and "ms-worse" in classes(change)  # PM2.5 rising is worse
-    assert out.data_time == NOW - timedelta(minutes=20) and out.feed == "kpi"
+    assert out.data_time == NOW - timedelta(minutes=20) and out.feed == "air_quality"
     assert "6小时" in text(out) and "6小时前" in text(out)
 
     out = render(engine, "trend", {"kpi": "eco.pm2_5", "hours": 2, "show_target": False})
@@ -479,7 +496,7 @@ PM25 = {"441202": 24.9, "441203": 30.0, "441204": 41.0, "441223": 18.0, "441224"
 
 def test_ranking_worst_first_follows_the_kpis_target_kind(engine: Engine) -> None:
     gdp = {"441202": 900.0, "441204": 500.0, "441284": 650.0}
-    ingest(engine, [kpi("eco.pm2_5", v, c) for c, v in PM25.items()]
+    ingest(engine, [pm(v, c) for c, v in PM25.items()]
            + [kpi("econ.gdp_ytd", v, c) for c, v in gdp.items()])
     out = render(engine, "county_ranking", {"measure": "eco.pm2_5"})  # a max target: highest is worst
     assert ranked(out)[:3] == [("1", "高要区", "41"), ("2", "封开县", "35"), ("3", "鼎湖区", "30")]
@@ -488,7 +505,7 @@ def test_ranking_worst_first_follows_the_kpis_target_kind(engine: Engine) -> Non
     fills = {getattr(r, "data-county"): one(r, "ms-rank-fill").style for r in with_class(out.body, "ms-rank")}
     assert fills["441204"]["width"] == "100.0%" and fills["441204"]["background"] == "var(--warn)"  # over 35
     assert fills["441224"]["background"] == "var(--ok)"
-    assert out.feed == "kpi" and out.data_time == T0
+    assert out.feed == "air_quality" and out.data_time == T0
 
     out = render(engine, "county_ranking", {"measure": "econ.gdp_ytd"}, theme=ECON)  # a min target: lowest
     assert [r[1] for r in ranked(out)[:3]] == ["高要区", "四会市", "端州区"]
@@ -499,7 +516,7 @@ def test_ranking_worst_first_follows_the_kpis_target_kind(engine: Engine) -> Non
 
 
 def test_ranking_highlights_the_walls_county_and_cuts_at_top(engine: Engine) -> None:
-    ingest(engine, [kpi("eco.pm2_5", v, c) for c, v in PM25.items()])
+    ingest(engine, [pm(v, c) for c, v in PM25.items()])
     out = render(engine, "county_ranking", {"measure": "eco.pm2_5", "top": 5}, county="441202")
     rows = with_class(out.body, "ms-rank")
     assert len(rows) == 5 and one(out.body, "ms-ranks").style == {"--rows": "5"}
@@ -581,7 +598,7 @@ def test_choropleth_colours_aqi_in_the_hj633_bands_and_outlines_the_walls_county
 
 def test_choropleth_of_open_cases_and_of_a_kpi_in_classes(engine: Engine) -> None:
     ingest(engine, [case("441202", 1), case("441202", 2), case("441204", 1),
-                    kpi("eco.pm2_5", 40.0, "441202"), kpi("eco.pm2_5", 8.0, "441224")])
+                    pm(40.0, "441202"), pm(8.0, "441224")])
     out = render(engine, "choropleth", {"measure": "open_cases"})
     by_county = fills(graph(out))
     assert len(by_county) == 8 and out.feed == "grid_event"
@@ -591,7 +608,7 @@ def test_choropleth_of_open_cases_and_of_a_kpi_in_classes(engine: Engine) -> Non
     by_county = fills(graph(out))
     assert by_county["441203"]["fillcolor"] == GREY  # not reported: no data, not 0
     assert by_county["441202"]["fillcolor"] != by_county["441224"]["fillcolor"] != GREY
-    assert out.feed == "kpi" and "PM2.5" in one(out.body, "ms-name").children
+    assert out.feed == "air_quality" and "PM2.5" in one(out.body, "ms-name").children
     assert "无数据" in text(out)
 
 

@@ -1,0 +1,130 @@
+"""What a measure is, and the registry every panel, map, page and rule reads figures through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from store.kpi_queries import KpiPoint, kpi_samples, kpis_as_of, latest_points
+
+Point = KpiPoint  # one value at one time: the value a wall shows and the data time it carries
+Grain = Literal["city", "county", "grid", "device"]
+
+# A derived measure's reads: the newest value per region, and one value per interval (edges[i], edges[i+1]].
+LatestFn = Callable[[Session, Sequence[str]], dict[str, Point]]
+SamplesFn = Callable[[Session, str, Sequence[datetime]], list[Point | None]]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One figure, defined once: what it is called, its unit, where it comes from and how the city's value
+    relates to the counties'."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    unit: str
+    kind: Literal["derived", "reported"]
+    grains: tuple[Grain, ...] = ("city", "county")
+    city_rule: str = ""  # how the city's figure is formed from the counties' (or that it is reported)
+    feed: str | None = None  # the feed whose data time the figure carries (its freshness)
+    source: str = ""  # how it is computed, in a sentence (shown by the editor and docs/measures.md)
+    worse_high: bool = True  # a higher value is worse (AQI, open cases) or better (users, GDP)
+    latest_fn: LatestFn | None = field(default=None, repr=False, compare=False)
+    samples_fn: SamplesFn | None = field(default=None, repr=False, compare=False)
+
+
+class MeasureRegistry:
+    """The measures by key; a key no measure is registered for is a KPI reported through the KPI feed."""
+
+    def __init__(self) -> None:
+        self._measures: dict[str, Measure] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, measure: Measure, *aliases: str) -> None:
+        """Add a measure (and older names of it, as theme files may still write them)."""
+        if measure.key in self._measures:
+            raise ValueError(f"measure {measure.key!r} is registered twice")
+        self._measures[measure.key] = measure
+        for a in aliases:
+            self._aliases[a] = measure.key
+
+    def key(self, name: str) -> str:
+        """A measure's key from its key or an alias."""
+        return self._aliases.get(name, name)
+
+    def get(self, name: str) -> Measure | None:
+        """The measure of that name, or None (a reported KPI without a definition of its own)."""
+        return self._measures.get(self.key(name))
+
+    def derived(self, name: str) -> bool:
+        """Whether the figure is computed from raw data here (and so may not arrive as a KPI message)."""
+        m = self.get(name)
+        return m is not None and m.kind == "derived"
+
+    def derived_keys(self) -> frozenset[str]:
+        """Keys of every derived measure."""
+        return frozenset(k for k, m in self._measures.items() if m.kind == "derived")
+
+    def derived_sources(self) -> dict[str, str]:
+        """Each derived measure's key (and aliases) → how it is computed: what ingest refuses as a KPI."""
+        out = {k: m.source for k, m in self._measures.items() if m.kind == "derived"}
+        out.update({a: out[k] for a, k in self._aliases.items() if k in out})
+        return out
+
+    def all(self) -> list[Measure]:
+        """Every registered measure."""
+        return list(self._measures.values())
+
+    # ---- reads: the one way to a figure -----------------------------------------------------------------
+
+    def latest(self, session: Session, names: Iterable[str], regions: Iterable[str]) -> dict[str, dict[str, Point]]:
+        """The newest value of each measure in each region: {name: {region: point}} (absent pairs left out).
+
+        Answered under the names asked for, so callers keep the keys their theme files write.
+        """
+        regions = list(dict.fromkeys(regions))
+        out: dict[str, dict[str, Point]] = {}
+        reported: list[str] = []
+        for name in dict.fromkeys(names):
+            m = self.get(name)
+            if m is not None and m.latest_fn is not None:
+                got = m.latest_fn(session, regions)
+                if got:
+                    out[name] = got
+            else:
+                reported.append(name)
+        if reported:
+            out.update(latest_points(session, reported, regions))
+        return out
+
+    def value(self, session: Session, name: str, region: str) -> Point | None:
+        """One measure's newest value in one region."""
+        return self.latest(session, [name], [region]).get(name, {}).get(region)
+
+    def samples(self, session: Session, name: str, region: str, edges: Sequence[datetime]) -> list[Point | None]:
+        """One value per interval between consecutive edges; None where there is none (a gap stays a gap)."""
+        m = self.get(name)
+        if m is not None and m.samples_fn is not None:
+            return m.samples_fn(session, region, edges)
+        return kpi_samples(session, name, region, edges)
+
+    def as_of(self, session: Session, names: Iterable[str], region: str, at: datetime,
+              not_before: datetime | None = None) -> dict[str, Point]:
+        """Each measure's newest value at or before `at` (and after `not_before`) in one region."""
+        out: dict[str, Point] = {}
+        reported = []
+        for name in dict.fromkeys(names):
+            m = self.get(name)
+            if m is not None and m.samples_fn is not None:
+                got = m.samples_fn(session, region, [not_before or at.replace(year=at.year - 1), at])
+                if got and got[0] is not None:
+                    out[name] = got[0]
+            else:
+                reported.append(name)
+        out.update(kpis_as_of(session, reported, region, at, not_before))
+        return out

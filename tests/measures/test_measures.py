@@ -1,0 +1,154 @@
+"""The measures layer: derived figures equal an independent pandas computation over the same stored rows, a
+derived figure is refused as a KPI message, and the registry answers for reported KPIs from the KPI feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
+
+from measures import MeasureRegistry, register_builtin_measures
+from standards.aqi import aqi
+from store import make_engine, migrate
+from store.models import Base
+from tests.feeds.samples import INSIDE, T0, event, ingest, iso, kpi, make_decoder, msg
+
+CITY = "441200"
+COUNTIES = sorted(INSIDE)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('measures') / 'zq.sqlite3'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def emptied(engine: Engine) -> Engine:
+    with Session(engine) as s, s.begin():
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "alembic_version":
+                s.execute(delete(table))
+    return engine
+
+
+def registry() -> MeasureRegistry:
+    reg = MeasureRegistry()
+    register_builtin_measures(reg, CITY, "HJ633-2012")
+    return reg
+
+
+cases = st.lists(st.tuples(st.sampled_from(COUNTIES), st.booleans()), max_size=40)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases)
+def test_open_cases_equal_pandas_over_the_events(store: Engine, generated: list[tuple[str, bool]]) -> None:
+    engine = emptied(store)
+    items = []
+    for n, (county, closed) in enumerate(generated):
+        body = event(county, n + 1, step=6 if closed else 1 + n % 5)
+        items.append((f"zq/{county}/grid_event/{body['event_id']}", body))
+    if items:
+        ingest(engine, items)
+    with Session(engine) as s:
+        got = registry().latest(s, ["social.open_grid_cases"], [*COUNTIES, CITY]).get("social.open_grid_cases", {})
+    if not items:
+        assert got == {}  # no case ever: no figure (not a count of 0 with no data time)
+        return
+    frame = pd.DataFrame(generated, columns=["county", "closed"])
+    expected = frame[~frame["closed"]].groupby("county").size().reindex(COUNTIES, fill_value=0)
+    assert {c: got[c].value for c in COUNTIES} == {c: float(v) for c, v in expected.items()}
+    assert got[CITY].value == float(expected.sum())  # the city: the sum of its counties
+
+
+stations = st.lists(st.tuples(st.sampled_from(COUNTIES), st.floats(3, 400), st.floats(5, 500), st.floats(2, 300)),
+                    min_size=1, max_size=16)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stations)
+def test_county_and_city_aqi_equal_pandas_means_through_hj633(store: Engine,
+                                                               generated: list[tuple[str, float, float, float]]) -> None:
+    engine = emptied(store)
+    rows = []
+    items = []
+    for i, (county, pm25, pm10, no2) in enumerate(generated):
+        lon, lat = INSIDE[county]
+        code = f"AQ{county}{i:02d}"
+        pm25, pm10, no2 = round(pm25, 1), round(pm10, 1), round(no2, 1)
+        items.append((f"zq/{county}/air_quality/{code}", {"device_id": code, "ts": iso(T0), "lon": lon, "lat": lat,
+                                                          "pm2_5_1h": pm25, "pm10_1h": pm10, "no2_1h": no2}))
+        rows.append({"county": county, "pm2_5": pm25, "pm10": pm10, "no2": no2})
+    ingest(engine, items)
+    frame = pd.DataFrame(rows)
+
+    def expected(part: pd.DataFrame) -> tuple[float, float]:
+        means = part[["pm2_5", "pm10", "no2"]].mean()
+        result = aqi({"pm2_5_24h": means["pm2_5"], "pm10_24h": means["pm10"], "no2_1h": means["no2"]},
+                     "HJ633-2012", averaging="1h")
+        return float(result.aqi), round(float(means["pm2_5"]), 1)
+
+    want = {c: expected(part) for c, part in frame.groupby("county")}
+    want[CITY] = expected(frame)
+    with Session(engine) as s:
+        got = registry().latest(s, ["eco.aqi", "eco.pm2_5"], [*COUNTIES, CITY])
+    assert {r: p.value for r, p in got["eco.aqi"].items()} == {r: v[0] for r, v in want.items()}
+    assert {r: p.value for r, p in got["eco.pm2_5"].items()} == {r: v[1] for r, v in want.items()}
+
+
+def test_history_of_a_derived_measure_is_computed_from_the_raw_rows_of_each_interval(store: Engine) -> None:
+    engine = emptied(store)
+    lon, lat = INSIDE["441202"]
+
+    def station(code: str, minutes: int, pm25: float) -> tuple[str, dict[str, Any]]:
+        return (f"zq/441202/air_quality/{code}", {"device_id": code, "ts": iso(T0 + timedelta(minutes=minutes)),
+                                                  "lon": lon, "lat": lat, "pm2_5_1h": pm25})
+
+    ingest(engine, [station("AQ44120201", 10, 20.0), station("AQ44120202", 20, 40.0),  # hour 1: mean 30
+                    station("AQ44120201", 70, 60.0)])  # hour 2: one station, 60
+    edges = [T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2), T0 + timedelta(hours=3)]
+    with Session(engine) as s:
+        samples = registry().samples(s, "eco.pm2_5", "441202", edges)
+        opened = registry().samples(s, "social.open_grid_cases", "441202", edges)
+    assert [p.value if p else None for p in samples] == [30.0, 60.0, None]  # a silent hour stays a gap
+    assert [p.value for p in opened if p] == [0.0, 0.0, 0.0]
+
+
+def test_a_kpi_message_for_a_derived_measure_is_refused_with_the_reason(store: Engine) -> None:
+    decoder = make_decoder(derived=registry().derived_sources())
+    for key, region in (("eco.aqi", "441202"), ("eco.pm2_5", "441224"), ("social.open_grid_cases", CITY),
+                        ("aqi", "441202")):
+        topic, payload = msg("kpi", kpi(key, region, value=42.0))
+        result = decoder.decode(topic, payload, T0)
+        assert "not accepted as a KPI" in result.reason and "derives it from the stored raw data" in result.reason
+    topic, payload = msg("kpi", kpi("econ.gdp_ytd", CITY, value=2400.0))  # reported by a business system
+    assert not hasattr(decoder.decode(topic, payload, T0), "reason")
+
+
+def test_the_app_refuses_a_derived_kpi_message_to_dead_letters(tmp_path: Path) -> None:
+    from dashboard import create_app
+    from settings import Settings
+    from store.models import DeadLetter
+
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", simulate=False, ingest=True),
+                     start_feeds=True)
+    service = app.server.config["ZQ_FEEDS"]
+    try:
+        service.ingestor.submit(*msg("kpi", kpi("eco.aqi", "441202", value=36.0)))
+        service.ingestor.submit(*msg("kpi", kpi("econ.gdp_ytd", CITY, value=2400.0)))
+        assert service.ingestor.drain(10)
+    finally:
+        service.stop()
+    with Session(app.server.config["ZQ_CONTEXT"].engine) as s:
+        [letter] = s.query(DeadLetter).all()
+    assert letter.topic == "zq/441202/kpi/eco.aqi" and "HJ 633" in letter.reason
