@@ -1,4 +1,4 @@
-"""Build topics/plan_tasks.json from the plan's text: python -m topics.build_plan <seed.txt> [--out FILE].
+"""Build topics/plans/<year>.json from a plan's text: python -m topics.build_plan <plan.txt> [--out FILE].
 
 How the text is structured (the 2021 work plan, 85 lines): six parts 一、…六、, each with a lead
 paragraph; 29 tasks (一)…(二十九) numbered through the whole plan; six of them — (九), (十四),
@@ -40,7 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from topics.plan import PLAN_FILE, SCHEMA_VERSION, PlanFile, PlanTask
+from topics.plan import PLANS_DIR, SCHEMA_VERSION, PlanFile, PlanTask
 
 NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 SECTION_RE = re.compile(r"^([一二三四五六七八九十]+)、(.+)$")
@@ -254,16 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the seed text and write the JSON file."""
     ap = argparse.ArgumentParser(prog="python -m topics.build_plan", description=__doc__.splitlines()[0])
     ap.add_argument("seed", type=Path, help="the plan's text, UTF-8")
-    ap.add_argument("--out", type=Path, default=PLAN_FILE, help=f"output JSON (default {PLAN_FILE.name})")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"output JSON (default {PLANS_DIR.name}/<the plan's year>.json beside this module)")
     args = ap.parse_args(argv)
     try:
         plan = parse_plan(args.seed.read_text(encoding="utf-8"), source=args.seed.name)
     except PlanParseError as e:
         print(f"build_plan: {e}", file=sys.stderr)
         return 1
-    args.out.write_text(plan_json(plan), encoding="utf-8")
+    out = args.out or PLANS_DIR / f"{plan.year}.json"  # one file per year: the wall shows the current year's
+    out.write_text(plan_json(plan), encoding="utf-8")
     subs = sum(len(t.subtasks) for t in plan.tasks)
-    print(f"{len(plan.tasks)} tasks ({subs} sub-items) → {args.out}")
+    print(f"{len(plan.tasks)} tasks ({subs} sub-items) → {out}")
     return 0
 
 

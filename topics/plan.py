@@ -1,8 +1,10 @@
-"""The 2021 work plan's 29 tasks as data (挂图作战), and the status rule the supervision views apply.
+"""Work plans as data, one per year (挂图作战), and the status rule the supervision views apply.
 
-`topics/plan_tasks.json` is built from the plan's text by `python -m topics.build_plan` and checked
-in, so the app needs nothing outside the repository at run time. Progress comes from the store as
-KPIs `plan.task.<n>.progress` (%, region 441200), one per top-level task.
+`topics/plans/<year>.json` is built from a plan's text by `python -m topics.build_plan` and checked in, so
+the app needs nothing outside the repository at run time; the seed's 2021 plan is the packaged example.
+Progress comes from the store as KPIs `plan.task.<n>.progress` (%, region 441200), one per top-level task.
+The wall shows the plan of the current year, else the newest earlier one: a plan whose year has ended is
+shown in its final state (completed or not, and by how much), never as days overdue counted to today.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
-PLAN_FILE = Path(__file__).resolve().parent / "plan_tasks.json"
+PLANS_DIR = Path(__file__).resolve().parent / "plans"
+PLAN_FILE = PLANS_DIR / "2021.json"  # the packaged example: the seed's 2021 plan
 PROGRESS_REGION = "441200"
 AT_RISK_DAYS = 30  # a deadline this close (days) with progress below AT_RISK_PROGRESS is a risk
 AT_RISK_PROGRESS = 80.0
@@ -75,6 +78,15 @@ class PlanFile(BaseModel):
     year: int
     tasks: tuple[PlanTask, ...]
 
+    @property
+    def year_end(self) -> date:
+        """The last day of the plan's year."""
+        return date(self.year, 12, 31)
+
+    def ended(self, today: date) -> bool:
+        """Whether the plan's year is over (its tasks are judged as they stood at the year's end)."""
+        return today > self.year_end
+
 
 def progress_key(number: int) -> str:
     """`plan.task.<n>.progress`: the KPI key of top-level task n."""
@@ -92,6 +104,27 @@ def load_plan(path: Path = PLAN_FILE) -> tuple[PlanTask, ...]:
     return read_plan_file(path).tasks
 
 
+@lru_cache(maxsize=8)
+def _cached_plan(path: Path, _mtime: float) -> PlanFile:
+    return read_plan_file(path)
+
+
+def plan_files(directory: Path = PLANS_DIR) -> dict[int, Path]:
+    """The plans kept, by year (`<year>.json`)."""
+    return {int(p.stem): p for p in directory.glob("*.json") if p.stem.isdigit()}
+
+
+def plan_for(today: date, directory: Path = PLANS_DIR) -> PlanFile:
+    """The plan to show on a day: this year's; else the newest earlier one (ended); else the earliest kept."""
+    files = plan_files(directory)
+    if not files:
+        raise FileNotFoundError(f"no plan in {directory} (python -m topics.build_plan <text> writes one)")
+    years = sorted(files)
+    earlier = [y for y in years if y <= today.year]
+    path = files[earlier[-1] if earlier else years[0]]
+    return _cached_plan(path, path.stat().st_mtime)
+
+
 # ---- status ------------------------------------------------------------------------------------
 
 
@@ -103,6 +136,7 @@ class StatusKind(StrEnum):
     AT_RISK = "at_risk"
     OVERDUE = "overdue"
     UNKNOWN = "unknown"
+    NOT_DONE = "not_done"  # the plan's year ended with the task below 100 %
 
 
 # Label zh, label en, colour — the wall's own palette (assets/wall.css --ok/--accent/--warn/--alert/--muted).
@@ -112,8 +146,16 @@ STATUS_STYLE: dict[StatusKind, tuple[str, str, str]] = {
     StatusKind.AT_RISK: ("临期预警", "At risk", "#ffb74d"),
     StatusKind.OVERDUE: ("已逾期", "Overdue", "#ff5252"),
     StatusKind.UNKNOWN: ("未报进度", "No data", "#8a9bb5"),
+    StatusKind.NOT_DONE: ("未完成", "Not done", "#ff5252"),
 }
-STATUS_ORDER = tuple(StatusKind)  # done, on track, at risk, overdue, unknown
+STATUS_ORDER = tuple(StatusKind)  # done, on track, at risk, overdue, unknown, not done
+ACTIVE_STATUSES = (StatusKind.DONE, StatusKind.ON_TRACK, StatusKind.AT_RISK, StatusKind.OVERDUE, StatusKind.UNKNOWN)
+FINAL_STATUSES = (StatusKind.DONE, StatusKind.NOT_DONE, StatusKind.UNKNOWN)  # a plan whose year has ended
+
+
+def statuses(ended: bool) -> tuple[StatusKind, ...]:
+    """The statuses a plan's tasks can be in: during its year, or after it."""
+    return FINAL_STATUSES if ended else ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -124,6 +166,7 @@ class TaskStatus:
     progress: float | None
     days_overdue: int | None = None
     days_left: int | None = None
+    short_by: float | None = None  # percentage points below 100 at the plan's year end (NOT_DONE)
 
     @property
     def label_zh(self) -> str:
@@ -144,18 +187,24 @@ class TaskStatus:
         """Label with the days overdue, in the UI language."""
         if self.kind is StatusKind.OVERDUE and self.days_overdue is not None:
             return (f"Overdue {self.days_overdue} d" if lang == "en" else f"逾期{self.days_overdue}天")
+        if self.kind is StatusKind.NOT_DONE and self.short_by is not None:
+            return (f"{self.short_by:.0f}% short" if lang == "en" else f"未完成 差{self.short_by:.0f}%")
         return self.label_en if lang == "en" else self.label_zh
 
 
-def task_status(task: PlanTask, progress_pct: float | None, today: date) -> TaskStatus:
+def task_status(task: PlanTask, progress_pct: float | None, today: date, year: int | None = None) -> TaskStatus:
     """Done at ≥100 %; else overdue after the deadline; else at risk within 30 days below 80 %; else on track.
 
-    Without a progress value the status is unknown, whatever the date: a missing report is not a finding.
+    Without a progress value the status is unknown, whatever the date: a missing report is not a finding. Once
+    the plan's `year` has ended a task is done or not done, by how much: its final state, not days overdue
+    counted to today (a 2021 task is not "1,861 days late" in 2026).
     """
     if progress_pct is None or math.isnan(progress_pct):
         return TaskStatus(StatusKind.UNKNOWN, None)
     if progress_pct >= 100:
         return TaskStatus(StatusKind.DONE, progress_pct)
+    if year is not None and today > date(year, 12, 31):
+        return TaskStatus(StatusKind.NOT_DONE, progress_pct, short_by=100 - progress_pct)
     if today > task.deadline:
         return TaskStatus(StatusKind.OVERDUE, progress_pct, days_overdue=(today - task.deadline).days)
     left = (task.deadline - today).days

@@ -22,7 +22,10 @@ class KpiDef(BaseModel):
     target: float | None = Field(None, description="The plan's target, when it names one")
     target_kind: str = Field("min", description="min: reach at least the target; max: stay at most")
     department: str = Field(description="Responsible department named by the plan")
-    plan_item: str | None = Field(None, description="Where in the 2021 work plan the target comes from")
+    plan_item: str | None = Field(None, description="Where in the work plan the target comes from")
+    target_year: int | None = Field(None, ge=2000, le=2100,
+                                    description="The year the target belongs to (its plan's year): a target is "
+                                                "shown with its year, so an earlier year's is never taken for now's")
     region: str = "441200"
 
 

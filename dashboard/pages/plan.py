@@ -1,4 +1,5 @@
-"""挂图作战 (/plan): the 2021 work plan's 29 tasks — departments, deadline, progress, status — on one screen."""
+"""挂图作战 (/plan): the year's work plan — departments, deadline, progress, status — on one screen; a plan whose
+year has ended in its final state."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dashboard.panels.plan import status_chips as plan_chips
 from dashboard.status import conditions
 from feeds.health import FeedHealth
 from store import queries as q
-from topics.plan import StatusKind, load_plan, read_plan_file
+from topics.plan import PlanFile, StatusKind, plan_for, statuses
 
 PATH = "/plan"
 PLAN_TICK = "plan-tick"
@@ -99,15 +100,17 @@ def tables(rows: list[TaskRow], lang: str) -> list[html.Table]:
     return [task_table(rows[:LEFT_ROWS], lang), task_table(rows[LEFT_ROWS:], lang)]
 
 
-def summary(rows: list[TaskRow], newest: datetime | None, now: datetime, health: FeedHealth | None,
-            lang: str) -> list[Any]:
+def summary(plan: PlanFile, rows: list[TaskRow], newest: datetime | None, now: datetime,
+            health: FeedHealth | None, lang: str) -> list[Any]:
     """The plan's name, counts by status, the day judged and the data time (greyed badge when stale)."""
-    plan = read_plan_file()
-    counts = status_counts(rows)
-    late = counts[StatusKind.OVERDUE]
+    ended = plan.ended(now.date())
+    counts = status_counts(rows, statuses(ended))
+    late = counts[StatusKind.NOT_DONE] if ended else counts[StatusKind.OVERDUE]
+    asof = (pick(f"年度已结束 · 年末状态 {plan.year_end.isoformat()}", f"Year ended · as at {plan.year_end.isoformat()}",
+                 lang) if ended else
+            pick(f"统计日 {now.date().isoformat()}", f"As of {now.date().isoformat()}", lang))
     meta: list[Any] = [
-        html.Span(pick(f"统计日 {now.date().isoformat()}", f"As of {now.date().isoformat()}", lang),
-                  className="pl-asof"),
+        html.Span(asof, className="pl-asof"),
         html.Span(f"{t('data_time', lang)} {fmt_time(newest, now)}", className="data-time"),
     ]
     if health is not None and health.stale:
@@ -118,9 +121,10 @@ def summary(rows: list[TaskRow], newest: datetime | None, now: datetime, health:
         html.Div(className="pl-heading", children=[
             html.H2(pick(f"挂图作战 · {plan.title}",
                          f"Plan supervision · Zhaoqing digital government {plan.year}", lang)),
-            html.Div(pick(f"{len(rows)}项任务 · 逾期{late}项 · 责任部门与完成时限据{plan.issued or plan.year}印发原文",
-                          f"{len(rows)} tasks · {late} overdue · departments and deadlines as issued "
-                          f"{plan.issued or plan.year} (titles in the plan's Chinese)", lang),
+            html.Div(pick(f"{len(rows)}项任务 · {'未完成' if ended else '逾期'}{late}项 · "
+                          f"责任部门与完成时限据{plan.issued or plan.year}印发原文",
+                          f"{len(rows)} tasks · {late} {'not done' if ended else 'overdue'} · departments and "
+                          f"deadlines as issued {plan.issued or plan.year} (titles in the plan's Chinese)", lang),
                      className="pl-sub"),
         ]),
         plan_chips(counts, lang, big=False),
@@ -130,13 +134,13 @@ def summary(rows: list[TaskRow], newest: datetime | None, now: datetime, health:
 
 def plan_view(ctx: AppContext, lang: str) -> tuple[list[Any], list[html.Table], bool]:
     """Summary, the two tables, and whether the progress feed is stale — read in one session."""
-    tasks = load_plan()
     now = ctx.now()
+    plan = plan_for(now.date())
     with Session(ctx.engine) as s:
-        progress, newest = read_progress(s, tasks)
+        progress, newest = read_progress(s, plan.tasks)
         health = ctx.health(s).get("kpi")
-    rows = plan_rows(tasks, progress, now.date())
-    return summary(rows, newest, now, health, lang), tables(rows, lang), bool(health and health.stale)
+    rows = plan_rows(plan.tasks, progress, now.date(), plan.year)
+    return summary(plan, rows, newest, now, health, lang), tables(rows, lang), bool(health and health.stale)
 
 
 def layout(ctx: AppContext, lang: str) -> html.Div:

@@ -304,6 +304,9 @@ def _foot(kpi: KpiDef, lang: str, extra: Sequence[Any] = ()) -> html.Div:
     english = {**DEPARTMENTS_EN_MORE, **DEPARTMENTS_EN}
     depts = sep.join(english.get(d, d) if lang == "en" else d for d in kpi.department.split("、"))
     parts: list[Any] = [*extra, html.Span(f"{tx('dept', lang)} {depts}", className="ms-dept", title=depts)]
+    if kpi.target is not None and kpi.target_year is not None:
+        parts.append(html.Span(pick(f"{kpi.target_year}年目标", f"{kpi.target_year} target", lang),
+                               className="ms-year"))
     if kpi.plan_item:
         parts.append(html.Span(f"{tx('plan', lang)} {kpi.plan_item}", className="ms-plan", title=kpi.plan_item))
     return html.Div(parts, className="ms-foot")

@@ -1,4 +1,5 @@
-"""挂图作战: the 2021 work plan's 29 tasks by status, and the overdue ones, for a third of a wall column."""
+"""挂图作战: the year's work plan by status, and the overdue tasks (or, once its year has ended, the ones not
+completed and by how much), for a third of a wall column."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from topics.plan import (
     PlanTask,
     StatusKind,
     TaskStatus,
-    load_plan,
+    plan_for,
+    statuses,
     task_status,
 )
 
@@ -43,15 +45,22 @@ def read_progress(session: Session, tasks: Sequence[PlanTask]) -> tuple[dict[int
     return progress, max((k.ts for k in got.values()), default=None)
 
 
-def plan_rows(tasks: Sequence[PlanTask], progress: dict[int, float], today: date) -> list[TaskRow]:
-    """Every task with its status, in the plan's order."""
-    return [TaskRow(t, task_status(t, progress.get(t.number), today)) for t in tasks]
+def plan_rows(tasks: Sequence[PlanTask], progress: dict[int, float], today: date,
+              year: int | None = None) -> list[TaskRow]:
+    """Every task with its status, in the plan's order (judged at the year's end once `year` is over)."""
+    return [TaskRow(t, task_status(t, progress.get(t.number), today, year)) for t in tasks]
 
 
-def status_counts(rows: Sequence[TaskRow]) -> dict[StatusKind, int]:
-    """How many tasks are in each status (every status present, zeros included)."""
+def status_counts(rows: Sequence[TaskRow], kinds: Sequence[StatusKind] = STATUS_ORDER) -> dict[StatusKind, int]:
+    """How many tasks are in each status (every status of `kinds` present, zeros included)."""
     c = Counter(r.status.kind for r in rows)
-    return {k: c.get(k, 0) for k in STATUS_ORDER}
+    return {k: c.get(k, 0) for k in kinds}
+
+
+def not_done_worst_first(rows: Sequence[TaskRow]) -> list[TaskRow]:
+    """Tasks an ended year left below 100 %, the furthest short first; then the plan's order."""
+    short = [r for r in rows if r.status.kind is StatusKind.NOT_DONE]
+    return sorted(short, key=lambda r: (-(r.status.short_by or 0), r.task.number))
 
 
 def overdue_worst_first(rows: Sequence[TaskRow]) -> list[TaskRow]:
@@ -66,9 +75,9 @@ def task_label(task: PlanTask, lang: str) -> str:
 
 
 def status_chips(counts: dict[StatusKind, int], lang: str, big: bool = True) -> html.Div:
-    """One coloured chip per status with its count."""
+    """One coloured chip per status counted, with its count."""
     chips = []
-    for kind in STATUS_ORDER:
+    for kind in counts:
         zh, en, colour = STATUS_STYLE[kind]
         chips.append(html.Div(className=f"pl-chip pl-{kind.value}", style={"borderColor": colour}, children=[
             html.Span(str(counts[kind]), className="pl-chip-n", style={"color": colour}),
@@ -90,28 +99,40 @@ def days_text(days: int, lang: str) -> str:
 
 
 def render_plan_supervision(inp: PanelInput) -> PanelOutput:
-    """Counts by status as chips and the overdue tasks, worst first (city-wide: the plan has no counties)."""
-    tasks = load_plan()
+    """Counts by status as chips and the overdue tasks, worst first (city-wide: the plan has no counties); once
+    the plan's year has ended, its final state: the tasks not completed, the furthest short first."""
+    today = inp.now.date()
+    plan = plan_for(today)
+    tasks = plan.tasks
+    ended = plan.ended(today)
     progress, newest = read_progress(inp.session, tasks)
-    rows = plan_rows(tasks, progress, inp.now.date())
-    late = overdue_worst_first(rows)
+    rows = plan_rows(tasks, progress, today, plan.year)
+    late = not_done_worst_first(rows) if ended else overdue_worst_first(rows)
     lang = inp.lang
+    title = (pick(f"{plan.year}年度已结束 · 未完成 {len(late)} 项", f"{plan.year} ended · not done: {len(late)}", lang)
+             if ended else pick(f"逾期任务 {len(late)} 项", f"Overdue tasks: {len(late)}", lang))
     head = html.Div(className="pl-late-head", children=[
-        html.Span(pick(f"逾期任务 {len(late)} 项", f"Overdue tasks: {len(late)}", lang),
-                  className="pl-late-title"),
+        html.Span(title, className="pl-late-title"),
         dcc.Link(pick(f"全部{len(tasks)}项 →", f"All {len(tasks)} →", lang), className="pl-more",
                  href=PLAN_PATH + ("?lang=en" if lang == "en" else "")),
     ])
+
+    def how_far(r: TaskRow) -> str:
+        if ended:
+            return pick(f"差{r.status.short_by or 0:.0f}%", f"{r.status.short_by or 0:.0f}% short", lang)
+        return days_text(r.status.days_overdue or 0, lang)
+
     items = [html.Li(className="pl-row", children=[
         html.Span(task_label(r.task, lang), className="pl-no"),
         html.Span(r.task.title, className="pl-title"),
         html.Span(lead_text(r.task, lang), className="pl-dept"),
         html.Span(f"{r.status.progress:.0f}%", className="pl-pct"),
-        html.Span(days_text(r.status.days_overdue or 0, lang), className="pl-days"),
+        html.Span(how_far(r), className="pl-days"),
     ], title=f"{r.task.label} {r.task.title} · {'、'.join(r.task.departments)}") for r in late[:OVERDUE_ROWS]]
-    listing = (html.Ul(items, className="pl-rows") if items else
-               html.Div(pick("无逾期任务", "No overdue tasks", lang), className="pl-empty"))
-    body = html.Div(className="pl-panel", children=[status_chips(status_counts(rows), lang), head, listing])
+    empty = pick("全部完成", "All done", lang) if ended else pick("无逾期任务", "No overdue tasks", lang)
+    listing = html.Ul(items, className="pl-rows") if items else html.Div(empty, className="pl-empty")
+    chips = status_chips(status_counts(rows, statuses(ended)), lang)
+    body = html.Div(className="pl-panel", children=[chips, head, listing])
     return PanelOutput(body, newest)
 
 

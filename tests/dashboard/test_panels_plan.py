@@ -36,6 +36,7 @@ from topics.plan import load_plan
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=CITY_TZ)
 IN_2021 = datetime(2021, 10, 15, 9, 0, tzinfo=CITY_TZ)
+DEC_2021 = datetime(2021, 12, 20, 10, 0, tzinfo=CITY_TZ)  # the plan's year, after (五)'s deadline
 OUT = Path(__file__).resolve().parents[2] / "test-output"
 
 
@@ -125,29 +126,39 @@ def seeded(engine: Engine) -> Engine:
 
 
 def test_panel_counts_statuses_and_lists_the_overdue_worst_first(seeded: Engine) -> None:
-    out = panel(seeded, NOW)
-    assert chip_counts(out.body) == {"done": 24, "on_track": 0, "at_risk": 0, "overdue": 3, "unknown": 2}
+    out = panel(seeded, DEC_2021)
+    assert chip_counts(out.body) == {"done": 24, "on_track": 1, "at_risk": 1, "overdue": 1, "unknown": 2}
     assert [text_of(c) for c in find(out.body, "pl-chip-label")] == ["已完成", "正常推进", "临期预警", "已逾期",
                                                                        "未报进度"]
     rows = find(out.body, "pl-row")
-    # (五) is due 2021-10-31, (十四) and (十三) 2021-12-31: the longest overdue first, then the least progress.
-    assert [text_of(find(r, "pl-no")) for r in rows] == ["(五)", "(十四)", "(十三)"]
-    today = NOW.date()
+    # (五) was due 2021-10-31; (十四) (40 %) and (十三) (85 %) are due 2021-12-31: at risk, and on track.
+    assert [text_of(find(r, "pl-no")) for r in rows] == ["(五)"]
     assert texts(rows[0]) == ["(五)", "全面推动“无证明城市”建设", "市政数局等", "60%",
-                              f"逾期{late_since('(五)', today)}天"]
-    assert text_of(find(rows[1], "pl-dept")) == "市政数局等" and text_of(find(rows[1], "pl-pct")) == "40%"
-    assert text_of(find(rows[2], "pl-days")) == f"逾期{late_since('(十三)', today)}天"
-    assert "逾期任务 3 项" in texts(out.body) and "全部29项 →" in texts(out.body)
+                              f"逾期{late_since('(五)', DEC_2021.date())}天"]
+    assert "逾期任务 1 项" in texts(out.body) and "全部29项 →" in texts(out.body)
     assert out.data_time == NOW - timedelta(minutes=1)
+
+
+def test_a_plan_whose_year_has_ended_shows_its_final_state_not_days_overdue(seeded: Engine) -> None:
+    out = panel(seeded, NOW)  # 2026: the 2021 plan's year is long over
+    assert chip_counts(out.body) == {"done": 24, "not_done": 3, "unknown": 2}
+    assert [text_of(c) for c in find(out.body, "pl-chip-label")] == ["已完成", "未完成", "未报进度"]
+    rows = find(out.body, "pl-row")
+    assert [text_of(find(r, "pl-no")) for r in rows] == ["(十四)", "(五)", "(十三)"]  # the furthest short first
+    assert [text_of(find(r, "pl-days")) for r in rows] == ["差60%", "差40%", "差15%"]
+    assert "2021年度已结束 · 未完成 3 项" in texts(out.body)
+    assert not any("逾期" in x for x in texts(out.body))
 
 
 def test_panel_in_english(seeded: Engine) -> None:
     out = panel(seeded, NOW, "en")
-    assert [text_of(c) for c in find(out.body, "pl-chip-label")] == ["Done", "On track", "At risk", "Overdue",
-                                                                       "No data"]
+    assert [text_of(c) for c in find(out.body, "pl-chip-label")] == ["Done", "Not done", "No data"]
     rows = find(out.body, "pl-row")
-    assert text_of(find(rows[0], "pl-no")) == "#5" and text_of(find(rows[0], "pl-days")).endswith(" d late")
-    assert "Overdue tasks: 3" in texts(out.body)
+    assert text_of(find(rows[0], "pl-no")) == "#14" and text_of(find(rows[0], "pl-days")) == "60% short"
+    assert "2021 ended · not done: 3" in texts(out.body)
+    late = panel(seeded, DEC_2021, "en")
+    assert text_of(find(find(late.body, "pl-row")[0], "pl-days")).endswith(" d late")
+    assert "Overdue tasks: 1" in texts(late.body)
 
 
 def test_panel_during_2021_shows_at_risk_and_on_track(engine: Engine) -> None:
@@ -185,7 +196,7 @@ def test_the_simulators_plan_progress_passes_the_decoder_with_late_and_silent_ta
     with Session(engine) as s, s.begin():
         write_batch(s, batch)
     counts = chip_counts(panel(engine, NOW).body)
-    assert counts == {"done": 23, "on_track": 0, "at_risk": 0, "overdue": 4, "unknown": 2}
+    assert counts == {"done": 23, "not_done": 4, "unknown": 2}  # 2026: the 2021 plan's final state
     # Deterministic from the seed: the same tasks lag on every tick and in every run.
     again = [(t, p) for t, p in Simulator(seed=20211).messages(NOW) if "/kpi/plan.task." in t]
     assert again == messages
@@ -206,15 +217,17 @@ def test_page_lists_all_29_tasks_in_two_tables(db_url: str, seeded: Engine) -> N
     assert [text_of(find(t, "pl-h1")) for t in tables] == ["任务", "任务"]
     five = texts(rows["plan-task-5"])
     assert five == ["(五)", "全面推动“无证明城市”建设", "市政数局、各县(市、区)政府(管委会)", "2021-10-31", "60%",
-                    f"逾期{late_since('(五)', NOW.date())}天"]
-    assert "pl-overdue" in rows["plan-task-5"].className
+                    "未完成 差40%"]
+    assert "pl-not_done" in rows["plan-task-5"].className
     assert texts(rows["plan-task-17"]) == ["(十七)", "推动民生保障能力取得新突破", "含7项",
                                           "市教育局、市民政局 等7个部门", "2021-12-31", "按子项", "—", "未报进度"]
     assert texts(rows["plan-task-7"])[3:] == ["2021-12-31", "持续推进", "100%", "已完成"]
     assert "市政数局、市投促局 等11个部门" in texts(rows["plan-task-14"])
     summary = texts(find(page, "pl-summary"))
     assert "挂图作战 · 肇庆市数字政府改革建设2021年工作要点" in summary
-    assert "数据时间 09:59:00" in summary and "统计日 2026-11-30" in summary
+    assert "数据时间 09:59:00" in summary and "年度已结束 · 年末状态 2021-12-31" in summary
+    assert "29项任务 · 未完成3项 · 责任部门与完成时限据2021-03-12印发原文" in summary or any(
+        x.startswith("29项任务 · 未完成3项") for x in summary)
     assert dict(zip(summary[summary.index("24") + 1:][:1], ["已完成"], strict=True)) == {"已完成": "已完成"}
     assert "pl-stale" not in find(page, "pl-cols")[0].className
 
@@ -224,7 +237,7 @@ def test_page_in_english_and_greyed_when_the_kpi_feed_is_stale(db_url: str, engi
     ctx = make_ctx(db_url, engine, NOW)
     page = plan_page.layout(ctx, "en")
     row = next(r for r in find(page, "pl-tr") if r.id == "plan-task-14")
-    assert texts(row)[0] == "14" and "市政数局、市投促局 +9" in texts(row) and "Overdue" in text_of(row)
+    assert texts(row)[0] == "14" and "市政数局、市投促局 +9" in texts(row) and "60% short" in text_of(row)
     assert [text_of(h) for h in find(find(page, "pl-table")[0], "pl-h5")] == ["Status"]
     cols = find(page, "pl-cols")[0]
     assert "pl-stale" in cols.className

@@ -51,7 +51,21 @@ def test_the_checked_in_file_is_what_the_parser_makes_of_the_seed(tmp_path: Path
     out = tmp_path / "plan.json"
     assert main([str(SEED), "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == PLAN_FILE.read_text(encoding="utf-8"), \
-        "topics/plan_tasks.json is out of date: run python -m topics.build_plan ../shared/seed/…"
+        "topics/plans/2021.json is out of date: run python -m topics.build_plan ../shared/seed/…"
+
+
+def test_a_years_plan_is_loaded_from_its_text_into_the_plans_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import topics.build_plan as build_plan
+    from topics.plan import plan_for
+
+    if not SEED.exists():
+        assert not os.environ.get("CI"), f"{SEED} is missing in CI"
+        return
+    monkeypatch.setattr(build_plan, "PLANS_DIR", tmp_path)
+    assert main([str(SEED)]) == 0  # no --out: plans/<the plan's year>.json
+    assert (tmp_path / "2021.json").read_text(encoding="utf-8") == PLAN_FILE.read_text(encoding="utf-8")
+    assert plan_for(date(2021, 5, 1), tmp_path).title == read_plan_file().title
 
 
 def test_each_task_starts_on_its_line_of_the_seed_and_names_departments_found_there() -> None:
@@ -278,7 +292,33 @@ def test_status_labels_and_colours() -> None:
     colours = {k: v[2] for k, v in STATUS_STYLE.items()}
     assert colours == {StatusKind.DONE: "#66bb6a", StatusKind.ON_TRACK: "#4fc3f7",
                        StatusKind.AT_RISK: "#ffb74d",
-                       StatusKind.OVERDUE: "#ff5252", StatusKind.UNKNOWN: "#8a9bb5"}
+                       StatusKind.OVERDUE: "#ff5252", StatusKind.UNKNOWN: "#8a9bb5",
+                       StatusKind.NOT_DONE: "#ff5252"}
+
+
+def test_once_the_plans_year_has_ended_a_task_is_done_or_not_by_how_much() -> None:
+    year_end = date(DUE.year, 12, 31)
+    after = year_end + timedelta(days=1_800)  # years later: no days overdue counted to today
+    short = task_status(task(), 62.5, after, DUE.year)
+    assert (short.kind, short.short_by, short.days_overdue) == (StatusKind.NOT_DONE, 37.5, None)
+    assert short.label("zh") == "未完成 差38%" and short.label("en") == "38% short"
+    assert task_status(task(), 100, after, DUE.year).kind is StatusKind.DONE
+    assert task_status(task(), None, after, DUE.year).kind is StatusKind.UNKNOWN
+    # On the last day of the year the plan still runs: the usual rule.
+    assert task_status(task(), 62.5, year_end, DUE.year).kind is StatusKind.OVERDUE
+
+
+def test_the_plan_shown_is_the_years_else_the_newest_before_it(tmp_path: Path) -> None:
+    from topics.plan import PLAN_FILE, plan_for
+
+    assert plan_for(date(2026, 12, 5)).year == 2021 and plan_for(date(2026, 12, 5)).ended(date(2026, 12, 5))
+    assert not plan_for(date(2021, 6, 1)).ended(date(2021, 6, 1))
+    text = PLAN_FILE.read_text(encoding="utf-8")
+    for year in (2021, 2026):
+        (tmp_path / f"{year}.json").write_text(text.replace('"year": 2021', f'"year": {year}'), encoding="utf-8")
+    assert plan_for(date(2026, 12, 5), tmp_path).year == 2026
+    assert plan_for(date(2025, 12, 5), tmp_path).year == 2021
+    assert plan_for(date(2019, 1, 1), tmp_path).year == 2021  # before any plan: the earliest kept
 
 
 def test_progress_keys_and_short_titles() -> None:
