@@ -57,6 +57,10 @@ class MeasureRegistry:
         """A measure's key from its key or an alias."""
         return self._aliases.get(name, name)
 
+    def aliases(self, key: str) -> list[str]:
+        """The other names a measure answers to (what older theme files write)."""
+        return [a for a, k in self._aliases.items() if k == key]
+
     def get(self, name: str) -> Measure | None:
         """The measure of that name, or None (a reported KPI without a definition of its own)."""
         return self._measures.get(self.key(name))

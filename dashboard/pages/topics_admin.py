@@ -94,6 +94,24 @@ def rules_form_for(ctx: AppContext, text: str) -> Any:
     return tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names) if isinstance(data, dict) else []
 
 
+def measures_table(ctx: AppContext, lang: str) -> html.Table:
+    """The measures a theme may name: each one's key (and older names), label, unit, kind and rule. A derived one
+    is computed here from the raw data and may not arrive as a KPI; any other KPI key is reported by a system."""
+    head = ("键 / key", "名称 / name", "单位 / unit", "来源 / kind", "口径 / how", "全市 / city")
+    rows = []
+    for m in ctx.registries.measures.all():
+        kind = "由原始数据计算 / derived" if m.kind == "derived" else "业务系统上报 / reported"
+        aliases = ctx.registries.measures.aliases(m.key)
+        rows.append(html.Tr([
+            html.Td([html.Code(m.key), *([html.Span(" (" + ", ".join(aliases) + ")")] if aliases else [])]),
+            html.Td(f"{m.label_zh} / {m.label_en}"), html.Td(m.unit or "—"), html.Td(kind),
+            html.Td(m.source), html.Td(m.city_rule)], className="admin-measure", **{"data-key": m.key}))
+    rows.append(html.Tr(html.Td("其他指标键：业务系统经 KPI 数据源上报（主题文件 kpis:） / Any other key: a KPI a "
+                                "business system reports through the KPI feed (the file's kpis:)", colSpan=6)))
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                      className="admin-measures")
+
+
 def layout(ctx: AppContext, lang: str) -> html.Div:
     """Sign-in form, or the editor for the signed-in user's themes."""
     user = _user()
@@ -123,6 +141,9 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                 html.Details(className="admin-text-box", children=[
                     html.Summary("告警规则 / Alarm rules (docs/alarms.md)"),
                     html.Div(rules_form_for(ctx, text), id=tf.RULES_FORM, className="admin-rules")]),
+                html.Details(className="admin-text-box", children=[
+                    html.Summary("指标定义 / Measures (docs/measures.md)"),
+                    measures_table(ctx, lang)]),
                 html.Details(className="admin-text-box", children=[
                     html.Summary("YAML 文本 / file text"),
                     dcc.Textarea(id=EDITOR, value=text, className="admin-text", spellCheck=False)]),

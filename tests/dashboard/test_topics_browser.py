@@ -109,6 +109,11 @@ def test_an_owner_signs_in_edits_previews_and_saves_in_the_editor(themed_app: Li
     assert "key: ecology" in editor.get_attribute("value")  # only their theme is offered
     assert "eco_owner · owner" in browser.find_element(By.ID, "admin-who").text
     wait_for(lambda: "生态环境保护" in browser.find_element(By.ID, "admin-preview-title").text, what="the preview")
+    # The measures a theme may name, with their definitions (the derived ones may not arrive as KPIs).
+    listed = {e.get_attribute("data-key"): e.get_attribute("textContent")
+              for e in browser.find_elements(By.CSS_SELECTOR, ".admin-measure")}
+    assert {"eco.aqi", "eco.pm2_5", "social.open_grid_cases"} <= set(listed)
+    assert "HJ 663" in listed["eco.aqi"] and "derived" in listed["eco.aqi"] and "(aqi)" in listed["eco.aqi"]
 
     original = editor.get_attribute("value")
     def set_text(value: str) -> None:
