@@ -23,7 +23,17 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from clock import process_clock
-from alerts.rules import Absence, Outcome, Reading, RuleRegistry, RuleSettings
+from alerts.rules import (
+    COUNTIES,
+    COUNTY_NAMES,
+    Absence,
+    MeasureRule,
+    Outcome,
+    Reading,
+    RuleRegistry,
+    RuleSettings,
+)
+from measures import MeasureRegistry
 from store import alarm_queries as aq
 from store.models import Alarm, Device, Silence
 from store.ingest_log import LoggedBatch
@@ -118,8 +128,11 @@ class AlertEngine:
     def __init__(self, engine: Engine, registry: RuleRegistry, themes: Callable[[], Sequence[Theme]],
                  notify: Notify | None = None, case_for_alarm: CaseHook | None = None,
                  on_events: EventsHook | None = None, clock: Callable[[], datetime] | None = None,
-                 tick_s: float = 5.0, hook_known: Callable[[str], bool] = lambda name: False) -> None:
+                 tick_s: float = 5.0, hook_known: Callable[[str], bool] = lambda name: False,
+                 measures: MeasureRegistry | None = None, city: str | None = None) -> None:
         self.engine = engine
+        self.measures = measures  # the figures `measure` rules read: the wall's own registry
+        self.city = city
         self.registry = registry
         self.themes = themes
         self.notify = notify
@@ -346,6 +359,8 @@ class AlertEngine:
             for rule in rules:
                 if isinstance(rule.settings, Absence):
                     self._silent_sources(s, rule, rule.settings, now, silences, changes)
+                elif isinstance(rule.settings, MeasureRule):
+                    self._measure(s, rule, rule.settings, silences, changes)
             by_key = {r.key: r for r in rules}
             for alarm in aq.unacknowledged_for_escalation(s):
                 rule = by_key.get(alarm.rule)
@@ -361,6 +376,29 @@ class AlertEngine:
                         self.notify(s, alarm, "escalated", tuple(dict.fromkeys([*rule.settings.escalate_to,
                                                                                *rule.hooks])))
         return changes
+
+    def _measure(self, s: Session, rule: BoundRule, settings: MeasureRule, silences: Sequence[Silence],
+                 changes: Changes) -> None:
+        """A measure rule: the measure's value now in each region it watches, judged as the wall shows it."""
+        if self.measures is None:
+            return
+        if settings.scope == "city":
+            regions = [self.city] if self.city else []
+        else:
+            regions = [settings.county] if settings.county else list(COUNTIES)
+        defined = self.measures.get(settings.measure)
+        name = defined.label_zh if defined is not None else settings.measure
+        got = self.measures.latest(s, [settings.measure], regions).get(settings.measure, {})
+        for region, point in got.items():
+            county = None if region == self.city else region
+            label = f"{COUNTY_NAMES.get(region, '全市' if region == self.city else region)}{name}"
+            out = settings.judge(label, point.value)
+            source = f"{self.measures.key(settings.measure)}@{region}"
+            mem = self._memory.setdefault((rule.key, source), Memory())
+            if mem.last_ts is not None and point.ts < mem.last_ts:
+                continue  # an older figure than one judged already
+            mem.last_ts = point.ts
+            self._apply(s, rule, source, label, county, point.ts, out, silences, changes)
 
     def _silent_sources(self, s: Session, rule: BoundRule, settings: Absence, now: datetime,
                         silences: Sequence[Silence], changes: Changes) -> None:

@@ -22,7 +22,8 @@ from standards.aqi import aqi_band
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 
-COUNTIES: tuple[str, ...] = tuple(county_names("441200"))
+COUNTY_NAMES: dict[str, str] = county_names("441200")
+COUNTIES: tuple[str, ...] = tuple(COUNTY_NAMES)
 SEVERITY_NAMES = {1: ("蓝色", "Blue"), 2: ("黄色", "Yellow"), 3: ("橙色", "Orange"), 4: ("红色", "Red")}
 CRITICAL = 4  # a red alarm takes over the wall until someone acknowledges it
 
@@ -387,8 +388,40 @@ class VideoDetection(RuleSettings):
                        f"{r.label} AI: {en} {conf:.0%}")
 
 
+class MeasureRule(RuleSettings):
+    """A measure (docs/measures.md) past a line in each county (or one, or the city): judged on the clock from the
+    very figures the wall shows — a county's AQI by HJ 663, its open cases — not from one device's readings."""
+
+    kind: Literal["measure"]
+    measure: str = Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$",
+                         description="指标 / A measure, e.g. eco.aqi, social.open_grid_cases, or a theme KPI key")
+    scope: Literal["county", "city"] = Field("county", description="每个区县或全市 / Each county (or the rule's "
+                                                                    "county), or the city")
+    above: float | None = Field(None, description="高于（含）此值告警 / Raised at or above")
+    below: float | None = Field(None, description="低于（含）此值告警 / Raised at or below")
+
+    @model_validator(mode="after")
+    def _one_side(self) -> MeasureRule:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above or below")
+        return self
+
+    def reads(self) -> tuple[str, ...]:
+        return ()  # judged on the clock (AlertEngine.tick), from the measures
+
+    def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
+        return None
+
+    def judge(self, label: str, value: float) -> Outcome:
+        """Whether the measure's value in a region is past the line."""
+        met = value >= self.above if self.above is not None else value <= self.below  # type: ignore[operator]
+        sign, line = ("≥", self.above) if self.above is not None else ("≤", self.below)
+        return Outcome(met, self.severity_or(2), value, f"{label} {value:g} {sign} {line:g}",
+                       f"{label}: {value:g} {sign} {line:g}")
+
+
 BUILTIN_RULES: tuple[type[RuleSettings], ...] = (Threshold, Duration, Rate, Absence, Geofence, AirQuality, Fog,
-                                                 FireDanger, WaterLevel, VideoDetection)
+                                                 FireDanger, WaterLevel, VideoDetection, MeasureRule)
 
 
 class RuleRegistry:

@@ -91,7 +91,8 @@ def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     migrate(engine)
     registries = build_registries(settings)
     topics = theme_store(settings, registries)
-    parts = alert_parts(settings, engine, registries.rules, lambda: topics.themes() or THEMES, clock)
+    parts = alert_parts(settings, engine, registries.rules, lambda: topics.themes() or THEMES, clock,
+                        registries.measures)
     return Runtime(settings, engine, registries.feeds, parts, clock,
                    derived=registries.measures.derived_sources()).start(settings.active_roles())
 
@@ -116,7 +117,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         topics=theme_store(settings, registries), ticks=make_cache(settings.cache),
     )
 
-    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock)
+    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock, registries.measures)
     ctx.open_case = parts.open_case
     ctx.calendar = parts.calendar
     ctx.alerts = parts.engine

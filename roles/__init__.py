@@ -31,6 +31,7 @@ from clock import Clock
 from feeds import FeedRegistry
 from feeds.service import FeedService
 from settings import Settings
+from measures import MeasureRegistry, register_builtin_measures
 from store import ingest_log
 from store.leases import forget_process, leases, new_holder, processes, report_process
 from topics.cases import CaseLimits, case_limits
@@ -54,8 +55,15 @@ class AlertParts:
     open_case: Callable[[Session, Any, Any], Any]  # alarm → its case of the seven steps, opened at a time
 
 
+def builtin_measures(settings: Settings) -> MeasureRegistry:
+    """The built-in measures of the settings' city (a process without pages builds its own; the same figures)."""
+    reg = MeasureRegistry()
+    register_builtin_measures(reg, settings.city, settings.aqi_edition)
+    return reg
+
+
 def alert_parts(settings: Settings, engine: Engine, rules: RuleRegistry, themes: Callable[[], Sequence[Theme]],
-                clock: Clock) -> AlertParts:
+                clock: Clock, measures: MeasureRegistry | None = None) -> AlertParts:
     """The alert engine as every process builds it (the web role too: its console opens cases)."""
     notifier = Notifier(engine, settings.webhooks, clock=clock.now)
     calendar, limits = load_calendar(), case_limits()
@@ -70,7 +78,7 @@ def alert_parts(settings: Settings, engine: Engine, rules: RuleRegistry, themes:
         engine, rules, themes, notify=notifier.enqueue, hook_known=settings.webhooks.__contains__,
         case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
         on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits),
-        clock=clock.now)
+        clock=clock.now, measures=measures or builtin_measures(settings), city=settings.city)
     return AlertParts(alerts, notifier, calendar, limits, open_case)
 
 

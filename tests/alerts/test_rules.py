@@ -226,7 +226,7 @@ def test_rule_settings_are_checked_with_their_line() -> None:
         f"ecology.yaml, line {lines.index('- id: t') + 1}: rules[1]: clear_at must be at most above (the alarm "
         "clears below the line)",
         f"ecology.yaml, line {lines.index('  kind: earthquake') + 1}: rules[2].kind: 'earthquake' is not a rule kind "
-        "of this wall (docs/panels.md lists them: absence, aqi, duration, fire_danger, fog, geofence, rate, "
+        "of this wall (docs/panels.md lists them: absence, aqi, duration, fire_danger, fog, geofence, measure, rate, "
         "threshold, video_detection, water_level)",
         f"ecology.yaml, line {lines.index('  feed: road_wether') + 1}: rules[3].feed: 'road_wether' is not a feed of "
         "this wall (air_quality, fire_risk, grid_event, hotline_12345, hydrology, kpi, road_weather, video_point)",

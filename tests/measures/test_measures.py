@@ -152,3 +152,36 @@ def test_the_app_refuses_a_derived_kpi_message_to_dead_letters(tmp_path: Path) -
     with Session(app.server.config["ZQ_CONTEXT"].engine) as s:
         [letter] = s.query(DeadLetter).all()
     assert letter.topic == "zq/441202/kpi/eco.aqi" and "HJ 633" in letter.reason
+
+
+def test_a_rule_reading_a_measure_fires_on_the_value_the_wall_shows(tmp_path: Path) -> None:
+    from dashboard.panels.base import PanelInput
+    from tests.components import nodes
+    from tests.dashboard.apps import app_with_themes
+    from store.models import Alarm
+
+    app = app_with_themes(tmp_path)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    ecology = ctx.topics.path("ecology")
+    ecology.write_text(ecology.read_text(encoding="utf-8").replace("rules:\n", (
+        "rules:\n- id: county-aqi\n  kind: measure\n  measure: aqi\n  county: '441202'\n  above: 100\n"), 1),
+        encoding="utf-8")
+    ctx.topics.refresh()
+    assert not ctx.topics.errors()
+    lon, lat = INSIDE["441202"]
+    now = ctx.now().replace(microsecond=0)
+    # Two stations: the worst alone is AQI 158, the county's (HJ 663: mean PM2.5 of 120 and 40, 80) is 107.
+    ingest(ctx.engine, [(f"zq/441202/air_quality/{code}", {"device_id": code, "ts": iso(now), "lon": lon, "lat": lat,
+                                                           "pm2_5_1h": pm})
+                        for code, pm in (("AQ44120201", 120.0), ("AQ44120202", 40.0))])
+    changes = ctx.alerts.tick()
+    with Session(ctx.engine) as s:
+        [alarm] = s.query(Alarm).filter(Alarm.rule == "ecology/county-aqi").all()
+        panel = ctx.registries.panels["air_quality"]
+        out = panel.render(PanelInput(session=s, lang="zh", county=None, health={}, now=now, names=ctx.names,
+                                      theme="ecology", measures=ctx.registries.measures))
+    shown = [getattr(n, "data-value") for n in nodes(out.body)
+             if getattr(n, "data-measure", None) == "eco.aqi" and getattr(n, "data-region", None) == "441202"]
+    assert alarm.id in changes.raised and alarm.value == 107.0 and alarm.county_adcode == "441202"
+    assert shown == ["107.0"]  # the panel's row for 端州区: the number the rule judged
+    assert "端州区" in alarm.title_zh and "107 ≥ 100" in alarm.title_zh
