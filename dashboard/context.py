@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -21,7 +21,7 @@ from dashboard.tickcache import LocalTickCache, TickCache
 from dashboard.panels import PanelRegistry
 from feeds import FeedRegistry
 from feeds.health import FeedHealth, feed_health
-from measures import MeasureRegistry
+from measures import MeasureRegistry, devices
 from layers import LayerRegistry
 from settings import CITY_TZ, Settings
 from store import queries as q
@@ -95,6 +95,12 @@ class AppContext:
         rows = feed_health(q.feed_statuses(session), self.registries.feeds, self.now(),
                            self.settings.stale_after_s)
         return {h.feed: h for h in rows}
+
+    def device_windows(self) -> dict[str, timedelta]:
+        """How long a device of each kind may be silent and still count as reporting (measures.devices: the feed's
+        offline rule, the same for the map, the device page and the panels)."""
+        cadences = {f.name: f.cadence_s for f in self.registries.feeds}
+        return {kind: devices.reporting_window(kind, cadences, self.settings.stale_after_s) for kind in cadences}
 
     def themes(self) -> tuple[Theme, ...]:
         """The themes now (theme files are re-read when they change)."""

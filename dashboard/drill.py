@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
+from measures import devices
 from layers import PointRow, map_figure_dict
 from layers.choropleth import Shading, plain
 from layers.classify import shading_for_metric
 from settings import CITY_TZ
-from standards.fire import beaufort, fire_danger
-from standards.fog import fog_signal
 from store import drill_queries as dq
 from geo import county_names
 from topics import THEMES, Theme
@@ -139,22 +138,8 @@ def slider_time(value: int | None, end: datetime) -> datetime | None:
 
 
 def device_status(kind: str, reporting: bool, online: bool | float | None, data: dict[str, Any] | None) -> str:
-    """A device's status from its last message: alarm by the standards, offline, stale, or online."""
-    if not reporting:
-        return "stale"
-    if kind == "video_point" and online is not None and online < 1:
-        return "offline"
-    data = data or {}
-    if kind == "road_weather" and isinstance(data.get("visibility_m"), int | float) \
-            and fog_signal(data["visibility_m"]) is not None:
-        return "alarm"
-    if kind == "fire_risk" and all(isinstance(data.get(k), int | float)
-                                   for k in ("max_temp_c", "rh_pct", "dry_days", "wind_speed_ms")):
-        level = fire_danger(data["max_temp_c"], data["rh_pct"], int(data["dry_days"]),
-                            beaufort(data["wind_speed_ms"])).level
-        if level >= 4:
-            return "alarm"
-    return "online"
+    """A device's status from its last message (measures.devices: the one rule)."""
+    return devices.device_status(kind, reporting, online, data)
 
 
 @dataclass(frozen=True)
@@ -177,11 +162,12 @@ def map_data(ctx: AppContext, session: Session, county: str | None, at: datetime
 
 
 def devices_at(ctx: AppContext, session: Session, county: str | None, moment: datetime) -> list[PointRow]:
-    """The devices of the city or a county as points, each with its status at a moment."""
-    window = timedelta(seconds=ctx.settings.stale_after_s)
+    """The devices of the city or a county as points, each with its status at a moment (each kind's window)."""
+    windows = ctx.device_windows()
     out = []
-    for st in dq.device_states_as_of(session, moment, county, window=window).values():
-        status = device_status(st.kind, st.reporting, st.online, st.data)
+    for st in dq.device_states_as_of(session, moment, county, window=max(windows.values())).values():
+        window = windows.get(st.kind) or timedelta(seconds=ctx.settings.stale_after_s)
+        status = devices.device_status(st.kind, devices.reporting(st.last_ts, moment, window), st.online, st.data)
         out.append(PointRow(st.id, st.kind, st.lon, st.lat, st.name or st.id, status != "offline", status=status))
     return out
 

@@ -74,7 +74,8 @@ def build_registries(settings: Settings) -> Registries:
     register_builtin_layers(reg.layers)
     register_builtin_panels(reg.panels)
     register_builtin_rules(reg.rules)
-    register_builtin_measures(reg.measures, settings.city, settings.aqi_edition)
+    register_builtin_measures(reg.measures, settings.city, settings.aqi_edition,
+                              {f.name: f.cadence_s for f in reg.feeds}, settings.stale_after_s)
     return reg
 
 

@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,16 +49,23 @@ def aqi_of(inputs: dict[str, float | None], edition: str) -> AqiResult | None:
         return None
 
 
-def mean_inputs(readings: Sequence[dict[str, float]]) -> dict[str, float | None]:
-    """Each real-time input's mean over the stations that give it (HJ 663: the area's concentration)."""
-    sums: dict[str, float] = {}
+def mean_inputs(readings: Sequence[dict[str, float]]) -> dict[str, Fraction | None]:
+    """Each real-time input's mean over the stations that give it (HJ 663: the area's concentration), exact:
+    the decimals the stations sent, summed as fractions, so an AQI (rounded up) or a PM2.5 on a rounding boundary
+    never depends on the order of a floating-point sum."""
+    sums: dict[str, Fraction] = {}
     counts: Counter[str] = Counter()
     for values in readings:
         for metric, value in realtime_inputs(values).items():
             if value is not None:
-                sums[metric] = sums.get(metric, 0.0) + value
+                sums[metric] = sums.get(metric, Fraction(0)) + Fraction(str(value))
                 counts[metric] += 1
     return {m: sums[m] / counts[m] for m in sums}
+
+
+def round1(value: Fraction) -> float:
+    """A concentration for display: to 0.1, halves up (as the reports round)."""
+    return float((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
 def current_stations(session: Session, county: str | None = None) -> list[AirStation]:
@@ -90,7 +99,7 @@ def area_air(stations: Sequence[AirStation], edition: str) -> AreaAir | None:
         return None
     means = mean_inputs([s.values for s in stations])
     pm = means.get("pm2_5_24h")
-    return AreaAir(aqi_of(means, edition_of(stations, edition)), None if pm is None else round(pm, 1),
+    return AreaAir(aqi_of(means, edition_of(stations, edition)), None if pm is None else round1(pm),
                    tuple(stations), max(s.ts for s in stations))
 
 
@@ -161,5 +170,5 @@ class AirMeasures:
         out: list[Point | None] = []
         for readings in self._history(session, region, edges):
             pm = mean_inputs([v for _, v in readings]).get("pm2_5_24h") if readings else None
-            out.append(None if pm is None else Point(max(t for t, _ in readings), round(pm, 1)))
+            out.append(None if pm is None else Point(max(t for t, _ in readings), round1(pm)))
         return out

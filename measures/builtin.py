@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from measures.air import AQI_KEY, PM25_KEY, AirMeasures
 from measures.base import Measure, MeasureRegistry
 from measures.cases import OPEN_CASES_KEY, CaseMeasures
+from measures.devices import VIDEO_ONLINE_KEY, DeviceMeasures
 
 
-def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition: str) -> None:
-    """Register the derived measures of the city; every other theme KPI is reported through the KPI feed."""
+def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition: str,
+                              cadences: Mapping[str, int] | None = None, floor_s: int = 300) -> None:
+    """Register the derived measures of the city; every other theme KPI is reported through the KPI feed.
+
+    `cadences` (feed → seconds) and `floor_s` (`--stale-after-s`) set how long a device may be silent."""
     air = AirMeasures(city, aqi_edition)
     cases = CaseMeasures(city)
+    devices = DeviceMeasures(city, cadences or {"video_point": 60}, floor_s)
     registry.register(Measure(
         AQI_KEY, "空气质量指数", "AQI", "", "derived", ("city", "county"),
         city_rule="HJ 663: each pollutant's mean over the city's stations, then HJ 633's AQI of the means",
@@ -27,3 +34,9 @@ def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition:
         city_rule="sum of the counties'", feed="grid_event",
         source="grid events not closed (reported by then and not closed by then, for a past moment)",
         worse_high=True, latest_fn=cases.latest, samples_fn=cases.samples), "open_cases", "open_events")
+    registry.register(Measure(
+        VIDEO_ONLINE_KEY, "视频在线率", "Video online rate", "%", "derived", ("city", "county"),
+        city_rule="online points over all points of the city", feed="video_point",
+        source="river-chief video points reporting within the feed's window with the stream up, over all points "
+               "(measures.devices: the map's and the panels' rule)",
+        worse_high=False, latest_fn=devices.latest, samples_fn=devices.samples))

@@ -18,7 +18,7 @@ ALLOWED = {
     "layers": {"layers", "geo", "standards"},
     "feeds": {"feeds", "geo", "store", "standards", "settings", "clock"},
     # Figures defined once over the store: every panel, map, page and rule reads them (docs/measures.md).
-    "measures": {"measures", "store", "standards", "geo", "topics"},
+    "measures": {"measures", "feeds", "store", "standards", "geo", "topics", "settings", "clock"},
     "alerts": {"alerts", "measures", "store", "standards", "topics", "geo", "feeds", "settings", "clock"},
     "roles": {"roles", "alerts", "measures", "feeds", "store", "standards", "topics", "geo", "settings", "clock"},
     "dashboard": PROJECT - {"app", "wsgi"},

@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from sqlalchemy.orm import Session
 
-from dashboard import drill
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.pages.detail import facts, not_found, page, section, small_map
@@ -17,6 +16,7 @@ from layers import PointRow
 from settings import CITY_TZ
 from feeds.payloads import is_gbt28181
 from standards import gbt28181
+from measures import devices
 from store import drill_queries as dq
 
 PATH_PREFIX = "/device/"
@@ -53,9 +53,10 @@ def layout(ctx: AppContext, device_id: str, lang: str) -> html.Div:
     d = detail
     # Its status from the newest message the detail already holds (no second read of the county's devices).
     newest = d.observations[0][1] if d.observations else None
-    reporting = newest is not None and d.last_seen >= now - timedelta(seconds=ctx.settings.stale_after_s)
+    window = ctx.device_windows().get(d.kind) or timedelta(seconds=ctx.settings.stale_after_s)
     flag = (newest or {}).get("online")
-    status = drill.device_status(d.kind, reporting, None if flag is None else flag > 0.5, newest)
+    status = devices.device_status(d.kind, newest is not None and devices.reporting(d.last_seen, now, window),
+                                   None if flag is None else flag > 0.5, newest)
     cells = ctx.grids.get()
     cell_id = cells.locate([d.lon], [d.lat])[0]
     cell = cells.get(cell_id) if cell_id else None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.i18n import pick, t
 from feeds.health import FeedHealth
-from measures import MeasureRegistry, register_builtin_measures
+from measures import MeasureRegistry
 from settings import Settings
 from topics import Theme
 
@@ -22,10 +22,9 @@ from topics import Theme
 @cache
 def default_measures() -> MeasureRegistry:
     """The built-in measures for the default settings' city (an app hands its own registry down)."""
-    reg = MeasureRegistry()
-    fields = Settings.model_fields
-    register_builtin_measures(reg, str(fields["city"].default), str(fields["aqi_edition"].default))
-    return reg
+    from roles import builtin_measures  # the same built-ins a process without pages registers
+
+    return builtin_measures(Settings.model_construct())
 
 
 @dataclass(frozen=True)

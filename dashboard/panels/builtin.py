@@ -13,6 +13,7 @@ from dashboard.i18n import pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time
 from dashboard.panels.settings import CITY
 from measures.cases import OPEN_CASES_KEY
+from measures.devices import VIDEO_ONLINE_KEY
 from feeds.payloads import DETECTION_NAMES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN, Detection
 from standards.fire import FIRE_LEVELS, beaufort, fire_danger
 from standards.fog import expressway_rule, fog_signal
@@ -146,11 +147,13 @@ def render_video_points(inp: PanelInput) -> PanelOutput:
     devices = _by_device(rows)
     if not devices:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
-    online = sum(1 for m in devices.values() if m.get("online") and m["online"].value >= 1)
+    region = inp.county or CITY
+    got = inp.measures.value(inp.session, VIDEO_ONLINE_KEY, region)  # the map's rule: reporting, stream up
+    rate = got.value if got is not None else 0.0
+    online = round(rate * len(devices) / 100)
     since = inp.now - timedelta(hours=1)
     alarms = sorted((r for r in rows if r.metric.startswith("detection.") and r.ts >= since),
                     key=lambda r: r.ts, reverse=True)
-    rate = 100 * online / len(devices)
     items = []
     for r in alarms[:5]:
         zh, en = DETECTION_NAMES.get(Detection(r.metric.removeprefix("detection.")), (r.metric, r.metric))
@@ -159,7 +162,8 @@ def render_video_points(inp: PanelInput) -> PanelOutput:
             html.Span(pick(zh, en, inp.lang), className="tag warn"), html.Span(f"{r.value:.0%}", className="num")]))
     body = [
         html.Div(className="big-number", children=[
-            html.Span(f"{rate:.1f}", className="value" + (" alert" if rate < 90 else "")),
+            html.Span(f"{rate:.1f}", className="value" + (" alert" if rate < 90 else ""),
+                      **figure(inp, VIDEO_ONLINE_KEY, region, rate)),
             html.Span(f" % {t('online_rate', inp.lang)} ({online}/{len(devices)})", className="unit")]),
         html.H3(t("ai_alarms", inp.lang)),
         html.Ul(items, className="rows") if items else html.Div(t("none_recent", inp.lang), className="empty"),

@@ -2,8 +2,8 @@
 standing alarms and a Markdown note (point_layer, event_table, alarm_list, markdown).
 
 Each type's settings model is what the theme file is checked against (with its line) and what the editor's
-form is drawn from, so settings stay flat. A device's status follows the drill map's rule
-(`dashboard.drill.device_status`), with the hydrology and air-quality alarms the header's warnings use
+form is drawn from, so settings stay flat. A device's status is the one rule of `measures.devices` (the drill
+map and the device page read it too), with the hydrology and air-quality alarms the header's warnings use
 (water at its warning level, AQI level 4 and up), so a point reads the same on every map and list.
 """
 
@@ -28,7 +28,7 @@ from dashboard.panels import markdown
 from dashboard.panels.settings import PanelSettings, safe_markdown
 from dashboard.status import StandingWarning, warnings_of
 from feeds.builtin import BUILTIN_FEEDS
-from feeds.health import FeedHealth, offline_after
+from feeds.health import FeedHealth
 from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from feeds.polled import POLLED_FEEDS
 from layers import LayerRegistry, PointRow, map_figure_dict, register_builtin_layers
@@ -37,6 +37,7 @@ from layers.points import ALARM_RED, KIND_STYLE, STALE_GREY, STATUS_ORDER, devic
 from layers.figure import scatter
 from settings import Settings
 from standards.colours import ORANGE, RED, YELLOW
+from measures import devices
 from store import alarm_queries as alq
 from store.drill_queries import DeviceStateAt, device_states_as_of
 from store.env_queries import events_updated_at
@@ -136,26 +137,14 @@ class PointLayerSettings(PanelSettings):
 
 
 def kind_window(kind: str, health: dict[str, FeedHealth], floor_s: int = _FLOOR_S) -> timedelta:
-    """How long a device of a kind may be silent and still count as reporting: the feeds' offline rule."""
+    """How long a device of a kind may be silent and still count as reporting (measures.devices: one rule)."""
     h = health.get(kind)
-    cadence = h.cadence_s if h is not None else _CADENCES.get(kind, floor_s)
-    return timedelta(seconds=offline_after(cadence, floor_s))
+    return devices.reporting_window(kind, {kind: h.cadence_s} if h is not None else _CADENCES, floor_s)
 
 
 def point_status(st: DeviceStateAt, at: datetime, window: timedelta) -> str:
-    """online, offline, silent or alarm: the drill map's rule, plus water at warning level and AQI level ≥ 4."""
-    # Imported here: dashboard.drill needs the app context, which needs this package (a cycle at import time).
-    from dashboard.drill import device_status
-
-    reporting = st.last_ts is not None and st.last_ts >= at - window
-    status = device_status(st.kind, reporting, st.online, st.data)
-    data = st.data or {}
-    if status == "online":
-        water, level = data.get("water_status"), data.get("aqi_level")
-        if st.kind == "hydrology" and isinstance(water, int | float) and water >= 1:
-            status = "alarm"
-        elif st.kind == "air_quality" and isinstance(level, int | float) and level >= 4:
-            status = "alarm"
+    """online, offline, silent or alarm (measures.devices: the drill map's and the device page's rule too)."""
+    status = devices.device_status(st.kind, devices.reporting(st.last_ts, at, window), st.online, st.data)
     return "silent" if status == "stale" else status
 
 

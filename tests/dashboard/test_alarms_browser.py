@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -22,6 +23,18 @@ from tests.servers import Mosquitto
 pytestmark = pytest.mark.browser
 STATION = "44120400041316000777"
 SECOND = "44120400041316000779"
+
+
+def click_first(d: Any, css: str) -> None:
+    """Click the first element matching css, finding it again if the page re-rendered it in between."""
+    def go() -> bool:
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        if not found:
+            return False
+        found[0].click()  # a stale element raises before anything is clicked: wait_for finds it again
+        return True
+
+    wait_for(go, what=f"a click on {css}")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +119,7 @@ def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveAp
                        console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red"), what="two red alarms")
         assert sorted("广昆高速测试7号气象站" in r.text for r in red) == [False, True]
         for left in (1, 0):
-            console.find_elements(By.CSS_SELECTOR, "tr.al-row.sev-red:not(.acked) .al-ack")[0].click()
+            click_first(console, "tr.al-row.sev-red:not(.acked) .al-ack")  # the console re-renders on its tick
             wait_for(lambda: console.find_elements(By.ID, "alarm-done"), what="the acknowledgement")
             wait_for(lambda left=left: len(console.find_elements(By.CSS_SELECTOR,
                                                                  "tr.al-row.sev-red:not(.acked) .al-ack")) == left,

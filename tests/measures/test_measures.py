@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +95,13 @@ def test_county_and_city_aqi_equal_pandas_means_through_hj633(store: Engine,
     frame = pd.DataFrame(rows)
 
     def expected(part: pd.DataFrame) -> tuple[float, float]:
-        means = part[["pm2_5", "pm10", "no2"]].mean()
+        # Exact means of the decimals sent (pandas groups, fractions add): HJ 633 rounds up, so a float sum's
+        # last bit must not decide an AQI.
+        means = part[["pm2_5", "pm10", "no2"]].map(lambda v: Fraction(str(v))).sum() / len(part)
         result = aqi({"pm2_5_24h": means["pm2_5"], "pm10_24h": means["pm10"], "no2_1h": means["no2"]},
                      "HJ633-2012", averaging="1h")
-        return float(result.aqi), round(float(means["pm2_5"]), 1)
+        pm = Decimal(means["pm2_5"].numerator) / Decimal(means["pm2_5"].denominator)
+        return float(result.aqi), float(pm.quantize(Decimal("0.1"), ROUND_HALF_UP))
 
     want = {c: expected(part) for c, part in frame.groupby("county")}
     want[CITY] = expected(frame)
@@ -185,3 +190,21 @@ def test_a_rule_reading_a_measure_fires_on_the_value_the_wall_shows(tmp_path: Pa
     assert alarm.id in changes.raised and alarm.value == 107.0 and alarm.county_adcode == "441202"
     assert shown == ["107.0"]  # the panel's row for 端州区: the number the rule judged
     assert "端州区" in alarm.title_zh and "107 ≥ 100" in alarm.title_zh
+
+
+def test_the_video_online_rate_and_the_maps_device_statuses_follow_one_rule(tmp_path: Path) -> None:
+    from dashboard import drill
+    from tests.dashboard.apps import app_with_themes
+    from tests.feeds.samples import video
+
+    app = app_with_themes(tmp_path)
+    ctx = app.server.config["ZQ_CONTEXT"]
+    now = ctx.now().replace(microsecond=0)
+    bodies = [video("441202", 1, ts=now, online=True), video("441202", 2, ts=now, online=False),
+              video("441203", 3, ts=now - timedelta(hours=2), online=True)]  # silent for two hours
+    ingest(ctx.engine, [(msg("video_point", b)[0], b) for b in bodies])
+    with Session(ctx.engine) as s:
+        got = ctx.registries.measures.latest(s, ["video.online_rate"], [CITY, "441202", "441203"])["video.online_rate"]
+        statuses = sorted(p.status for p in drill.devices_at(ctx, s, None, now))
+    assert statuses == ["offline", "online", "stale"]  # the drill map: one each
+    assert {r: p.value for r, p in got.items()} == {CITY: 33.3, "441202": 50.0, "441203": 0.0}
