@@ -3,7 +3,7 @@
 A lower layer: it never imports dashboard/, layers/, topics/ or feeds/.
 """
 
-from store.db import current_revision, lock, make_engine, migrate
+from store.db import current_revision, lock, make_engine, migrate, snapshot
 from store.writes import Batch, write_batch
 
-__all__ = ["Batch", "current_revision", "lock", "make_engine", "migrate", "write_batch"]
+__all__ = ["Batch", "current_revision", "lock", "make_engine", "migrate", "snapshot", "write_batch"]

@@ -104,3 +104,22 @@ def lock(session: Session, name: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
     else:
         session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0 = 1"))
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A read-only session that sees the store as of one moment, whatever commits meanwhile: every panel, the map
+    and the header of one wall tick read the same data, so two of them can never straddle an ingest commit.
+
+    PostgreSQL: a REPEATABLE READ transaction. SQLite (WAL): a transaction begun before the first read (pysqlite
+    starts none for a SELECT by itself), whose snapshot is taken at that read. Rolled back at the end.
+    """
+    postgres = engine.dialect.name == "postgresql"
+    bind = engine.execution_options(isolation_level="REPEATABLE READ") if postgres else engine
+    with Session(bind) as session:
+        if not postgres:
+            session.connection().exec_driver_sql("BEGIN")
+        try:
+            yield session
+        finally:
+            session.rollback()

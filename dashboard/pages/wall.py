@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import dataclasses
 import hashlib
 import threading
@@ -29,6 +31,7 @@ from layers.aqi import aqi_choropleth_values, aqi_labels
 from layers.choropleth import NO_DATA, Shading, classed
 from store import alarm_queries as alq
 from store import queries as q
+from store import snapshot
 from measures.air import AQI_KEY
 from topics import Theme
 from topics.themes import KPI_STRIP, PanelDef, Placed
@@ -376,8 +379,10 @@ def frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]
     the map's shading, and a digest of each (what a screen compares with what it shows)."""
     left, right = columns(ctx, th)
     placed = [*left, *right, STRIP]
-    bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme)
-    with Session(ctx.engine) as s:
+    # One snapshot for the whole tick: the panels, the map and the header read the store as of one moment, so two
+    # of them never straddle an ingest commit (one figure in two places shows one value).
+    with snapshot(ctx.engine) as s:
+        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme, session=s)
         # The city's open alarms, read once a tick: the map's ⚠ counts, the header and ticker, the banner.
         alarms = alq.open_alarms(s, limit=None)
         state = map_state(ctx, s, th, view.lang, alarms)
@@ -459,10 +464,12 @@ def clicked_county(click: dict[str, Any] | None, figure: dict[str, Any] | None,
 
 
 def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str | None,
-                  theme_key: str | None, theme: Theme | None = None) -> tuple[list[Any], list[Any], list[str]]:
-    """Bodies, freshness lines and classes of the placed panels, in one session (theme: an unsaved edit's)."""
+                  theme_key: str | None, theme: Theme | None = None,
+                  session: Session | None = None) -> tuple[list[Any], list[Any], list[str]]:
+    """Bodies, freshness lines and classes of the placed panels, in one session (theme: an unsaved edit's; session:
+    the caller's, a tick's snapshot)."""
     bodies, metas, classes = [], [], []
-    with Session(ctx.engine) as s:
+    with nullcontext(session) if session is not None else Session(ctx.engine) as s:
         th = theme or (ctx.theme(theme_key) if theme_key else None)
         inp = PanelInput(session=s, lang=lang, county=county, health=ctx.health(s), now=ctx.now(),
                          names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key, theme_def=th,

@@ -201,3 +201,24 @@ def test_open_event_query_uses_an_index(engine: Engine) -> None:
                 "EXPLAIN SELECT county_adcode, count(*) FROM grid_events "
                 "WHERE closed_at IS NULL GROUP BY county_adcode")))
             assert "ix_grid_events_open_county" in plan
+
+
+def test_a_snapshot_reads_the_store_as_of_one_moment_whatever_commits_meanwhile(engine: Engine) -> None:
+    from store import snapshot
+
+    def add_event(n: int) -> None:
+        b = Batch()
+        b.add_event(event(f"E{n}", "441202", 1, T0))
+        with Session(engine) as s, s.begin():
+            write_batch(s, b)
+
+    def open_cases(s: Session) -> int:
+        return s.scalar(select(func.count()).select_from(GridEvent)) or 0
+
+    add_event(1)
+    with snapshot(engine) as s:
+        assert open_cases(s) == 1
+        add_event(2)  # an ingest commit in the middle of a wall tick
+        assert open_cases(s) == 1  # the tick still reads the moment it began
+    with snapshot(engine) as s:
+        assert open_cases(s) == 2  # the next tick sees it
