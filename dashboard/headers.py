@@ -47,6 +47,7 @@ def register(app: Dash, settings: Settings) -> None:
     if settings.https:
         server.config["SESSION_COOKIE_SECURE"] = True
     frames = "DENY" if settings.frame_ancestors.strip() == "'none'" else "SAMEORIGIN"
+    policy: list[str] = []  # built at the first response, when every page has registered its inline scripts
 
     @server.after_request
     def secure(response: Response) -> Response:
@@ -57,9 +58,11 @@ def register(app: Dash, settings: Settings) -> None:
             response.headers.setdefault("X-Frame-Options", frames)
         if settings.https:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        # Hashed at each response: cheap (a few short scripts), and never behind a callback registered later.
-        response.headers["Content-Security-Policy"] = content_security_policy(
-            list(app.csp_hashes()), settings.frame_ancestors, settings.debug)
+        # Once, not at every wall tick: create_app registers every callback (and so every inline script) before
+        # the server answers anything.
+        if not policy:
+            policy.append(content_security_policy(list(app.csp_hashes()), settings.frame_ancestors, settings.debug))
+        response.headers["Content-Security-Policy"] = policy[0]
         return response
 
 

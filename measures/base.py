@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -125,7 +125,7 @@ class MeasureRegistry:
         for name in dict.fromkeys(names):
             m = self.get(name)
             if m is not None and m.samples_fn is not None:
-                got = m.samples_fn(session, region, [not_before or at.replace(year=at.year - 1), at])
+                got = m.samples_fn(session, region, [not_before or at - timedelta(days=366), at])
                 if got and got[0] is not None:
                     out[name] = got[0]
             else:
