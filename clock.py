@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import threading
 import time as _time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 
 # When this process started, as near as Python lets us tell: a clock started at ZQ_CLOCK_START with no anchor
@@ -119,6 +121,19 @@ def process_clock() -> Clock:
         if _process is None:
             _process = Clock.from_env()
         return _process
+
+
+@contextmanager
+def using(clock: Clock) -> Iterator[Clock]:
+    """The process's clock is `clock` inside the block, and what it was after it (a test's controlled world)."""
+    global _process
+    with _process_lock:
+        before, _process = _process, clock
+    try:
+        yield clock
+    finally:
+        with _process_lock:
+            _process = before
 
 
 def use(clock: Clock) -> Clock:

@@ -24,15 +24,15 @@ from sqlalchemy.orm import Session
 
 from clock import process_clock
 from alerts.rules import (
-    COUNTIES,
-    COUNTY_NAMES,
     Absence,
     MeasureRule,
     Outcome,
     Reading,
     RuleRegistry,
     RuleSettings,
+    default_city,
 )
+from geo import City
 from measures import MeasureRegistry
 from store import alarm_queries as aq
 from store.models import Alarm, Device, Silence
@@ -86,22 +86,24 @@ class Changes:
 
 
 def bind_rules(themes: Iterable[Theme], registry: RuleRegistry,
-               hook_known: Callable[[str], bool] = lambda name: False) -> list[BoundRule]:
-    """The themes' rules with their settings checked (a rule whose kind is unknown is left out, logged)."""
+               hook_known: Callable[[str], bool] = lambda name: False, city: City | None = None) -> list[BoundRule]:
+    """The themes' rules with their settings checked, counties against `city` (default: the default settings'
+    city); a rule whose kind is unknown is left out, logged."""
     out = []
     for th in themes:
         for rule in th.rules:
             if rule.kind not in registry:
                 log.warning("theme %s: rule %s has an unknown kind %s; left out", th.key, rule.id, rule.kind)
                 continue
-            settings = registry[rule.kind].model_validate(rule.settings, context={"theme": th})
+            settings = registry[rule.kind].model_validate(rule.settings, context={"theme": th, "city": city})
             out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings,  # type: ignore[arg-type]
                                  hook_known(th.owner)))
     return out
 
 
-def readings_of(batch: Batch | LoggedBatch) -> list[Reading]:
-    """The batch's device messages and KPI values as readings, oldest first."""
+def readings_of(batch: Batch | LoggedBatch, city: str) -> list[Reading]:
+    """The batch's device messages and KPI values as readings, oldest first (a KPI of the city, adcode `city`,
+    has no county)."""
     out = []
     for device_id, feed, ms, county, data in batch.observations:
         dev = batch.devices.get(device_id) or {}
@@ -110,7 +112,7 @@ def readings_of(batch: Batch | LoggedBatch) -> list[Reading]:
     for row in batch.kpis.values():
         ts = row["ts"] if row["ts"].tzinfo else row["ts"].replace(tzinfo=UTC)
         out.append(Reading(f"{row['key']}@{row['region']}", "kpi", ts, {row["key"]: float(row["value"])},
-                           row["region"] if row["region"] != "441200" else None, row["key"]))
+                           row["region"] if row["region"] != city else None, row["key"]))
     out.sort(key=lambda r: r.ts)
     return out
 
@@ -129,10 +131,11 @@ class AlertEngine:
                  notify: Notify | None = None, case_for_alarm: CaseHook | None = None,
                  on_events: EventsHook | None = None, clock: Callable[[], datetime] | None = None,
                  tick_s: float = 5.0, hook_known: Callable[[str], bool] = lambda name: False,
-                 measures: MeasureRegistry | None = None, city: str | None = None) -> None:
+                 measures: MeasureRegistry | None = None, city: City | str | None = None) -> None:
         self.engine = engine
         self.measures = measures  # the figures `measure` rules read: the wall's own registry
-        self.city = city
+        # The settings' --city (its adcode or geo.City); the default settings' city when not given.
+        self.city: City = city if isinstance(city, City) else City.load(city) if city else default_city()
         self.registry = registry
         self.themes = themes
         self.notify = notify
@@ -151,11 +154,15 @@ class AlertEngine:
 
     # ---- rules and memory --------------------------------------------------------------------------------------
 
+    def readings_of(self, batch: Batch | LoggedBatch) -> list[Reading]:
+        """The batch's readings, oldest first (a KPI of this engine's city has no county)."""
+        return readings_of(batch, self.city.adcode)
+
     def rules(self) -> list[BoundRule]:
         """The rules now (re-bound when the theme files change)."""
         themes = tuple(self.themes())
         if themes != self._themes_seen:
-            self._rules = bind_rules(themes, self.registry, self.hook_known)
+            self._rules = bind_rules(themes, self.registry, self.hook_known, self.city)
             by_feed: dict[str, list[BoundRule]] = defaultdict(list)
             for rule in self._rules:
                 for feed in rule.settings.reads():
@@ -205,7 +212,7 @@ class AlertEngine:
     def on_batch(self, batch: Batch | LoggedBatch) -> None:
         """Judge a committed batch in this process (tests and tools; the alert role reads the ingest log)."""
         try:
-            self.evaluate(readings_of(batch), list(batch.events.values()))
+            self.evaluate(self.readings_of(batch), list(batch.events.values()))
         except Exception:  # noqa: BLE001 — a rule's fault must not stop ingest
             log.exception("alert evaluation of a batch of %d messages failed", batch.size)
 
@@ -360,7 +367,7 @@ class AlertEngine:
                 if isinstance(rule.settings, Absence):
                     self._silent_sources(s, rule, rule.settings, now, silences, changes)
                 elif isinstance(rule.settings, MeasureRule):
-                    self._measure(s, rule, rule.settings, silences, changes)
+                    self._measure(s, rule, rule.settings, now, silences, changes)
             by_key = {r.key: r for r in rules}
             for alarm in aq.unacknowledged_for_escalation(s):
                 rule = by_key.get(alarm.rule)
@@ -377,21 +384,22 @@ class AlertEngine:
                                                                                *rule.hooks])))
         return changes
 
-    def _measure(self, s: Session, rule: BoundRule, settings: MeasureRule, silences: Sequence[Silence],
-                 changes: Changes) -> None:
+    def _measure(self, s: Session, rule: BoundRule, settings: MeasureRule, now: datetime,
+                 silences: Sequence[Silence], changes: Changes) -> None:
         """A measure rule: the measure's value now in each region it watches, judged as the wall shows it."""
         if self.measures is None:
             return
+        city = self.city
         if settings.scope == "city":
-            regions = [self.city] if self.city else []
+            regions = [city.adcode]
         else:
-            regions = [settings.county] if settings.county else list(COUNTIES)
+            regions = [settings.county] if settings.county else list(city.counties)
         defined = self.measures.get(settings.measure)
         name = defined.label_zh if defined is not None else settings.measure
-        got = self.measures.latest(s, [settings.measure], regions).get(settings.measure, {})
+        got = self.measures.latest(s, [settings.measure], regions, now).get(settings.measure, {})
         for region, point in got.items():
-            county = None if region == self.city else region
-            label = f"{COUNTY_NAMES.get(region, '全市' if region == self.city else region)}{name}"
+            county = None if region == city.adcode else region
+            label = f"{'全市' if region == city.adcode else city.name_of(region)}{name}"
             out = settings.judge(label, point.value)
             source = f"{self.measures.key(settings.measure)}@{region}"
             mem = self._memory.setdefault((rule.key, source), Memory())

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from alerts.engine import AlertEngine, readings_of
+from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from store import ingest_log
 from store.leases import Leadership, LostLease
@@ -132,7 +132,7 @@ class AlertRole:
             self.cursor = ingest_log.cursor(s, CURSOR)
             since = self.alerts.clock() - self.alerts.memory_window()
             readings = [r for e in ingest_log.read_since(s, since, self.cursor)
-                        for r in readings_of(ingest_log.decode(e.payload))]
+                        for r in self.alerts.readings_of(ingest_log.decode(e.payload))]
             readings.sort(key=lambda r: r.ts)
             self.alerts.rebuild(s, readings)
         log.info("alerts: leading from cursor %d, memory rebuilt from %d recent readings", self.cursor,
@@ -153,7 +153,7 @@ class AlertRole:
                     readings, events = [], []
                     for e in entries:
                         batch = ingest_log.decode(e.payload)
-                        readings += readings_of(batch)
+                        readings += self.alerts.readings_of(batch)
                         events += batch.events.values()
                     readings.sort(key=lambda r: r.ts)
                     self.alerts.judge(s, readings, events)

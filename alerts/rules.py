@@ -14,16 +14,15 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from feeds.payloads import DETECTION_NAMES, Detection
-from geo import county_names
+from geo import City
+from settings import Settings
 from standards.aqi import aqi_band
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 
-COUNTY_NAMES: dict[str, str] = county_names("441200")
-COUNTIES: tuple[str, ...] = tuple(COUNTY_NAMES)
 SEVERITY_NAMES = {1: ("蓝色", "Blue"), 2: ("黄色", "Yellow"), 3: ("橙色", "Orange"), 4: ("红色", "Red")}
 CRITICAL = 4  # a red alarm takes over the wall until someone acknowledges it
 
@@ -57,9 +56,22 @@ class Outcome:
     en: str = ""
 
 
-def _county(value: str) -> str:
-    if value not in COUNTIES:
-        raise ValueError(f"{value!r} is not a county of the city ({', '.join(COUNTIES)})")
+def default_city() -> City:
+    """The default settings' city: what a rule's county is checked against when no city is given."""
+    return City.load(Settings.model_construct().city)
+
+
+def city_of(info: ValidationInfo) -> City:
+    """The city a rule is checked against: the validation context's (`{"city": geo.City}`, as the alert engine
+    gives it), else the default settings' city (a theme file checked on its own)."""
+    city = (info.context or {}).get("city")
+    return city if isinstance(city, City) else default_city()
+
+
+def _county(value: str, info: ValidationInfo) -> str:
+    city = city_of(info)
+    if not city.is_county(value):
+        raise ValueError(f"{value!r} is not a county of the city {city.name} ({', '.join(city.counties)})")
     return value
 
 
@@ -272,13 +284,12 @@ class Geofence(RuleSettings):
     def _area_shape(self) -> Any:
         from shapely import box, prepare, union_all
 
-        from geo import load_counties
+        from geo import load_outline
 
         if self.bbox is not None:
             shape = box(*self.bbox)
-        else:
-            gdf = load_counties("441200", "detail")
-            shape = union_all(list(gdf[gdf["adcode"].isin(self.counties)].geometry))
+        else:  # each county's packaged outline (the same polygon as in its city's counties)
+            shape = union_all([load_outline(c, "detail") for c in self.counties])
         prepare(shape)
         return shape
 

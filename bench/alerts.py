@@ -34,11 +34,12 @@ from feeds import FeedRegistry, register_builtin_feeds
 from feeds.decode import Decoder
 from feeds.ingest import Message, build_batch
 from geo import CountyLocator, county_names, load_counties, sample_points
+from settings import Settings
 from store import Batch, make_engine, migrate, write_batch
 from store.models import Alarm, Observation
 from topics.loader import BUILTIN_DIR, parse_theme
 
-CITY, PREFIX, SEED = "441200", "zq", 7071
+CITY, PREFIX, SEED = Settings.model_construct().city, "zq", 7071
 EXTRA_RULES = """
 - id: vis-low
   kind: threshold

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 from bench import wall
 from bench.wall import ms, quantiles
 from clock import process_clock
-from feeds.simulator import COUNTY_SHARES
-from geo import load_counties, sample_points
+from feeds.simdata import sim_data
+from geo import City, load_counties, sample_points
 from settings import CITY_TZ
 from store import Batch, make_engine, migrate, write_batch
 
@@ -65,12 +65,14 @@ class DrillSizes:
 
 def _device_batches(n: int, now: datetime, per_device: int, rng: np.random.Generator, chunk: int = 2_000
                     ) -> Iterator[Batch]:
-    """n devices over the counties by COUNTY_SHARES, each with `per_device` messages in the last 24 h."""
+    """n devices over the counties by their shares (feeds.simdata), each with `per_device` messages in the last
+    24 h."""
     counties = load_counties(CITY, "detail")
     geoms = dict(zip(counties["adcode"], counties.geometry, strict=True))
     names = dict(zip(counties["adcode"], counties["name"], strict=True))
-    adcodes = sorted(COUNTY_SHARES)
-    shares = np.array([COUNTY_SHARES[a] for a in adcodes])
+    data = sim_data(City.load(CITY))
+    adcodes = sorted(data.counties)
+    shares = np.array([data.counties[a].share for a in adcodes])
     per_county = rng.multinomial(n, shares / shares.sum())
     kinds = ("video_point", "road_weather", "fire_risk")
     first_seen = now - timedelta(days=60)

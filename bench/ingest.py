@@ -30,10 +30,12 @@ from feeds.decode import Decoder
 from feeds.ingest import Ingestor, Message
 from feeds.mqtt import Broker, MqttSubscriber
 from geo import CountyLocator, county_names, load_counties, sample_points
+from settings import Settings
 from store import make_engine, migrate
 from tests.servers import Mosquitto, mosquitto_broker, postgres_cluster
 
 PREFIX = "zqb"
+CITY = Settings.model_construct().city  # the default settings' city
 SESSION_S = 3600
 # The broker must hold a whole preloaded run for an absent subscriber, QoS 0 included.
 BROKER_CONF = ("max_queued_messages 3000000", "max_queued_bytes 0", "queue_qos0_messages true",
@@ -54,7 +56,7 @@ def stations(n: int = 200, seed: int = 7) -> list[tuple[str, str, float, float]]
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    counties = load_counties("441200", "detail")
+    counties = load_counties(CITY, "detail")
     out = []
     for i in range(n):
         county = counties["adcode"].iloc[i % len(counties)]
@@ -187,7 +189,7 @@ def decoder() -> Decoder:
     """The decoder wired as the app wires it, on the bench prefix."""
     reg = FeedRegistry()
     register_builtin_feeds(reg)
-    return Decoder(PREFIX, reg, CountyLocator.for_city("441200"), "441200", county_names("441200"))
+    return Decoder(PREFIX, reg, CountyLocator.for_city(CITY), CITY, county_names(CITY))
 
 
 def ingest(broker: Mosquitto, engine: Engine, n: int, qos: int, label: str) -> Rate:

@@ -24,6 +24,7 @@ from typing import Any
 from bench.drill import county_tick_body, redraw_body, route_body
 from bench.wall import simulate_minutes, tick_body, tick_key
 from clock import process_clock
+from geo import City
 from settings import CITY_TZ, Settings
 from store import make_engine, migrate
 from tests.servers import free_port, redis_server, wait_for_port
@@ -31,7 +32,7 @@ from topics import THEMES
 from topics.themes import KPI_STRIP
 
 ROOT = Path(__file__).resolve().parent.parent
-COUNTIES = ("441202", "441203", "441204", "441223", "441224", "441225", "441226", "441284")
+COUNTIES = City.load(Settings.model_construct().city).county_codes  # the default settings' city
 
 
 @dataclass
@@ -49,8 +50,9 @@ class LoadSizes:
 def views() -> list[tuple[str, str | None, str]]:
     """The views the screens show: every theme for the city, in Chinese, and two of them per county in English."""
     out: list[tuple[str, str | None, str]] = [(t.key, None, "zh") for t in THEMES]
-    out += [("ecology", "441224", "zh"), ("social", "441202", "zh"), ("service", None, "en"),
-            ("economy", None, "en"), ("market", "441284", "zh")]
+    first, fifth, last = COUNTIES[0], COUNTIES[min(4, len(COUNTIES) - 1)], COUNTIES[-1]  # Zhaoqing: 端州, 怀集, 四会
+    out += [("ecology", fifth, "zh"), ("social", first, "zh"), ("service", None, "en"),
+            ("economy", None, "en"), ("market", last, "zh")]
     return out
 
 

@@ -37,7 +37,7 @@ from feeds.decode import Decoder
 from feeds.ingest import Message, build_batch
 from feeds.payloads import CLOSING_STEP
 from feeds.simhttp import PATHS, SimulatedApis
-from feeds.simulator import EVENT_WEIGHTS, STEP_ACTORS, SUBCATEGORIES, Simulator
+from feeds.simulator import STEP_ACTORS, SUBCATEGORIES, Simulator
 from feeds.sources import DEFAULT_SOURCES, load_sources, map_document
 from geo import CountyLocator, county_names
 from settings import CITY_TZ, Settings
@@ -45,7 +45,7 @@ from store import make_engine, migrate, write_batch
 from store.models import GridEvent, KpiMetric
 from topics import THEMES
 
-CITY = "441200"
+CITY = Settings.model_construct().city  # the default settings' city
 PREFIX = "zq"
 SEED = 20211
 # Feeds stay fresh for the whole run (the stores are frozen once built), so steady ticks stay steady.
@@ -172,11 +172,10 @@ def _event_rows(engine: Engine, h: History, before: datetime, rng: np.random.Gen
     """Grid events before `before` over 75 days (most closed, some open), and their steps."""
     t = GridEvent.__table__.c
     b = _binder(engine, t.reported_at)
-    counties = sorted(EVENT_WEIGHTS)
-    weights = [EVENT_WEIGHTS[c] for c in counties]
     cats = list(SUBCATEGORIES)
     names = county_names(CITY)
     sim = Simulator(CITY, PREFIX, SEED + 1)
+    counties, weights = sim.event_weights
     points = {c: sim._points(c, 64) for c in counties}  # noqa: SLF001 - the simulator's own sampling of a county
     days = 75.0
     n_open = int(h.events * h.open_share)

@@ -21,6 +21,7 @@ from dashboard.tickcache import LocalTickCache, TickCache
 from dashboard.panels import PanelRegistry
 from feeds import FeedRegistry
 from feeds.health import FeedHealth, feed_health
+from geo import City
 from measures import MeasureRegistry, devices
 from layers import LayerRegistry
 from settings import CITY_TZ, Settings
@@ -85,6 +86,13 @@ class AppContext:
     alerts: AlertEngine | None = None  # set by the factory: the rules over live data
     open_case: Callable[[Session, Any, datetime], Any] | None = None  # alarm → case of the seven steps
     calendar: Any = None  # alerts.calendar.WorkingCalendar: working hours, weekends, public holidays
+    # The settings' --city (geo.City: adcode, names, counties, centre), handed to every part; built from the
+    # settings when not given.
+    city: City = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.city is None:
+            self.city = City.load(self.settings.city)
 
     def now(self) -> datetime:
         """Current time in the city's zone (UTC+8), on the app's clock."""
@@ -114,6 +122,10 @@ class AppContext:
         """The theme with that key; the first theme when the key is unknown."""
         themes = self.themes()
         return next((t for t in themes if t.key == key), themes[0])
+
+    def theme_for_panels(self, theme: Theme) -> Theme:
+        """A theme as the panels read it: every KPI's region spelt out (an unset region is this city)."""
+        return theme.for_city(self.city.adcode)
 
     def county_name(self, adcode: str, lang: str) -> str:
         """A county's name in the UI language."""

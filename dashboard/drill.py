@@ -27,12 +27,11 @@ from layers.choropleth import Shading, plain
 from layers.classify import shading_for_metric
 from settings import CITY_TZ
 from store import drill_queries as dq
-from geo import county_names
+from dashboard.panels.base import default_city
+from geo import City
 from topics import THEMES, Theme
 
-CITY = "city"
-CITY_ADCODE = "441200"
-COUNTY_NAMES = county_names(CITY_ADCODE)
+CITY = "city"  # the city scope of a drill view (its counties), beside a county's
 REPLAY_HOURS = 24
 REPLAY_STEP_MIN = 15
 REPLAY_STEPS = REPLAY_HOURS * 60 // REPLAY_STEP_MIN  # slider positions; the last one is "now"
@@ -66,26 +65,28 @@ class DrillView:
                 "metric": v.metric if v.metric != OPEN_EVENTS else None}
 
 
-def kpi_names(key: str, themes: Sequence[Theme] = THEMES) -> tuple[str, str, str]:
-    """(zh, en, unit) of a KPI as every county reports it: a wall KPI for one county loses the county's name."""
+def kpi_names(key: str, themes: Sequence[Theme] = THEMES, city: City | None = None) -> tuple[str, str, str]:
+    """(zh, en, unit) of a KPI as every county reports it: a wall KPI for one county loses the county's name
+    (city: the app's; default the default settings' city)."""
+    counties = (city or default_city()).counties
     for th in themes:
         for d in th.kpis:
             if d.key == key:
                 zh, en = d.name_zh, d.name_en
-                if d.region != CITY_ADCODE:  # e.g. 端州区AQI / Duanzhou AQI → AQI
-                    zh = zh.removeprefix(COUNTY_NAMES.get(d.region, ""))
+                if d.region in counties:  # one county's, e.g. 端州区AQI / Duanzhou AQI → AQI
+                    zh = zh.removeprefix(counties[d.region])
                     en = en.split(" ", 1)[1] if " " in en else en
                 return zh, en, d.unit or ""
     return key, key, ""
 
 
-def metric_choices(themes: Sequence[Theme] = THEMES) -> list[tuple[str, str, str, str]]:
+def metric_choices(themes: Sequence[Theme] = THEMES, city: City | None = None) -> list[tuple[str, str, str, str]]:
     """(key, zh, en, unit) of the measures a city map can be coloured by: open cases and every county KPI
     of the themes (pass the app's current themes: theme files change while it runs)."""
     out = [(OPEN_EVENTS, "在办网格事件", "Open grid cases", "件")]
     for key in dict.fromkeys(k for th in themes for k in th.by_county):
         if key != "social.open_grid_cases":  # the same as open cases, counted from the cases themselves
-            out.append((key, *kpi_names(key, themes)))
+            out.append((key, *kpi_names(key, themes, city)))
     return out
 
 
@@ -189,13 +190,13 @@ def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, 
     """The counties' colours for a measure: open cases then, or a KPI's newest county values."""
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
-    choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices(ctx.themes())}
+    choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices(ctx.themes(), ctx.city)}
     zh, en, unit = choices[metric]
     if metric == OPEN_EVENTS:
         counts = Counter(e.county_adcode for e in data.events)
         values: dict[str, float | None] = {a: float(counts.get(a, 0)) for a in adcodes}
     else:
-        points = ctx.registries.measures.latest(session, [metric], adcodes).get(metric, {})
+        points = ctx.registries.measures.latest(session, [metric], adcodes, ctx.now()).get(metric, {})
         values = {a: (points[a].value if a in points else None) for a in adcodes}
     standard = "aqi" if metric == "eco.aqi" else None
     return shading_for_metric(values, names, unit, adcodes, standard=standard, lang=lang), pick(zh, en, lang)

@@ -23,7 +23,7 @@ from dashboard.tickcache import make_cache
 from dashboard.panels import register_builtin_panels
 from alerts.rules import register_builtin_rules
 from feeds import register_builtin_feeds
-from geo import load_counties
+from geo import City, load_counties
 from layers import register_builtin_layers
 from measures import register_builtin_measures
 from clock import Clock
@@ -80,9 +80,13 @@ def build_registries(settings: Settings) -> Registries:
 
 
 def theme_store(settings: Settings, registries: Registries) -> ThemeStore:
-    """The theme files, checked against the registered panel types and rule kinds."""
-    return ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
-                      schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas())
+    """The theme files, checked against the registered panel types, rule kinds and measures and the city; the
+    measure registry then also answers for the measures the files define."""
+    store = ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
+                       schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas(),
+                       context={"city": City.load(settings.city), "measures": registries.measures.names()})
+    registries.measures.use_themes(store.themes)
+    return store
 
 
 def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -108,17 +112,17 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     engine = make_engine(settings.db)
     migrate(engine)
     registries = build_registries(settings)
-    wall_counties = load_counties(settings.city, "coarse")
-    detail = load_counties(settings.city, "detail")
+    city = City.load(settings.city)
+    wall_counties = load_counties(city.adcode, "coarse")
+    detail = load_counties(city.adcode, "detail")
     ctx = AppContext(
         settings=settings, engine=engine, registries=registries, counties_wall=wall_counties,
-        counties_detail=detail, names=dict(zip(detail["adcode"], detail["name"], strict=True)),
-        names_en=dict(zip(detail["adcode"], detail["name_en"], strict=True)),
+        counties_detail=detail, names=dict(city.counties), names_en=dict(city.counties_en),
         grids=GridProvider(engine, detail), clock=clock,
-        topics=theme_store(settings, registries), ticks=make_cache(settings.cache),
+        topics=theme_store(settings, registries), ticks=make_cache(settings.cache), city=city,
     )
 
-    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock, registries.measures)
+    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock, registries.measures, city)
     ctx.open_case = parts.open_case
     ctx.calendar = parts.calendar
     ctx.alerts = parts.engine
@@ -128,7 +132,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         atexit.register(runtime.stop)
 
     app = CityDash(
-        __name__, title="肇庆市一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
+        __name__, title=f"{city.name}一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
         update_title=None, serve_locally=True, clock=clock,
     )
     app.layout = html.Div([

@@ -144,6 +144,17 @@ def calendar_report(ctx: AppContext) -> dict[str, Any]:
             "unconfirmed_open_cases": unconfirmed}
 
 
+def figures_report(ctx: AppContext, region: str) -> dict[str, Any]:
+    """The derived measures' values for a region with their data times: the figures the wall shows, read through
+    the same registry (a monitoring system may alert on them without scraping a page)."""
+    measures = ctx.registries.measures
+    keys = sorted(measures.derived_keys())
+    with Session(ctx.engine) as s:
+        got = measures.latest(s, keys, [region], ctx.now())
+    return {k: ({"value": p.value, "ts": p.ts.isoformat()} if (p := got.get(k, {}).get(region)) else None)
+            for k in keys}
+
+
 def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
     """Mount /healthz on the Flask server; returns the app's monitor, which /metrics shares."""
     monitor = HealthMonitor(ctx, runtime.ingest_stats)
@@ -163,6 +174,7 @@ def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
             body["alarms"] = {"open": alq.open_count(s), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
                               "deliveries": dq.delivery_counts(s)}
         body["calendar"] = calendar_report(ctx)
+        body["figures"] = {"region": ctx.settings.city, "measures": figures_report(ctx, ctx.settings.city)}
         body["process"] = {**runtime.status(), "web": True}
         body["cluster"] = cluster_status(ctx.engine, ctx.now())
         body["broker"] = broker_report(body["process"], body["cluster"])

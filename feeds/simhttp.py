@@ -31,8 +31,9 @@ import numpy as np
 import orjson
 
 from clock import process_clock
-from geo import load_counties, sample_points
-from settings import CITY_TZ
+from feeds.simdata import SimCity, sim_data
+from geo import City, load_counties, sample_points
+from settings import CITY_TZ, Settings
 from standards.hydro import STATIONS
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,8 @@ CST = CITY_TZ
 PATHS = {"air": "/api/air/stations", "hydro": "/api/hydro/river", "tickets": "/api/12345/tickets"}
 Document = dict[str, Any]
 
-# Air-quality stations per county (one or two); the urban districts get two and dirtier air.
-AIR_STATIONS = {"441202": 2, "441203": 1, "441204": 2, "441223": 1, "441224": 1, "441225": 1, "441226": 1,
-                "441284": 2}
-URBAN = {"441202", "441204", "441284"}
-# Where 12345 tickets come from (市直: handled by city departments, region = the city).
-TICKET_WEIGHTS = {"441202": 0.27, "441203": 0.09, "441204": 0.14, "441223": 0.07, "441224": 0.09,
-                  "441225": 0.06, "441226": 0.07, "441284": 0.15, "city": 0.06}
+# Air-quality stations, gauging stations and where 12345 tickets come from are the city's data:
+# feeds/simdata/<city adcode>.yaml (feeds.simdata).
 TICKET_CATEGORIES = {
     "城乡建设": ["市政设施", "物业管理", "违章建筑"], "环境保护": ["噪声扰民", "油烟污染", "河涌污染"],
     "交通运输": ["公交服务", "出租车", "道路拥堵"], "市场监管": ["消费维权", "食品安全", "价格投诉"],
@@ -74,19 +70,21 @@ class HydroStation:
     guaranteed_m: float | None
     in_api: bool  # whether the API itself gives WRZ/GRZ (else the standards.hydro table must)
     flow_at_warning: float  # m³/s
+    demo_rise: bool = False  # rises past its warning level about 40 minutes after start, so the wall shows it
 
 
-# 西江 stations: warning levels from standards.hydro (DOMAIN.md §1); 绥江 ones: illustrative, given by the API.
-HYDRO_STATIONS = (
-    HydroStation("81100100", "高要", "西江", "441204", 112.457, 23.035, 6.2, STATIONS["gaoyao"].warning_m, None,
-                 False, 36000),
-    HydroStation("81100200", "德庆", "西江", "441226", 111.775, 23.145, 10.8, STATIONS["deqing"].warning_m, None,
-                 False, 33000),
-    HydroStation("81100300", "封开江口", "西江", "441225", 111.51, 23.43, 12.6,
-                 STATIONS["fengkai_jiangkou"].warning_m, None, False, 31000),
-    HydroStation("81200100", "四会", "绥江", "441284", 112.695, 23.34, 6.0, 9.5, 11.0, True, 3200),
-    HydroStation("81200200", "广宁", "绥江", "441223", 112.44, 23.63, 21.0, 24.0, 25.5, True, 1900),
-)
+def hydro_stations(data: SimCity) -> tuple[HydroStation, ...]:
+    """The city's gauging stations: warning levels from standards.hydro where the data names a station there
+    (DOMAIN.md §1; the API then gives none), else the data's own, given by the API."""
+    out = []
+    for h in data.hydro_stations:
+        if h.standard is not None:
+            warning, guaranteed, in_api = STATIONS[h.standard].warning_m, None, False
+        else:
+            warning, guaranteed, in_api = h.warning_m, h.guaranteed_m, True
+        out.append(HydroStation(h.stcd, h.name, h.river, h.county, h.lon, h.lat, h.base_m, warning,  # type: ignore[arg-type]
+                                guaranteed, in_api, h.flow_at_warning, h.demo_rise))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -163,9 +161,13 @@ def _num(v: float, digits: int = 0) -> str:
 
 @dataclass
 class SimulatedApis:
-    """The three simulated APIs over local HTTP: `start()` returns the base URL, `stop()` stops them."""
+    """The three simulated APIs over local HTTP: `start()` returns the base URL, `stop()` stops them.
 
-    city: str = "441200"
+    `city`: the settings' --city (the default settings' city when not given); what the APIs know of its counties
+    is data (feeds/simdata/<adcode>.yaml).
+    """
+
+    city: str | None = None
     seed: int = 20211
     update_s: int = 60
     clock: Callable[[], datetime] | None = field(default=None, repr=False)
@@ -177,11 +179,15 @@ class SimulatedApis:
             process = process_clock()
             self.clock = lambda: process.now(CST)
         self.started_at = self.clock().astimezone(CST)
+        place = City.load(self.city or Settings.model_construct().city)
+        self.city = place.adcode
+        self.city_name = place.name
+        self.data = sim_data(place)
         counties = load_counties(self.city, "detail")
         self.geoms = dict(zip(counties["adcode"], counties.geometry, strict=True))
         self.names = dict(zip(counties["adcode"], counties["name"], strict=True))
         self.air = self._air_stations()
-        self.hydro = tuple(s for s in HYDRO_STATIONS if s.county in self.geoms)
+        self.hydro = tuple(s for s in hydro_stations(self.data) if s.county in self.geoms)
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._tamper: dict[str, Callable[[Document], Document]] = {}
@@ -345,13 +351,14 @@ class SimulatedApis:
         rng = np.random.default_rng([self.seed, 10])
         out = []
         for county in sorted(self.geoms):
-            n = AIR_STATIONS.get(county, 1)
+            n = self.data.counties[county].air_stations
             lons, lats = sample_points(self.geoms[county], n, rng)
             for i in range(n):
                 index = len(out)
                 out.append(AirStation(
                     index, f"AQ{county}{i + 1:02d}", f"{self.names[county]}{i + 1}号空气监测站", county,
-                    self.names[county], round(float(lons[i]), 6), round(float(lats[i]), 6), county in URBAN,
+                    self.names[county], round(float(lons[i]), 6), round(float(lats[i]), 6),
+                    self.data.counties[county].urban,
                     # One station publishes no 24 h PM means (the 1 h value then feeds the AQI) and one no CO.
                     reports_pm_24h=index != 3, reports_co=index != 5))
         return tuple(out)
@@ -395,7 +402,7 @@ class SimulatedApis:
             mean = lambda key, hours=24: sum(d[key] for d in day[:hours]) / hours  # noqa: E731
             aqi_hint = "—"  # the platform's own AQI is not used: ours is computed from the concentrations
             stations.append({
-                "StationCode": s.code, "PositionName": s.name, "Area": "肇庆市", "County": s.county_name,
+                "StationCode": s.code, "PositionName": s.name, "Area": self.city_name, "County": s.county_name,
                 "TimePoint": at.astimezone(CST).strftime("%Y-%m-%dT%H:%M:%S"),
                 "Longitude": f"{s.lon:.6f}", "Latitude": f"{s.lat:.6f}",
                 "PM2_5": _num(now["pm2_5"]), "PM2_5_24h": _num(mean("pm2_5")) if s.reports_pm_24h else "—",
@@ -427,8 +434,8 @@ class SimulatedApis:
                 width_h = float(rng.uniform(3, 8))
                 away_h = (t - peak).total_seconds() / 3600
                 level += room * float(rng.uniform(0.5, 1.1)) * math.exp(-0.5 * (away_h / width_h) ** 2)
-        if s.stcd == "81100300":
-            # 封开江口 rises past its warning level about 40 minutes after start, so the wall shows it.
+        if s.demo_rise:
+            # A station (封开江口 in Zhaoqing) rises past its warning level about 40 minutes after start.
             peak = self.started_at + timedelta(minutes=40)
             away_s = (t - peak).total_seconds()
             # A floor, not an addition, so it never stacks on a flood pulse of the day.
@@ -464,8 +471,11 @@ class SimulatedApis:
         midnight = datetime(day.year, day.month, day.day, tzinfo=CST)
         created = sorted(midnight + timedelta(hours=h, seconds=float(rng.uniform(0, 3600)))
                          for h, rate in enumerate(TICKET_RATE) for _ in range(int(rng.poisson(rate))))
-        regions = [r for r in TICKET_WEIGHTS if r == "city" or r in self.geoms]
-        weights = np.array([TICKET_WEIGHTS[r] for r in regions])
+        # The counties in adcode order, then the city's own departments (市直).
+        ticket_weights = {c: d.ticket_weight for c, d in self.data.counties.items()} | {
+            "city": self.data.city_ticket_weight}
+        regions = [r for r in ticket_weights if r == "city" or r in self.geoms]
+        weights = np.array([ticket_weights[r] for r in regions])
         picks = rng.choice(len(regions), size=len(created), p=weights / weights.sum())
         chosen = [regions[int(k)] for k in picks]
         located = rng.random(len(created)) < 0.4

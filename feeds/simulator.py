@@ -15,39 +15,19 @@ import orjson
 
 from clock import Clock, process_clock
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES, Detection
-from geo import load_counties, sample_points
-from settings import CITY_TZ
+from feeds.simdata import sim_data
+from geo import City, load_counties, sample_points
+from settings import CITY_TZ, Settings
 
 log = logging.getLogger(__name__)
 
 CST = CITY_TZ
 Sink = Callable[[str, bytes], None]
 
-# Which river each county's video points watch (DOMAIN.md §1).
-RIVERS = {
-    "441202": ["西江"], "441203": ["西江"], "441204": ["西江", "新兴江"], "441223": ["绥江"],
-    "441224": ["绥江"], "441225": ["西江", "贺江"], "441226": ["西江"], "441284": ["绥江"],
-}
-# Expressways crossing each county; station names are illustrative, the places are real counties.
-ROADS = {
-    "441202": ["G80 广昆高速"], "441203": ["G80 广昆高速", "广佛肇高速"], "441204": ["G80 广昆高速", "肇明高速"],
-    "441223": ["G55 二广高速"], "441224": ["G55 二广高速", "怀阳高速"], "441225": ["G80 广昆高速", "广梧高速"],
-    "441226": ["G80 广昆高速"], "441284": ["G55 二广高速", "广佛肇高速"],
-}
-# Relative share of the city's grid cases: the urban districts report most.
-EVENT_WEIGHTS = {"441202": 0.30, "441203": 0.10, "441204": 0.15, "441223": 0.07, "441224": 0.09,
-                 "441225": 0.06, "441226": 0.08, "441284": 0.15}
-VIDEO_POINTS = {"441202": 3, "441203": 3, "441204": 4, "441223": 3, "441224": 3, "441225": 4, "441226": 3,
-                "441284": 3}
-# Each county's share of the city's counts (roughly its share of population and business): the city figure
-# is split across counties so that the counties add up to it.
-COUNTY_SHARES = {"441202": 0.17, "441203": 0.07, "441204": 0.16, "441223": 0.09, "441224": 0.15,
-                 "441225": 0.08, "441226": 0.09, "441284": 0.19}
 # KPIs reported per county as well as for the city: counts split by share, rates scattered around the city's.
 COUNTY_COUNTS = ("econ.projects.construction", "econ.wage_warnings", "market.entities_new_today",
                  "social.mediation.town", "social.mediation.village")
 COUNTY_RATES = ("market.supervision_claim_rate", "service.haochaping_active_rate", "service.bad_review_fix_rate")
-FIRE_STATIONS = {"441203": 1, "441204": 2, "441223": 3, "441224": 3, "441225": 3, "441226": 2, "441284": 1}
 SUBCATEGORIES: dict[tuple[str, str], list[str]] = {
     ("事件", "市容环境"): ["暴露垃圾", "积存垃圾渣土", "道路不洁", "乱堆物堆料"],
     ("事件", "宣传广告"): ["违法小广告", "非法张贴", "占道广告牌"],
@@ -121,17 +101,23 @@ class SimEvent:
 
 
 class Simulator:
-    """Deterministic for a seed: `messages(now)` returns every message due at `now`."""
+    """Deterministic for a seed: `messages(now)` returns every message due at `now`.
 
-    def __init__(self, city: str = "441200", prefix: str = "zq", seed: int = 20211, speed: float = 1.0,
+    `city`: the settings' --city (its adcode or geo.City; the default settings' city when not given). What it
+    knows of the city's counties (rivers, roads, shares, stations) is data: feeds/simdata/<adcode>.yaml.
+    """
+
+    def __init__(self, city: City | str | None = None, prefix: str = "zq", seed: int = 20211, speed: float = 1.0,
                  event_interval_s: float = 20.0, kpi_interval_s: float = 60.0) -> None:
-        self.city = city
+        place = city if isinstance(city, City) else City.load(city or Settings.model_construct().city)
+        self.city = place.adcode
+        self.data = sim_data(place)
         self.prefix = prefix
         self.rng = np.random.default_rng(seed)
         self.speed = speed
         self.event_interval_s = event_interval_s / speed
         self.kpi_interval = timedelta(seconds=kpi_interval_s / speed)
-        counties = load_counties(city, "detail")
+        counties = load_counties(self.city, "detail")
         self.geoms = dict(zip(counties["adcode"], counties.geometry, strict=True))
         self.names = dict(zip(counties["adcode"], counties["name"], strict=True))
         self.devices: list[SimDevice] = []
@@ -152,21 +138,22 @@ class Simulator:
         serial = 0
         for county in sorted(self.geoms):
             short = self.names[county][:2]
-            for i, (lon, lat) in enumerate(self._points(county, VIDEO_POINTS.get(county, 2)), start=1):
+            place = self.data.counties[county]
+            for i, (lon, lat) in enumerate(self._points(county, place.video_points), start=1):
                 serial += 1
-                river = RIVERS.get(county, ["河道"])[i % len(RIVERS.get(county, ["河道"]))]
+                river = place.rivers[i % len(place.rivers)]
                 # GB/T 28181: county division + unit 00, industry 09 (环保), type 132 IPC, network 6 政务网.
                 dev_id = f"{county}00091326{serial:06d}"
                 self.devices.append(SimDevice(dev_id, "video_point", county, lon, lat, f"{river}{short}段{i}号视频点",
                                               60, {"river": river}))
             for i, (lon, lat) in enumerate(self._points(county, 2), start=1):
                 serial += 1
-                road = ROADS.get(county, ["高速"])[(i - 1) % len(ROADS.get(county, ["高速"]))]
+                road = place.roads[(i - 1) % len(place.roads)]
                 # The issue's example form: industry 04 (交通), type 131, network 6.
                 dev_id = f"{county}00041316{serial:06d}"
                 self.devices.append(SimDevice(dev_id, "road_weather", county, lon, lat,
                                               f"{road.split()[-1]}{short}{i}号气象站", 60, {"road": road}))
-            for i, (lon, lat) in enumerate(self._points(county, FIRE_STATIONS.get(county, 0)), start=1):
+            for i, (lon, lat) in enumerate(self._points(county, place.fire_stations), start=1):
                 self.devices.append(SimDevice(f"FR{county}{i:02d}", "fire_risk", county, lon, lat,
                                               f"{short}林区{i}号火险站", 300,
                                               dry_offset=int(self.rng.integers(0, 12))))
@@ -237,9 +224,18 @@ class Simulator:
 
     # ---- grid events -----------------------------------------------------------------------------
 
+    @property
+    def event_weights(self) -> tuple[list[str], list[float]]:
+        """The counties where grid cases happen (adcode order) and the chance of each (summing to 1)."""
+        counties = [c for c, d in self.data.counties.items() if d.event_weight > 0]
+        weights = [self.data.counties[c].event_weight for c in counties]
+        total = sum(weights)
+        # The data file's shares as written when they add up to 1 (the seeded draws stay as they were).
+        return counties, weights if abs(total - 1) < 1e-9 else [w / total for w in weights]
+
     def _new_event(self, at: datetime) -> SimEvent:
-        counties = sorted(EVENT_WEIGHTS)
-        county = counties[int(self.rng.choice(len(counties), p=[EVENT_WEIGHTS[c] for c in counties]))]
+        counties, p = self.event_weights
+        county = counties[int(self.rng.choice(len(counties), p=p))]
         kind = "事件" if self.rng.random() < 0.7 else "部件"
         options = [k for k in SUBCATEGORIES if k[0] == kind]
         cat = options[int(self.rng.integers(len(options)))]
@@ -336,9 +332,9 @@ class Simulator:
         """The per-county values of the KPIs counties report too (the county view sets them beside the average)."""
         # A stream of its own, so the city figures' draws stay as they were; each county keeps its own bias.
         rng = np.random.default_rng(np.random.SeedSequence(self.rng.bit_generator.seed_seq.entropy,
-                                                           spawn_key=(4412, int(now.timestamp()) // 60)))
+                                                           spawn_key=(int(self.city[:4]), int(now.timestamp()) // 60)))
         counties = sorted(self.geoms)
-        shares = np.array([COUNTY_SHARES.get(c, 1 / len(counties)) for c in counties])
+        shares = np.array([self.data.counties[c].share for c in counties])
         shares = shares / shares.sum()
         values: dict[str, list[float]] = {}
         for key in COUNTY_COUNTS:
@@ -379,7 +375,8 @@ class Simulator:
             self._next_kpi = now
             out.extend(self._backlog(now))
             # A fog episode under way at start, so the wall shows what a fog warning looks like.
-            fog_station = next(d for d in self.devices if d.feed == "road_weather" and d.county == "441204")
+            fog_county = self.data.fog_station_county
+            fog_station = next(d for d in self.devices if d.feed == "road_weather" and d.county == fog_county)
             fog_station.fog = (now - timedelta(minutes=20), now + timedelta(minutes=70), 90.0)
         for d in self.devices:
             if d.next_due is None or now >= d.next_due:

@@ -3,14 +3,17 @@
 from geo.boundaries import (
     DATA_DIR,
     LODS,
+    PACKAGED_CITY,
     area_km2,
     bounds,
     county_names,
     load_counties,
     load_outline,
     metric_crs,
+    outline_properties,
     sample_points,
 )
+from geo.city import City
 from geo.coords import gcj02_to_wgs84, geometry_gcj02_to_wgs84, wgs84_to_gcj02
 from geo.grids import (
     GRID_COLUMNS,
@@ -29,7 +32,9 @@ __all__ = [
     "DATA_DIR",
     "GRID_COLUMNS",
     "LODS",
+    "PACKAGED_CITY",
     "PROBLEM_KINDS",
+    "City",
     "CountyLocator",
     "GridFileError",
     "GridIndex",
@@ -45,6 +50,7 @@ __all__ = [
     "load_counties",
     "load_outline",
     "metric_crs",
+    "outline_properties",
     "read_grid_file",
     "sample_points",
     "wgs84_to_gcj02",

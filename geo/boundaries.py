@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 __all__ = [
     "DATA_DIR",
     "LODS",
+    "PACKAGED_CITY",
     "BoundaryProperties",
     "area_km2",
     "bounds",
@@ -27,6 +28,8 @@ __all__ = [
     "load_counties",
     "load_outline",
     "metric_crs",
+    "outline_properties",
+    "packaged_cities",
     "sample_points",
 ]
 
@@ -79,6 +82,18 @@ def _is_city(adcode: str) -> bool:
     return (DATA_DIR / outline_file(adcode, "detail", is_city=True)).is_file()
 
 
+def packaged_cities() -> tuple[str, ...]:
+    """Adcodes of the cities whose boundaries are packaged under DATA_DIR, ascending."""
+    suffix = outline_file("", "detail", is_city=True)  # ".outline.geojson"
+    return tuple(sorted(p.name.removesuffix(suffix) for p in DATA_DIR.glob(f"*{suffix}")
+                        if p.name.removesuffix(suffix).isdigit()))
+
+
+# The city a geo function means when its caller names none: the packaged one (the lowest adcode if several are
+# packaged). The app names its city (settings --city) and hands it down; this default is for tools and tests.
+PACKAGED_CITY: str = packaged_cities()[0]
+
+
 @lru_cache(maxsize=64)
 def _read_features(path: Path) -> tuple[tuple[BoundaryProperties, BaseGeometry], ...]:
     """Parse and validate one packaged FeatureCollection; cached, immutable result."""
@@ -113,7 +128,7 @@ def _counties(city: str, lod: str) -> gpd.GeoDataFrame:
     return gdf.sort_values("adcode", kind="stable").reset_index(drop=True)
 
 
-def load_counties(city: str = "441200", lod: str = "detail") -> gpd.GeoDataFrame:
+def load_counties(city: str = PACKAGED_CITY, lod: str = "detail") -> gpd.GeoDataFrame:
     """Counties of a packaged city: columns adcode, name, name_en, geometry; EPSG:4326."""
     # A copy, so that a caller adding columns or reprojecting cannot change the cache.
     return _counties(city, lod).copy()
@@ -132,7 +147,18 @@ def load_outline(adcode: str, lod: str = "detail") -> BaseGeometry:
     return features[0][1]
 
 
-def county_names(city: str = "441200") -> dict[str, str]:
+def outline_properties(adcode: str) -> BoundaryProperties:
+    """Adcode and names (zh, en) of a packaged city or county, as its outline file gives them."""
+    path = DATA_DIR / outline_file(adcode, "detail", is_city=_is_city(adcode))
+    if not path.is_file():
+        raise _missing(adcode, "detail")
+    features = _read_features(path)
+    if len(features) != 1:
+        raise ValueError(f"{path}: expected one feature, found {len(features)}")
+    return features[0][0]
+
+
+def county_names(city: str = PACKAGED_CITY) -> dict[str, str]:
     """Adcode -> Chinese name of each county of a packaged city."""
     gdf = _counties(city, "detail")
     return dict(zip(gdf["adcode"], gdf["name"], strict=True))

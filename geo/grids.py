@@ -244,7 +244,7 @@ def read_grid_file(path: str | Path, id_field: str | None = None, name_field: st
     """Grid cells of a GeoJSON, GeoPackage or Shapefile (.shp or .zip) as GRID_COLUMNS in EPSG:4326.
 
     Columns not named are guessed; a missing county is filled in from where the cell's representative
-    point falls among `counties` (the packaged 441200 counties by default). What was guessed, assumed
+    point falls among `counties` (the packaged city's counties, geo.PACKAGED_CITY, by default). What was guessed, assumed
     or reprojected is listed in `frame.attrs["notes"]`. Geometries are kept as found: check_grids says
     what is wrong with them.
     """
@@ -255,7 +255,7 @@ def read_grid_file(path: str | Path, id_field: str | None = None, name_field: st
         raise GridFileError(path, f"unknown format {path.suffix!r}; expected .geojson/.json, .gpkg, "
                                   f".shp or a .zip holding a shapefile")
     if counties is None:
-        counties = load_counties("441200")
+        counties = load_counties()
     notes: list[str] = []
     src, layer = _source_path(path, layer)
     layer = _pick_layer(path, src, layer, notes)

@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.boundaries import load_counties
+from geo.boundaries import PACKAGED_CITY, load_counties
 
 __all__ = ["CountyLocator", "locate_points"]
 
@@ -53,7 +53,7 @@ class CountyLocator:
         self._labels = np.array([*self._adcodes, None], dtype=object)
 
     @classmethod
-    def for_city(cls, city: str = "441200", lod: str = "detail") -> CountyLocator:
+    def for_city(cls, city: str = PACKAGED_CITY, lod: str = "detail") -> CountyLocator:
         """Locator over a packaged city's counties (detail LOD by default)."""
         return cls(load_counties(city, lod))
 

@@ -124,12 +124,12 @@ class AirMeasures:
                 out[region] = got
         return out
 
-    def latest_aqi(self, session: Session, regions: Sequence[str]) -> dict[str, Point]:
+    def latest_aqi(self, session: Session, regions: Sequence[str], now: datetime | None = None) -> dict[str, Point]:
         """The AQI of each region now."""
         return {r: Point(a.ts, float(a.result.aqi)) for r, a in self.areas(session, regions).items()
                 if a.result is not None}
 
-    def latest_pm25(self, session: Session, regions: Sequence[str]) -> dict[str, Point]:
+    def latest_pm25(self, session: Session, regions: Sequence[str], now: datetime | None = None) -> dict[str, Point]:
         """The PM2.5 of each region now."""
         return {r: Point(a.ts, a.pm2_5) for r, a in self.areas(session, regions).items() if a.pm2_5 is not None}
 

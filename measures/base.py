@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
+
+from clock import process_clock
 
 from store.kpi_queries import KpiPoint, kpi_samples, kpis_as_of, latest_points
 
@@ -15,7 +17,7 @@ Point = KpiPoint  # one value at one time: the value a wall shows and the data t
 Grain = Literal["city", "county", "grid", "device"]
 
 # A derived measure's reads: the newest value per region, and one value per interval (edges[i], edges[i+1]].
-LatestFn = Callable[[Session, Sequence[str]], dict[str, Point]]
+LatestFn = Callable[[Session, Sequence[str], datetime], dict[str, Point]]
 SamplesFn = Callable[[Session, str, Sequence[datetime]], list[Point | None]]
 
 
@@ -34,6 +36,7 @@ class Measure:
     feed: str | None = None  # the feed whose data time the figure carries (its freshness)
     source: str = ""  # how it is computed, in a sentence (shown by the editor and docs/measures.md)
     worse_high: bool = True  # a higher value is worse (AQI, open cases) or better (users, GDP)
+    window: timedelta | None = None  # a station-judged figure: how old a reading may be and still count
     latest_fn: LatestFn | None = field(default=None, repr=False, compare=False)
     samples_fn: SamplesFn | None = field(default=None, repr=False, compare=False)
 
@@ -44,6 +47,32 @@ class MeasureRegistry:
     def __init__(self) -> None:
         self._measures: dict[str, Measure] = {}
         self._aliases: dict[str, str] = {}
+        self._themes: Callable[[], Iterable[Any]] | None = None
+        self._composed: tuple[tuple[Any, ...], dict[str, Measure]] = ((), {})
+
+    def use_themes(self, source: Callable[[], Iterable[Any]]) -> None:
+        """Also answer for the measures the theme files define (`measures:`), read from `source` (the theme
+        store's current themes) as they change."""
+        self._themes = source
+
+    def _composites(self) -> dict[str, Measure]:
+        """The theme files' measures, rebuilt when the themes change (the store hands out the same objects until
+        then; the first theme to define a key keeps it)."""
+        if self._themes is None:
+            return {}
+        themes = tuple(self._themes())
+        seen, built = self._composed
+        if len(seen) == len(themes) and all(a is b for a, b in zip(seen, themes, strict=True)):
+            return built
+        from measures.composite import composite_measure
+
+        built = {}
+        for th in themes:
+            for d in getattr(th, "measures", ()):
+                if d.key not in self._measures and d.key not in built:
+                    built[d.key] = composite_measure(d, self, th.key)
+        self._composed = (themes, built)
+        return built
 
     def register(self, measure: Measure, *aliases: str) -> None:
         """Add a measure (and older names of it, as theme files may still write them)."""
@@ -63,7 +92,8 @@ class MeasureRegistry:
 
     def get(self, name: str) -> Measure | None:
         """The measure of that name, or None (a reported KPI without a definition of its own)."""
-        return self._measures.get(self.key(name))
+        key = self.key(name)
+        return self._measures.get(key) or self._composites().get(key)
 
     def derived(self, name: str) -> bool:
         """Whether the figure is computed from raw data here (and so may not arrive as a KPI message)."""
@@ -80,24 +110,33 @@ class MeasureRegistry:
         out.update({a: out[k] for a, k in self._aliases.items() if k in out})
         return out
 
+    def names(self) -> frozenset[str]:
+        """Every registered measure's key and alias (what a theme file may name; the theme files' own measures
+        are not among them)."""
+        return frozenset(self._measures) | frozenset(self._aliases)
+
     def all(self) -> list[Measure]:
-        """Every registered measure."""
-        return list(self._measures.values())
+        """Every registered measure, then those the theme files define."""
+        return [*self._measures.values(), *self._composites().values()]
 
     # ---- reads: the one way to a figure -----------------------------------------------------------------
 
-    def latest(self, session: Session, names: Iterable[str], regions: Iterable[str]) -> dict[str, dict[str, Point]]:
+    def latest(self, session: Session, names: Iterable[str], regions: Iterable[str],
+               now: datetime | None = None) -> dict[str, dict[str, Point]]:
         """The newest value of each measure in each region: {name: {region: point}} (absent pairs left out).
 
-        Answered under the names asked for, so callers keep the keys their theme files write.
+        Answered under the names asked for, so callers keep the keys their theme files write. `now` (default:
+        the process clock) is the moment a figure judged by time is judged at: which stations still report,
+        which cases are past their limit.
         """
         regions = list(dict.fromkeys(regions))
+        now = now or process_clock().now()
         out: dict[str, dict[str, Point]] = {}
         reported: list[str] = []
         for name in dict.fromkeys(names):
             m = self.get(name)
             if m is not None and m.latest_fn is not None:
-                got = m.latest_fn(session, regions)
+                got = m.latest_fn(session, regions, now)
                 if got:
                     out[name] = got
             else:
@@ -106,9 +145,9 @@ class MeasureRegistry:
             out.update(latest_points(session, reported, regions))
         return out
 
-    def value(self, session: Session, name: str, region: str) -> Point | None:
+    def value(self, session: Session, name: str, region: str, now: datetime | None = None) -> Point | None:
         """One measure's newest value in one region."""
-        return self.latest(session, [name], [region]).get(name, {}).get(region)
+        return self.latest(session, [name], [region], now).get(name, {}).get(region)
 
     def samples(self, session: Session, name: str, region: str, edges: Sequence[datetime]) -> list[Point | None]:
         """One value per interval between consecutive edges; None where there is none (a gap stays a gap)."""

@@ -6,8 +6,11 @@ from collections.abc import Mapping
 
 from measures.air import AQI_KEY, PM25_KEY, AirMeasures
 from measures.base import Measure, MeasureRegistry
-from measures.cases import OPEN_CASES_KEY, CaseMeasures
-from measures.devices import VIDEO_ONLINE_KEY, DeviceMeasures
+from measures.cases import OPEN_CASES_KEY, OVERDUE_CASES_KEY, CaseMeasures, OverdueMeasures
+from measures.devices import VIDEO_ONLINE_KEY, DeviceMeasures, reporting_window
+from measures.stations import (FIRE, FIRE_LEVEL_KEY, FOG, FOG_STATIONS_KEY, WATER, WATER_OVER_WARNING_KEY,
+                               StationMeasures, StationRule)
+from topics.cases import case_limits
 
 
 def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition: str,
@@ -17,7 +20,15 @@ def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition:
     `cadences` (feed → seconds) and `floor_s` (`--stale-after-s`) set how long a device may be silent."""
     air = AirMeasures(city, aqi_edition)
     cases = CaseMeasures(city)
-    devices = DeviceMeasures(city, cadences or {"video_point": 60}, floor_s)
+    cadences = cadences or {"video_point": 60}
+    devices = DeviceMeasures(city, cadences, floor_s)
+    limits = case_limits()
+    overdue = OverdueMeasures(city, limits.limits, limits.default_hours)
+
+    def stations(rule: StationRule) -> StationMeasures:
+        return StationMeasures(city, rule, reporting_window(rule.feed, cadences, floor_s))
+
+    fog, fire, water = stations(FOG), stations(FIRE), stations(WATER)
     registry.register(Measure(
         AQI_KEY, "空气质量指数", "AQI", "", "derived", ("city", "county"),
         city_rule="HJ 663: each pollutant's mean over the city's stations, then HJ 633's AQI of the means",
@@ -40,3 +51,28 @@ def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition:
         source="river-chief video points reporting within the feed's window with the stream up, over all points "
                "(measures.devices: the map's and the panels' rule)",
         worse_high=False, latest_fn=devices.latest, samples_fn=devices.samples))
+    registry.register(Measure(
+        OVERDUE_CASES_KEY, "超期网格案件", "Overdue grid cases", "件", "derived", ("city", "county"),
+        city_rule="sum of the counties'", feed="grid_event",
+        source="open grid events past their time limit: their case's deadline in working hours (topics/calendar"
+               ".yaml), else their subcategory's limit (topics/case_limits.json) on the clock",
+        worse_high=True, latest_fn=overdue.latest, samples_fn=overdue.samples), "overdue_cases")
+    registry.register(Measure(
+        FOG_STATIONS_KEY, "大雾站点", "Stations in fog", "个", "derived", ("city", "county"),
+        city_rule="sum of the counties'", feed="road_weather",
+        source="road-weather stations reporting within the feed's window whose visibility meets a CMA fog signal "
+               "(< 500 m)", worse_high=True, latest_fn=fog.latest, samples_fn=fog.samples,
+        window=fog.window), "fog_stations")
+    registry.register(Measure(
+        FIRE_LEVEL_KEY, "森林火险等级", "Forest fire danger level", "级", "derived", ("city", "county"),
+        city_rule="the worst of the counties'", feed="fire_risk",
+        source="the highest QX/T 77-2007 fire-danger level among the stations reporting within the feed's window",
+        worse_high=True, latest_fn=fire.latest, samples_fn=fire.samples,
+        window=fire.window), "fire_level")
+    registry.register(Measure(
+        WATER_OVER_WARNING_KEY, "超警戒水位站", "Gauges over warning level", "站", "derived", ("city", "county"),
+        city_rule="sum of the counties'", feed="hydrology",
+        source="gauging stations reporting within the feed's window at or over their warning level "
+               "(standards.hydro, with the levels the station's message gave)",
+        worse_high=True, latest_fn=water.latest, samples_fn=water.samples,
+        window=water.window), "water_over_warning")

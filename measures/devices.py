@@ -4,7 +4,7 @@ online rate all read these (they had two windows: the drill map one for every ki
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from clock import process_clock
 from feeds.health import offline_after
 from measures.base import Point
-from standards.fire import beaufort, fire_danger
-from standards.fog import fog_signal
+from measures.stations import fire_level, in_fog, over_warning
 from store.drill_queries import device_states_as_of
 from store.models import Device, LatestValue
 
@@ -41,18 +40,13 @@ def device_status(kind: str, is_reporting: bool, online: bool | float | None, da
     if kind == "video_point" and online is not None and online < 1:
         return "offline"
     data = data or {}
-    if kind == "road_weather" and isinstance(data.get("visibility_m"), int | float) \
-            and fog_signal(data["visibility_m"]) is not None:
+    if kind == "road_weather" and in_fog(data) == 1:
         return "alarm"
-    if kind == "fire_risk" and all(isinstance(data.get(k), int | float)
-                                   for k in ("max_temp_c", "rh_pct", "dry_days", "wind_speed_ms")):
-        level = fire_danger(data["max_temp_c"], data["rh_pct"], int(data["dry_days"]),
-                            beaufort(data["wind_speed_ms"])).level
-        if level >= 4:
-            return "alarm"
-    water, aqi_level = data.get("water_status"), data.get("aqi_level")
-    if kind == "hydrology" and isinstance(water, int | float) and water >= 1:
+    if kind == "fire_risk" and (fire_level(data) or 0) >= 4:
         return "alarm"
+    if kind == "hydrology" and over_warning(data) == 1:
+        return "alarm"
+    aqi_level = data.get("aqi_level")
     if kind == "air_quality" and isinstance(aqi_level, int | float) and aqi_level >= 4:
         return "alarm"
     return "online"
@@ -76,9 +70,9 @@ class DeviceMeasures:
                 out[region] = round(100 * sum(mine) / len(mine), 1)
         return out
 
-    def latest(self, session: Session, regions: list[str]) -> dict[str, Point]:
+    def latest(self, session: Session, regions: Sequence[str], now: datetime | None = None) -> dict[str, Point]:
         """Each region's online rate now, dated by its newest video message."""
-        now = process_clock().now()
+        now = now or process_clock().now()
         stmt = (select(Device.county_adcode, Device.last_seen, LatestValue.value)
                 .outerjoin(LatestValue, (LatestValue.device_id == Device.id) & (LatestValue.metric == "online"))
                 .where(Device.kind == "video_point"))

@@ -30,6 +30,7 @@ from alerts.rules import RuleRegistry
 from clock import Clock
 from feeds import FeedRegistry
 from feeds.service import FeedService
+from geo import City
 from settings import Settings
 from measures import MeasureRegistry, register_builtin_measures
 from store import ingest_log
@@ -67,8 +68,9 @@ def builtin_measures(settings: Settings) -> MeasureRegistry:
 
 
 def alert_parts(settings: Settings, engine: Engine, rules: RuleRegistry, themes: Callable[[], Sequence[Theme]],
-                clock: Clock, measures: MeasureRegistry | None = None) -> AlertParts:
-    """The alert engine as every process builds it (the web role too: its console opens cases)."""
+                clock: Clock, measures: MeasureRegistry | None = None, city: City | None = None) -> AlertParts:
+    """The alert engine as every process builds it (the web role too: its console opens cases); city: the
+    settings' (geo.City), built from them when not given."""
     notifier = Notifier(engine, settings.webhooks, clock=clock.now)
     calendar, limits = load_calendar(), case_limits()
 
@@ -82,7 +84,8 @@ def alert_parts(settings: Settings, engine: Engine, rules: RuleRegistry, themes:
         engine, rules, themes, notify=notifier.enqueue, hook_known=settings.webhooks.__contains__,
         case_for_alarm=lambda session, alarm, rule: open_case(session, alarm, alarm.opened_at),
         on_events=lambda session, events: sync_cases_from_grid_events(session, events, calendar, limits),
-        clock=clock.now, measures=measures or builtin_measures(settings), city=settings.city)
+        clock=clock.now, measures=measures or builtin_measures(settings),
+        city=city or City.load(settings.city))
     return AlertParts(alerts, notifier, calendar, limits, open_case)
 
 

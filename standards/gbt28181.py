@@ -101,7 +101,7 @@ class DeviceId(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def city_adcode(self) -> str:
-        """The city-level adcode, e.g. '441200'."""
+        """The city-level adcode: the first four digits and 00."""
         return self.device_id[:4] + "00"
 
     @property

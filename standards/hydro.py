@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, SupportsFloat
 
@@ -113,43 +114,6 @@ class Station(BaseModel):
         return water_status(level_m, self.warning_m, self.guaranteed_m)
 
 
-_NEWS = "news reports (DOMAIN.md §1); datum unverified"
-
-_DEFAULT_STATIONS = (
-    Station(
-        key="gaoyao",
-        name_zh="高要站",
-        name_en="Gaoyao station",
-        river_zh="西江",
-        river_en="Xi River",
-        warning_m=10.0,
-        source=_NEWS,
-    ),
-    Station(
-        key="deqing",
-        name_zh="德庆站",
-        name_en="Deqing station",
-        river_zh="西江",
-        river_en="Xi River",
-        county_adcode="441226",
-        warning_m=15.0,
-        source=_NEWS,
-    ),
-    Station(
-        key="fengkai_jiangkou",
-        name_zh="封开江口",
-        name_en="Fengkai Jiangkou",
-        river_zh="西江",
-        river_en="Xi River",
-        county_adcode="441225",
-        warning_m=17.0,
-        source=_NEWS,
-    ),
-)
-
-STATIONS: Mapping[str, Station] = MappingProxyType({s.key: s for s in _DEFAULT_STATIONS})
-"""Default stations: warning levels only, from news reports, datum unverified; override with load_stations."""
-
 _STATION_LIST = TypeAdapter(list[Station])
 
 
@@ -165,3 +129,10 @@ def load_stations(data: str | bytes | Iterable[Mapping[str, Any]]) -> Mapping[st
     if duplicates:
         raise ValueError(f"duplicate station keys: {duplicates}")
     return MappingProxyType({s.key: s for s in stations})
+
+
+# The stations' facts are data (standards/hydro_stations.json): warning levels from news reports (DOMAIN.md §1),
+# datum unverified.
+STATIONS_FILE = Path(__file__).with_name("hydro_stations.json")
+STATIONS: Mapping[str, Station] = load_stations(STATIONS_FILE.read_text(encoding="utf-8"))
+"""Default stations: warning levels only, from news reports, datum unverified; override with load_stations."""

@@ -6,7 +6,7 @@ Open and overdue reads are ranges of ix_cases_open (closed_at, deadline_at).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -135,6 +135,23 @@ def _level_order(level: str) -> int:
 def with_deadline(stmt: Select[Any]) -> Select[Any]:
     """A select over grid_events joined to each event's case (if it has one), for Case.deadline_at."""
     return stmt.outerjoin(Case, (Case.origin == "grid_event") & (Case.origin_id == GridEvent.id))
+
+
+def overdue_by_county(session: Session, at: datetime, limits_hours: Mapping[str, float], default_hours: float,
+                      *, past: bool = False) -> dict[str | None, int]:
+    """Grid events open at `at` and past their time limit (hours_over > 0), counted per county.
+
+    Now (`past` False) that is the open set, one read on ix_grid_events_open_county; for a past moment the
+    events reported by then and not closed by then."""
+    open_then = (GridEvent.closed_at.is_(None) if not past else
+                 (GridEvent.reported_at <= at) & or_(GridEvent.closed_at.is_(None), GridEvent.closed_at > at))
+    stmt = with_deadline(select(GridEvent.county_adcode, GridEvent.subcategory, GridEvent.reported_at,
+                                Case.deadline_at)).where(open_then)
+    out: dict[str | None, int] = {}
+    for county, subcategory, reported_at, deadline_at in session.execute(stmt):
+        if hours_over(at, reported_at, deadline_at, limits_hours.get(subcategory or "", default_hours)) > 0:
+            out[county] = out.get(county, 0) + 1
+    return out
 
 
 def hours_over(now: datetime, reported_at: datetime, deadline_at: datetime | None, limit_hours: float) -> float:

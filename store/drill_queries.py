@@ -386,8 +386,9 @@ class DeviceStateAt:
 
 
 def device_states_as_of(session: Session, at: datetime, county: str | None = None, *, window: timedelta,
-                        flag_metric: str = ONLINE_METRIC) -> dict[str, DeviceStateAt]:
-    """Per device seen by `at`: whether it had reported within `window` before `at`, and its flag then."""
+                        flag_metric: str = ONLINE_METRIC, kind: str | None = None) -> dict[str, DeviceStateAt]:
+    """Per device seen by `at` (of one kind, if given): whether it had reported within `window` before `at`, and
+    its flag then."""
     at_ms = epoch_ms(at)
     # Observations have only their unique (device_id, feed, ts) index; a device's kind is its feed
     # (feeds/rows.py), so "its newest message by `at`" is one backward seek on that index per device.
@@ -406,6 +407,8 @@ def device_states_as_of(session: Session, at: datetime, county: str | None = Non
         stmt = (select(*columns, Observation.ts, Observation.data[flag_metric].as_float(), Observation.data)
                 .outerjoin(Observation, Observation.id == newest_id))
     stmt = _county(stmt.where(Device.first_seen <= at), Device.county_adcode, county)
+    if kind is not None:
+        stmt = stmt.where(Device.kind == kind)
     since = at - window
     out = {}
     for id_, kind, county_adcode, lon, lat, name, ts, flag, data in session.execute(stmt):

@@ -39,6 +39,7 @@ class CaseLine:
     closed_at: datetime | None
     grid_code: str | None
     description: str | None
+    deadline_at: datetime | None = None  # its case's deadline (working hours), when a case is kept for it
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class OverdueList:
 
 _LINE = (GridEvent.id, GridEvent.county_adcode, GridEvent.kind, GridEvent.category, GridEvent.subcategory,
          GridEvent.step, GridEvent.reported_at, GridEvent.closed_at, GridEvent.grid_code,
-         func.substr(GridEvent.description, 1, DESCRIPTION_CHARS))
+         func.substr(GridEvent.description, 1, DESCRIPTION_CHARS), Case.deadline_at)
 
 
 def _filtered(stmt: Select[Any], county: str | None, steps: Sequence[int], categories: Sequence[str],
@@ -92,7 +93,7 @@ def latest_cases(session: Session, county: str | None, steps: Sequence[int], cat
         order: Any = func.coalesce(GridEvent.reported_at, GridEvent.updated_at).desc()
     else:
         order = GridEvent.reported_at.desc()
-    stmt = _filtered(select(*_LINE), county, steps, categories, open_only).order_by(order, GridEvent.id)
+    stmt = _filtered(with_deadline(select(*_LINE)), county, steps, categories, open_only).order_by(order, GridEvent.id)
     rows = tuple(CaseLine(*r) for r in session.execute(stmt.limit(limit)))
     total = None
     if open_only:
@@ -118,7 +119,7 @@ def overdue_cases(session: Session, county: str | None, now: datetime, limits_ho
     top = heapq.nsmallest(limit, late, key=lambda c: (-c[0], c[1])) if limit > 0 else []
     if not top:
         return OverdueList((), len(late))
-    by_id = {r[0]: CaseLine(*r) for r in session.execute(select(*_LINE).where(GridEvent.id.in_([i for _, i in top])))}
+    by_id = {r[0]: CaseLine(*r) for r in session.execute(with_deadline(select(*_LINE)).where(GridEvent.id.in_([i for _, i in top])))}
     rows = tuple(OverdueLine(by_id[i], over) for over, i in top if i in by_id)
     return OverdueList(rows, len(late))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ PLAIN = {
     "string_too_long": "is too long (at most {max_length} characters)",
     "string_too_short": "must not be empty",
     "too_long": "has too many items (at most {max_length})",
+    "too_short": "has too few items (at least {min_length})",
     "enum": "must be one of {expected}",
 }
 
@@ -111,7 +112,8 @@ def _words(err: Any) -> str:
 
 
 def _checked(items: Any, where: str, key: str, schemas: Mapping[str, type[BaseModel]], theme: Theme,
-             root: yaml.Node | None, file: str, what: str) -> list[TopicError]:
+             root: yaml.Node | None, file: str, what: str,
+             context: Mapping[str, Any] | None = None) -> list[TopicError]:
     """Each item's settings checked by the model its `key` (type or kind) names, given the theme."""
     errors = []
     for i, item in enumerate(items):
@@ -123,7 +125,7 @@ def _checked(items: Any, where: str, key: str, schemas: Mapping[str, type[BaseMo
                                      f"{', '.join(sorted(schemas))})"))
             continue
         try:
-            model.model_validate(item.settings, context={"theme": theme})
+            model.model_validate(item.settings, context={**(context or {}), "theme": theme})
         except ValidationError as e:
             for err in e.errors():
                 loc = (where, i, *err["loc"])
@@ -134,20 +136,45 @@ def _checked(items: Any, where: str, key: str, schemas: Mapping[str, type[BaseMo
 
 
 def _settings_errors(theme: Theme, schemas: Mapping[str, type[BaseModel]], root: yaml.Node | None,
-                     file: str, rule_schemas: Mapping[str, type[BaseModel]] | None = None) -> list[TopicError]:
+                     file: str, rule_schemas: Mapping[str, type[BaseModel]] | None = None,
+                     context: Mapping[str, Any] | None = None) -> list[TopicError]:
     """Each panel's settings checked by its type's model, each rule's by its kind's."""
-    errors = _checked(theme.panels, "panels", "type", schemas, theme, root, file, "panel type")
+    errors = _checked(theme.panels, "panels", "type", schemas, theme, root, file, "panel type", context)
     if rule_schemas is not None:
-        errors += _checked(theme.rules, "rules", "kind", rule_schemas, theme, root, file, "rule kind")
+        errors += _checked(theme.rules, "rules", "kind", rule_schemas, theme, root, file, "rule kind", context)
+    return errors
+
+
+def _measure_errors(theme: Theme, known: Collection[str], root: yaml.Node | None, file: str) -> list[TopicError]:
+    """Each measure the theme defines: a new key, and operands that exist (a measure of the wall — `known`, its
+    keys and aliases —, one of the theme's KPIs, or one defined above it in the file)."""
+    errors = []
+    kpis = {k.key for k in theme.kpis}
+    own = {m.key for m in theme.measures}  # a KPI entry for a defined measure is its card, not an operand
+    defined: set[str] = set()
+    for i, m in enumerate(theme.measures):
+        if m.key in known:  # (listing it under kpis too is how it gets a target, a department and a card)
+            errors.append(TopicError(file, _line_of(root, ("measures", i, "key")), f"measures[{i}].key",
+                                     f"{m.key} is already a measure of the wall: give the new measure a key of "
+                                     f"its own"))
+        unknown = [k for k in m.of if k not in known and (k not in kpis or k in own) and k not in defined]
+        if unknown:
+            errors.append(TopicError(
+                file, _line_of(root, ("measures", i, "of")), f"measures[{i}].of",
+                f"{', '.join(unknown)} is neither a measure of the wall, nor one of this theme's kpis, nor a measure "
+                f"defined above (the editor's 指标定义 lists the measures)"))
+        defined.add(m.key)
     return errors
 
 
 def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | None = None,
-                rule_schemas: Mapping[str, type[BaseModel]] | None = None) -> tuple[Theme | None, list[TopicError]]:
+                rule_schemas: Mapping[str, type[BaseModel]] | None = None,
+                context: Mapping[str, Any] | None = None) -> tuple[Theme | None, list[TopicError]]:
     """A theme from a file's text, or the reasons it was refused (each with its line).
 
     With `schemas` (panel type → its settings model, from the panel registry) each panel's type and settings
-    are checked too; without, only the theme's own fields are.
+    are checked too; without, only the theme's own fields are. `context` is what the app knows beside the file:
+    `city` (geo.City, for regions) and `measures` (the names of the wall's measures, for the theme's own).
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -167,7 +194,9 @@ def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | N
     except ValidationError as e:
         return None, [TopicError(file, _line_of(root, tuple(err["loc"])), _field(tuple(err["loc"])), _words(err))
                       for err in e.errors()]
-    errors = _settings_errors(theme, schemas, root, file, rule_schemas) if schemas is not None else []
+    errors = _settings_errors(theme, schemas, root, file, rule_schemas, context) if schemas is not None else []
+    if context is not None and "measures" in context:
+        errors += _measure_errors(theme, context["measures"], root, file)
     return (None, errors) if errors else (theme, [])
 
 
@@ -192,8 +221,10 @@ class ThemeStore:
 
     def __init__(self, directory: Path, recheck_s: float = 2.0,
                  schemas: Mapping[str, type[BaseModel]] | None = None,
-                 rule_schemas: Mapping[str, type[BaseModel]] | None = None) -> None:
+                 rule_schemas: Mapping[str, type[BaseModel]] | None = None,
+                 context: Mapping[str, Any] | None = None) -> None:
         self.directory = directory
+        self.context = context  # city and measure names the files are checked against (parse_theme)
         self.schemas = schemas  # panel type → settings model; None checks the theme's own fields only
         self.rule_schemas = rule_schemas  # rule kind → settings model
         self.recheck_s = recheck_s
@@ -244,7 +275,7 @@ class ThemeStore:
 
     def parse(self, text: str, file: str) -> tuple[Theme | None, list[TopicError]]:
         """A theme file's text checked as this store checks its files (panel settings included)."""
-        return parse_theme(text, file, self.schemas, self.rule_schemas)
+        return parse_theme(text, file, self.schemas, self.rule_schemas, self.context)
 
     def path(self, key: str) -> Path:
         """The file of a theme (it may not exist yet)."""

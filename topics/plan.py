@@ -2,7 +2,7 @@
 
 `topics/plans/<year>.json` is built from a plan's text by `python -m topics.build_plan` and checked in, so
 the app needs nothing outside the repository at run time; the seed's 2021 plan is the packaged example.
-Progress comes from the store as KPIs `plan.task.<n>.progress` (%, region 441200), one per top-level task.
+Progress comes from the store as KPIs `plan.task.<n>.progress` (%, region: the city), one per top-level task.
 The wall shows the plan of the current year, else the newest earlier one: a plan whose year has ended is
 shown in its final state (completed or not, and by how much), never as days overdue counted to today.
 """
@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 SCHEMA_VERSION = 1
 PLANS_DIR = Path(__file__).resolve().parent / "plans"
 PLAN_FILE = PLANS_DIR / "2021.json"  # the packaged example: the seed's 2021 plan
-PROGRESS_REGION = "441200"
 AT_RISK_DAYS = 30  # a deadline this close (days) with progress below AT_RISK_PROGRESS is a risk
 AT_RISK_PROGRESS = 80.0
 ThemeKey = Literal["economy", "market", "social", "service", "ecology"]

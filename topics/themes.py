@@ -26,7 +26,41 @@ class KpiDef(BaseModel):
     target_year: int | None = Field(None, ge=2000, le=2100,
                                     description="The year the target belongs to (its plan's year): a target is "
                                                 "shown with its year, so an earlier year's is never taken for now's")
-    region: str = "441200"
+    region: str | None = Field(None, pattern=r"^\d{6}$",
+                               description="A county's adcode when the KPI is that county's; unset: the city's "
+                                           "(the app's --city)")
+
+    def region_in(self, city: str) -> str:
+        """The region the KPI is reported for, given the city's adcode (an unset region is the city)."""
+        return self.region or city
+
+
+class MeasureDef(BaseModel):
+    """A measure a theme owner defines from measures that exist (docs/measures.md): a ratio, a difference or a
+    sum, computed for each region and moment from its operands' figures (measures/composite.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$", description="The new measure's key")
+    name_zh: str = Field(min_length=1, max_length=40)
+    name_en: str = Field(min_length=1, max_length=80)
+    unit: str | None = Field(None, max_length=12)
+    op: Literal["ratio", "difference", "sum"] = Field(
+        description="ratio: the first over the second; difference: the first minus the second; sum: all of them")
+    of: tuple[str, ...] = Field(min_length=2, max_length=12,
+                                description="The operands: built-in measures (or aliases), this theme's KPIs, or "
+                                            "measures defined above this one in the file")
+    scale: float = Field(1.0, gt=0, description="Multiplies the result (100: a ratio as %)")
+    digits: int | None = Field(None, ge=0, le=6, description="Round the result to this many decimals")
+    worse_high: bool = Field(True, description="A higher value is worse (for colours and rankings)")
+
+    @model_validator(mode="after")
+    def _operands(self) -> MeasureDef:
+        if self.op in ("ratio", "difference") and len(self.of) != 2:
+            raise ValueError(f"a {self.op} takes two measures (the first and the second), not {len(self.of)}")
+        if self.key in self.of:
+            raise ValueError(f"{self.key} cannot be computed from itself")
+        return self
 
 
 KPI_STRIP = "kpi"  # the instance id of the KPI strip under the map, which every theme has
@@ -118,6 +152,8 @@ class Theme(BaseModel):
     panels: tuple[PanelDef, ...] = Field(description="The theme's panels around the map, top down per column")
     kpis: tuple[KpiDef, ...]
     rules: tuple[RuleDef, ...] = Field((), description="Alarm rules over the theme's live data (alerts/rules.py)")
+    measures: tuple[MeasureDef, ...] = Field((), description="Measures defined from others: ratio, difference, sum "
+                                                             "(docs/measures.md)")
 
     @model_validator(mode="after")
     def _by_county_are_kpis(self) -> Theme:
@@ -133,7 +169,18 @@ class Theme(BaseModel):
         twice = sorted({i for i in rule_ids if rule_ids.count(i) > 1})
         if twice:
             raise ValueError(f"rule id {', '.join(twice)} is used twice")
+        keys = [m.key for m in self.measures]
+        again = sorted({k for k in keys if keys.count(k) > 1})
+        if again:
+            raise ValueError(f"measure {', '.join(again)} is defined twice")
         return self
+
+    def for_city(self, city: str) -> Theme:
+        """This theme with every KPI's region spelt out (an unset region is the city of that adcode)."""
+        if all(k.region is not None for k in self.kpis):
+            return self
+        kpis = tuple(k if k.region is not None else k.model_copy(update={"region": city}) for k in self.kpis)
+        return self.model_copy(update={"kpis": kpis})
 
     def placed(self) -> list[Placed]:
         """The theme's panels with their instance ids, in file order."""

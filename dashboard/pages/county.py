@@ -18,9 +18,11 @@ from dashboard.i18n import pick, t
 from dashboard.drill import kpi_names
 from dashboard.pages import drillmap
 from dashboard.pages.common import breadcrumbs, header, href, query, status_chips
+from dashboard.panels.base import figure_attrs
 from dashboard.panels.kpis import fmt_amount
 from dashboard.status import conditions
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from measures.cases import OPEN_CASES_KEY, OVERDUE_CASES_KEY
 from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
@@ -66,8 +68,7 @@ def kpi_table(ctx: AppContext, session: Session, adcode: str, lang: str) -> html
                 html.Td(name, className="name"),
                 html.Td(fmt_amount(own.value, unit, lang) if own else "—",
                         className="own" + ("" if better is None else (" better" if better else " worse")),
-                        **{"data-measure": ctx.registries.measures.key(key), "data-region": adcode,
-                           "data-value": "" if own is None else repr(float(own.value))}),
+                        **figure_attrs(ctx.registries.measures, key, adcode, own)),
                 html.Td(fmt_amount(round(avg, 1), unit, lang) if avg is not None else "—", className="avg"),
                 html.Td(unit, className="unit"),
             ]))
@@ -93,11 +94,19 @@ def cases_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> lis
                               html.Span(t("overdue_by", lang, h=f"{c.hours_over:.1f}"), className="late")],
                              href=href(f"/case/{c.id}", **keep), className="case-link"))
             for c in summary.most_overdue[:5]]
+    # The counts are the measures (one definition with the wall's); the steps and the list are their detail.
+    figures = ctx.registries.measures.latest(session, [OPEN_CASES_KEY, OVERDUE_CASES_KEY], [adcode],
+                                                ctx.now())
+    open_now, overdue_now = (figures.get(k, {}).get(adcode) for k in (OPEN_CASES_KEY, OVERDUE_CASES_KEY))
+    n_open = int(open_now.value) if open_now is not None else summary.open
+    n_overdue = int(overdue_now.value) if overdue_now is not None else summary.overdue
     return [
         html.Div(className="case-counts", children=[
-            html.Span(t("open_n", lang, n=summary.open), className="count open", id="county-open"),
-            html.Span(t("overdue_n", lang, n=summary.overdue),
-                      className="count overdue" + (" alert" if summary.overdue else ""), id="county-overdue")]),
+            html.Span(t("open_n", lang, n=n_open), className="count open", id="county-open",
+                      **figure_attrs(ctx.registries.measures, OPEN_CASES_KEY, adcode, open_now)),
+            html.Span(t("overdue_n", lang, n=n_overdue),
+                      className="count overdue" + (" alert" if n_overdue else ""), id="county-overdue",
+                      **figure_attrs(ctx.registries.measures, OVERDUE_CASES_KEY, adcode, overdue_now))]),
         html.Div(bars, className="steps"),
         html.Ul(late, className="overdue-list") if late else html.Div(t("no_overdue", lang), className="empty"),
     ]

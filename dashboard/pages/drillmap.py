@@ -69,7 +69,8 @@ def section(ctx: AppContext, scope: str, view: drill.DrillView) -> html.Section:
     marks = {i: (end - (drill.REPLAY_STEPS - i) * timedelta(minutes=drill.REPLAY_STEP_MIN)).strftime("%H:%M")
              for i in range(0, drill.REPLAY_STEPS, drill.REPLAY_STEPS // 6)}
     marks[drill.REPLAY_STEPS] = t("live", view.lang)
-    metrics = [{"label": pick(zh, en, view.lang), "value": k} for k, zh, en, _ in drill.metric_choices(ctx.themes())]
+    metrics = [{"label": pick(zh, en, view.lang), "value": k}
+               for k, zh, en, _ in drill.metric_choices(ctx.themes(), ctx.city)]
     return html.Section(className="panel map-panel drill-map-panel", children=[
         html.Header(className="panel-head", children=[
             html.H2(title, id=ids.DRILL_TITLE),

@@ -137,7 +137,7 @@ def plan_view(ctx: AppContext, lang: str) -> tuple[list[Any], list[html.Table], 
     now = ctx.now()
     plan = plan_for(now.date())
     with Session(ctx.engine) as s:
-        progress, newest = read_progress(s, plan.tasks)
+        progress, newest = read_progress(s, plan.tasks, ctx.city.adcode)
         health = ctx.health(s).get("kpi")
     rows = plan_rows(plan.tasks, progress, now.date(), plan.year)
     return summary(plan, rows, newest, now, health, lang), tables(rows, lang), bool(health and health.stale)

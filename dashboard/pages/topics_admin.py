@@ -82,7 +82,7 @@ def form_for(ctx: AppContext, text: str, lang: str) -> Any:
         data = None
     if not isinstance(data, dict):
         return html.Div("文本不是有效的主题文件，请在文本中修正 / fix the file text first", className="problem")
-    return tf.render_form(ctx.registries.panels, data, ctx.names, lang)
+    return tf.render_form(ctx.registries.panels, data, ctx.names, lang, ctx.city)
 
 
 def rules_form_for(ctx: AppContext, text: str) -> Any:
@@ -91,7 +91,7 @@ def rules_form_for(ctx: AppContext, text: str) -> Any:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return []
-    return tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names) if isinstance(data, dict) else []
+    return tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names, ctx.city) if isinstance(data, dict) else []
 
 
 def measures_table(ctx: AppContext, lang: str) -> html.Table:
@@ -342,8 +342,8 @@ def register(app: Dash, ctx: AppContext) -> None:
     # What differs between the panel form and the rules form.
     PANELS_FORM = FormSpec("panels", tf.MOVE, tf.ADD_GO, "type",
                            lambda ids, vals, data: tf.panels_from_fields(ids, vals, ctx.registries.panels, data),
-                           lambda data: tf.render_form(ctx.registries.panels, data, ctx.names, "zh"))
+                           lambda data: tf.render_form(ctx.registries.panels, data, ctx.names, "zh", ctx.city))
     RULES_FORM_SPEC = FormSpec("rules", tf.RMOVE, tf.RADD_GO, "kind",
                                lambda ids, vals, data: tf.rules_from_fields(ids, vals, ctx.registries.rules.schemas(),
                                                                             data),
-                               lambda data: tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names))
+                               lambda data: tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names, ctx.city))

@@ -16,7 +16,9 @@ from dash import dcc, html
 from pydantic import BaseModel
 
 from dashboard.panels import PanelRegistry
-from dashboard.panels.settings import BUILTIN_MEASURES, CITY, COUNTIES
+from dashboard.panels.base import default_city
+from dashboard.panels.settings import builtin_measures
+from geo import City
 
 FIELD, MOVE, ADD_TYPE, ADD_GO, FORM = "pf-field", "pf-move", "pf-add-type", "pf-add-go", "admin-form"
 RFIELD, RMOVE, RADD_KIND, RADD_GO, RULES_FORM = "rf-field", "rf-move", "rf-add-kind", "rf-add-go", "admin-rules-form"
@@ -51,8 +53,10 @@ def _resolve(prop: dict[str, Any], defs: Mapping[str, Any]) -> tuple[dict[str, A
     return prop, optional
 
 
-def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str]) -> tuple[tuple[Any, str], ...]:
-    """The values a field naming the theme's KPIs, a measure or a region may take, with labels."""
+def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str],
+            city: City | None = None) -> tuple[tuple[Any, str], ...]:
+    """The values a field naming the theme's KPIs, a measure or a region (of `city`, the app's; default the default
+    settings' city) may take, with labels."""
     kpis: dict[str, str] = {}
     for k in theme.get("kpis") or []:
         if isinstance(k, dict) and isinstance(k.get("key"), str):
@@ -60,9 +64,12 @@ def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str]) -> tu
     if kind == "kpis":
         return tuple(kpis.items())
     if kind == "measures":
-        return (*kpis.items(), *((k, f"{zh} ({k})") for k, (zh, _) in BUILTIN_MEASURES.items()))
+        own = {m["key"]: f"{m.get('name_zh', '')} ({m['key']})" for m in theme.get("measures") or []
+               if isinstance(m, dict) and isinstance(m.get("key"), str)}
+        return (*kpis.items(), *own.items(), *((k, f"{zh} ({k})") for k, (zh, _) in builtin_measures().items()))
     if kind == "regions":
-        return ((CITY, f"全市 ({CITY})"), *((a, f"{names.get(a, a)} ({a})") for a in COUNTIES))
+        city = city or default_city()
+        return ((city.adcode, f"全市 ({city.adcode})"), *((a, f"{names.get(a, a)} ({a})") for a in city.counties))
     if kind == "feeds":
         from feeds.builtin import BUILTIN_FEEDS
         from feeds.polled import POLLED_FEEDS
@@ -71,7 +78,8 @@ def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str]) -> tu
     return ()
 
 
-def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping[str, str]) -> list[FieldSpec]:
+def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping[str, str],
+                city: City | None = None) -> list[FieldSpec]:
     """The form fields of a panel type's settings, from its JSON Schema."""
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
@@ -84,13 +92,13 @@ def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping
                   "minimum": prop.get("minimum"), "maximum": prop.get("maximum")}
         kind = prop.get("type")
         if prop.get("x-choices"):
-            out.append(FieldSpec(widget="choice", options=choices(prop["x-choices"], theme, names), **common))
+            out.append(FieldSpec(widget="choice", options=choices(prop["x-choices"], theme, names, city), **common))
         elif "enum" in prop:
             out.append(FieldSpec(widget="choice", options=tuple((v, str(v)) for v in prop["enum"]), **common))
         elif kind == "array":
             items, _ = _resolve(prop.get("items", {}), defs)
             if items.get("x-choices"):
-                opts = choices(items["x-choices"], theme, names)
+                opts = choices(items["x-choices"], theme, names, city)
             elif "enum" in items:
                 opts = tuple((v, str(v)) for v in items["enum"])
             elif items.get("type") == "integer" and items.get("minimum") is not None and items.get("maximum") is not None:
@@ -146,7 +154,8 @@ def _row(label: str, control: Any, required: bool = False, name: str | None = No
         html.Span(short + (" *" if required else ""), className="pf-label"), control])
 
 
-def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mapping[str, str], lang: str) -> Any:
+def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mapping[str, str], lang: str,
+                city: City | None = None) -> Any:
     """The panels of a theme's data as form rows (type, column, id, titles, then the type's own settings)."""
     panels = theme.get("panels")
     if not isinstance(panels, list):
@@ -179,7 +188,7 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
         own = []
         if kind in registry:
             own = [_row(spec.label, _input(i, spec, panel.get(spec.name)), spec.required, spec.name)
-                   for spec in field_specs(registry[kind].settings, theme, names)]
+                   for spec in field_specs(registry[kind].settings, theme, names, city)]
         rows.append(html.Fieldset(className="pf-panel", children=[
             head, html.Div(common + own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
@@ -188,7 +197,8 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
     return [*rows, add]
 
 
-def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any], names: Mapping[str, str]) -> Any:
+def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any], names: Mapping[str, str],
+                 city: City | None = None) -> Any:
     """The rules of a theme's data as form rows (kind, id, then the kind's own settings), from their models."""
     rules = theme.get("rules", [])
     if not isinstance(rules, list):
@@ -211,7 +221,7 @@ def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any]
         own = []
         if kind in models:
             own = [_row(spec.label, _input(i, spec, rule.get(spec.name), RFIELD), spec.required, spec.name)
-                   for spec in field_specs(models[kind], theme, names) if spec.name not in RULE_FIELDS]
+                   for spec in field_specs(models[kind], theme, names, city) if spec.name not in RULE_FIELDS]
         rows.append(html.Fieldset(className="pf-panel", children=[head, html.Div(own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
         dcc.Dropdown(id=RADD_KIND, options=_options(kinds, None), placeholder="新规则类型 / new rule kind",

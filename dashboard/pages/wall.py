@@ -88,7 +88,7 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
     measures = ctx.registries.measures
-    got = measures.latest(session, [th.map_measure], adcodes).get(th.map_measure, {})
+    got = measures.latest(session, [th.map_measure], adcodes, ctx.now()).get(th.map_measure, {})
     if measures.key(th.map_measure) == AQI_KEY:
         per_county = {a: (int(got[a].value) if a in got else None) for a in adcodes}
         colours, legend_ = aqi_choropleth_values(per_county, lang=lang)
@@ -472,8 +472,10 @@ def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str 
     with nullcontext(session) if session is not None else Session(ctx.engine) as s:
         th = theme or (ctx.theme(theme_key) if theme_key else None)
         inp = PanelInput(session=s, lang=lang, county=county, health=ctx.health(s), now=ctx.now(),
-                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key, theme_def=th,
-                         counties=ctx.counties_wall, layers=ctx.registries.layers, measures=ctx.registries.measures)
+                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key,
+                         theme_def=ctx.theme_for_panels(th) if th is not None else None,
+                         counties=ctx.counties_wall, layers=ctx.registries.layers, measures=ctx.registries.measures,
+                         city=ctx.city)
         for p in placed:
             body, meta, cls = render_one(ctx, p, inp)
             bodies.append(body)
@@ -486,8 +488,8 @@ def render_one(ctx: AppContext, placed: Placed, inp: PanelInput) -> tuple[Any, A
     """One panel's body, freshness line and class; a panel that fails shows why and the others still draw."""
     panel = ctx.registries.panels[placed.type]
     try:
-        settings = panel.settings.model_validate(placed.panel.settings,
-                                                 context={"theme": inp.theme_def} if inp.theme_def else None)
+        context = {"theme": inp.theme_def, "city": inp.city} if inp.theme_def else {"city": inp.city}
+        settings = panel.settings.model_validate(placed.panel.settings, context=context)
         out = panel.render(replace(inp, settings=settings))
     except Exception as e:  # noqa: BLE001 — one panel's fault must not blank the wall
         log.exception("panel %s (%s) failed", placed.id, placed.type)

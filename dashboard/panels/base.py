@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.i18n import pick, t
 from feeds.health import FeedHealth
+from geo import City
 from measures import MeasureRegistry
 from settings import Settings
 from topics import Theme
@@ -25,6 +26,12 @@ def default_measures() -> MeasureRegistry:
     from roles import builtin_measures  # the same built-ins a process without pages registers
 
     return builtin_measures(Settings.model_construct())
+
+
+def default_city() -> City:
+    """The default settings' city (--city unset), for what is built without an app to hand its own city down
+    (a theme file checked without one, a panel rendered in a test)."""
+    return City.load(Settings.model_construct().city)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class PanelInput:
     counties: Any = None  # the city's counties (GeoDataFrame, the wall's level of detail), for map panels
     layers: Any = None  # the layer registry (layers.LayerRegistry), for map panels
     measures: MeasureRegistry = field(default_factory=lambda: default_measures())  # every figure is read here
+    city: City = field(default_factory=default_city)  # the app's city (settings --city): its adcode and counties
 
 
 @dataclass(frozen=True)
@@ -144,10 +152,15 @@ def shell(panel: PanelType, lang: str, extra_class: str = "", title: str | None 
     )
 
 
-def figure(inp: PanelInput, name: str, region: str, got: Any) -> dict[str, str]:
+def figure_attrs(measures: MeasureRegistry, name: str, region: str, got: Any) -> dict[str, str]:
     """The data-* attributes of an element showing a measure's value: which measure (its canonical key), which
     region (adcode) and the value as computed, before formatting — so a browser, or anyone auditing the wall,
     can check that two places showing one figure agree."""
     value = getattr(got, "value", got)
-    return {"data-measure": inp.measures.key(name), "data-region": region,
+    return {"data-measure": measures.key(name), "data-region": region,
             "data-value": "" if value is None else repr(float(value))}
+
+
+def figure(inp: PanelInput, name: str, region: str, got: Any) -> dict[str, str]:
+    """A panel's figure_attrs."""
+    return figure_attrs(inp.measures, name, region, got)

@@ -11,11 +11,11 @@ from dash import html
 
 from dashboard.i18n import pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time
-from dashboard.panels.settings import CITY
 from measures.cases import OPEN_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
+from measures.stations import FIRE_LEVEL_KEY, FOG_STATIONS_KEY
 from feeds.payloads import DETECTION_NAMES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN, Detection
-from standards.fire import FIRE_LEVELS, beaufort, fire_danger
+from standards.fire import FIRE_LEVELS, FireDangerResult, beaufort, fire_danger
 from standards.fog import expressway_rule, fog_signal
 from store import queries as q
 from store.queries import LatestRow
@@ -43,6 +43,7 @@ class StationView:
 
     name: str
     county: str | None
+    ts: datetime
     visibility_m: float
     air_temp_c: float | None
     signal_severity: int
@@ -60,7 +61,7 @@ def road_weather_view(rows: Sequence[LatestRow]) -> list[StationView]:
             continue
         sig = fog_signal(vis.value)
         temp = metrics.get("air_temp_c")
-        out.append(StationView(vis.name or vis.device_id, vis.county_adcode, vis.value,
+        out.append(StationView(vis.name or vis.device_id, vis.county_adcode, vis.ts, vis.value,
                                temp.value if temp else None, sig.severity if sig else 0,
                                sig.colour.hex if sig else None, sig.name_zh if sig else None,
                                sig.name_en if sig else None))
@@ -73,17 +74,21 @@ def render_road_weather(inp: PanelInput) -> PanelOutput:
     stations = road_weather_view(rows)
     if not stations:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
-    foggy = [s for s in stations if s.signal_severity]
+    region = inp.county or inp.city.adcode
+    got = inp.measures.value(inp.session, FOG_STATIONS_KEY, region, inp.now)  # reporting stations in fog: the map's rule
+    foggy = int(got.value) if got is not None else 0
+    silent = _silent(inp, FOG_STATIONS_KEY)
     worst = stations[0]
     rule = expressway_rule(worst.visibility_m)
     summary = [html.Div(className="big-number", children=[
-        html.Span(str(len(foggy)), className="value" + (" alert" if foggy else "")),
+        html.Span(str(foggy), className="value" + (" alert" if foggy else ""),
+                  **figure(inp, FOG_STATIONS_KEY, region, got)),
         html.Span(f" / {len(stations)} {t('fog_stations', inp.lang)}", className="unit")])]
     if rule is not None:
         gap = t("gap", inp.lang, v=rule.min_gap_m) if rule.min_gap_m else t("leave", inp.lang)
         summary.append(html.Div(f"{worst.name}: {t('speed_limit', inp.lang, v=rule.speed_limit_kmh)} · {gap}",
                                 className="rule-line"))
-    items = [html.Li(className="row", children=[
+    items = [html.Li(className="row" + (" silent" if s.ts < silent else ""), children=[
         html.Span(s.name, className="name"),
         html.Span(inp.names.get(s.county or "", ""), className="county"),
         html.Span(f"{s.visibility_m:,.0f} m", className="num",
@@ -100,8 +105,18 @@ def render_road_weather(inp: PanelInput) -> PanelOutput:
 FIRE_METRICS = ["max_temp_c", "rh_pct", "dry_days", "wind_speed_ms"]
 
 
-def fire_risk_view(rows: Sequence[LatestRow]) -> list[tuple[str, str | None, object]]:
-    """(station, county, FireDangerResult) for stations reporting every factor, worst first."""
+@dataclass(frozen=True)
+class FireView:
+    """A fire-danger station as the panel lists it: its newest reading and its QX/T 77 result."""
+
+    name: str
+    county: str | None
+    ts: datetime
+    result: FireDangerResult
+
+
+def fire_risk_view(rows: Sequence[LatestRow]) -> list[FireView]:
+    """Stations reporting every factor, worst first."""
     out = []
     for metrics in _by_device(rows).values():
         if not all(m in metrics for m in FIRE_METRICS):
@@ -109,8 +124,15 @@ def fire_risk_view(rows: Sequence[LatestRow]) -> list[tuple[str, str | None, obj
         res = fire_danger(metrics["max_temp_c"].value, metrics["rh_pct"].value, int(metrics["dry_days"].value),
                           beaufort(metrics["wind_speed_ms"].value))
         first = metrics["max_temp_c"]
-        out.append((first.name or first.device_id, first.county_adcode, res))
-    return sorted(out, key=lambda x: -x[2].score)  # type: ignore[attr-defined]
+        out.append(FireView(first.name or first.device_id, first.county_adcode,
+                            min(metrics[m].ts for m in FIRE_METRICS), res))
+    return sorted(out, key=lambda x: -x.result.score)
+
+
+def _silent(inp: PanelInput, measure: str) -> datetime:
+    """Readings older than this say nothing about now: the measure's reporting window (measures.stations)."""
+    m = inp.measures.get(measure)
+    return inp.now - (m.window if m is not None and m.window is not None else timedelta(0))
 
 
 def render_fire_risk(inp: PanelInput) -> PanelOutput:
@@ -119,22 +141,32 @@ def render_fire_risk(inp: PanelInput) -> PanelOutput:
     stations = fire_risk_view(rows)
     if not stations:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), _newest(rows))
-    counts = defaultdict(int)
-    for _, _, r in stations:
-        counts[r.level] += 1  # type: ignore[attr-defined]
+    silent = _silent(inp, FIRE_LEVEL_KEY)
+    counts: dict[int, int] = defaultdict(int)
+    for st in stations:
+        if st.ts >= silent:  # a silent station's old level is not today's danger (the measure's rule)
+            counts[st.result.level] += 1
+    region = inp.county or inp.city.adcode
+    got = inp.measures.value(inp.session, FIRE_LEVEL_KEY, region, inp.now)
+    worst = next((lv for lv in FIRE_LEVELS if got is not None and lv.level == int(got.value)), None)
+    head = html.Div(className="fire-worst", children=[
+        html.Span(pick("最高", "Highest", inp.lang), className="label"),
+        html.Span(pick(f"{worst.level_zh} {worst.name_zh}", worst.name_en, inp.lang) if worst else "—",
+                  className="tag", style={"background": worst.colour.hex, "color": "#111"} if worst else None,
+                  **figure(inp, FIRE_LEVEL_KEY, region, got))])
     chips = html.Div(className="level-chips", children=[
         html.Div(className="chip", style={"borderColor": lv.colour.hex}, children=[
             html.Span(str(counts.get(lv.level, 0)), className="value", style={"color": lv.colour.hex}),
             html.Span(pick(lv.name_zh, lv.name_en, inp.lang), className="label")])
         for lv in FIRE_LEVELS])
-    items = [html.Li(className="row", children=[
-        html.Span(name, className="name"), html.Span(inp.names.get(county or "", ""), className="county"),
-        html.Span(pick(f"{r.level_zh} {r.name_zh}", r.name_en, inp.lang), className="tag",  # type: ignore[attr-defined]
-                  style={"background": r.colour.hex, "color": "#111"}),  # type: ignore[attr-defined]
-        html.Span(f"{r.score}", className="num")])  # type: ignore[attr-defined]
-        for name, county, r in stations[:4]]
-    method = stations[0][2].method  # type: ignore[attr-defined]
-    return PanelOutput([chips, html.Ul(items, className="rows"),
+    items = [html.Li(className="row" + (" silent" if st.ts < silent else ""), children=[
+        html.Span(st.name, className="name"), html.Span(inp.names.get(st.county or "", ""), className="county"),
+        html.Span(pick(f"{st.result.level_zh} {st.result.name_zh}", st.result.name_en, inp.lang), className="tag",
+                  style={"background": st.result.colour.hex, "color": "#111"}),
+        html.Span(f"{st.result.score}", className="num")])
+        for st in stations[:4]]
+    method = stations[0].result.method
+    return PanelOutput([head, chips, html.Ul(items, className="rows"),
                         html.Div(f"{t('method', inp.lang)}: {method}", className="footnote")], _newest(rows))
 
 
@@ -147,8 +179,8 @@ def render_video_points(inp: PanelInput) -> PanelOutput:
     devices = _by_device(rows)
     if not devices:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
-    region = inp.county or CITY
-    got = inp.measures.value(inp.session, VIDEO_ONLINE_KEY, region)  # the map's rule: reporting, stream up
+    region = inp.county or inp.city.adcode
+    got = inp.measures.value(inp.session, VIDEO_ONLINE_KEY, region, inp.now)  # the map's rule: reporting, stream up
     rate = got.value if got is not None else 0.0
     online = round(rate * len(devices) / 100)
     since = inp.now - timedelta(hours=1)
@@ -178,8 +210,8 @@ def render_grid_events(inp: PanelInput) -> PanelOutput:
     """Open cases per workflow step and the latest case updates."""
     by_step = q.open_events_by_step(inp.session, inp.county)
     recent = q.recent_events(inp.session, 4, inp.county)
-    region = inp.county or CITY
-    got = inp.measures.value(inp.session, OPEN_CASES_KEY, region)  # the one count of open cases
+    region = inp.county or inp.city.adcode
+    got = inp.measures.value(inp.session, OPEN_CASES_KEY, region, inp.now)  # the one count of open cases
     total = int(got.value) if got is not None else sum(by_step.values())
     top = max(by_step.values(), default=1)
     steps = WORKFLOW_STEPS if inp.lang != "en" else WORKFLOW_STEPS_EN
@@ -230,10 +262,10 @@ def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
     # One read per region, not per KPI: each read cost PostgreSQL about 0.7 ms a tick (`make bench`, wall).
     regions: dict[str, list[str]] = defaultdict(list)
     for kpi in kpis:
-        regions[inp.county or kpi.region].append(kpi.key)
-    latest = {region: inp.measures.latest(inp.session, keys, [region]) for region, keys in regions.items()}
+        regions[inp.county or kpi.region_in(inp.city.adcode)].append(kpi.key)
+    latest = {region: inp.measures.latest(inp.session, keys, [region], inp.now) for region, keys in regions.items()}
     for kpi in kpis:
-        region = inp.county or kpi.region
+        region = inp.county or kpi.region_in(inp.city.adcode)
         got = latest[region].get(kpi.key, {}).get(region)
         target = ""
         cls = "kpi-card"

@@ -10,7 +10,6 @@ from dash import html
 
 from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
-from dashboard.panels.settings import CITY
 from measures.cases import OPEN_CASES_KEY
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
 from store.env_queries import ClassCount, events_updated_at, open_events_by_class
@@ -79,8 +78,8 @@ def render_grid_categories(inp: PanelInput) -> PanelOutput:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
     lang = inp.lang
     kinds = class_view(counts)
-    region = inp.county or CITY
-    got = inp.measures.value(inp.session, OPEN_CASES_KEY, region)  # the one count of open cases
+    region = inp.county or inp.city.adcode
+    got = inp.measures.value(inp.session, OPEN_CASES_KEY, region, inp.now)  # the one count of open cases
     total = int(got.value) if got is not None else sum(k.total for k in kinds)
     top = max((n for k in kinds for _, n in k.classes), default=0) or 1
     subs = top_subcategories(counts)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dash import html
 
 from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
-from dashboard.panels.settings import CITY
 from layers.aqi import aqi_colour
 from layers.choropleth import NO_DATA, text_colour
 from measures.air import AQI_KEY, aqi_of, area_air, current_stations, realtime_inputs
+from measures.stations import WATER_OVER_WARNING_KEY
 from standards.aqi import AqiBand, AqiResult, Edition, Metric, aqi_band
 from standards.hydro import STATIONS, WaterState, WaterStatus, water_status
 from store.env_queries import AirStation, GaugeReading, gauge_readings
@@ -212,7 +212,7 @@ def render_air_quality(inp: PanelInput) -> PanelOutput:
     else:
         rows = county_rows(stations, inp.names)
         head_label = tx("city", lang)
-        region = CITY
+        region = inp.city.adcode
     area = city_aqi(stations)  # the area's AQI by the eco.aqi measure's rule: the county's or the city's
     head_aqi = area.aqi if area else None
     head_primary = tuple(m.value for m in area.primary_pollutants) if area else ()
@@ -319,10 +319,16 @@ def render_water_levels(inp: PanelInput) -> PanelOutput:
         return no_data(inp)
     lang = inp.lang
     known = [v for v in views if v.status]
-    over = [v for v in known if v.status and v.status.state is not WaterState.NORMAL]
-    over_g = [v for v in known if v.status and v.status.state is WaterState.ABOVE_GUARANTEED]
+    measure = inp.measures.get(WATER_OVER_WARNING_KEY)
+    silent = inp.now - (measure.window if measure is not None and measure.window is not None else timedelta(0))
+    over_g = [v for v in known if v.status and v.status.state is WaterState.ABOVE_GUARANTEED
+              and v.reading.ts >= silent]
+    region = inp.county or inp.city.adcode
+    got = inp.measures.value(inp.session, WATER_OVER_WARNING_KEY, region, inp.now)  # reporting gauges at or over warning
+    over = int(got.value) if got is not None else 0
     head = html.Div(className="big-number ev-wl-head", children=[
-        html.Span(str(len(over)), className="value" + (" alert" if over else "")),
+        html.Span(str(over), className="value" + (" alert" if over else ""),
+                  **figure(inp, WATER_OVER_WARNING_KEY, region, got)),
         html.Span(f" / {len(known)} {tx('above_warning', lang)}", className="unit"),
         *([html.Span(tx("above_guaranteed", lang, n=len(over_g)), className="tag ev-wl-guar")]
           if over_g else []),
@@ -335,8 +341,9 @@ def render_water_levels(inp: PanelInput) -> PanelOutput:
         river = r.river or "—"
         if lang == "en":
             river = RIVER_EN.get(river, river)
+        dim = " silent" if r.ts < silent else ""
         cells += [
-            html.Span(className="ev-gname", children=[
+            html.Span(className="ev-gname" + dim, children=[
                 html.Span(className="ev-swatch", style={"background": colour}),
                 html.Span(r.name or r.device_id)]),
             html.Span(f"{river}·{inp.names.get(r.county_adcode or '', '—')}", className="ev-muted"),

@@ -21,7 +21,6 @@ from dashboard.panels.builtin import fmt_value
 from settings import CITY_TZ
 from store.kpi_queries import KpiPoint, kpi_samples, kpis_as_of, latest_points
 
-CITY = "441200"
 FEED = "kpi"
 
 # The plan names departments by their short Chinese names; the English ones are for ?lang=en.
@@ -289,8 +288,8 @@ def gauge(m: Metric, point: KpiPoint | None, lang: str, large: bool = False) -> 
 
 
 def _city(inp: PanelInput, metrics: Sequence[Metric]) -> dict[str, KpiPoint]:
-    got = latest_points(inp.session, [m.key for m in metrics], [CITY])
-    return {k: by_region[CITY] for k, by_region in got.items()}
+    got = latest_points(inp.session, [m.key for m in metrics], [inp.city.adcode])
+    return {k: by_region[inp.city.adcode] for k, by_region in got.items()}
 
 
 def _tz(inp: PanelInput) -> tzinfo:
@@ -312,7 +311,7 @@ def render_project_lifecycle(inp: PanelInput) -> PanelOutput:
     if not now:
         return PanelOutput(_panel("project_lifecycle", [_empty(lang), foot]), None)
     latest = max(p.ts for p in now.values())
-    before = kpis_as_of(inp.session, [m.key for m in STAGES], CITY, latest - timedelta(hours=24),
+    before = kpis_as_of(inp.session, [m.key for m in STAGES], inp.city.adcode, latest - timedelta(hours=24),
                         not_before=latest - timedelta(hours=48))
     top = max((p.value for p in now.values()), default=0) or 1
     rows = []
@@ -370,7 +369,7 @@ def render_wage_warnings(inp: PanelInput) -> PanelOutput:
     if p is None:
         return PanelOutput(_panel("wage_warnings", [_empty(lang), foot]), None)
     state = _state(WAGE, p.value)
-    samples = kpi_samples(inp.session, WAGE.key, CITY, trailing_edges(p.ts, 24))
+    samples = kpi_samples(inp.session, WAGE.key, inp.city.adcode, trailing_edges(p.ts, 24))
     values = [s.value if s else None for s in samples]
     peak = max((v for v in values if v is not None), default=0) or 1
     bars = [html.Div(className="kp-spark-bar" + (" kp-gap" if v is None else " kp-hot" if v > 0 else ""),
@@ -411,12 +410,12 @@ def render_market_entities(inp: PanelInput) -> PanelOutput:
         # Yesterday's count is not today's: a day without a report yet shows no data.
         return PanelOutput(_panel("market_entities", [_empty(lang), foot]), p.ts if p else None)
     edges = day_edges(p.ts, tz)
-    samples = kpi_samples(inp.session, ENTITIES.key, CITY, edges)
+    samples = kpi_samples(inp.session, ENTITIES.key, inp.city.adcode, edges)
     got = [s for s in samples if s is not None]
     xs = [(s.ts - midnight) / timedelta(hours=24) for s in got]  # where each reading was taken
     values: list[float | None] = [s.value for s in got]
     # Yesterday by this time: how today's count compares with an ordinary day's pace.
-    prev = kpis_as_of(inp.session, [ENTITIES.key], CITY, p.ts - timedelta(hours=24),
+    prev = kpis_as_of(inp.session, [ENTITIES.key], inp.city.adcode, p.ts - timedelta(hours=24),
                       not_before=midnight - timedelta(hours=24)).get(ENTITIES.key)
     top = max([v for v in values if v is not None] + [prev.value if prev else 0, 1])
     clip = area_polygon(values, xs, top * 1.1)
@@ -509,12 +508,13 @@ class HotlineRow:
     today: float | None
 
 
-def hotline_rows(points: dict[str, dict[str, KpiPoint]], names: dict[str, str]) -> list[HotlineRow]:
-    """Counties with any count, most open tickets first."""
+def hotline_rows(points: dict[str, dict[str, KpiPoint]], names: dict[str, str],
+                 city: str | None = None) -> list[HotlineRow]:
+    """Counties (of `names`; never the city, adcode `city`) with any count, most open tickets first."""
     opens, todays = points.get(HOTLINE_OPEN.key, {}), points.get(HOTLINE_TODAY.key, {})
     rows = [HotlineRow(r, names.get(r, r), opens[r].value if r in opens else None,
                        todays[r].value if r in todays else None)
-            for r in names if r != CITY and (r in opens or r in todays)]
+            for r in names if r != city and (r in opens or r in todays)]
     return sorted(rows, key=lambda x: (-(x.open or 0), -(x.today or 0), x.region))
 
 
@@ -540,7 +540,7 @@ def render_hotline_12345(inp: PanelInput) -> PanelOutput:
         return html.Div(kids, className="kp-line kp-hotline-sum")
 
     if inp.county:
-        got = latest_points(inp.session, [*keys, *status_keys], [inp.county, CITY])
+        got = latest_points(inp.session, [*keys, *status_keys], [inp.county, inp.city.adcode])
         mine = {k: v[inp.county] for k, v in got.items() if inp.county in v}
         if not mine:
             return PanelOutput(_panel("hotline_12345", [_empty(lang), foot]), None)
@@ -551,7 +551,7 @@ def render_hotline_12345(inp: PanelInput) -> PanelOutput:
                 html.Span(pick(zh, en, lang), className="label")])
             for k, (_, zh, en) in zip(status_keys, HOTLINE_STATUSES, strict=True)])
         body: list[Any] = [summary(open_, today), chips]
-        city_open = got.get(HOTLINE_OPEN.key, {}).get(CITY)
+        city_open = got.get(HOTLINE_OPEN.key, {}).get(inp.city.adcode)
         note = [inp.names.get(inp.county, inp.county)]
         if open_ is not None and city_open is not None and city_open.value > 0:
             note.append(tx("share_city", lang, p=f"{100 * open_.value / city_open.value:.0f}"))
@@ -559,10 +559,11 @@ def render_hotline_12345(inp: PanelInput) -> PanelOutput:
         body.append(foot)
         return PanelOutput(_panel("hotline_12345", body), newest(list(mine.values())))
 
-    regions = [CITY, *(r for r in inp.names if r != CITY)]
+    regions = [inp.city.adcode, *(r for r in inp.names if r != inp.city.adcode)]
     got = latest_points(inp.session, keys, regions)
-    rows = hotline_rows(got, inp.names)
-    city_open, city_today = got.get(HOTLINE_OPEN.key, {}).get(CITY), got.get(HOTLINE_TODAY.key, {}).get(CITY)
+    rows = hotline_rows(got, inp.names, inp.city.adcode)
+    city = inp.city.adcode
+    city_open, city_today = got.get(HOTLINE_OPEN.key, {}).get(city), got.get(HOTLINE_TODAY.key, {}).get(city)
     if city_open is None and city_today is None and not rows:
         return PanelOutput(_panel("hotline_12345", [_empty(lang), foot]), None)
     top = max((r.open or 0 for r in rows), default=0) or 1

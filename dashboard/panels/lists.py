@@ -22,7 +22,7 @@ from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import Texts, pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
 from dashboard.panels.cases import CLASS_EN
 from dashboard.panels import markdown
 from dashboard.panels.settings import PanelSettings, safe_markdown
@@ -38,9 +38,11 @@ from layers.figure import scatter
 from settings import Settings
 from standards.colours import ORANGE, RED, YELLOW
 from measures import devices
+from measures.cases import OVERDUE_CASES_KEY
 from store import alarm_queries as alq
 from store.drill_queries import DeviceStateAt, device_states_as_of
 from store.env_queries import events_updated_at
+from store.case_queries import hours_over
 from store.panel_queries import CaseLine, latest_cases, overdue_cases
 from topics.cases import case_limits
 
@@ -360,8 +362,8 @@ def _cell(column: str, c: CaseLine, inp: PanelInput, hours_over: float | None) -
 
 
 def _hours_over(c: CaseLine, now: datetime) -> float:
-    limits = case_limits()
-    return ((c.closed_at or now) - c.reported_at).total_seconds() / 3600 - limits.hours(c.subcategory)
+    """Hours past the limit (at closing, for a closed case): the overdue measure's rule (store.hours_over)."""
+    return hours_over(c.closed_at or now, c.reported_at, c.deadline_at, case_limits().hours(c.subcategory))
 
 
 def render_event_table(inp: PanelInput) -> PanelOutput:
@@ -375,6 +377,11 @@ def render_event_table(inp: PanelInput) -> PanelOutput:
                              [st for st in s.steps if st in OPEN_STEPS], s.categories, s.limit)
         rows = [(r.case, r.hours_over) for r in late.rows]
         head = tx("overdue_total", lang, n=late.total)
+        if set(s.steps) >= set(OPEN_STEPS) and not s.categories:  # unfiltered: the overdue measure itself
+            region = inp.county or inp.city.adcode
+            got = inp.measures.value(inp.session, OVERDUE_CASES_KEY, region, inp.now)
+            head = html.Span(tx("overdue_total", lang, n=int(got.value) if got else late.total),
+                             **figure(inp, OVERDUE_CASES_KEY, region, got))
         empty = tx("no_overdue", lang)
     else:
         open_only = all(st in OPEN_STEPS for st in s.steps)

@@ -22,12 +22,14 @@ from dash import dcc, html
 from pydantic import Field, ValidationInfo, model_validator
 
 from dashboard.i18n import Texts, pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, default_measures, figure, fmt_time
+from dashboard.panels.base import (
+    PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, default_measures, figure, fmt_time,
+)
 from dashboard.panels.kpis import (
     DEPARTMENTS_EN, Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
 )
 from dashboard.panels.settings import (
-    CITY, COUNTIES, KpiKey, Measure, Order, PanelSettings, Region,
+    COUNTIES, KpiKey, Measure, Order, PanelSettings, Region,
 )
 from geo import load_counties
 from layers import county_choropleth, map_figure_dict
@@ -91,8 +93,8 @@ def _lang_attr(lang: str) -> str:
 # ---- settings ------------------------------------------------------------------------------------------
 
 
-_REGION = ("区域：441200（全市）或区县代码；默认取指标定义的区域，墙上选区县时按区县上报的指标改显该区县 / "
-           "Region: 441200 (the city) or a county adcode; default: the KPI's own region (a county chosen on "
+_REGION = ("区域：全市代码或区县代码；默认取指标定义的区域，墙上选区县时按区县上报的指标改显该区县 / "
+           "Region: the city's adcode or a county's; default: the KPI's own region (a county chosen on "
            "the wall replaces it for KPIs reported per county)")
 
 
@@ -186,47 +188,57 @@ def theme_of(inp: PanelInput) -> Theme:
 
 
 def kpi_defs(theme: Theme, key: str) -> list[KpiDef]:
-    """The theme's definitions of a KPI key (one per region it is defined for)."""
-    return [k for k in theme.kpis if k.key == key]
+    """The theme's definitions of a KPI key (one per region it is defined for); a measure the theme defines and
+    does not also list under kpis shows by its own names and unit, without a target."""
+    defs = [k for k in theme.kpis if k.key == key]
+    if not defs:
+        defs = [KpiDef(key=m.key, name_zh=m.name_zh, name_en=m.name_en, unit=m.unit,
+                       target_kind="max" if m.worse_high else "min", department=theme.owner)
+                for m in theme.measures if m.key == key]
+    return defs
 
 
-def region_of(theme: Theme, key: str, region: str | None, county: str | None) -> str:
+def region_of(theme: Theme, key: str, region: str | None, county: str | None, city: str) -> str:
     """The region a KPI panel shows: the wall's county for a KPI reported per county, else the setting's,
-    else the region of the KPI's first definition."""
+    else the region of the KPI's first definition (the city's adcode `city` when it names none)."""
     if county and key in theme.by_county:
         return county
     if region:
         return region
     defs = kpi_defs(theme, key)
-    return defs[0].region if defs else CITY
+    return defs[0].region_in(city) if defs else city
 
 
-def pick_def(defs: Sequence[KpiDef], *regions: str | None) -> KpiDef:
+def pick_def(defs: Sequence[KpiDef], *regions: str | None, city: str) -> KpiDef:
     """The definition for the first of the regions that has one, else the first definition."""
     for region in regions:
         for d in defs:
-            if d.region == region:
+            if d.region_in(city) == region:
                 return d
     return defs[0]
 
 
-def place_name(region: str, names: Mapping[str, str], lang: str) -> str:
-    """全市 / a county's name."""
-    return tx("city", lang) if region == CITY else names.get(region, region)
+def place_name(region: str, names: Mapping[str, str], lang: str, city: str | None = None) -> str:
+    """全市 / a county's name (city: the city's adcode; default the default settings' city)."""
+    city = city or default_city().adcode
+    return tx("city", lang) if region == city else names.get(region, region)
 
 
-def kpi_name(kpi: KpiDef, region: str, names: Mapping[str, str], lang: str) -> str:
-    """The KPI's name for a region: a name that names its own county ("端州区AQI") is renamed for another one."""
+def kpi_name(kpi: KpiDef, region: str, names: Mapping[str, str], lang: str, city: str | None = None) -> str:
+    """The KPI's name for a region: a name that names its own county ("端州区AQI") is renamed for another one
+    (city: the city's adcode; default the default settings' city)."""
+    city = city or default_city().adcode
     name = pick(kpi.name_zh, kpi.name_en, lang)
-    own = names.get(kpi.region) if kpi.region != CITY else None
-    if region == kpi.region or not own or own not in name:
+    own_region = kpi.region_in(city)
+    own = names.get(own_region) if own_region != city else None
+    if region == own_region or not own or own not in name:
         return name
-    return name.replace(own, "" if region == CITY else names.get(region, region)).strip() or name
+    return name.replace(own, "" if region == city else names.get(region, region)).strip() or name
 
 
-def generic_name(kpi: KpiDef, names: Mapping[str, str], lang: str) -> str:
+def generic_name(kpi: KpiDef, names: Mapping[str, str], lang: str, city: str) -> str:
     """The KPI's name without the county its definition is for ("端州区AQI" → "AQI"), for county comparisons."""
-    return kpi_name(kpi, CITY, names, lang)
+    return kpi_name(kpi, city, names, lang, city)
 
 
 def resolve_kpi(inp: PanelInput, key: str, region: str | None) -> KpiView | None:
@@ -235,10 +247,11 @@ def resolve_kpi(inp: PanelInput, key: str, region: str | None) -> KpiView | None
     defs = kpi_defs(theme, key)
     if not defs:
         return None
-    shown = region_of(theme, key, region, inp.county)
-    kpi = pick_def(defs, shown, region)
-    return KpiView(kpi, shown, kpi_name(kpi, shown, inp.names, inp.lang),
-                   place_name(shown, inp.names, inp.lang))
+    city = inp.city.adcode
+    shown = region_of(theme, key, region, inp.county, city)
+    kpi = pick_def(defs, shown, region, city=city)
+    return KpiView(kpi, shown, kpi_name(kpi, shown, inp.names, inp.lang, city),
+                   place_name(shown, inp.names, inp.lang, city))
 
 
 def metric_of(kpi: KpiDef) -> Metric:
@@ -281,7 +294,7 @@ def share_of_target(kpi: KpiDef, value: float) -> float | None:
 
 def latest(inp: PanelInput, view: KpiView) -> KpiPoint | None:
     """The KPI's newest value in the region shown."""
-    return inp.measures.value(inp.session, view.kpi.key, view.region)
+    return inp.measures.value(inp.session, view.kpi.key, view.region, inp.now)
 
 
 def _empty(lang: str) -> html.Div:
@@ -633,15 +646,16 @@ def county_values(inp: PanelInput, measure: str) -> CountyValues | None:
     defs = kpi_defs(theme_of(inp), measure) or kpi_defs(theme_of(inp), inp.measures.key(measure))
     if defined is None and not defs:
         return None
-    got = inp.measures.latest(inp.session, [measure], COUNTIES).get(measure, {})
+    got = inp.measures.latest(inp.session, [measure], list(inp.city.counties), inp.now).get(measure, {})
     values = {c: p.value for c, p in got.items()}
     newest = max((p.ts for p in got.values()), default=None)
     if defined is not None and not defs:
         unit = defined.unit or (t("legend_cases", lang) if defined.unit == "件" else "")
         return CountyValues(inp.measures.key(measure), pick(defined.label_zh, defined.label_en, lang),
                             unit, values, newest, defined.worse_high)
-    kpi = pick_def(defs, CITY)
-    return CountyValues(inp.measures.key(measure), generic_name(kpi, inp.names, lang), unit_text(kpi, lang), values,
+    kpi = pick_def(defs, inp.city.adcode, city=inp.city.adcode)
+    return CountyValues(inp.measures.key(measure), generic_name(kpi, inp.names, lang, inp.city.adcode),
+                        unit_text(kpi, lang), values,
                         newest, kpi.target_kind == "max", kpi)
 
 
@@ -653,7 +667,7 @@ def high_first(order: str, worse_high: bool) -> bool:
 
 
 def ranking(values: Mapping[str, float], order: str, worse_high: bool,
-            counties: Sequence[str] = COUNTIES) -> list[tuple[str, float | None]]:
+            counties: Sequence[str]) -> list[tuple[str, float | None]]:
     """Counties in the order asked for (ties by adcode), those without a value last."""
     sign = -1 if high_first(order, worse_high) else 1
     have = sorted((c for c in counties if c in values), key=lambda c: (sign * values[c], c))
@@ -680,7 +694,7 @@ def render_county_ranking(inp: PanelInput) -> PanelOutput:
                      html.Span(tx(f"order_{s.order}", lang), className="tag ms-scope")], className="ms-head")
     if not cv.values:
         return PanelOutput(_panel("county-ranking", lang, [head, _empty(lang)]), cv.data_time, feed)
-    rows = ranking(cv.values, s.order, cv.worse_high)[:s.top]
+    rows = ranking(cv.values, s.order, cv.worse_high, inp.city.county_codes)[:s.top]
     target = cv.kpi.target if cv.kpi is not None else None
     top = max([abs(v) for v in cv.values.values()] + ([target] if target else [])) or 1.0
     items = []
@@ -753,7 +767,7 @@ def _round(xs: Sequence[float | None]) -> list[float | None]:
 
 def choropleth_figure(inp: PanelInput, shading: Shading) -> dict[str, Any]:
     """The small county map: the registered county_choropleth layer, the wall's county outlined, static."""
-    counties = small_counties(inp.counties if inp.counties is not None else load_counties(CITY, "coarse"))
+    counties = small_counties(inp.counties if inp.counties is not None else load_counties(inp.city.adcode, "coarse"))
     if inp.layers is not None:
         traces = inp.layers.build("county_choropleth", counties, shading, inp.names)
     else:
@@ -780,7 +794,7 @@ def render_choropleth(inp: PanelInput) -> PanelOutput:
     cv = county_values(inp, s.measure)
     if cv is None:
         return _not_in_theme(inp, s.measure)
-    adcodes = list(COUNTIES)
+    adcodes = list(inp.city.counties)
     shading = county_shading(cv, adcodes, inp.names, lang)
     head = html.Div([html.Span(cv.title, className="ms-name")], className="ms-head")
     legend = html.Div([html.Span([html.I(style={"background": c}), label], className="legend-item")

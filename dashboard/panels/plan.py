@@ -15,7 +15,6 @@ from dashboard.i18n import pick
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from store import queries as q
 from topics.plan import (
-    PROGRESS_REGION,
     STATUS_ORDER,
     STATUS_STYLE,
     PlanTask,
@@ -38,9 +37,10 @@ class TaskRow:
     status: TaskStatus
 
 
-def read_progress(session: Session, tasks: Sequence[PlanTask]) -> tuple[dict[int, float], datetime | None]:
-    """Each task's latest progress (%) by task number, and the newest data time."""
-    got = q.latest_kpis(session, [t.progress_key for t in tasks], PROGRESS_REGION)
+def read_progress(session: Session, tasks: Sequence[PlanTask], city: str) -> tuple[dict[int, float], datetime | None]:
+    """Each task's latest progress (%) by task number, and the newest data time (reported for the city, adcode
+    `city`: the plan is the city's)."""
+    got = q.latest_kpis(session, [t.progress_key for t in tasks], city)
     progress = {t.number: got[t.progress_key].value for t in tasks if t.progress_key in got}
     return progress, max((k.ts for k in got.values()), default=None)
 
@@ -105,7 +105,7 @@ def render_plan_supervision(inp: PanelInput) -> PanelOutput:
     plan = plan_for(today)
     tasks = plan.tasks
     ended = plan.ended(today)
-    progress, newest = read_progress(inp.session, tasks)
+    progress, newest = read_progress(inp.session, tasks, inp.city.adcode)
     rows = plan_rows(tasks, progress, today, plan.year)
     late = not_done_worst_first(rows) if ended else overdue_worst_first(rows)
     lang = inp.lang

@@ -1,26 +1,32 @@
 """Setting types the configurable panels share, checked when a theme file is read (with its line).
 
 A setting that names a KPI is checked against the theme being read (pydantic validation context
-`{"theme": Theme}`, given by topics/loader.py and the wall); the editor's form is generated from
-these models' JSON Schema, so settings stay flat: text, numbers, yes/no, one of a list, a list of those.
+`{"theme": Theme}`, given by topics/loader.py and the wall), one that names a region against the city
+(`{"city": geo.City}`, given by the wall; the default settings' city where no city is given); the editor's
+form is generated from these models' JSON Schema, so settings stay flat: text, numbers, yes/no, one of a
+list, a list of those.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from dashboard.panels import markdown
-from geo.boundaries import county_names
+from dashboard.panels.base import default_city, default_measures
+from geo import City
 
-CITY = "441200"
-COUNTIES: tuple[str, ...] = tuple(county_names(CITY))
-BUILTIN_MEASURES: dict[str, tuple[str, str]] = {  # measures every theme may use, beside its own KPI keys
-    "open_cases": ("在办网格案件", "Open grid cases"),
-    "aqi": ("空气质量指数 AQI", "Air quality index"),
-}
+# The default settings' city, for code not yet handed the app's city (PanelInput.city, AppContext.city): prefer those.
+CITY: str = default_city().adcode
+COUNTIES: tuple[str, ...] = default_city().county_codes
+
+@cache
+def builtin_measures() -> dict[str, tuple[str, str]]:
+    """The wall's own measures every theme may name beside its KPIs and its own measures: key → (zh, en)."""
+    return {m.key: (m.label_zh, m.label_en) for m in default_measures().all()}
 
 
 class PanelSettings(BaseModel):
@@ -30,8 +36,9 @@ class PanelSettings(BaseModel):
 
 
 def _theme_kpis(info: ValidationInfo) -> set[str] | None:
+    """The KPI keys of the theme being checked, and the measures it defines (they show like its KPIs)."""
     theme = (info.context or {}).get("theme")
-    return {k.key for k in theme.kpis} if theme is not None else None
+    return {k.key for k in theme.kpis} | {m.key for m in theme.measures} if theme is not None else None
 
 
 def _kpi_of_theme(value: str, info: ValidationInfo) -> str:
@@ -42,18 +49,31 @@ def _kpi_of_theme(value: str, info: ValidationInfo) -> str:
 
 
 def _measure(value: str, info: ValidationInfo) -> str:
-    if value in BUILTIN_MEASURES:
+    context = info.context or {}
+    wall = context.get("measures")
+    if value in (wall if wall is not None else default_measures().names()):
         return value
-    known = _theme_kpis(info)
-    if known is not None and value not in known:
-        raise ValueError(f"{value!r} is neither one of this theme's kpis ({', '.join(sorted(known))}) "
-                         f"nor {' / '.join(BUILTIN_MEASURES)}")
+    theme = context.get("theme")
+    if theme is None:
+        return value
+    own = _theme_kpis(info) or set()
+    if value not in own:
+        raise ValueError(f"{value!r} is neither one of this theme's kpis or measures ({', '.join(sorted(own))}) "
+                         f"nor a measure of the wall (the editor's 指标定义 lists them)")
     return value
 
 
-def _region(value: str) -> str:
-    if value != CITY and value not in COUNTIES:
-        raise ValueError(f"{value!r} is not 441200 (the city) nor one of its counties ({', '.join(COUNTIES)})")
+def city_of(info: ValidationInfo) -> City:
+    """The city a setting is checked against: the validation context's, else the default settings' city."""
+    city = (info.context or {}).get("city")
+    return city if isinstance(city, City) else default_city()
+
+
+def _region(value: str, info: ValidationInfo) -> str:
+    city = city_of(info)
+    if not city.is_region(value):
+        raise ValueError(f"{value!r} is not {city.adcode} (the city, {city.name}) nor one of its counties "
+                         f"({', '.join(city.counties)})")
     return value
 
 
@@ -61,10 +81,11 @@ def _region(value: str) -> str:
 KpiKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$", description="One of the theme's KPI keys",
                               json_schema_extra={"x-choices": "kpis"}),
                    AfterValidator(_kpi_of_theme)]
-Measure = Annotated[str, Field(description="One of the theme's KPI keys, or open_cases, or aqi",
+Measure = Annotated[str, Field(description="A measure: one of the theme's KPIs or measures, or the wall's "
+                                           "(eco.aqi, social.open_grid_cases …)",
                                json_schema_extra={"x-choices": "measures"}),
                     AfterValidator(_measure)]
-Region = Annotated[str, Field(pattern=r"^\d{6}$", description="441200 (the city) or a county's adcode",
+Region = Annotated[str, Field(pattern=r"^\d{6}$", description="The city's adcode or one of its counties'",
                               json_schema_extra={"x-choices": "regions"}),
                    AfterValidator(_region)]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="A colour as #rrggbb")]

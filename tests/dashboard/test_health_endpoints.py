@@ -127,6 +127,9 @@ def test_healthz_reports_feeds_devices_and_says_degraded_with_200(quiet_app: Das
     assert 7200 <= silences[0] < 7260 and 3600 <= silences[1] < 3660 and 600 <= silences[2] < 660
     assert datetime.fromisoformat(body["devices_offline"][0]["last_seen"]) == city - timedelta(hours=2)
     assert body["dead_letters"] == 0 and body["ingest"] is None  # counters only; no ingest in this process
+    figures = body["figures"]["measures"]
+    assert body["figures"]["region"] == "441200" and figures["eco.aqi"] is None  # no station: no figure
+    assert figures["video.online_rate"]["value"] == 50.0  # V1, V4 of four: V2's stream is down, V3 silent
 
     feeds = {f["feed"]: f for f in body["feeds"]}
     assert list(feeds) == FEEDS + POLLED

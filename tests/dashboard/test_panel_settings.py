@@ -88,3 +88,27 @@ def test_instance_ids_never_clash_with_each_other_or_the_kpi_strip() -> None:
         _, errors = parse_theme(twice, "ecology.yaml", registry().schemas())
         assert len(errors) == 1 and "is used twice" in errors[0].message
     assert KPI_STRIP == "kpi"
+
+
+def test_a_region_is_checked_against_the_city_the_app_hands_down() -> None:
+    from types import MappingProxyType
+
+    import pytest
+    from pydantic import ValidationError
+
+    from alerts.rules import Threshold
+    from dashboard.panels.measures import KpiTargetSettings
+    from geo import City
+
+    other = City(adcode="440100", name="广州市", name_en="Guangzhou", counties=MappingProxyType({"440103": "荔湾区"}),
+                 counties_en=MappingProxyType({"440103": "Liwan"}), centre=(113.26, 23.13))
+    got = KpiTargetSettings.model_validate({"kpi": "eco.aqi", "region": "440103"}, context={"city": other})
+    assert got.region == "440103"
+    with pytest.raises(ValidationError, match=r"not 440100 \(the city, 广州市\)"):
+        KpiTargetSettings.model_validate({"kpi": "eco.aqi", "region": "441202"}, context={"city": other})
+    # No city given (a theme file checked on its own): the default settings' city.
+    assert KpiTargetSettings.model_validate({"kpi": "eco.aqi", "region": "441202"}).region == "441202"
+    rule = {"id": "r", "kind": "threshold", "feed": "road_weather", "metric": "visibility_m", "below": 200}
+    assert Threshold.model_validate({**rule, "county": "440103"}, context={"city": other}).county == "440103"
+    with pytest.raises(ValidationError, match="not a county of the city 广州市"):
+        Threshold.model_validate({**rule, "county": "441202"}, context={"city": other})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,8 @@ from dash.development.base_component import Component
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+import clock
+from clock import FakeClock
 from dashboard.i18n import t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, default_measures
 from dashboard.panels.cases import register_case_panels
@@ -46,7 +49,8 @@ def hydro(county: str, stcd: str, name: str, river: str, level: float,
     """A gauging station's reading, as the poller hands it over."""
     lon, lat = INSIDE[county]
     return (f"zq/{county}/hydrology/{stcd}",
-            {"device_id": stcd, "ts": iso(T0), "lon": lon, "lat": lat, "name": name, "river": river,
+            {"device_id": stcd, "ts": iso(NOW - timedelta(minutes=5)), "lon": lon, "lat": lat, "name": name,
+             "river": river,
              "water_level_m": level, "flow_m3s": 1000.0, **kw})
 
 
@@ -85,6 +89,13 @@ CASES = [
 
 
 # ---- rendering and reading the component tree ----------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def at_now() -> Iterator[None]:
+    """The measures judge which stations still report on the process clock: stand it at NOW."""
+    with clock.using(FakeClock(NOW)):
+        yield
 
 
 def registry() -> PanelRegistry:
@@ -182,6 +193,17 @@ def test_air_quality_in_english(engine: Engine) -> None:
 # ---- water levels --------------------------------------------------------------------------------------
 
 
+def test_a_silent_gauge_is_listed_dimmed_and_not_counted_over_warning(engine: Engine) -> None:
+    silent = hydro("441225", "81100300", "封开", "西江", 30.0, warning_m=20.0)  # far over, but two hours old
+    silent[1]["ts"] = iso(NOW - timedelta(hours=2))
+    ingest(engine, [*HYDRO, silent])
+    out = render(engine, "water_levels")
+    head = with_class(out.body, "ev-wl-head")[0]
+    assert texts(head)[:2] == ["2", " / 4 站超警戒"]  # 四会 and 高要: the measure counts reporting gauges
+    assert getattr(with_class(head, "value")[0], "data-measure") == "water.over_warning"
+    assert [texts(n)[-1] for n in with_class(out.body, "silent")] == ["封开"]
+
+
 def test_water_levels_against_warning_and_guaranteed_levels(engine: Engine) -> None:
     ingest(engine, HYDRO)
     out = render(engine, "water_levels")
@@ -198,7 +220,7 @@ def test_water_levels_against_warning_and_guaranteed_levels(engine: Engine) -> N
     note = texts(with_class(out.body, "footnote")[0])[0]
     assert "高要站、德庆站警戒水位源自新闻报道，基面未核实" in note and "其余取自水文接口" in note
     assert "standards.hydro" in with_class(out.body, "footnote")[0].title
-    assert out.data_time == T0
+    assert out.data_time == NOW - timedelta(minutes=5)
 
     one = render(engine, "water_levels", county="441226")
     assert texts(with_class(one.body, "ev-gauges")[0])[5:] == ["德庆", "西江·德庆县", "14.58", "15.00/—",

@@ -7,16 +7,20 @@ from dashboard.panels.base import default_measures
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pytest
 
-from feeds import Accepted
+from feeds import Accepted, simdata
+from feeds.simhttp import PATHS, SimulatedApis
 from feeds.simulator import CST, Simulator, SimulatorThread
+from geo import City
 from standards import gbt28181
 from topics import THEMES
-from tests.feeds.samples import locator, make_decoder
+from tests.feeds.samples import CITY, locator, make_decoder
 
 START = datetime(2026, 11, 30, 7, 30, tzinfo=CST)  # a Monday morning
 STEP = timedelta(seconds=10)
@@ -117,7 +121,7 @@ def test_kpis_cover_every_theme(run: Run) -> None:
     sent = {(b["metric"], b["region"]) for _, b in by_feed(first, "kpi")}
     # 12345 tickets come from the hotline's HTTP API (feeds/simhttp.py), counted by the poller, not from MQTT.
     derived = default_measures().derived_sources()
-    wanted = {(k.key, k.region) for theme in THEMES for k in theme.kpis
+    wanted = {(k.key, k.region_in(CITY)) for theme in THEMES for k in theme.kpis
               if not k.key.startswith("social.hotline_12345") and k.key not in derived}
     assert {t.key for t in THEMES} == {"economy", "market", "social", "service", "ecology"}
     assert wanted <= sent, f"missing {sorted(wanted - sent)}"
@@ -169,3 +173,53 @@ def test_the_thread_feeds_a_sink_until_stopped() -> None:
         thread.stop()
     assert len(got) >= 100
     assert not any(t.name == "simulator" and t.is_alive() for t in threading.enumerate())
+
+
+# ---- the simulators' data (feeds/simdata) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_simdata(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A data folder without the city's file (the cache cleared before and after)."""
+    monkeypatch.setattr(simdata, "SIMDATA_DIR", tmp_path)
+    simdata.sim_data.cache_clear()
+    yield tmp_path
+    simdata.sim_data.cache_clear()
+
+
+def test_zhaoqing_facts_are_data_checked_against_the_packaged_counties() -> None:
+    city = City.load(CITY)
+    data = simdata.sim_data(city)
+    assert list(data.counties) == list(city.counties)  # every county, in adcode order
+    assert data.counties["441204"].rivers == ("西江", "新兴江") and data.counties["441202"].fire_stations == 0
+    assert abs(sum(d.event_weight for d in data.counties.values()) - 1) < 1e-9
+    assert data.fog_station_county == "441204" and len(data.hydro_stations) == 5
+
+
+def test_a_city_without_simulator_data_gets_plain_defaults(no_simdata: Path) -> None:
+    city = City.load(CITY)
+    sim = Simulator(seed=5)
+    assert sim.data == simdata.SimCity.plain(city)
+    per = defaultdict(lambda: defaultdict(int))
+    for d in sim.devices:
+        per[d.feed][d.county] += 1
+    assert all(per[feed] == {c: n for c in city.counties} for feed, n in
+               (("video_point", 2), ("road_weather", 2), ("fire_risk", 1)))
+    counties, weights = sim.event_weights
+    assert counties == list(city.counties) and weights == [1 / len(counties)] * len(counties)
+    first = sim.messages(START)
+    assert by_feed(first, "grid_event") and by_feed(first, "kpi")
+    fog = [d for d in sim.devices if d.fog is not None]
+    assert [d.county for d in fog] == [min(city.counties)]
+    apis = SimulatedApis(CITY, seed=5, clock=lambda: START)
+    assert len(apis.air) == len(city.counties) and apis.hydro == ()
+    for api in PATHS:
+        assert apis.document(api, START)
+
+
+def test_a_data_file_for_other_counties_is_refused(no_simdata: Path) -> None:
+    city = City.load(CITY)
+    counties = "\n".join(f"  '{c}': {{}}" for c in list(city.counties)[1:])  # one county left out
+    (no_simdata / f"{CITY}.yaml").write_text(f"city: '{CITY}'\ncounties:\n{counties}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="are not the packaged city's"):
+        simdata.sim_data(city)

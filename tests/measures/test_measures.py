@@ -17,11 +17,15 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+import clock
+from clock import FakeClock
 from measures import MeasureRegistry, register_builtin_measures
+from standards.fire import beaufort, fire_danger
 from standards.aqi import aqi
 from store import make_engine, migrate
 from store.models import Base
-from tests.feeds.samples import INSIDE, T0, event, ingest, iso, kpi, make_decoder, msg
+from tests.feeds.samples import INSIDE, T0, event, fire, ingest, iso, kpi, make_decoder, msg, road
+from topics.cases import case_limits
 
 CITY = "441200"
 COUNTIES = sorted(INSIDE)
@@ -208,3 +212,112 @@ def test_the_video_online_rate_and_the_maps_device_statuses_follow_one_rule(tmp_
         statuses = sorted(p.status for p in drill.devices_at(ctx, s, None, now))
     assert statuses == ["offline", "online", "stale"]  # the drill map: one each
     assert {r: p.value for r, p in got.items()} == {CITY: 33.3, "441202": 50.0, "441203": 0.0}
+
+
+# ---- station measures: fog, fire danger, water over warning; overdue cases -----------------------------
+
+NOW = T0 + timedelta(hours=6)
+ages = st.sampled_from([0, 5, 20, 90, 600])  # minutes before NOW: the longest is past every feed's window
+
+
+@pytest.fixture
+def at_now() -> Iterator[None]:
+    """Which stations still report is judged on the process clock: stand it at NOW."""
+    with clock.using(FakeClock(NOW)):
+        yield
+
+
+def reporting_frame(rows: list[tuple[Any, ...]], columns: list[str], key: str) -> pd.DataFrame:
+    """The generated stations, one row per device (its newest reading), with whether it still reports."""
+    frame = pd.DataFrame(rows, columns=columns).reset_index(names="n")
+    window = registry().get(key).window  # type: ignore[union-attr]
+    frame["reporting"] = frame["age"].map(lambda m: timedelta(minutes=m) <= window)
+    return frame
+
+
+def by_region(frame: pd.DataFrame, value: str, how: str) -> dict[str, float]:
+    """The pandas figure per county and for the city: a count of the rows judged 1, or the worst value."""
+    live = frame[frame["reporting"]]
+    agg = (lambda g: float((g >= 1).sum())) if how == "count" else (lambda g: float(g.max()))
+    out = {c: agg(g[value]) for c, g in live.groupby("county")}
+    if how == "count":
+        out = {c: out.get(c, 0.0) for c in frame["county"].unique()}
+    if len(live) or how == "count":
+        out[CITY] = agg(live[value]) if len(live) else 0.0
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(COUNTIES), st.floats(20, 3000), ages), min_size=1, max_size=12))
+def test_stations_in_fog_equal_pandas_over_the_readings(store: Engine, at_now: None,
+                                                        generated: list[tuple[str, float, int]]) -> None:
+    engine = emptied(store)
+    ingest(engine, [msg_of("road_weather", road(c, n + 1, ts=NOW - timedelta(minutes=age), visibility_m=v))
+                    for n, (c, v, age) in enumerate(generated)])
+    frame = reporting_frame(generated, ["county", "visibility", "age"], "traffic.fog_stations")
+    frame["fog"] = (frame["visibility"] < 500).astype(float)  # CMA: any 大雾 signal is below 500 m
+    with Session(engine) as s:
+        got = registry().latest(s, ["traffic.fog_stations"], [*frame["county"].unique(), CITY])
+    assert {r: p.value for r, p in got["traffic.fog_stations"].items()} == by_region(frame, "fog", "count")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(COUNTIES), st.floats(5, 40), st.floats(10, 95), st.integers(0, 30),
+                          st.floats(0, 20), ages), min_size=1, max_size=10))
+def test_worst_fire_danger_equals_pandas_over_the_stations(store: Engine, at_now: None,
+                                                           generated: list[tuple[Any, ...]]) -> None:
+    engine = emptied(store)
+    ingest(engine, [msg_of("fire_risk", fire(c, n + 1, ts=NOW - timedelta(minutes=age), max_temp_c=t, rh_pct=rh,
+                                             dry_days=dry, wind_speed_ms=w))
+                    for n, (c, t, rh, dry, w, age) in enumerate(generated)])
+    frame = reporting_frame(generated, ["county", "t", "rh", "dry", "wind", "age"], "eco.fire_level")
+    frame["level"] = [float(fire_danger(r.t, r.rh, r.dry, beaufort(r.wind)).level) for r in frame.itertuples()]
+    with Session(engine) as s:
+        got = registry().latest(s, ["eco.fire_level"], [*frame["county"].unique(), CITY]).get("eco.fire_level", {})
+    assert {r: p.value for r, p in got.items()} == by_region(frame, "level", "max")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(COUNTIES), st.floats(5, 15), st.floats(8, 12), ages), min_size=1,
+                max_size=8))
+def test_gauges_over_warning_equal_pandas_over_the_levels(store: Engine, at_now: None,
+                                                          generated: list[tuple[str, float, float, int]]) -> None:
+    engine = emptied(store)
+    items = []
+    for n, (c, level, warning, age) in enumerate(generated):
+        lon, lat = INSIDE[c]
+        items.append((f"zq/{c}/hydrology/9{n:07d}", {
+            "device_id": f"9{n:07d}", "ts": iso(NOW - timedelta(minutes=age)), "lon": lon, "lat": lat,
+            "water_level_m": level, "warning_m": warning}))
+    ingest(engine, items)
+    frame = reporting_frame(generated, ["county", "level", "warning", "age"], "water.over_warning")
+    frame["over"] = (frame["level"] >= frame["warning"]).astype(float)
+    with Session(engine) as s:
+        got = registry().latest(s, ["water.over_warning"], [*frame["county"].unique(), CITY])
+    assert {r: p.value for r, p in got["water.over_warning"].items()} == by_region(frame, "over", "count")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(COUNTIES), st.sampled_from(["暴露垃圾", "占道经营", "井盖缺失"]),
+                          st.integers(0, 200), st.booleans()), min_size=1, max_size=20))
+def test_overdue_cases_equal_pandas_over_the_events_and_their_limits(store: Engine, at_now: None,
+                                                                     generated: list[tuple[str, str, int, bool]]) -> None:
+    engine = emptied(store)
+    items = []
+    for n, (c, sub, hours_ago, closed) in enumerate(generated):
+        reported = NOW - timedelta(hours=hours_ago)
+        body = event(c, n + 1, step=6 if closed else 2, ts=reported, reported_at=iso(reported), subcategory=sub)
+        items.append((f"zq/{c}/grid_event/{body['event_id']}", body))
+    ingest(engine, items)
+    limits = case_limits()
+    frame = pd.DataFrame(generated, columns=["county", "sub", "hours", "closed"])
+    frame["late"] = ((~frame["closed"]) & (frame["hours"] > frame["sub"].map(limits.hours))).astype(float)
+    with Session(engine) as s:
+        got = registry().latest(s, ["social.overdue_grid_cases"], [*COUNTIES, CITY])["social.overdue_grid_cases"]
+    expected = {c: float(frame.loc[frame["county"] == c, "late"].sum()) for c in COUNTIES}
+    assert {r: p.value for r, p in got.items()} == {**expected, CITY: float(frame["late"].sum())}
+
+
+def msg_of(feed: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A message as ingest takes it: its topic and its body."""
+    return msg(feed, body)[0], body
