@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     literal_column,
     or_,
@@ -180,10 +181,18 @@ class OnlineRate:
         return (self.reporting if self.online is None else self.online) / self.total
 
 
-def device_online_rate(session: Session, county: str | None, now: datetime, stale_after: timedelta,
+def device_online_rate(session: Session, county: str | None, now: datetime,
+                       stale_after: timedelta | Mapping[str, timedelta],
                        flag_metric: str = ONLINE_METRIC) -> dict[str, OnlineRate]:
-    """Per device kind, for the city or a county (by coordinates): totals, reporting, and streams up."""
-    fresh = Device.last_seen >= now - stale_after
+    """Per device kind, for the city or a county (by coordinates): totals, reporting, and streams up.
+
+    `stale_after` is one window for every kind, or each kind's (measures.devices.reporting_window: the map's)."""
+    if isinstance(stale_after, Mapping):
+        windows = dict(stale_after)
+        fresh = or_(*[(Device.kind == k) & (Device.last_seen >= now - w) for k, w in sorted(windows.items())]) \
+            if windows else false()
+    else:
+        fresh = Device.last_seen >= now - stale_after
     stmt = _county(
         select(Device.kind, func.count(), func.sum(case((fresh, 1), else_=0)), func.count(LatestValue.value),
                func.sum(case((and_(fresh, LatestValue.value > 0.5), 1), else_=0)))

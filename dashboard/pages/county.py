@@ -23,6 +23,7 @@ from dashboard.panels.kpis import fmt_amount
 from dashboard.status import conditions
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from measures.cases import OPEN_CASES_KEY, OVERDUE_CASES_KEY
+from measures.devices import VIDEO_ONLINE_KEY
 from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
@@ -114,7 +115,9 @@ def cases_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> lis
 
 def devices_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> list[Any]:
     """Online rate by kind, and the county's video points and sensors as links."""
-    rate = dq.device_online_rate(session, adcode, ctx.now(), timedelta(seconds=ctx.settings.stale_after_s))
+    now = ctx.now()
+    rate = dq.device_online_rate(session, adcode, now, ctx.device_windows())  # each kind's window: the map's
+    video = ctx.registries.measures.value(session, VIDEO_ONLINE_KEY, adcode, now)
     keep = {"lang": lang if lang == "en" else None}
     out: list[Any] = []
     for kind in KINDS:
@@ -123,10 +126,11 @@ def devices_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> l
             continue
         ok = r.online if r.online is not None else r.reporting
         pct = 100 * ok / r.total
+        attrs = figure_attrs(ctx.registries.measures, VIDEO_ONLINE_KEY, adcode, video) if kind == "video_point" else {}
         out.append(html.Div(className="rate-row", children=[
             html.Span(t(f"kind_{kind}", lang), className="kind"),
             html.Span(html.I(style={"width": f"{pct:.0f}%"}), className="rate-bar"),
-            html.Span(f"{ok}/{r.total} · {pct:.0f}%", className="rate-n")]))
+            html.Span(f"{ok}/{r.total} · {pct:.0f}%", className="rate-n", **attrs)]))
     devs = dq.county_devices(session, adcode, limit=DEVICE_LINKS)
     out.append(html.Ul([html.Li(dcc.Link(d.name or d.id, href=href(f"/device/{d.id}", **keep),
                                          className=f"device-link {d.kind}"))

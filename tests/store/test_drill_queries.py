@@ -168,6 +168,12 @@ def test_device_online_rate_per_kind(engine: Engine) -> None:
                       "video_point": dq.OnlineRate("video_point", 3, 2, 1)}
     assert city["video_point"].rate == 0.5 and city["road_weather"].rate == 0.5
     assert empty == {}
+    # Each kind's own window (the map's rule): road weather may be silent 2 h here, video points 2 min.
+    with Session(engine) as s:
+        own = dq.device_online_rate(s, None, NOW, {"road_weather": timedelta(hours=2),
+                                                   "video_point": timedelta(minutes=2)})
+    assert own == {"road_weather": dq.OnlineRate("road_weather", 2, 2, None),
+                   "video_point": dq.OnlineRate("video_point", 4, 2, 1)}
 
 
 def test_county_devices(engine: Engine) -> None:
