@@ -9,9 +9,8 @@ their unique (device_id, feed, ts) index, since they have no other.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -34,7 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from store.kpi_queries import latest_points
 from store.case_queries import hours_over, with_deadline
 from store.models import Case, Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
 
@@ -517,26 +515,9 @@ def consistency(session: Session) -> list[ConsistencyRow]:
     return out
 
 
-# ---- KPI table ---------------------------------------------------------------------------------------
-
-
-def kpi_county_table(session: Session, keys: Iterable[str], counties: Sequence[str], city: str
-                     ) -> dict[str, dict[str, float]]:
-    """The newest value of each key in each county and the city: {key: {region: value}}; gaps left out."""
-    keys = list(dict.fromkeys(keys))
-    points = latest_points(session, keys, [*counties, city])
-    return {k: {region: p.value for region, p in points.get(k, {}).items()} for k in keys}
-
-
-def city_average(values_by_county: Mapping[str, float | None]) -> float | None:
-    """Mean over the counties that have a value; None when none has."""
-    values = [v for v in values_by_county.values() if v is not None and not math.isnan(v)]
-    return sum(values) / len(values) if values else None
-
-
 __all__ = [
     "MAX_OPEN_AGE", "CaseDetail", "CaseStep", "CaseSummary", "ConsistencyRow", "DeviceDetail", "DeviceRow",
     "DeviceStateAt", "EventAt", "EventRow", "OnlineRate", "OverdueCase", "bucket_edges", "case_detail",
-    "case_summary", "city_average", "consistency", "county_devices", "device_detail", "device_online_rate",
-    "device_states_as_of", "events_as_of", "events_in_bbox", "events_over_time", "kpi_county_table",
+    "case_summary", "consistency", "county_devices", "device_detail", "device_online_rate",
+    "device_states_as_of", "events_as_of", "events_in_bbox", "events_over_time",
 ]

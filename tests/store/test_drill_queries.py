@@ -343,23 +343,6 @@ def test_consistency_finds_devices_whose_counties_disagree(engine: Engine) -> No
     ]
 
 
-def test_kpi_county_table_and_city_average(engine: Engine) -> None:
-    def fill(b: Batch) -> None:
-        for region, old, new in (("441202", 1.0, 40.0), ("441203", 2.0, 60.0), ("441200", 3.0, 52.0)):
-            b.add_kpi({"key": "aqi", "region": region, "ts": at(9), "value": old, "unit": None})
-            b.add_kpi({"key": "aqi", "region": region, "ts": at(10), "value": new, "unit": None})
-        b.add_kpi({"key": "rate", "region": "441202", "ts": at(8), "value": 0.9, "unit": "%"})
-
-    write(engine, fill)
-    with Session(engine) as s:
-        table = dq.kpi_county_table(s, ["aqi", "rate", "none"], ["441202", "441203", "441204"], "441200")
-    assert table == {"aqi": {"441202": 40.0, "441203": 60.0, "441200": 52.0}, "rate": {"441202": 0.9}, "none": {}}
-    counties = {c: table["aqi"].get(c) for c in ("441202", "441203", "441204")}
-    assert dq.city_average(counties) == 50.0
-    assert dq.city_average({"441202": None}) is None
-    assert dq.city_average({}) is None
-
-
 # ---- index use ---------------------------------------------------------------------------------------
 
 
