@@ -19,7 +19,7 @@ from measures.base import Point
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 from store.drill_queries import device_states_as_of
-from store.queries import latest_values
+from store.queries import LatestRow, latest_values
 
 FOG_STATIONS_KEY = "traffic.fog_stations"
 FIRE_LEVEL_KEY = "eco.fire_level"
@@ -66,9 +66,19 @@ class StationRule:
     combine: Literal["count", "max"]
 
 
-FOG = StationRule("road_weather", ("visibility_m",), in_fog, "count")
+FOG = StationRule("road_weather", ("visibility_m", "air_temp_c"), in_fog, "count")  # the panel's read too
 FIRE = StationRule("fire_risk", FIRE_METRICS, fire_level, "max")
 WATER = StationRule("hydrology", ("water_status",), over_warning, "count")
+
+
+def latest_rows(session: Session, feed: str, metrics: Sequence[str], county: str | None = None) -> list[LatestRow]:
+    """A feed's newest values of some metrics, read once per session: a session is one reading moment (a wall
+    tick), and the panel listing the stations and the measure counting them both ask."""
+    key = ("measures.latest_rows", feed, tuple(metrics))
+    cached = session.info.get(key)
+    if cached is None:
+        cached = session.info[key] = latest_values(session, feed, list(metrics))
+    return [r for r in cached if county is None or r.county_adcode == county]
 
 
 class StationMeasures:
@@ -89,7 +99,7 @@ class StationMeasures:
         by_device: dict[str, dict[str, Any]] = defaultdict(dict)
         county: dict[str, str | None] = {}
         seen: dict[str, datetime] = {}
-        for r in latest_values(session, self.rule.feed, list(self.rule.metrics)):
+        for r in latest_rows(session, self.rule.feed, self.rule.metrics):
             by_device[r.device_id][r.metric] = r.value
             county[r.device_id] = r.county_adcode
             seen[r.device_id] = max(seen.get(r.device_id, r.ts), r.ts)

@@ -13,7 +13,7 @@ from dashboard.i18n import pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time
 from measures.cases import OPEN_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
-from measures.stations import FIRE_LEVEL_KEY, FOG_STATIONS_KEY
+from measures.stations import FIRE, FIRE_LEVEL_KEY, FOG, FOG_STATIONS_KEY, FIRE_METRICS, latest_rows
 from feeds.payloads import DETECTION_NAMES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN, Detection
 from standards.fire import FIRE_LEVELS, FireDangerResult, beaufort, fire_danger
 from standards.fog import expressway_rule, fog_signal
@@ -70,7 +70,7 @@ def road_weather_view(rows: Sequence[LatestRow]) -> list[StationView]:
 
 def render_road_weather(inp: PanelInput) -> PanelOutput:
     """Fog signals and the Art. 81 rule for the worst station."""
-    rows = q.latest_values(inp.session, "road_weather", ["visibility_m", "air_temp_c"], inp.county)
+    rows = latest_rows(inp.session, FOG.feed, FOG.metrics, inp.county)  # the fog measure's read, shared
     stations = road_weather_view(rows)
     if not stations:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), None)
@@ -102,7 +102,6 @@ def render_road_weather(inp: PanelInput) -> PanelOutput:
 
 # ---- fire risk ---------------------------------------------------------------------------------
 
-FIRE_METRICS = ["max_temp_c", "rh_pct", "dry_days", "wind_speed_ms"]
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ def _silent(inp: PanelInput, measure: str) -> datetime:
 
 def render_fire_risk(inp: PanelInput) -> PanelOutput:
     """Stations per fire-danger level and the worst stations, naming the method."""
-    rows = q.latest_values(inp.session, "fire_risk", FIRE_METRICS, inp.county)
+    rows = latest_rows(inp.session, FIRE.feed, FIRE.metrics, inp.county)  # the fire measure's read, shared
     stations = fire_risk_view(rows)
     if not stations:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), _newest(rows))
