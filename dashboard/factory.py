@@ -99,7 +99,7 @@ def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     parts = alert_parts(settings, engine, registries.rules, lambda: topics.themes() or THEMES, clock,
                         registries.measures)
     return Runtime(settings, engine, registries.feeds, parts, clock,
-                   derived=registries.measures.derived_sources()).start(settings.active_roles())
+                   derived=registries.measures.derived_view()).start(settings.active_roles())
 
 
 def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None = None) -> Dash:
@@ -126,7 +126,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     ctx.open_case = parts.open_case
     ctx.calendar = parts.calendar
     ctx.alerts = parts.engine
-    runtime = Runtime(settings, engine, registries.feeds, parts, clock, derived=registries.measures.derived_sources())
+    runtime = Runtime(settings, engine, registries.feeds, parts, clock, derived=registries.measures.derived_view())
     if start_feeds:
         runtime.start(settings.active_roles())
         atexit.register(runtime.stop)

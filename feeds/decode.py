@@ -55,8 +55,9 @@ class Decoder:
         self.prefix = prefix
         self.max_future = timedelta(seconds=max_future_s)
         # KPI keys the app derives from raw data itself (key → how): one number has one source, so a business
-        # system's message for one of them is refused rather than shown beside the derived figure.
-        self.derived: Mapping[str, str] = dict(derived or {})
+        # system's message for one of them is refused rather than shown beside the derived figure. A live
+        # mapping (the measure registry's) also answers for the measures theme files define as they change.
+        self.derived: Mapping[str, str] = derived if derived is not None else {}
         self.feeds = feeds
         self.locator = locator
         self.city = city

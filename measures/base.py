@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -104,6 +104,10 @@ class MeasureRegistry:
         """Keys of every derived measure."""
         return frozenset(k for k, m in self._measures.items() if m.kind == "derived")
 
+    def derived_view(self) -> Mapping[str, str]:
+        """derived_sources() kept live: also the measures the theme files define now (what ingest refuses)."""
+        return _DerivedView(self)
+
     def derived_sources(self) -> dict[str, str]:
         """Each derived measure's key (and aliases) → how it is computed: what ingest refuses as a KPI."""
         out = {k: m.source for k, m in self._measures.items() if m.kind == "derived"}
@@ -171,3 +175,25 @@ class MeasureRegistry:
                 reported.append(name)
         out.update(kpis_as_of(session, reported, region, at, not_before))
         return out
+
+
+class _DerivedView(Mapping[str, str]):
+    """A registry's derived measures (key or alias → how it is computed), the theme files' ones included."""
+
+    def __init__(self, registry: MeasureRegistry) -> None:
+        self._registry = registry
+        self._fixed = registry.derived_sources()
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._fixed:
+            return self._fixed[key]
+        m = self._registry._composites().get(key)
+        if m is None:
+            raise KeyError(key)
+        return m.source
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._fixed, *self._registry._composites()])
+
+    def __len__(self) -> int:
+        return len(self._fixed) + len(self._registry._composites())

@@ -106,13 +106,27 @@ def test_a_theme_measure_is_computed_from_its_operands_shown_and_judged(tmp_path
     assert "ratio" in listed["social.overdue_share"] and "social" in listed["social.overdue_share"]
 
 
-def test_a_kpi_message_under_a_theme_measures_key_does_not_replace_it(tmp_path: Path) -> None:
-    ctx = app_with_themes(tmp_path).server.config["ZQ_CONTEXT"]
-    ctx.topics.path("social").write_text(social_with(SHARE), encoding="utf-8")
-    ctx.topics.refresh()
-    body = kpi("social.overdue_share", "441202", value=99.0)
-    ingest(ctx.engine, [(msg("kpi", body)[0], body)])
+def test_a_kpi_message_for_a_theme_measure_is_refused_once_the_file_defines_it(tmp_path: Path) -> None:
+    from dashboard import create_app
+    from settings import Settings
+    from store.models import DeadLetter
+
+    topics = tmp_path / "topics"
+    topics.mkdir()
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics), simulate=False,
+                              ingest=True), start_feeds=True)
+    ctx, service = app.server.config["ZQ_CONTEXT"], app.server.config["ZQ_FEEDS"]
+    try:
+        service.ingestor.submit(*msg("kpi", kpi("social.overdue_share", "441202", value=10.0)))  # not defined yet
+        assert service.ingestor.drain(10)
+        ctx.topics.path("social").write_text(social_with(SHARE), encoding="utf-8")  # the owner defines it
+        ctx.topics.refresh()
+        service.ingestor.submit(*msg("kpi", kpi("social.overdue_share", "441202", value=99.0)))
+        assert service.ingestor.drain(10)
+    finally:
+        service.stop()
     with Session(ctx.engine) as s:
-        assert ctx.registries.measures.value(s, "social.overdue_share", "441202") is None  # computed, or nothing
-
-
+        [letter] = s.query(DeadLetter).all()
+        shown = ctx.registries.measures.value(s, "social.overdue_share", "441202")
+    assert letter.topic == "zq/441202/kpi/social.overdue_share" and "defined in the theme social" in letter.reason
+    assert shown is None  # computed from its operands (none here), never the stored KPI
