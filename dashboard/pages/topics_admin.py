@@ -29,6 +29,7 @@ PICK, EDITOR, PREVIEW_GO, SAVE_GO, NOTE, RESULT, PREVIEW, VERSIONS, CSRF = (
 ROLLBACK_TO, ROLLBACK_GO = "admin-rollback-to", "admin-rollback-go"
 DIFF_GO, DIFF_OUT = "admin-diff-go", "admin-diff"
 AUDIT_GO, AUDIT_OUT = "admin-audit-go", "admin-audit"
+BASE = "admin-base-version"  # the version the edit started from: a save is refused (409) if another came since
 FORM_REV = "admin-form-rev"  # counts the form's edits: each redraws the preview
 
 
@@ -50,6 +51,13 @@ def _user() -> dict[str, Any] | None:
 
 def _problems(errors: list[Any]) -> html.Ul:
     return html.Ul([html.Li(str(e), className="problem") for e in errors], className="problems", id="admin-problems")
+
+
+def newest_version(ctx: AppContext, key: str) -> int:
+    """The theme's newest saved version (0: never saved here)."""
+    with Session(ctx.engine) as s:
+        rows = aq.theme_versions(s, key)
+    return rows[0].version if rows else 0
 
 
 def _versions(ctx: AppContext, key: str) -> list[Any]:
@@ -160,6 +168,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
             html.Div(preview(ctx, text, first, lang) if first else [], id=PREVIEW, className="panel admin-preview"),
             dcc.Store(id=CSRF, data=auth.csrf_token(session)),
             dcc.Store(id=FORM_REV, data=0),
+            dcc.Store(id=BASE, data=newest_version(ctx, first) if first else 0),
         ])
     return html.Div(className="wall admin", children=[header(ctx, PATH, lang, None), body])
 
@@ -177,13 +186,13 @@ def register(app: Dash, ctx: AppContext) -> None:
         # Navigating to the same path makes the router draw the editor for the signed-in user.
         return "", f"{PATH}/"
 
-    @app.callback(Output(EDITOR, "value"), Output(VERSIONS, "children"), Input(PICK, "value"),
-                  prevent_initial_call=True)
-    def load(key: str | None) -> tuple[Any, Any]:
+    @app.callback(Output(EDITOR, "value"), Output(VERSIONS, "children"), Output(BASE, "data"),
+                  Input(PICK, "value"), prevent_initial_call=True)
+    def load(key: str | None) -> tuple[Any, Any, Any]:
         user = _user()
         if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
-            return no_update, no_update
-        return ctx.topics.path(key).read_text(encoding="utf-8"), _versions(ctx, key)
+            return no_update, no_update, no_update
+        return ctx.topics.path(key).read_text(encoding="utf-8"), _versions(ctx, key), newest_version(ctx, key)
 
     # The preview follows the form as it is edited, and the text when it loses focus (not at every keystroke).
     @app.callback(Output(PREVIEW, "children"), Input(PREVIEW_GO, "n_clicks"), Input(FORM_REV, "data"),
@@ -194,41 +203,51 @@ def register(app: Dash, ctx: AppContext) -> None:
             return html.Div("403", className="problem")
         return preview(ctx, text or "", key, "zh")
 
-    def write(key: str | None, text: str, csrf: str | None, action: str, note: str | None) -> tuple[Any, Any]:
+    def write(key: str | None, text: str, csrf: str | None, action: str, note: str | None,
+              base: int | None) -> tuple[Any, Any, Any]:
+        """Save (or roll back) from the version the edit started from; the new version is the next edit's base."""
         user = _user()
         if user is None or not auth.csrf_ok(session, csrf):
-            return html.Div("请重新登录 / sign in again", className="problem"), no_update
+            return html.Div("请重新登录 / sign in again", className="problem"), no_update, no_update
         if not key or not auth.can_edit(user["role"], user["themes"], key):
             with Session(ctx.engine) as s, s.begin():
                 aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme",
                          allowed=False)
-            return html.Div(f"403: {user['username']} may not change {key}", className="problem"), no_update
-        saved = save_theme(ctx, user["username"], key, text, action, note)
-        if saved.version is None:
-            return (_problems(saved.errors) if saved.errors else html.Div(saved.refusal, className="problem")), \
+            return html.Div(f"403: {user['username']} may not change {key}", className="problem"), no_update, \
                 no_update
+        saved = save_theme(ctx, user["username"], key, text, action, note, base)
+        if saved.version is None:
+            if saved.conflict:
+                return html.Div(f"他人已保存新版本，请重新载入后再改 / {saved.refusal}", className="problem conflict"), \
+                    _versions(ctx, key), no_update
+            return (_problems(saved.errors) if saved.errors else html.Div(saved.refusal, className="problem")), \
+                no_update, no_update
         stamp = ctx.now().strftime("%H:%M:%S")
         return html.Div(f"已保存 v{saved.version} · saved v{saved.version} · {stamp}", className="saved",
-                        id="admin-saved"), _versions(ctx, key)
+                        id="admin-saved"), _versions(ctx, key), saved.version
 
     @app.callback(Output(RESULT, "children"), Output(VERSIONS, "children", allow_duplicate=True),
+                  Output(BASE, "data", allow_duplicate=True),
                   Input(SAVE_GO, "n_clicks"), State(EDITOR, "value"), State(PICK, "value"), State(CSRF, "data"),
-                  State(NOTE, "value"), prevent_initial_call=True)
-    def save(_n: int, text: str | None, key: str | None, csrf: str | None, note: str | None) -> tuple[Any, Any]:
-        return write(key, text or "", csrf, "save", note)
+                  State(NOTE, "value"), State(BASE, "data"), prevent_initial_call=True)
+    def save(_n: int, text: str | None, key: str | None, csrf: str | None, note: str | None,
+             base: int | None) -> tuple[Any, Any, Any]:
+        return write(key, text or "", csrf, "save", note, base)
 
     @app.callback(Output(RESULT, "children", allow_duplicate=True), Output(VERSIONS, "children", allow_duplicate=True),
-                  Output(EDITOR, "value", allow_duplicate=True),
+                  Output(EDITOR, "value", allow_duplicate=True), Output(BASE, "data", allow_duplicate=True),
                   Input(ROLLBACK_GO, "n_clicks"), State(ROLLBACK_TO, "value"), State(PICK, "value"),
-                  State(CSRF, "data"), prevent_initial_call=True)
-    def roll_back(_n: int, version: int | None, key: str | None, csrf: str | None) -> tuple[Any, Any, Any]:
+                  State(CSRF, "data"), State(BASE, "data"), prevent_initial_call=True)
+    def roll_back(_n: int, version: int | None, key: str | None, csrf: str | None,
+                  base: int | None) -> tuple[Any, Any, Any, Any]:
         with Session(ctx.engine) as s:
             row = aq.theme_version(s, key or "", int(version or 0))
             text = row.text if row else None
         if text is None:
-            return html.Div(f"没有版本 v{version} / no such version", className="problem"), no_update, no_update
-        result, versions = write(key, text, csrf, "rollback", f"rollback to version {version}")
-        return result, versions, text if versions is not no_update else no_update
+            return (html.Div(f"没有版本 v{version} / no such version", className="problem"), no_update, no_update,
+                    no_update)
+        result, versions, saved = write(key, text, csrf, "rollback", f"rollback to version {version}", base)
+        return result, versions, text if saved is not no_update else no_update, saved
 
     typed_at_length = tf.long_fields(ctx.registries.panels) | tf.long_fields_of(ctx.registries.rules.schemas())
 

@@ -23,7 +23,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import (
-    PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, default_measures, figure, fmt_time,
+    PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, figure, fmt_time,
 )
 from dashboard.panels.kpis import (
     DEPARTMENTS_EN, Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
@@ -35,6 +35,7 @@ from geo import load_counties
 from layers import county_choropleth, map_figure_dict
 from layers.aqi import aqi_choropleth_values, aqi_colour, aqi_labels
 from layers.choropleth import NO_DATA, Shading, classed
+from measures import MeasureRegistry
 from measures.air import AQI_KEY
 from measures.cases import OPEN_CASES_KEY
 from settings import CITY_TZ
@@ -80,9 +81,9 @@ MINUS = "\u2212"
 tx = Texts(TEXT)  # this module's own words
 
 
-def feed_of(measure: str) -> str:
+def feed_of(measures: MeasureRegistry, measure: str) -> str:
     """The feed whose freshness a measure's panel shows: the measure's own, else the KPI feed's."""
-    defined = default_measures().get(measure)
+    defined = measures.get(measure)
     return defined.feed if defined is not None and defined.feed else KPI_FEED
 
 
@@ -347,7 +348,7 @@ def render_kpi_target(inp: PanelInput) -> PanelOutput:
     point = latest(inp, view)
     foot = _foot(kpi, lang)
     if point is None:
-        return PanelOutput(_panel("kpi-target", lang, [_head(view), _empty(lang), foot]), None, feed_of(kpi.key))
+        return PanelOutput(_panel("kpi-target", lang, [_head(view), _empty(lang), foot]), None, feed_of(inp.measures, kpi.key))
     state = state_of(kpi, point.value)
     value_line: list[Any] = [html.Span([html.Span(amount(point.value, kpi, lang), className="ms-value",
                                                   **figure(inp, kpi.key, view.region, point)),
@@ -367,7 +368,7 @@ def render_kpi_target(inp: PanelInput) -> PanelOutput:
                                           style={"width": f"{max(0.0, min(100.0, share)):.1f}%"}),
                                  className="ms-bar"))
     kids.append(foot)
-    return PanelOutput(_panel("kpi-target", lang, kids), point.ts, feed_of(kpi.key))
+    return PanelOutput(_panel("kpi-target", lang, kids), point.ts, feed_of(inp.measures, kpi.key))
 
 
 # ---- gauge ---------------------------------------------------------------------------------------------
@@ -463,7 +464,7 @@ def render_gauge(inp: PanelInput) -> PanelOutput:
     foot = _foot(kpi, lang, [html.Span(target_text(metric_of(kpi), lang), className="ms-target"), *thresholds]
                  if kpi.target is not None else thresholds)
     if point is None:
-        return PanelOutput(_panel("gauge", lang, [_head(view), _empty(lang), foot]), None, feed_of(kpi.key))
+        return PanelOutput(_panel("gauge", lang, [_head(view), _empty(lang), foot]), None, feed_of(inp.measures, kpi.key))
     share = gauge_share(point.value, lo, hi)
     state = gauge_state(point.value, kpi, s.warn, s.alarm)
     ticks: list[Any] = [*_tick("min", 0.0), *_tick("max", 1.0)]
@@ -485,7 +486,7 @@ def render_gauge(inp: PanelInput) -> PanelOutput:
         html.Span(round_amount(hi, kpi, lang), className="ms-scale ms-scale-max"),
     ])
     body = [_head(view), html.Div(dial, className="ms-dial-wrap"), foot]
-    return PanelOutput(_panel("gauge", lang, body), point.ts, feed_of(kpi.key))
+    return PanelOutput(_panel("gauge", lang, body), point.ts, feed_of(inp.measures, kpi.key))
 
 
 # ---- trend ---------------------------------------------------------------------------------------------
@@ -574,7 +575,7 @@ def render_trend(inp: PanelInput) -> PanelOutput:
     data = trend_data(inp, kpi.key, view.region, s.hours)
     pts = data.points
     if not pts:
-        return PanelOutput(_panel("trend", lang, [_head(view), _empty(lang)]), None, feed_of(kpi.key))
+        return PanelOutput(_panel("trend", lang, [_head(view), _empty(lang)]), None, feed_of(inp.measures, kpi.key))
     last_ts, last = pts[-1]
     # The headline is the measure's value now, as every other panel shows it; the chart is its history.
     now_point = latest(inp, view)
@@ -611,7 +612,7 @@ def render_trend(inp: PanelInput) -> PanelOutput:
         html.Div([html.Span(tx("ago", lang, h=s.hours)), html.Span(fmt_time(last_ts, inp.now)),
                   html.Span(tx("now", lang))], className="ms-axis"),
     ]
-    return PanelOutput(_panel("trend", lang, body), last_ts, feed_of(kpi.key))
+    return PanelOutput(_panel("trend", lang, body), last_ts, feed_of(inp.measures, kpi.key))
 
 
 # ---- county_ranking ------------------------------------------------------------------------------------
@@ -686,7 +687,7 @@ def render_county_ranking(inp: PanelInput) -> PanelOutput:
     """One bar per county in the order asked for, with its rank and value; the wall's county highlighted."""
     s: CountyRankingSettings = inp.settings
     lang = inp.lang
-    feed = feed_of(s.measure)
+    feed = feed_of(inp.measures, s.measure)
     cv = county_values(inp, s.measure)
     if cv is None:
         return _not_in_theme(inp, s.measure)
@@ -790,7 +791,7 @@ def render_choropleth(inp: PanelInput) -> PanelOutput:
     """A small county map coloured by the measure (AQI in the HJ 633 band colours), its legend below."""
     s: ChoroplethSettings = inp.settings
     lang = inp.lang
-    feed = feed_of(s.measure)
+    feed = feed_of(inp.measures, s.measure)
     cv = county_values(inp, s.measure)
     if cv is None:
         return _not_in_theme(inp, s.measure)

@@ -133,6 +133,27 @@ def test_an_owner_signs_in_edits_previews_and_saves_in_the_editor(themed_app: Li
     browser.find_element(By.ID, "admin-save-go").click()
     wait_for(lambda: "v2" in browser.find_element(By.ID, "admin-result").text, what="saved as version 2")
     assert "road_weather" in (topics_dir / "ecology.yaml").read_text(encoding="utf-8")
+
+    # Two tabs edit from version 2: the second to save is refused, and its text is not written over the first's.
+    first_tab = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.get(themed_app.url + "/admin/topics")
+    other = wait_for(lambda: browser.find_elements(By.ID, "admin-text"), what="the editor in a second tab")[0]
+    wait_for(lambda: "road_weather" in other.get_attribute("value"), what="version 2 in the second tab")
+    browser.execute_script(
+        "const t = arguments[0]; Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set"
+        ".call(t, arguments[1]); t.dispatchEvent(new Event('input', {bubbles: true}));",
+        other, other.get_attribute("value").replace("name_zh: 生态环境保护", "name_zh: 生态环境"))
+    browser.find_element(By.ID, "admin-save-go").click()
+    wait_for(lambda: "v3" in browser.find_element(By.ID, "admin-result").text, what="the second tab's version 3")
+    browser.close()
+    browser.switch_to.window(first_tab)
+    set_text(editor.get_attribute("value").replace("  column: right", "  column: left", 1))
+    browser.find_element(By.ID, "admin-save-go").click()
+    wait_for(lambda: "version 3" in browser.find_element(By.ID, "admin-result").text, what="the conflict")
+    assert "他人已保存新版本" in browser.find_element(By.ID, "admin-result").text
+    assert "name_zh: 生态环境\n" in (topics_dir / "ecology.yaml").read_text(encoding="utf-8")  # tab two's text
+
     browser.get(themed_app.url + "/?theme=ecology")
     wait_for(lambda: any("road_weather-panel" in c for c in panels(browser)), timeout=10,
              what="the saved panel on the wall")
