@@ -12,6 +12,15 @@ from clock import use
 from dashboard import create_app
 from settings import Settings, clock_of
 
+try:
+    # gunicorn answers `Server: gunicorn` and has no setting to change it; its response class reads
+    # this module global when it is made (app.py's server says `Server: zq` the same way, docs/security.md).
+    import gunicorn.http.wsgi as _gunicorn_wsgi
+
+    _gunicorn_wsgi.SERVER = "zq"
+except ImportError:  # another WSGI server
+    pass
+
 settings = Settings()
 use(clock_of(settings))
 # Web workers start no background roles whatever ZQ_ROLES says: those run in their own processes.

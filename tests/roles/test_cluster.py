@@ -201,7 +201,9 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
         print(f"standby took over {took_over:.1f} s after the leader was killed")  # for the record (pytest -s)
 
         # The web role under gunicorn: both workers answer, and /healthz tells the cluster's state.
-        health = _get_json(web + "/healthz")
+        with urllib.request.urlopen(web + "/healthz", timeout=30) as r:
+            health, server = json.loads(r.read()), r.headers.get("Server")
+        assert server == "zq"  # not gunicorn's name and version: a scanner's first clue (docs/security.md)
         assert health["process"]["roles"] == [] and health["process"]["web"] is True
         assert {lease["name"] for lease in health["cluster"]["leases"]} >= {"alerts", "notify"}
         assert health["cluster"]["lag_batches"]["alerts"] == 0
