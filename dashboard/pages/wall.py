@@ -69,7 +69,10 @@ function(n, search, counties) {
 }
 """
 
-VIEWPORT_JS = "function(_) { return window.innerWidth; }"
+# The screen's design width: its width, or on a spliced wall wider than 2:1 the width its height gives at 16:9 —
+# how wall.css scales rem, so the map's labels grow with the text around them, not with the splice.
+VIEWPORT_JS = ("function(_) { const w = window.innerWidth, h = window.innerHeight;"
+               " return Math.round(w / h > 2 ? h * 16 / 9 : w); }")
 
 
 @dataclass(frozen=True)

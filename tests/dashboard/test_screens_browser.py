@@ -1,0 +1,138 @@
+"""Every screen the users have, in headless Chromium: walls of 16:9 and spliced walls up to 48:9 use their width and
+never scroll; phones and tablets get a page to scroll down, the map first, text of at least 12 px, nothing wider
+than the screen (issue 16)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+
+from tests.browser import LiveApp, chromium, county_shapes, wait_for
+
+pytestmark = pytest.mark.browser
+OUT = Path(__file__).resolve().parents[2] / "test-output"
+
+WALLS = [(1920, 1080), (3840, 2160), (5760, 1080), (7680, 2160), (7680, 3240)]
+HANDHELD = [(390, 844), (412, 915), (768, 1024), (1024, 768)]
+
+# What a screen must not do, measured in the page: each check returns the problems it found, as text.
+GEOMETRY_JS = """
+const out = {problems: []};
+const e = document.documentElement;
+out.scroll = [e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight];
+const panels = [...document.querySelectorAll('.panel')].filter(p => p.offsetParent !== null);
+const rects = panels.map(p => p.getBoundingClientRect());
+for (let i = 0; i < panels.length; i++) {
+  for (let j = i + 1; j < panels.length; j++) {
+    const a = rects[i], b = rects[j];
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (w > 1 && h > 1) out.problems.push(`overlap: ${panels[i].className} / ${panels[j].className}`);
+  }
+}
+out.panels = panels.map((p, i) => {
+  const t = p.querySelector('.panel-head h2, h2');
+  const r = rects[i];
+  let title = null;
+  if (t) {
+    const tr = t.getBoundingClientRect();
+    title = {cut: t.scrollWidth > t.clientWidth + 1 || tr.right > r.right + 1 || tr.bottom > r.bottom + 1 ||
+             tr.top < r.top - 1, text: t.textContent};
+  }
+  return {cls: p.className, w: r.width, h: r.height, left: r.left, top: r.top, title};
+});
+const map = document.querySelector('.map-panel');
+out.map = map && map.getBoundingClientRect().toJSON();
+out.view = [innerWidth, innerHeight];
+return out;
+"""
+
+SMALL_TEXT_JS = """
+const small = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const n = walker.currentNode;
+  if (!n.textContent.trim()) continue;
+  const el = n.parentElement;
+  if (!el || el.closest('svg') || el.offsetParent === null) continue;
+  const cs = getComputedStyle(el);
+  if (cs.visibility === 'hidden' || parseFloat(cs.opacity) === 0) continue;
+  const size = parseFloat(cs.fontSize);
+  if (size < 12) small.push(`${size}px ${el.tagName}.${el.className}: ${n.textContent.trim().slice(0, 30)}`);
+}
+return small;
+"""
+
+
+@contextmanager
+def screen(width: int, height: int, mobile: bool = False) -> Iterator[WebDriver]:
+    """Chromium showing a page at exactly width × height CSS px (a headless window is at least 500 px wide, so
+    a phone's viewport is set by emulation, as DevTools' device mode does)."""
+    with chromium(max(width, 500), height) as d:
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                          {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+        yield d
+
+
+def settled(d: WebDriver, url: str, what: str = "the city map") -> dict[str, Any]:
+    """Open a page, wait for its map (or the plan's table) and for its panels to fill, and measure it."""
+    d.get(url)
+    wait_for(lambda: county_shapes(d, "city-map") or d.find_elements("css selector", ".js-plotly-plot, .pl-table tr"),
+             timeout=20, what=what)
+    time.sleep(1.5)  # the first tick's panels and the map's resize
+    return d.execute_script(GEOMETRY_JS)
+
+
+@pytest.mark.parametrize("size", WALLS, ids=[f"{w}x{h}" for w, h in WALLS])
+def test_a_wall_of_any_shape_uses_its_width_without_scroll_bars(app: LiveApp, size: tuple[int, int]) -> None:
+    w, h = size
+    with screen(w, h) as d:
+        got = settled(d, f"{app.url}/?theme=social")
+        OUT.mkdir(exist_ok=True)
+        d.save_screenshot(str(OUT / f"screen-wall-social-{w}x{h}.png"))
+    sw, cw, sh, ch = got["scroll"]
+    assert sw <= cw and sh <= ch, (size, got["scroll"])  # no scroll bars at all on a wall
+    assert got["problems"] == [], got["problems"]
+    side = [p for p in got["panels"] if "map-panel" not in p["cls"] and "kpi-panel" not in p["cls"]]
+    assert len(side) >= 6
+    for p in side:
+        assert p["h"] >= 120 * h / 1080 - 1, (size, p)  # at 1080 px high: 120 CSS px; taller walls, in step
+        assert p["title"] is not None and not p["title"]["cut"], (size, p)
+    m = got["map"]
+    assert m["width"] >= w / 4 - 1 and m["height"] >= h / 2, (size, m)  # the map: a quarter of the width at least
+
+
+PHONE = (390, 844)
+PAGES = [(size, path) for size in HANDHELD for path in ("/?theme=social", "/county/441224", "/map", "/plan")] + [
+    (PHONE, f"/?theme={key}") for key in ("economy", "market", "service", "ecology")]
+
+
+@pytest.mark.parametrize(("size", "path"), PAGES, ids=[f"{p}-{w}x{h}" for (w, h), p in PAGES])
+def test_phones_and_tablets_get_a_page_to_scroll_with_the_map_first(app: LiveApp, size: tuple[int, int],
+                                                                    path: str) -> None:
+    w, h = size
+    with screen(w, h, mobile=w < 800) as d:
+        got = settled(d, app.url + path, "the page's map" if path != "/plan" else "the plan")
+        small = d.execute_script(SMALL_TEXT_JS)
+        if path == "/?theme=social" or (w, h) == PHONE:
+            full = d.execute_script("return document.documentElement.scrollHeight")
+            d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                              {"width": w, "height": min(full, 6000), "deviceScaleFactor": 1, "mobile": w < 800})
+            time.sleep(0.5)
+            name = path.strip("/").replace("?theme=", "wall-").replace("/", "-") or "wall"
+            d.save_screenshot(str(OUT / f"screen-{name}-{w}x{h}.png"))
+    sw, cw, _, _ = got["scroll"]
+    assert sw <= cw, (size, path, got["scroll"])  # no horizontal scrolling
+    assert got["problems"] == [], got["problems"]
+    assert small == [], small[:10]
+    if path != "/plan":
+        m = got["map"]
+        assert m is not None and m["width"] >= 0.9 * w - 40, (size, path, m)  # full width
+        others = [p for p in got["panels"] if "map-panel" not in p["cls"]]
+        assert all(p["top"] >= m["bottom"] - 1 for p in others), (size, path)  # the map first, the panels below
