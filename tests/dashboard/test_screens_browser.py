@@ -30,6 +30,7 @@ const panels = [...document.querySelectorAll('.panel')].filter(p => p.offsetPare
 const rects = panels.map(p => p.getBoundingClientRect());
 for (let i = 0; i < panels.length; i++) {
   for (let j = i + 1; j < panels.length; j++) {
+    if (panels[i].contains(panels[j]) || panels[j].contains(panels[i])) continue;  // a panel within a panel
     const a = rects[i], b = rects[j];
     const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
     const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
@@ -136,3 +137,60 @@ def test_phones_and_tablets_get_a_page_to_scroll_with_the_map_first(app: LiveApp
         assert m is not None and m["width"] >= 0.9 * w - 40, (size, path, m)  # full width
         others = [p for p in got["panels"] if "map-panel" not in p["cls"]]
         assert all(p["top"] >= m["bottom"] - 1 for p in others), (size, path)  # the map first, the panels below
+
+
+DESKS = [(1366, 768), (1440, 900)]
+CUT_JS = """
+return [...document.querySelectorAll('.panel-body, .panel')].filter(e => e.offsetParent !== null)
+  .filter(e => getComputedStyle(e).overflowY === 'hidden' && e.scrollHeight > e.clientHeight + 2)
+  .map(e => `${e.className} (${(e.closest('.panel') || e).querySelector('h2')?.textContent}): ${e.scrollHeight} > ${e.clientHeight}`);
+"""
+
+
+def signed_in(d: WebDriver, app: LiveApp, user: str, password: str, then: str) -> None:
+    """Sign in through the form, as a person does, and land on `then`."""
+    d.get(f"{app.url}/admin/login?next={then}")
+    d.find_element("name", "username").send_keys(user)
+    d.find_element("name", "password").send_keys(password)
+    d.find_element("css selector", "button[type=submit]").click()
+
+
+@pytest.mark.parametrize("size", [*DESKS, PHONE], ids=[f"{w}x{h}" for w, h in [*DESKS, PHONE]])
+def test_the_console_the_editor_and_a_case_at_desk_and_phone_sizes(app: LiveApp, size: tuple[int, int]) -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.dashboard.apps import add_user
+
+    db = f"sqlite:///{app.log.parent / 'zq.sqlite3'}"
+    add_user(db, f"duty{size[0]}", "admin", "zhiban-2021-screens")
+    engine = create_engine(db)
+    with engine.connect() as c:
+        case = c.execute(text("SELECT id FROM cases ORDER BY id LIMIT 1")).scalar()
+    engine.dispose()
+    w, h = size
+    with screen(w, h, mobile=w < 800) as d:
+        signed_in(d, app, f"duty{w}", "zhiban-2021-screens", "/alarms")
+        wait_for(lambda: d.find_elements("css selector", ".alarm-console tr.al-row"), timeout=20, what="alarm rows")
+        time.sleep(1)
+        console = d.execute_script(GEOMETRY_JS)
+        buttons = d.execute_script("return [...document.querySelectorAll('.al-btn')].filter(b => b.offsetParent)"
+                                   ".map(b => [b.getBoundingClientRect().width, b.getBoundingClientRect().height]);")
+        d.save_screenshot(str(OUT / f"screen-alarms-{w}x{h}.png"))
+        d.get(f"{app.url}/admin/topics")
+        wait_for(lambda: d.find_elements("id", "admin-text"), timeout=20, what="the editor")
+        time.sleep(1)
+        editor = d.execute_script(GEOMETRY_JS)
+        d.save_screenshot(str(OUT / f"screen-editor-{w}x{h}.png"))
+        pages = [("alarms", console), ("editor", editor)]
+        if case:
+            d.get(f"{app.url}/case/{case}")
+            wait_for(lambda: d.find_elements("css selector", ".case-timeline li"), timeout=20, what="the case")
+            pages.append(("case", d.execute_script(GEOMETRY_JS)))
+            cut = d.execute_script(CUT_JS)
+            assert cut == [], cut
+            d.save_screenshot(str(OUT / f"screen-case-{w}x{h}.png"))
+    for name, got in pages:
+        assert got["scroll"][0] <= got["scroll"][1], (name, size, got["scroll"])  # no horizontal scrolling
+        assert got["problems"] == [], (name, got["problems"])
+    if w < 800:
+        assert buttons and all(bw >= 44 and bh >= 44 for bw, bh in buttons), buttons  # a thumb's target
