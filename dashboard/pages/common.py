@@ -44,6 +44,27 @@ class View:
     themes: tuple[str, ...] = THEME_KEYS
     rotate_s: float = 0.0
     counties: bool = False
+    layout: tuple[int, int] | None = None  # ?layout=3x1: screens across × down of a spliced wall (else the viewport's)
+    tile: tuple[int, int] | None = None  # ?tile=2/3: this browser drives screen 2 of 3 across, one layout for all
+
+    @property
+    def wide(self) -> bool | None:
+        """Whether the wall is laid out for a splice of 3:1 or wider (None: the viewport's shape decides)."""
+        if self.tile is not None:
+            return self.tile[1] * 16 / 9 >= 3
+        if self.layout is not None:
+            across, down = self.layout
+            return across * 16 / (down * 9) >= 3
+        return None
+
+    def classes(self) -> str:
+        """The wall element's classes for the layout this URL names."""
+        out = ["wall"] + (["kiosk"] if self.kiosk else [])
+        if self.wide is not None:
+            out.append("layout-wide" if self.wide else "layout-standard")
+        if self.tile is not None:
+            out += [f"tiles-{self.tile[1]}", f"tile-{self.tile[0]}"]
+        return " ".join(out)
 
     def params(self, **changes: object) -> dict[str, str | None]:
         """The URL parameters of this view (or of a changed copy), defaults left out."""
@@ -53,7 +74,21 @@ class View:
             "kiosk": "1" if v.kiosk else None,
             "themes": ",".join(v.themes) if v.themes != THEME_KEYS else None,
             "rotate": f"{v.rotate_s:g}" if v.rotate_s else None, "counties": "1" if v.counties else None,
+            "layout": f"{v.layout[0]}x{v.layout[1]}" if v.layout else None,
+            "tile": f"{v.tile[0]}/{v.tile[1]}" if v.tile else None,
         }
+
+
+MAX_TILES = 4  # screens across that one URL per screen can drive (wall.css has a rule for each)
+
+
+def _pair(text: str | None, sep: str) -> tuple[int, int] | None:
+    """Two small positive whole numbers written a<sep>b, or None."""
+    parts = (text or "").split(sep)
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    a, b = int(parts[0]), int(parts[1])
+    return (a, b) if 1 <= a <= 12 and 1 <= b <= 12 else None
 
 
 def parse_view(params: dict[str, str], default_lang: str, counties: set[str],
@@ -66,9 +101,13 @@ def parse_view(params: dict[str, str], default_lang: str, counties: set[str],
     except ValueError:
         rotate = 0.0
     county = params.get("county") if params.get("county") in counties else None
+    tile = _pair(params.get("tile"), "/")
+    if tile is not None and not (tile[0] <= tile[1] <= MAX_TILES):
+        tile = None
     return View(lang="en" if params.get("lang", default_lang) == "en" else "zh", theme=theme, county=county,
                 kiosk=params.get("kiosk") in ("1", "true", "yes"), themes=themes, rotate_s=rotate,
-                counties=params.get("counties") in ("1", "true", "yes"))
+                counties=params.get("counties") in ("1", "true", "yes"), layout=_pair(params.get("layout"), "x"),
+                tile=tile)
 
 
 def status_chips(health: dict[str, FeedHealth], dead_letters: int, conditions: Conditions | None,

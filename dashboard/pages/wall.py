@@ -69,9 +69,11 @@ function(n, search, counties) {
 }
 """
 
-# The screen's design width: its width, or on a spliced wall wider than 2:1 the width its height gives at 16:9 —
-# how wall.css scales rem, so the map's labels grow with the text around them, not with the splice.
-VIEWPORT_JS = ("function(_) { const w = window.innerWidth, h = window.innerHeight;"
+# The wall's design width: its width (all its tiles', when one browser drives each screen), or on a splice wider
+# than 2:1 the width its height gives at 16:9 — how wall.css scales rem, so the map's labels grow with the text
+# around them, not with the splice.
+VIEWPORT_JS = ("function(_) { const wall = document.querySelector('.wall');"
+               " const w = wall ? wall.getBoundingClientRect().width : window.innerWidth, h = window.innerHeight;"
                " return Math.round(w / h > 2 ? h * 16 / 9 : w); }")
 
 
@@ -189,7 +191,7 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
     title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
     map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
     size = "three" if max(len(left), len(right)) > 2 else "two"
-    return html.Div(className="wall" + (" kiosk" if view.kiosk else ""), lang="en" if lang == "en" else "zh-CN",
+    return html.Div(className=view.classes(), lang="en" if lang == "en" else "zh-CN",
                     children=[
         header(ctx, PATH, lang, th.key, view),
         html.Div(className="ticker", children=html.Div(id=ids.TICKER, className="ticker-track")),

@@ -194,3 +194,48 @@ def test_the_console_the_editor_and_a_case_at_desk_and_phone_sizes(app: LiveApp,
         assert got["problems"] == [], (name, got["problems"])
     if w < 800:
         assert buttons and all(bw >= 44 and bh >= 44 for bw, bh in buttons), buttons  # a thumb's target
+
+
+def test_the_url_names_the_arrangement_and_the_tile() -> None:
+    from dashboard.pages.common import parse_view
+
+    def view(**params: str) -> object:
+        return parse_view(params, "zh", {"441202"})
+
+    assert view(layout="3x1").classes() == "wall layout-wide"  # 48:9
+    assert view(layout="2x1").classes() == "wall layout-wide"  # 32:9
+    assert view(layout="1x1").classes() == "wall layout-standard"
+    assert view(layout="4x3").classes() == "wall layout-standard"  # 64:27, a 4×3 block of screens
+    assert view(tile="2/3").classes() == "wall layout-wide tiles-3 tile-2"
+    assert view(tile="5/3").tile is None and view(tile="1/9").tile is None and view(layout="x1").layout is None
+    assert view(tile="2/3", theme="social").params()["tile"] == "2/3"  # the rotation's URLs keep it
+
+
+PERIOD = 10  # seconds a theme stays in the rotation test
+
+
+def test_one_browser_per_screen_shows_one_continuous_wall_turning_together(app: LiveApp) -> None:
+    rotation = f"themes=social,ecology&rotate={PERIOD}"
+    with screen(5760, 1080) as whole:
+        full = settled(whole, f"{app.url}/?{rotation}")
+    tiles = []
+    for i in (1, 2, 3):
+        with screen(1920, 1080) as d:
+            got = settled(d, f"{app.url}/?{rotation}&tile={i}/3")
+            # Read well inside a slot: the browser turns at its next clock tick and redraws after (≤ 3 s).
+            while not 3 <= time.time() % PERIOD <= PERIOD - 1.5:
+                time.sleep(0.2)
+            before = time.time()
+            tab = d.execute_script("return document.querySelector('.tabs .tab.active')?.id")
+            tiles.append((got, tab, (before, time.time())))
+            d.save_screenshot(str(OUT / f"screen-tile-{i}of3-1920x1080.png"))
+    for i, (got, _, _) in enumerate(tiles):
+        assert got["view"] == [1920, 1080]
+        # Each screen draws the whole splice and shows its third: the map where the 5760 px page has it.
+        assert abs(got["map"]["left"] + 1920 * i - full["map"]["left"]) <= 2, (i, got["map"], full["map"])
+        assert abs(got["map"]["width"] - full["map"]["width"]) <= 2
+        assert got["problems"] == []
+    # The rotation is the app's clock's (here the machine's): slot = floor(now / PERIOD) mod 2, on every screen.
+    for _, tab, (before, after) in tiles:
+        assert int(before // PERIOD) == int(after // PERIOD)
+        assert tab == f"tab-{('social', 'ecology')[int(before // PERIOD) % 2]}", (tab, before)
