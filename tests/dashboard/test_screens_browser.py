@@ -18,7 +18,7 @@ from tests.browser import LiveApp, chromium, county_shapes, wait_for
 pytestmark = pytest.mark.browser
 OUT = Path(__file__).resolve().parents[2] / "test-output"
 
-WALLS = [(1920, 1080), (3840, 2160), (5760, 1080), (7680, 2160), (7680, 3240)]
+WALLS = [(1920, 1080), (3840, 2160), (5760, 1080), (7680, 2160), (11520, 2160), (7680, 3240)]
 HANDHELD = [(390, 844), (412, 915), (768, 1024), (1024, 768)]
 
 # What a screen must not do, measured in the page: each check returns the problems it found, as text.
@@ -153,6 +153,28 @@ def signed_in(d: WebDriver, app: LiveApp, user: str, password: str, then: str) -
     d.find_element("name", "username").send_keys(user)
     d.find_element("name", "password").send_keys(password)
     d.find_element("css selector", "button[type=submit]").click()
+
+
+def test_a_device_and_its_grid_cell_on_a_phone(app: LiveApp) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{app.log.parent / 'zq.sqlite3'}")
+    with engine.connect() as c:
+        device = c.execute(text("SELECT id FROM devices WHERE kind = 'road_weather' ORDER BY id LIMIT 1")).scalar()
+    engine.dispose()
+    w, h = PHONE
+    with screen(w, h, mobile=True) as d:
+        pages = [("device", settled(d, f"{app.url}/device/{device}", "the device's map"),
+                  d.execute_script(SMALL_TEXT_JS))]
+        d.save_screenshot(str(OUT / f"screen-device-{w}x{h}.png"))
+        grid = next(a.get_attribute("href") for a in d.find_elements("css selector", ".breadcrumbs a")
+                    if "/grid/" in (a.get_attribute("href") or ""))
+        pages.append(("grid", settled(d, grid, "the cell's map"), d.execute_script(SMALL_TEXT_JS)))
+        d.save_screenshot(str(OUT / f"screen-grid-{w}x{h}.png"))
+    for name, got, small in pages:
+        assert got["scroll"][0] <= got["scroll"][1], (name, got["scroll"])
+        assert got["problems"] == [] and small == [], (name, got["problems"], small[:5])
+        assert got["map"] is not None and got["map"]["width"] >= 0.9 * w - 40, (name, got["map"])
 
 
 @pytest.mark.parametrize("size", [*DESKS, PHONE], ids=[f"{w}x{h}" for w, h in [*DESKS, PHONE]])
