@@ -59,6 +59,16 @@ def chromium(width: int = 1920, height: int = 1080) -> Iterator[webdriver.Chrome
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@contextmanager
+def screen(width: int, height: int, mobile: bool = False) -> Iterator[webdriver.Chrome]:
+    """Chromium showing a page at exactly width × height CSS px (a headless window is at least 500 px wide, so
+    a phone's viewport is set by emulation, as DevTools' device mode does)."""
+    with chromium(max(width, 500), height) as d:
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                          {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+        yield d
+
+
 @dataclass
 class LiveApp:
     """The dashboard running as `python app.py` on a free port."""

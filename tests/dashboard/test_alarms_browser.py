@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from clock import process_clock
 from tests.dashboard.apps import add_user
-from tests.browser import LiveApp, chromium, live_app, severe_console_errors, wait_for
+from tests.browser import LiveApp, chromium, live_app, screen, severe_console_errors, wait_for
 from tests.servers import Mosquitto
 
 pytestmark = pytest.mark.browser
@@ -78,6 +78,14 @@ def test_a_red_fog_alarm_takes_over_the_wall_until_acknowledged(mqtt_app: LiveAp
     mosquitto.pub(f"zq/441204/road_weather/{STATION}", message)
     wait_for(lambda: "广昆高速测试7号气象站" in headline(browser), timeout=15, what="the red banner")
     assert "1 条未确认" in banner(browser)
+    with screen(390, 844, mobile=True) as phone:  # a leader's phone: the alarm is a bar above the page
+        phone.get(mqtt_app.url + "/?theme=social")
+        wait_for(lambda: any("广昆高速测试7号气象站" in (e.text or "") for e in phone.find_elements(By.ID, "takeover")),
+                 timeout=15, what="the red bar on a phone")
+        bar, head = (phone.find_element(By.ID, "takeover").rect, phone.find_element(By.CSS_SELECTOR,
+                                                                                   ".wall-header").rect)
+        assert bar["y"] <= 1 and head["y"] >= bar["y"] + bar["height"] - 1, (bar, head)  # above, not over, it
+        assert bar["width"] <= 390
     for _ in range(3):  # the same message again, as a reconnecting station or broker would redeliver it
         mosquitto.pub(f"zq/441204/road_weather/{STATION}", message)
     # A marker from another station, published after the replays: once it is stored, so are they.

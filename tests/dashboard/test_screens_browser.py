@@ -5,15 +5,13 @@ than the screen (issue 16)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 
-from tests.browser import LiveApp, chromium, county_shapes, wait_for
+from tests.browser import LiveApp, county_shapes, screen, wait_for
 
 pytestmark = pytest.mark.browser
 OUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -69,16 +67,6 @@ while (walker.nextNode()) {
 }
 return small;
 """
-
-
-@contextmanager
-def screen(width: int, height: int, mobile: bool = False) -> Iterator[WebDriver]:
-    """Chromium showing a page at exactly width × height CSS px (a headless window is at least 500 px wide, so
-    a phone's viewport is set by emulation, as DevTools' device mode does)."""
-    with chromium(max(width, 500), height) as d:
-        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                          {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
-        yield d
 
 
 def settled(d: WebDriver, url: str, what: str = "the city map") -> dict[str, Any]:
@@ -195,6 +183,7 @@ def test_the_console_the_editor_and_a_case_at_desk_and_phone_sizes(app: LiveApp,
         wait_for(lambda: d.find_elements("css selector", ".alarm-console tr.al-row"), timeout=20, what="alarm rows")
         time.sleep(1)
         console = d.execute_script(GEOMETRY_JS)
+        small = d.execute_script(SMALL_TEXT_JS)
         buttons = d.execute_script("return [...document.querySelectorAll('.al-btn')].filter(b => b.offsetParent)"
                                    ".map(b => [b.getBoundingClientRect().width, b.getBoundingClientRect().height]);")
         d.save_screenshot(str(OUT / f"screen-alarms-{w}x{h}.png"))
@@ -216,6 +205,7 @@ def test_the_console_the_editor_and_a_case_at_desk_and_phone_sizes(app: LiveApp,
         assert got["problems"] == [], (name, got["problems"])
     if w < 800:
         assert buttons and all(bw >= 44 and bh >= 44 for bw, bh in buttons), buttons  # a thumb's target
+        assert small == [], small[:10]
 
 
 def test_the_url_names_the_arrangement_and_the_tile() -> None:
