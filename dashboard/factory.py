@@ -16,7 +16,8 @@ from dashboard import admin, auth, connection, headers, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
-from dashboard.pages import alarms, case, citymap, consistency, county, device, drillmap, grid, plan, topics_admin, wall
+from dashboard.pages import (alarms, case, citymap, consistency, county, device, drillmap, evaluation, grid, plan,
+                             topics_admin, wall)
 from dashboard.pages import detail as detail_page
 from dashboard.pages.common import parse_view, query
 from dashboard.tickcache import make_cache
@@ -167,6 +168,8 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
             return citymap.layout(ctx, search, width)
         if path == consistency.PATH:
             return consistency.layout(ctx, lang)
+        if path.rstrip("/") == evaluation.PATH:
+            return evaluation.layout(ctx, params, lang)
         if path.rstrip("/") == alarms.PATH:
             return alarms.layout(ctx, lang)
         if path.rstrip("/") == topics_admin.PATH:

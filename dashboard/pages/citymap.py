@@ -23,6 +23,8 @@ def layout(ctx: AppContext, search: str | None, width: int | None = None) -> htm
             breadcrumbs(ctx, view.lang),
             html.H1(t("city_map", view.lang), id="city-map-title"),
             dcc.Link(t("consistency", view.lang), href=href("/consistency", **keep), className="bar-link"),
+            dcc.Link("综合评价" if view.lang != "en" else "Evaluation", href=href("/evaluation", **keep),
+                     className="bar-link", id="evaluation-link"),
         ]),
         html.Main(className="drill-grid single", children=[drillmap.section(ctx, drill.CITY, view)]),
     ])

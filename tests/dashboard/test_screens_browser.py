@@ -72,7 +72,8 @@ return small;
 def settled(d: WebDriver, url: str, what: str = "the city map") -> dict[str, Any]:
     """Open a page, wait for its map (or the plan's table) and for its panels to fill, and measure it."""
     d.get(url)
-    wait_for(lambda: county_shapes(d, "city-map") or d.find_elements("css selector", ".js-plotly-plot, .pl-table tr"),
+    wait_for(lambda: county_shapes(d, "city-map") or d.find_elements("css selector",
+                                                                      ".js-plotly-plot, .pl-table tr, .ev-table tr"),
              timeout=20, what=what)
     time.sleep(1.5)  # the first tick's panels and the map's resize
     return d.execute_script(GEOMETRY_JS)
@@ -99,7 +100,8 @@ def test_a_wall_of_any_shape_uses_its_width_without_scroll_bars(app: LiveApp, si
 
 PHONE = (390, 844)
 PAGES = [(size, path) for size in HANDHELD for path in ("/?theme=social", "/county/441224", "/map", "/plan")] + [
-    (PHONE, f"/?theme={key}") for key in ("economy", "market", "service", "ecology")]
+    (PHONE, f"/?theme={key}") for key in ("economy", "market", "service", "ecology")] + [
+    (size, "/evaluation") for size in (PHONE, (1024, 768))]
 
 
 @pytest.mark.parametrize(("size", "path"), PAGES, ids=[f"{p}-{w}x{h}" for (w, h), p in PAGES])
@@ -107,7 +109,7 @@ def test_phones_and_tablets_get_a_page_to_scroll_with_the_map_first(app: LiveApp
                                                                     path: str) -> None:
     w, h = size
     with screen(w, h, mobile=w < 800) as d:
-        got = settled(d, app.url + path, "the page's map" if path != "/plan" else "the plan")
+        got = settled(d, app.url + path, "the page's map or table")
         small = d.execute_script(SMALL_TEXT_JS)
         if path == "/?theme=social" or (w, h) == PHONE:
             full = d.execute_script("return document.documentElement.scrollHeight")
@@ -120,7 +122,7 @@ def test_phones_and_tablets_get_a_page_to_scroll_with_the_map_first(app: LiveApp
     assert sw <= cw, (size, path, got["scroll"])  # no horizontal scrolling
     assert got["problems"] == [], got["problems"]
     assert small == [], small[:10]
-    if path != "/plan":
+    if path not in ("/plan", "/evaluation"):
         m = got["map"]
         assert m is not None and m["width"] >= 0.9 * w - 40, (size, path, m)  # full width
         others = [p for p in got["panels"] if "map-panel" not in p["cls"]]

@@ -155,7 +155,8 @@ def test_the_config_refuses_an_indicator_weighted_twice() -> None:
             {"indicator": "closing_rate", "weight": 2, "source": "y"}]})
 
 
-def test_the_store_read_returns_the_same_records(engine: Engine) -> None:
+def write_cases(engine: Engine) -> None:
+    """The hand-made cases as rows of a real store."""
     with Session(engine) as s, s.begin():
         for r in CASES:
             s.execute(insert(Case), [{
@@ -165,7 +166,35 @@ def test_the_store_read_returns_the_same_records(engine: Engine) -> None:
                 "deadline_at": r.deadline_at, "closed_at": r.closed_at}])
             s.execute(insert(CaseStep), [{"case_id": r.id, "step": st, "at": at, "actor": None, "note": None}
                                          for st, at in r.steps])
+
+
+def test_the_store_read_returns_the_same_records(engine: Engine) -> None:
+    write_cases(engine)
     with Session(engine) as s:
         records = evaluation_records(s, START, END)
     assert records == [r for r in CASES if r.id != "B3"]  # B3 was reported in February
     assert run(records) == run(CASES)
+
+
+def test_the_ranking_page_shows_the_evaluation_with_each_indicator_explained(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from clock import FakeClock
+    from dashboard.pages import evaluation as page
+    from tests.components import nodes, texts
+    from tests.dashboard.apps import app_with_themes
+
+    ctx = app_with_themes(tmp_path, clock=FakeClock(datetime(2024, 4, 2, 9, 0, tzinfo=CST))).server.config[
+        "ZQ_CONTEXT"]
+    write_cases(ctx.engine)  # the hand-made cases, in this app's store
+    out = page.layout(ctx, {"from": "2024-03-01", "to": "2024-03-31"}, "zh")
+    rows = [n for n in nodes(out) if (getattr(n, "className", "") or "").startswith("ev-row")]
+    assert [r.id for r in rows][:2] == [f"ev-{A}", f"ev-{B}"] and rows[-1].id == f"ev-{CITY}"  # ranked, city last
+    first = texts(rows[0])
+    assert first[:5] == ["1", "端州区", "77.8", "权重覆盖 90%", "5"]  # rank, county, score, its coverage, reports
+    assert "80.0%" in first and "4/5" in first and "未计" in first  # 立案率 4/5; 返工率 not measured
+    guangning = texts(next(r for r in rows if r.id == f"ev-{C}"))
+    assert guangning[:4] == ["—", "广宁县", "—", "0"] and "0.0%" not in guangning  # no cases: no rates
+    heads = [n for n in nodes(out) if "ev-ind" in (getattr(n, "className", "") or "")]
+    assert len(heads) == len(INDICATORS)
+    assert all("来源" in h.title and "=" in h.title for h in heads)  # meaning, formula and source on hover
+    assert page.period_of({}, datetime(2024, 4, 2).date()) == (datetime(2024, 4, 1).date(),
+                                                               datetime(2024, 4, 2).date())

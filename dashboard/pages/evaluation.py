@@ -1,0 +1,132 @@
+"""综合评价 (/evaluation): the counties ranked by the evaluation of their cases over a period, each indicator
+explained on hover (docs/evaluation.md). `?from=2026-11-01&to=2026-11-30` names the period (dates inclusive);
+without them, this month so far."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from dash import dcc, html
+from sqlalchemy.orm import Session
+
+from dashboard.context import AppContext
+from dashboard.i18n import pick
+from dashboard.pages.common import breadcrumbs, header, href
+from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate
+from settings import CITY_TZ
+from store.evaluation_queries import evaluation_records
+from topics.evaluation import evaluation_config
+
+PATH = "/evaluation"
+
+
+def period_of(params: dict[str, str], today: date) -> tuple[date, date]:
+    """The period's first and last day from `from` and `to` (inclusive), else this month up to today."""
+    def day(key: str) -> date | None:
+        try:
+            return date.fromisoformat(params.get(key, ""))
+        except ValueError:
+            return None
+
+    first, last = day("from") or today.replace(day=1), day("to") or today
+    return (first, last) if first <= last else (last, first)
+
+
+def _bounds(first: date, last: date, now: datetime) -> tuple[datetime, datetime]:
+    """The period as [start, end) in city time; a period running into the future is judged now."""
+    start = datetime.combine(first, time(), CITY_TZ)
+    return start, min(datetime.combine(last + timedelta(days=1), time(), CITY_TZ), now)
+
+
+def evaluation_for(ctx: AppContext, first: date, last: date) -> Evaluation:
+    """The counties' evaluation over the period, from the case records (one read)."""
+    start, end = _bounds(first, last, ctx.now())
+    with Session(ctx.engine) as s:
+        records = evaluation_records(s, start, end)
+    return evaluate(records, start, end, list(ctx.city.counties), ctx.city.adcode, evaluation_config())
+
+
+def _hint(key: str, lang: str) -> str:
+    """What an indicator is, its formula and its source: the header's hover text."""
+    i = INDICATORS[key]  # type: ignore[index]
+    return (f"{pick(i.help_zh, i.help_en, lang)}\n{i.name_zh} = {i.numerator_zh} / {i.denominator_zh}\n"
+            f"{pick('来源', 'Source', lang)}: {i.source}")
+
+
+def _cell(v: Value, lang: str) -> html.Td:
+    """A rate with its counts; — when there is nothing to judge, 未计 when the data cannot show it."""
+    if not v.measured:
+        return html.Td(pick("未计", "not measured", lang), className="ev-none", title=pick(
+            "本系统数据无法体现，不计入得分（docs/evaluation.md）", "Not recorded by this store; left out of the score",
+            lang))
+    if v.rate is None:
+        return html.Td("—", className="ev-none", title=pick("无可评价案件", "Nothing to judge", lang))
+    return html.Td([html.Span(f"{100 * v.rate:.1f}%", className="ev-rate"),
+                    html.Span(f"{v.numerator}/{v.denominator}", className="ev-counts")],
+                   **{"data-value": repr(v.rate)})
+
+
+def _score(r: RegionEvaluation, lang: str) -> html.Td:
+    if r.score is None:
+        return html.Td("—", className="ev-score ev-none")
+    covered = "" if r.weight_covered >= 0.999 else pick(f"权重覆盖 {100 * r.weight_covered:.0f}%",
+                                                         f"{100 * r.weight_covered:.0f}% of the weight", lang)
+    return html.Td([html.Span(f"{r.score:.1f}", className="ev-score-n"), html.Span(covered, className="ev-counts")],
+                   className="ev-score", **{"data-value": repr(r.score)},
+                   title=pick("综合得分 = Σ 权重 × 指标 / Σ 权重（无值指标不计，topics/evaluation.yaml）",
+                              "Score = Σ weight × indicator / Σ weight over indicators with a value", lang))
+
+
+def table(ctx: AppContext, ev: Evaluation, lang: str) -> html.Table:
+    """Counties by rank, then the city; each indicator's header explains it on hover."""
+    keys = list(INDICATORS)
+    head = html.Tr([html.Th(pick("排名", "Rank", lang)), html.Th(pick("区县", "County", lang)),
+                    html.Th(pick("综合得分", "Score", lang)), html.Th(pick("上报", "Reports", lang)),
+                    *[html.Th(pick(INDICATORS[k].name_zh, INDICATORS[k].name_en, lang), title=_hint(k, lang),
+                              className="ev-ind") for k in keys]])
+    keep = {"lang": lang if lang == "en" else None}
+
+    def row(r: RegionEvaluation, rank: int | None, cls: str) -> html.Tr:
+        name = ctx.county_name(r.region, lang) if r.region != ctx.city.adcode else pick("全市", "City", lang)
+        place = dcc.Link(name, href=href(f"/county/{r.region}", **keep)) if r.region != ctx.city.adcode else name
+        return html.Tr(className=cls, id=f"ev-{r.region}", children=[
+            html.Td("—" if rank is None else str(rank), className="ev-rank"), html.Td(place, className="ev-name"),
+            _score(r, lang), html.Td(str(r.reported)), *[_cell(r.values[k], lang) for k in keys]])  # type: ignore[index]
+
+    body = [row(ev.counties[e.region], e.rank, "ev-row") for e in ev.ranking]
+    body.append(row(ev.city, None, "ev-row ev-city"))
+    return html.Table([html.Thead(head), html.Tbody(body)], className="ev-table", id="evaluation-table")
+
+
+def layout(ctx: AppContext, params: dict[str, str], lang: str) -> html.Div:
+    """The page for the period the URL names."""
+    today = ctx.now().astimezone(CITY_TZ).date()
+    first, last = period_of(params, today)
+    ev = evaluation_for(ctx, first, last)
+    keep = {"lang": lang if lang == "en" else None}
+    month = today.replace(day=1)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    periods = [(pick("本月", "This month", lang), month, today),
+               (pick("上月", "Last month", lang), previous, month - timedelta(days=1)),
+               (pick("本年", "This year", lang), today.replace(month=1, day=1), today)]
+    links = [dcc.Link(name, href=href(PATH, **{"from": a.isoformat(), "to": b.isoformat()}, **keep),
+                      className="bar-link" + (" active" if (a, b) == (first, last) else ""))
+             for name, a, b in periods]
+    title = pick("综合评价 · 区县排名", "Comprehensive evaluation · counties", lang)
+    return html.Div(className="wall drill detail", children=[
+        header(ctx, PATH, lang, None),
+        html.Div(className="drill-bar", children=[breadcrumbs(ctx, lang, leaf=title), *links,
+                                                  html.H1(title, id="evaluation-title")]),
+        html.Main(className="detail-grid single", children=[html.Section(className="panel", children=[
+            html.Header(className="panel-head", children=[
+                html.H2(pick(f"{first.isoformat()} 至 {last.isoformat()} 上报的案件",
+                             f"Cases reported {first.isoformat()} to {last.isoformat()}", lang), id="evaluation-period"),
+                html.Span(pick("指标含义、公式与出处：悬停表头；docs/evaluation.md",
+                               "Hover a header for its meaning, formula and source (docs/evaluation.md)", lang),
+                          className="panel-meta")]),
+            html.Div(table(ctx, ev, lang), className="panel-body scroll ev-wrap")])]),
+    ])
+
+
+__all__: list[Any] = ["PATH", "evaluation_for", "layout", "period_of", "table"]
