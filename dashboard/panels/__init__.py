@@ -4,6 +4,7 @@ from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelT
 from dashboard.panels.builtin import BUILTIN_PANELS, kpi_cards, register_feed_panels
 from dashboard.panels.cases import register_case_panels
 from dashboard.panels.environment import register_environment_panels
+from dashboard.panels.evaluation import register_evaluation_panels
 from dashboard.panels.kpis import register_kpi_panels
 from dashboard.panels.measures import register_measure_panels
 from dashboard.panels.lists import register_list_panels
@@ -19,6 +20,7 @@ def register_builtin_panels(registry: PanelRegistry) -> None:
     register_case_panels(registry)
     register_measure_panels(registry)
     register_list_panels(registry)
+    register_evaluation_panels(registry)
 
 
 __all__ = ["BUILTIN_PANELS", "PanelInput", "PanelOutput", "PanelRegistry", "PanelType", "freshness", "kpi_cards",

@@ -198,3 +198,28 @@ def test_the_ranking_page_shows_the_evaluation_with_each_indicator_explained(tmp
     assert all("来源" in h.title and "=" in h.title for h in heads)  # meaning, formula and source on hover
     assert page.period_of({}, datetime(2024, 4, 2).date()) == (datetime(2024, 4, 1).date(),
                                                                datetime(2024, 4, 2).date())
+
+
+def test_the_wall_panel_ranks_the_counties_with_their_indicators_on_hover(engine: Engine) -> None:
+    from dashboard.panels import PanelInput, PanelRegistry, register_builtin_panels
+    from dashboard.panels.evaluation import EvaluationSettings, period_bounds
+    from geo import City
+    from tests.components import nodes, texts
+
+    write_cases(engine)
+    reg = PanelRegistry()
+    register_builtin_panels(reg)
+    now = datetime(2024, 4, 2, 9, 0, tzinfo=CST)
+    assert period_bounds("last_month", now) == (START, END)
+    city = City.load(CITY)
+    with Session(engine) as s:
+        out = reg["county_evaluation"].render(PanelInput(
+            session=s, lang="zh", county=B, health={}, now=now, names=dict(city.counties), city=city,
+            settings=EvaluationSettings(period="last_month", top=3)))
+    rows = [n for n in nodes(out.body) if "ev-panel-row" in (getattr(n, "className", "") or "")]
+    # The counties without a case follow, unranked, by adcode: 高要区 (441204) first of them.
+    assert [texts(r)[:2] for r in rows] == [["1", "端州区"], ["2", "鼎湖区"], ["—", "高要区"]]
+    assert [texts(r)[-1] for r in rows] == ["77.8", "66.7", "—"]
+    assert "ev-mine" in rows[1].className  # the wall's county
+    assert "按期结案率 33.3% (1/3)" in rows[0].title and "返工率 未计" in rows[0].title
+    assert "全市 76.2" in texts(out.body)[-3] and "权重覆盖 90%" in texts(out.body)[-3]

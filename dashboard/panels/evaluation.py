@@ -1,0 +1,97 @@
+"""综合评价 on the wall: the counties ranked by the evaluation of their cases (docs/evaluation.md), each county's
+indicators, their meanings and formulas on hover; the full table is /evaluation."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Literal
+
+from dash import dcc, html
+from pydantic import Field
+
+from dashboard.i18n import pick
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from dashboard.panels.settings import PanelSettings
+from measures.evaluation import INDICATORS, RegionEvaluation, evaluate
+from settings import CITY_TZ
+from store.evaluation_queries import evaluation_records
+from topics.evaluation import evaluation_config
+
+Period = Literal["month", "last_month", "year"]
+
+
+class EvaluationSettings(PanelSettings):
+    """Which period the ranking covers and how many counties it lists."""
+
+    period: Period = Field("month", description="时段：month 本月、last_month 上月、year 本年 / Period: this month, "
+                                                "last month, this year")
+    top: int = Field(8, ge=1, le=30, description="列出前几名（其余见 /evaluation） / Counties listed (the rest: "
+                                                 "/evaluation)")
+
+
+def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime]:
+    """The period as [start, end) in city time; a running period is judged now."""
+    today = now.astimezone(CITY_TZ).date()
+    month = today.replace(day=1)
+    if period == "last_month":
+        first, after = (month - timedelta(days=1)).replace(day=1), month
+    elif period == "year":
+        first, after = today.replace(month=1, day=1), today + timedelta(days=1)
+    else:
+        first, after = month, today + timedelta(days=1)
+    return datetime.combine(first, time(), CITY_TZ), min(datetime.combine(after, time(), CITY_TZ), now)
+
+
+def indicators_text(r: RegionEvaluation, lang: str) -> str:
+    """A county's indicators with their counts and what each means: the row's hover text."""
+    lines = []
+    for key, ind in INDICATORS.items():
+        v = r.values[key]
+        shown = (pick("未计", "not measured", lang) if not v.measured else "—" if v.rate is None
+                 else f"{100 * v.rate:.1f}% ({v.numerator}/{v.denominator})")
+        lines.append(f"{pick(ind.name_zh, ind.name_en, lang)} {shown} — {pick(ind.help_zh, ind.help_en, lang)}")
+    return "\n".join(lines)
+
+
+def render_evaluation(inp: PanelInput) -> PanelOutput:
+    """The counties by score, best first, each with its score bar; hover a row for its indicators."""
+    s: EvaluationSettings = inp.settings or EvaluationSettings()
+    lang = inp.lang
+    start, end = period_bounds(s.period, inp.now)
+    records = evaluation_records(inp.session, start, end)
+    counties = list(inp.city.counties)
+    ev = evaluate(records, start, end, counties, inp.city.adcode, evaluation_config())
+    rows = []
+    for entry in ev.ranking[:s.top]:
+        r = ev.counties[entry.region]
+        score = r.score
+        rows.append(html.Li(className="row ev-panel-row" + (" ev-mine" if entry.region == inp.county else ""),
+                            title=indicators_text(r, lang), children=[
+            html.Span("—" if entry.rank is None else str(entry.rank), className="ev-rank"),
+            html.Span(inp.names.get(entry.region, entry.region), className="name"),
+            html.Span(className="ev-bar", children=html.I(style={"width": f"{score or 0:.0f}%"})),
+            html.Span("—" if score is None else f"{score:.1f}", className="num",
+                      **{"data-value": "" if score is None else repr(score)}),
+        ]))
+    covered = ev.city.weight_covered
+    foot = pick(f"综合得分 = Σ权重×指标（权重覆盖 {100 * covered:.0f}%）· 全市 "
+                f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · 悬停看指标",
+                f"Score = Σ weight × indicator ({100 * covered:.0f}% of the weight) · city "
+                f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · hover a row", lang)
+    newest = max((at for rec in records for _, at in rec.steps), default=None)
+    body = [html.Ul(rows, className="rows ev-panel"),
+            html.Div([foot, " · ", dcc.Link(pick("全部指标", "all indicators", lang), href="/evaluation")],
+                     className="footnote")]
+    return PanelOutput(body, newest)
+
+
+EVALUATION_PANELS = (
+    PanelType("county_evaluation", "综合评价 · 区县排名", "Evaluation · counties", "grid_event", render_evaluation,
+              EvaluationSettings),
+)
+
+
+def register_evaluation_panels(registry: PanelRegistry) -> None:
+    """Register the evaluation panel through the public registry call."""
+    for panel in EVALUATION_PANELS:
+        registry.register(panel)
