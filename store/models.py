@@ -379,6 +379,7 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("origin", "origin_id", name="uq_cases_origin"),
         Index("ix_cases_open", "closed_at", "deadline_at"),
+        Index("ix_cases_opened_at", "opened_at"),  # the evaluation reads the cases of a period
     )
 
 
@@ -394,7 +395,8 @@ class CaseStep(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("case_id", "step", name="uq_case_steps_case_step"),)
+    __table_args__ = (UniqueConstraint("case_id", "step", name="uq_case_steps_case_step"),
+                      Index("ix_case_steps_step_at", "step", "at"))  # cases reported (step 1) in a period
 
 
 class Delivery(Base):
