@@ -1,18 +1,20 @@
 """The comprehensive evaluation (综合评价) of counties over a period: indicators from the case records, a score.
 
-Definitions, formulas and sources: docs/evaluation.md. Everything here is pure: the caller reads the records
-(store.evaluation_queries.evaluation_records) and, to judge 按期派遣, passes the dispatch due time as a
-function (the working calendar lives in alerts, above this layer).
+Definitions, formulas and sources: docs/evaluation.md. `evaluate` is pure over the records
+(store.evaluation_queries.evaluation_records); `evaluate_period` reads them for a period of days. To judge 按期派遣
+the caller passes the dispatch due time as a function (the working calendar lives in alerts, above this layer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 
-from store.evaluation_queries import CaseRecord
-from topics.evaluation import EvaluationConfig, IndicatorKey
+from sqlalchemy.orm import Session
+
+from store.evaluation_queries import CaseRecord, evaluation_records
+from topics.evaluation import EvaluationConfig, IndicatorKey, evaluation_config
 
 FILED, DISPATCHED, HANDLED = 2, 3, 5  # 案卷建立, 任务派遣, 处理反馈 (feeds.payloads.WORKFLOW_STEPS)
 
@@ -98,6 +100,7 @@ class Evaluation:
     counties: Mapping[str, RegionEvaluation]
     city: RegionEvaluation
     ranking: tuple[RankEntry, ...]
+    newest: datetime | None = None  # the newest step of the cases read: the data time a panel shows
 
 
 def _value(num: int, den: int) -> Value:
@@ -181,6 +184,7 @@ def evaluate(records: Iterable[CaseRecord], start: datetime, end: datetime, coun
     county too. `dispatch_due(filed_at)` gives when a case filed then must be dispatched; without it 按期派遣率
     is not measured.
     """
+    records = list(records)
     cohort = [r for r in records if start <= r.reported_at < end]
 
     def region(code: str, rows: Sequence[CaseRecord]) -> RegionEvaluation:
@@ -190,4 +194,20 @@ def evaluate(records: Iterable[CaseRecord], start: datetime, end: datetime, coun
 
     per = {c: region(c, [r for r in cohort if r.county_adcode == c]) for c in counties}
     counties_list = list(per.values())
-    return Evaluation(start, end, per, region(city, cohort), rank(counties_list))
+    newest = max((at for r in records for _, at in r.steps), default=None)
+    return Evaluation(start, end, per, region(city, cohort), rank(counties_list), newest)
+
+
+def period_span(first: date, last: date, now: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """Days first..last (inclusive) as [start, end) in the city's zone; a period running into the future is judged
+    now."""
+    start = datetime.combine(first, time(), tz)
+    return start, min(datetime.combine(last + timedelta(days=1), time(), tz), now)
+
+
+def evaluate_period(session: Session, first: date, last: date, now: datetime, tz: tzinfo, counties: Sequence[str],
+                    city: str) -> Evaluation:
+    """The counties' evaluation over days first..last, read from the store (one query): what the /evaluation page
+    and the county_evaluation panel both show."""
+    start, end = period_span(first, last, now, tz)
+    return evaluate(evaluation_records(session, start, end), start, end, counties, city, evaluation_config())

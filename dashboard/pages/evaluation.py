@@ -4,7 +4,7 @@ without them, this month so far."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from dash import dcc, html
@@ -13,10 +13,8 @@ from sqlalchemy.orm import Session
 from dashboard.context import AppContext
 from dashboard.i18n import pick
 from dashboard.pages.common import breadcrumbs, header, href
-from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate
+from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate_period
 from settings import CITY_TZ
-from store.evaluation_queries import evaluation_records
-from topics.evaluation import evaluation_config
 
 PATH = "/evaluation"
 
@@ -33,18 +31,10 @@ def period_of(params: dict[str, str], today: date) -> tuple[date, date]:
     return (first, last) if first <= last else (last, first)
 
 
-def _bounds(first: date, last: date, now: datetime) -> tuple[datetime, datetime]:
-    """The period as [start, end) in city time; a period running into the future is judged now."""
-    start = datetime.combine(first, time(), CITY_TZ)
-    return start, min(datetime.combine(last + timedelta(days=1), time(), CITY_TZ), now)
-
-
 def evaluation_for(ctx: AppContext, first: date, last: date) -> Evaluation:
-    """The counties' evaluation over the period, from the case records (one read)."""
-    start, end = _bounds(first, last, ctx.now())
+    """The counties' evaluation over the period (measures.evaluation: the panel's too)."""
     with Session(ctx.engine) as s:
-        records = evaluation_records(s, start, end)
-    return evaluate(records, start, end, list(ctx.city.counties), ctx.city.adcode, evaluation_config())
+        return evaluate_period(s, first, last, ctx.now(), CITY_TZ, list(ctx.city.counties), ctx.city.adcode)
 
 
 def _hint(key: str, lang: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from dash import html
@@ -159,6 +159,13 @@ def figure_attrs(measures: MeasureRegistry, name: str, region: str, got: Any) ->
     value = getattr(got, "value", got)
     return {"data-measure": measures.key(name), "data-region": region,
             "data-value": "" if value is None else repr(float(value))}
+
+
+def silent_before(inp: PanelInput, measure: str) -> datetime:
+    """Readings older than this say nothing about now: the station measure's reporting window (measures.stations),
+    so a panel dims exactly the stations its figure leaves out."""
+    m = inp.measures.get(measure)
+    return inp.now - (m.window if m is not None and m.window is not None else timedelta(0))
 
 
 def figure(inp: PanelInput, name: str, region: str, got: Any) -> dict[str, str]:

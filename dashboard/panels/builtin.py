@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from dash import html
 
 from dashboard.i18n import pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time, silent_before
 from measures.cases import OPEN_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
 from measures.stations import FIRE, FIRE_LEVEL_KEY, FOG, FOG_STATIONS_KEY, FIRE_METRICS, latest_rows
@@ -77,7 +77,7 @@ def render_road_weather(inp: PanelInput) -> PanelOutput:
     region = inp.county or inp.city.adcode
     got = inp.measures.value(inp.session, FOG_STATIONS_KEY, region, inp.now)  # reporting stations in fog: the map's rule
     foggy = int(got.value) if got is not None else 0
-    silent = _silent(inp, FOG_STATIONS_KEY)
+    silent = silent_before(inp, FOG_STATIONS_KEY)
     worst = stations[0]
     rule = expressway_rule(worst.visibility_m)
     summary = [html.Div(className="big-number", children=[
@@ -128,19 +128,13 @@ def fire_risk_view(rows: Sequence[LatestRow]) -> list[FireView]:
     return sorted(out, key=lambda x: -x.result.score)
 
 
-def _silent(inp: PanelInput, measure: str) -> datetime:
-    """Readings older than this say nothing about now: the measure's reporting window (measures.stations)."""
-    m = inp.measures.get(measure)
-    return inp.now - (m.window if m is not None and m.window is not None else timedelta(0))
-
-
 def render_fire_risk(inp: PanelInput) -> PanelOutput:
     """Stations per fire-danger level and the worst stations, naming the method."""
     rows = latest_rows(inp.session, FIRE.feed, FIRE.metrics, inp.county)  # the fire measure's read, shared
     stations = fire_risk_view(rows)
     if not stations:
         return PanelOutput(html.Div(t("no_data", inp.lang), className="empty"), _newest(rows))
-    silent = _silent(inp, FIRE_LEVEL_KEY)
+    silent = silent_before(inp, FIRE_LEVEL_KEY)
     counts: dict[int, int] = defaultdict(int)
     for st in stations:
         if st.ts >= silent:  # a silent station's old level is not today's danger (the measure's rule)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dash import html
 
 from dashboard.i18n import Texts, pick, t
-from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
+from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, silent_before
 from layers.aqi import aqi_colour
 from layers.choropleth import NO_DATA, text_colour
 from measures.air import AQI_KEY, aqi_of, area_air, current_stations, realtime_inputs
@@ -319,8 +319,7 @@ def render_water_levels(inp: PanelInput) -> PanelOutput:
         return no_data(inp)
     lang = inp.lang
     known = [v for v in views if v.status]
-    measure = inp.measures.get(WATER_OVER_WARNING_KEY)
-    silent = inp.now - (measure.window if measure is not None and measure.window is not None else timedelta(0))
+    silent = silent_before(inp, WATER_OVER_WARNING_KEY)
     over_g = [v for v in known if v.status and v.status.state is WaterState.ABOVE_GUARANTEED
               and v.reading.ts >= silent]
     region = inp.county or inp.city.adcode

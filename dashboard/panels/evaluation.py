@@ -3,7 +3,7 @@ indicators, their meanings and formulas on hover; the full table is /evaluation.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from dash import dcc, html
@@ -12,10 +12,8 @@ from pydantic import Field
 from dashboard.i18n import pick
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.settings import PanelSettings
-from measures.evaluation import INDICATORS, RegionEvaluation, evaluate
+from measures.evaluation import INDICATORS, RegionEvaluation, evaluate_period
 from settings import CITY_TZ
-from store.evaluation_queries import evaluation_records
-from topics.evaluation import evaluation_config
 
 Period = Literal["month", "last_month", "year"]
 
@@ -29,17 +27,15 @@ class EvaluationSettings(PanelSettings):
                                                  "/evaluation)")
 
 
-def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime]:
-    """The period as [start, end) in city time; a running period is judged now."""
+def period_days(period: Period, now: datetime) -> tuple[date, date]:
+    """The period's first and last day in city time (a running period ends today)."""
     today = now.astimezone(CITY_TZ).date()
     month = today.replace(day=1)
     if period == "last_month":
-        first, after = (month - timedelta(days=1)).replace(day=1), month
-    elif period == "year":
-        first, after = today.replace(month=1, day=1), today + timedelta(days=1)
-    else:
-        first, after = month, today + timedelta(days=1)
-    return datetime.combine(first, time(), CITY_TZ), min(datetime.combine(after, time(), CITY_TZ), now)
+        return (month - timedelta(days=1)).replace(day=1), month - timedelta(days=1)
+    if period == "year":
+        return today.replace(month=1, day=1), today
+    return month, today
 
 
 def indicators_text(r: RegionEvaluation, lang: str) -> str:
@@ -57,10 +53,8 @@ def render_evaluation(inp: PanelInput) -> PanelOutput:
     """The counties by score, best first, each with its score bar; hover a row for its indicators."""
     s: EvaluationSettings = inp.settings or EvaluationSettings()
     lang = inp.lang
-    start, end = period_bounds(s.period, inp.now)
-    records = evaluation_records(inp.session, start, end)
-    counties = list(inp.city.counties)
-    ev = evaluate(records, start, end, counties, inp.city.adcode, evaluation_config())
+    ev = evaluate_period(inp.session, *period_days(s.period, inp.now), inp.now, CITY_TZ, list(inp.city.counties),
+                         inp.city.adcode)
     rows = []
     for entry in ev.ranking[:s.top]:
         r = ev.counties[entry.region]
@@ -78,11 +72,10 @@ def render_evaluation(inp: PanelInput) -> PanelOutput:
                 f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · 悬停看指标",
                 f"Score = Σ weight × indicator ({100 * covered:.0f}% of the weight) · city "
                 f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · hover a row", lang)
-    newest = max((at for rec in records for _, at in rec.steps), default=None)
     body = [html.Ul(rows, className="rows ev-panel"),
             html.Div([foot, " · ", dcc.Link(pick("全部指标", "all indicators", lang), href="/evaluation")],
                      className="footnote")]
-    return PanelOutput(body, newest)
+    return PanelOutput(body, ev.newest)
 
 
 EVALUATION_PANELS = (

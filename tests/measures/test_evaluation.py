@@ -202,7 +202,8 @@ def test_the_ranking_page_shows_the_evaluation_with_each_indicator_explained(tmp
 
 def test_the_wall_panel_ranks_the_counties_with_their_indicators_on_hover(engine: Engine) -> None:
     from dashboard.panels import PanelInput, PanelRegistry, register_builtin_panels
-    from dashboard.panels.evaluation import EvaluationSettings, period_bounds
+    from dashboard.panels.evaluation import EvaluationSettings, period_days
+    from measures.evaluation import period_span
     from geo import City
     from tests.components import nodes, texts
 
@@ -210,7 +211,7 @@ def test_the_wall_panel_ranks_the_counties_with_their_indicators_on_hover(engine
     reg = PanelRegistry()
     register_builtin_panels(reg)
     now = datetime(2024, 4, 2, 9, 0, tzinfo=CST)
-    assert period_bounds("last_month", now) == (START, END)
+    assert period_span(*period_days("last_month", now), now, CST) == (START, END)
     city = City.load(CITY)
     with Session(engine) as s:
         out = reg["county_evaluation"].render(PanelInput(
