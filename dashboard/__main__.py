@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--theme", action="append", default=[], help="a theme an owner may edit (repeatable)")
+    add.add_argument("--county", action="append", default=[], metavar="ADCODE",
+                     help="bind the user to a county: they see its data only (repeatable; none: the whole city)")
     add.add_argument("--name", help="display name")
     add.add_argument("--db", **db)
     for name, text in (("passwd", "set a new password (ends the user's sessions)"),
@@ -38,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.action == "add" and a.role == "owner" and not a.theme:
         p.error("an owner needs at least one --theme")
+    if a.action == "add" and a.county:
+        from geo import City  # only here: the other commands need no boundaries
+
+        city = City.load(os.environ.get("ZQ_CITY", "441200"))
+        unknown = [c for c in a.county if not city.is_county(c)]
+        if unknown:
+            p.error(f"{', '.join(unknown)} is not a county of {city.name} ({', '.join(city.county_codes)})")
     password = None
     if a.action in ("add", "passwd"):
         password = os.environ.get("ZQ_NEW_PASSWORD") or getpass.getpass(f"password for {a.username}: ")
@@ -53,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"refused: {a.username} exists", file=sys.stderr)
                 return 1
             assert password is not None
-            aq.add_user(s, a.username, hash_password(password), a.role, a.theme, now, a.name)
-            print(f"added {a.username} ({a.role}{': ' + ', '.join(a.theme) if a.theme else ''})")
+            aq.add_user(s, a.username, hash_password(password), a.role, a.theme, now, a.name, a.county)
+            where = f"; counties {', '.join(a.county)}" if a.county else ""
+            print(f"added {a.username} ({a.role}{': ' + ', '.join(a.theme) if a.theme else ''}{where})")
             return 0
         if a.action == "passwd":
             assert password is not None

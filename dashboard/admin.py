@@ -236,7 +236,8 @@ def sign_in(ctx: AppContext, username: str, password: str, where: str, role: str
         row = aq.user_by_name(s, username)
         found = row is not None and (role is None or row.role == role)
         stored = row.password_hash if found and row is not None else None
-        user = ({"username": row.username, "role": row.role, "themes": list(row.themes or [])}
+        user = ({"username": row.username, "role": row.role, "themes": list(row.themes or []),
+                 "counties": sorted(row.counties or [])}
                 if found and row is not None else None)
     try:
         ok = auth.check_password(password, stored)

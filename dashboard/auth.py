@@ -8,7 +8,7 @@ import functools
 import hmac
 import secrets
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 ROLES = ("wall", "leader", "owner", "admin")
@@ -93,3 +93,16 @@ def csrf_ok(session: MutableMapping[str, Any], sent: str | None) -> bool:
 def can_handle_alarm(role: str, themes: list[str], alarm_theme: str | None) -> bool:
     """Admins and leaders handle every alarm; an owner those of their themes; a wall screen none."""
     return role in ("admin", "leader") or (role == "owner" and alarm_theme in themes)
+
+
+def county_scope(user: Mapping[str, Any] | None) -> frozenset[str] | None:
+    """The counties a user sees, or None for the whole city (a city-level user, or nobody when sign-in is off)."""
+    counties = (user or {}).get("counties") or ()
+    return frozenset(counties) or None
+
+
+def may_see(user: Mapping[str, Any] | None, county: str | None) -> bool:
+    """Whether a user sees a record of that county: a county user sees their counties only, not the city's
+    records that belong to no county; a city-level user sees every record."""
+    scope = county_scope(user)
+    return scope is None or county in scope

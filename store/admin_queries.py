@@ -13,10 +13,10 @@ from store.models import AuditEntry, SignInAttempt, ThemeVersion, User, UserSess
 
 
 def add_user(session: Session, username: str, password_hash: str, role: str, themes: Sequence[str],
-             now: datetime, display_name: str | None = None) -> User:
-    """A new user (the caller hashes the password)."""
+             now: datetime, display_name: str | None = None, counties: Sequence[str] = ()) -> User:
+    """A new user (the caller hashes the password); `counties` binds them to those counties (none: the city)."""
     user = User(username=username, password_hash=password_hash, role=role, themes=list(themes),
-                display_name=display_name, active=True, created_at=now)
+                display_name=display_name, active=True, created_at=now, counties=list(counties))
     session.add(user)
     session.flush()
     return user

@@ -265,6 +265,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))  # wall, leader, owner, admin
     themes: Mapped[list[str]] = mapped_column(JSON, default=list)  # an owner's themes
+    # The counties (adcodes) a county-level user sees; empty or NULL: the whole city.
+    counties: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
