@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -502,3 +503,31 @@ class SignInAttempt(Base):
 
     __table_args__ = (Index("ix_sign_in_attempts_user", "username", "at"),
                       Index("ix_sign_in_attempts_address", "address", "at"))
+
+
+class Briefing(Base):
+    """A daily briefing (运行日报) of the city or one county: the PDF itself, kept with its history.
+
+    `key` makes a scheduled briefing once per (day, region) however many processes try (schedule:<day>:<region>);
+    one made on demand has a key of its own, so any number of them are kept."""
+
+    __tablename__ = "briefings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[date] = mapped_column(Date)  # the city's calendar day it covers
+    region: Mapped[str] = mapped_column(String(6))  # the city's adcode or a county's
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule, demand
+    lang: Mapped[str] = mapped_column(String(4), default="zh")
+    state: Mapped[str] = mapped_column(String(16))  # making, ready, failed
+    started_at: Mapped[datetime]
+    made_at: Mapped[datetime | None]  # when it was ready (or failed)
+    covers_to: Mapped[datetime]  # the end of what it covers: the day's end, or the moment it was asked for
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    render_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_briefings_region_day", "region", "day"),)
