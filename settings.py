@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from clock import Clock
 
 
-ROLES = ("web", "ingest", "alerts", "poll", "simulate")
+ROLES = ("web", "ingest", "alerts", "poll", "simulate", "briefing")
 
 # China Standard Time: every local time on the wall and in simulated payloads uses it.
 CITY_TZ = timezone(timedelta(hours=8), "CST")
@@ -78,7 +78,8 @@ class Settings(BaseSettings):
         "web,ingest,alerts,poll,simulate",
         description="What this process runs, comma-separated: web (the pages), ingest (MQTT subscriber and the write "
                     "path), alerts (rules over committed data, notifications), poll (HTTP polling), simulate (the "
-                    "built-in simulator). Any role on any machine against one store and broker; alerts, poll and "
+                    "built-in simulator), briefing (the daily briefings' PDFs each morning, opt-in: not among the "
+                    "defaults). Any role on any machine against one store and broker; alerts, poll and "
                     "simulate lead in one process at a time, the others standing by. --no-ingest, --no-poll and "
                     "--no-simulate remove a role.")
     ingest_log_hours: float = Field(
@@ -127,6 +128,21 @@ class Settings(BaseSettings):
         {}, description="Webhooks as hook name → URL, e.g. {\"市生态环境局\": \"http://10.1.2.3/hook\"}. A rule names "
                         "hooks in its theme file's notify:; a department's name is also a hook name, so that entry "
                         "reaches 市生态环境局. Alarm events are POSTed as JSON, retried, and each delivery is kept.")
+    briefing_at: str = Field(
+        "07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="City time (HH:MM) after which the briefing role makes the previous day's briefings (运行日报) of "
+                    "the city and each county, if not made yet (a process started later catches up).")
+    briefing_webhooks: dict[str, str] = Field(
+        {}, description="Webhooks told of each briefing as hook name → URL, e.g. {\"市政数局\": \"http://10.1.2.3/hook\"}: "
+                        "a JSON POST with the briefing's facts and its PDF's link, retried, each delivery kept "
+                        "(docs/briefing.md).")
+    public_url: str | None = Field(
+        None, description="The address the web role is reached at (e.g. https://zq.example.gov.cn), for the links in "
+                          "briefing webhooks; unset: the links are paths (/briefings/1.pdf).")
+    chromium: str = Field(
+        "chromium", description="Headless Chromium that prints the briefings to PDF: a path, or a name looked up on "
+                                "PATH (Debian package chromium).")
+    briefing_timeout_s: float = Field(90.0, gt=0, description="Longest a briefing's printing may take.")
     alarm_sound: bool = Field(False, description="Walls sound the alarm tone while a red alarm holds them (also per "
                                                  "screen with ?sound=1; the browser must allow autoplay).")
     lang: str = Field("zh", description="Default UI language: zh or en.")
