@@ -12,7 +12,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import admin, auth, connection, headers, health, ids, metrics
+from dashboard import admin, auth, briefing_routes, connection, headers, health, ids, metrics
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
@@ -199,6 +199,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                        x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
     admin.register(app.server, ctx)
+    briefing_routes.register(app.server, ctx, runtime if start_feeds else None)  # /briefings; the briefing role
     headers.register(app, settings)
     wall.register_shared_answers(app, ctx)  # after the sign-in gate: an answer goes only to whoever may ask
     monitor = health.register(app.server, ctx, runtime)

@@ -195,3 +195,43 @@ def test_a_briefing_reaches_the_webhook(ctx: Any, receiver: Any) -> None:  # noq
         [d] = s.scalars(select(Delivery).where(Delivery.event == "briefing")).all()
         assert d.status == "sent" and d.target == "市政数局"
         assert s.get(Briefing, bid).state == "failed"
+
+
+def test_a_county_user_lists_their_county_and_is_refused_the_others(ctx: Any) -> None:
+    ctx.settings.chromium = "/nonexistent/chromium"
+    briefing.run_schedule(ctx)
+    with Session(ctx.engine) as s:
+        ids = {b.region: b.id for b in bq.briefings(s)}
+        # A ready one, to be served (the PDF itself is the other tests' business).
+        b = s.get(Briefing, ids["441203"])
+        b.state, b.pdf, b.size, b.pages = "ready", b"%PDF-1.4 test", 13, 1
+        s.commit()
+    client = ctx.flask.test_client()
+    assert client.get(f"/briefings/{ids['441203']}.pdf").data == b"%PDF-1.4 test"  # sign-in off: city level
+    from store import admin_queries as aq
+    with Session(ctx.engine) as s, s.begin():  # a leader of 鼎湖区, signed in (a session kept in the store)
+        aq.add_user(s, "dinghu", "x", "leader", [], MORNING, counties=["441203"])
+        sid = aq.open_session(s, "dinghu", MORNING)
+    with client.session_transaction() as sess:
+        sess["sid"], sess["user"] = sid, {"username": "dinghu", "role": "leader", "themes": [], "counties": ["441203"]}
+    page = client.get("/briefings").get_data(as_text=True)
+    assert "鼎湖区" in page and "端州区" not in page and "肇庆市</span>" not in page
+    assert "Chromium not found" in page  # a failure is listed with its reason
+    got = client.get(f"/briefings/{ids['441203']}.pdf")
+    assert got.status_code == 200 and got.mimetype == "application/pdf"
+    for region in ("441202", ctx.city.adcode):
+        refused = client.get(f"/briefings/{ids[region]}.pdf")
+        assert refused.status_code == 403 and "无权访问" in refused.get_data(as_text=True)
+        refused = client.get(f"/briefings/now.pdf?region={region}")
+        assert refused.status_code == 403 and "无权访问" in refused.get_data(as_text=True)
+
+
+def test_on_demand_makes_the_day_so_far(ctx: Any, tmp_path: Path) -> None:
+    client = ctx.flask.test_client()
+    got = client.get("/briefings/now.pdf?region=441202")
+    assert got.status_code == 200 and got.data.startswith(b"%PDF")
+    flat = re.sub(r"\s+", " ", pdf_text(got.data, tmp_path))
+    assert "端州区 运行日报" in flat and "2026-07-15 00:00 – 08:00" in flat  # today up to the clock's 08:00
+    with Session(ctx.engine) as s:
+        [b] = bq.briefings(s)
+        assert b.trigger == "demand" and b.state == "ready" and b.pages >= 1
