@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests run against (installed when running as root and missing).
-DEBS   := mosquitto mosquitto-clients postgresql chromium chromium-driver fonts-noto-cjk redis-server systemd
+DEBS   := mosquitto mosquitto-clients postgresql chromium chromium-driver fonts-noto-cjk poppler-utils redis-server systemd
 
 .PHONY: run test bench system-deps schemas docs geo clean
 
