@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("an owner needs at least one --theme")
     if a.action == "add" and a.county:
         from geo import City  # only here: the other commands need no boundaries
+        from settings import Settings
 
-        city = City.load(os.environ.get("ZQ_CITY", "441200"))
+        city = City.load(Settings().city)  # the settings' city (ZQ_CITY)
         unknown = [c for c in a.county if not city.is_county(c)]
         if unknown:
             p.error(f"{', '.join(unknown)} is not a county of {city.name} ({', '.join(city.county_codes)})")

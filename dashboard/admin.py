@@ -391,14 +391,14 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.get("/admin/api/topics")
     @signed_in()
     def list_topics(user: dict[str, Any]) -> Response:
-        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key)]
+        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key, user.get("counties"))]
         return _json({"themes": keys, "errors": [str(e) for e in ctx.topics.errors()
                                                   if e.file.removesuffix(".yaml") in keys]})
 
     @server.get("/admin/api/topics/<key>")
     @signed_in()
     def read_topic(user: dict[str, Any], key: str) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key):
+        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return refuse(user, "read", key)
         with Session(ctx.engine) as s:
             versions = [{"version": v.version, "author": v.author, "at": v.created_at.isoformat(), "note": v.note}
@@ -409,7 +409,7 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.post("/admin/api/topics/<key>")
     @signed_in(write=True)
     def write_topic(user: dict[str, Any], key: str) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key):
+        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return refuse(user, "save", key)
         body = body_of(ThemeBody)
         if isinstance(body, Response):
@@ -419,7 +419,7 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.post("/admin/api/topics/<key>/rollback/<int:version>")
     @signed_in(write=True)
     def rollback(user: dict[str, Any], key: str, version: int) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key):
+        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return refuse(user, "rollback", key)
         with Session(ctx.engine) as s:
             row = aq.theme_version(s, key, version)
@@ -431,7 +431,7 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.get("/admin/api/topics/<key>/diff")
     @signed_in()
     def diff(user: dict[str, Any], key: str) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key):
+        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return refuse(user, "read", key)
         a, b = request.args.get("from", type=int), request.args.get("to", type=int)
         with Session(ctx.engine) as s:
@@ -462,7 +462,7 @@ def register(server: Flask, ctx: AppContext) -> None:
             return _json({"error": "a wall screen reads alarms on the wall"}, 403)
         with Session(ctx.engine) as s:
             rows = alq.open_alarms(s) if request.args.get("state", "open") == "open" else alq.recent_alarms(s)
-            mine = [alarm_dict(a) for a in rows if auth.can_handle_alarm(user["role"], user["themes"], a.theme)]
+            mine = [alarm_dict(a) for a in rows if auth.handles(user, a.theme, a.county_adcode)]
         return _json({"alarms": mine})
 
     @server.post("/admin/api/alarms/<int:alarm_id>/<action>")

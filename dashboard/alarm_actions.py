@@ -48,9 +48,11 @@ def act(ctx: AppContext, user: dict[str, Any], alarm_id: int, action: str) -> Do
         target = f"alarm:{alarm_id}"
         if action not in ACTIONS:
             return Done(None, f"unknown action {action!r}", 400)
-        if not auth.can_handle_alarm(user["role"], user.get("themes", []), alarm.theme):
-            adq.audit(s, now, user["username"], action, target, f"not this user's alarm ({alarm.theme})",
-                      allowed=False)
+        if not auth.handles(user, alarm.theme, alarm.county_adcode):
+            adq.audit(s, now, user["username"], action, target,
+                      f"not this user's alarm ({alarm.theme}, {alarm.county_adcode or 'city'})", allowed=False)
+            if not auth.may_see(user, alarm.county_adcode):
+                return Done(None, f"无权访问: alarm {alarm_id} is outside {user['username']}'s counties", 403)
             return Done(None, f"{user['username']} may not handle alarms of {alarm.theme}", 403)
         try:
             if action == "ack":
@@ -83,6 +85,10 @@ def silence(ctx: AppContext, user: dict[str, Any], minutes: float, rule: str | N
         if not allowed:
             adq.audit(s, now, user["username"], "silence", target, "not allowed", allowed=False)
             return Done(None, f"{user['username']} may not silence {rule or 'every rule'}", 403)
+        if not auth.may_see(user, county):  # a county user silences within their county, and names it
+            adq.audit(s, now, user["username"], "silence", target, "outside the user's counties", allowed=False)
+            return Done(None, f"无权访问: {user['username']} silences only in "
+                              f"{', '.join(sorted(auth.county_scope(user) or []))} (name the county)", 403)
         try:
             row = lifecycle.silence(s, user["username"], now, minutes, rule, source, county, reason)
         except lifecycle.AlarmError as e:
@@ -107,6 +113,9 @@ def advance(ctx: AppContext, user: dict[str, Any], case_id: str, step: int, note
         if case.origin == "alarm":
             alarm = s.get(Alarm, int(case.origin_id))
             theme = alarm.theme if alarm else None
+        if not auth.may_see(user, case.county_adcode):
+            adq.audit(s, now, user["username"], "advance", target, "outside the user's counties", allowed=False)
+            return Done(None, f"无权访问: case {case_id} is outside {user['username']}'s counties", 403)
         if not auth.can_handle_alarm(user["role"], user.get("themes", []), theme) or case.origin != "alarm":
             why = ("follows the city's 数字城管 system" if case.origin != "alarm"
                    else f"not this user's case ({theme})")

@@ -72,8 +72,11 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 
-def can_edit(role: str, themes: list[str], theme_key: str) -> bool:
-    """Admins edit every theme; an owner edits the themes given to them; nobody else edits."""
+def can_edit(role: str, themes: list[str], theme_key: str, counties: list[str] | None = None) -> bool:
+    """Admins edit every theme; an owner edits the themes given to them; nobody else edits. The theme files are the
+    city's: a user bound to counties edits none of them."""
+    if counties:
+        return False
     return role == "admin" or (role == "owner" and theme_key in themes)
 
 
@@ -106,3 +109,9 @@ def may_see(user: Mapping[str, Any] | None, county: str | None) -> bool:
     records that belong to no county; a city-level user sees every record."""
     scope = county_scope(user)
     return scope is None or county in scope
+
+
+def handles(user: Mapping[str, Any], theme: str | None, county: str | None) -> bool:
+    """Whether a signed-in user handles an alarm or case of that theme in that county (their role and themes, and
+    their counties when they are bound to some)."""
+    return can_handle_alarm(user["role"], list(user.get("themes") or []), theme) and may_see(user, county)

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 from sqlalchemy.orm import Session
 
+from dashboard import scope
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from measures import devices
@@ -55,6 +56,7 @@ class DrillView:
     at: datetime | None = None
     metric: str = OPEN_EVENTS
     screen: float = 1.0  # the screen's width over 1920 px (not in the URL: each screen knows its own)
+    visible: frozenset[str] | None = None  # the viewer's counties (None: the city); not in the URL (dashboard/scope)
 
     def params(self, scope_default: tuple[str, ...], **changes: object) -> dict[str, str | None]:
         """URL parameters of this view (defaults left out)."""
@@ -91,7 +93,8 @@ def metric_choices(themes: Sequence[Theme] = THEMES, city: City | None = None) -
 
 
 def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, ...], default: tuple[str, ...],
-                now: datetime, width: int | None = None, themes: Sequence[Theme] = THEMES) -> DrillView:
+                now: datetime, width: int | None = None, themes: Sequence[Theme] = THEMES,
+                visible: frozenset[str] | None = None) -> DrillView:
     """The view a drill URL names; unknown layers, bad times and times outside the last 24 h are dropped."""
     lang = "en" if params.get("lang", default_lang) == "en" else "zh"
     if "layers" in params:
@@ -111,7 +114,7 @@ def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, .
     if metric not in {k for k, *_ in metric_choices(themes)}:
         metric = OPEN_EVENTS
     screen = max(1.0, min(4.0, (width or 1920) / 1920))
-    return DrillView(lang=lang, layers=layers, at=at, metric=metric, screen=screen)
+    return DrillView(lang=lang, layers=layers, at=at, metric=metric, screen=screen, visible=visible)
 
 
 def replay_end(now: datetime) -> datetime:
@@ -246,10 +249,12 @@ def see_through(traces: list[Any], layers: tuple[str, ...]) -> None:
 
 
 def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetime) -> tuple[dict, str, Shading]:
-    """The city drill map: counties by the chosen measure and the chosen layers, at the view's moment."""
-    data = map_data(ctx, session, None, view.at, "devices" in view.layers, now)
+    """The city drill map: counties by the chosen measure and the chosen layers, at the view's moment; a county
+    user's counties only, the others outlined with no figure and no points."""
+    data = visible_data(ctx, session, view, now)
     shading, title = city_shading(ctx, session, data, view.metric, view.lang)
     names = ctx.names_en if view.lang == "en" else ctx.names
+    shading = scope.mask(shading, view.visible, names)
     reg = ctx.registries.layers
     if "county_choropleth" in view.layers:
         traces = reg.build("county_choropleth", ctx.counties_wall, shading, names)
@@ -264,6 +269,16 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True) + labels
     figure = fit_screen(map_figure_dict(clickable(traces), b, legend=True), view.screen)
     return with_key(figure, view, data, shading), title, shading
+
+
+def visible_data(ctx: AppContext, session: Session, view: DrillView, now: datetime) -> MapData:
+    """The city's map data, or only that of the viewer's counties."""
+    with_devices = "devices" in view.layers
+    if view.visible is None:
+        return map_data(ctx, session, None, view.at, with_devices, now)
+    parts = [map_data(ctx, session, c, view.at, with_devices, now) for c in sorted(view.visible)]
+    return MapData(at=parts[0].at, live=parts[0].live, events=[e for p in parts for e in p.events],
+                   devices=[d for p in parts for d in p.devices])
 
 
 def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillView,

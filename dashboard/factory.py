@@ -12,7 +12,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import admin, auth, briefing_routes, connection, headers, health, ids, metrics
+from dashboard import admin, auth, briefing_routes, connection, headers, health, ids, metrics, scope
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
@@ -136,15 +136,21 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         __name__, title=f"{city.name}一网统管", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
         update_title=None, serve_locally=True, clock=clock,
     )
-    app.layout = html.Div([
-        dcc.Location(id=ids.URL, refresh="callback-nav"),
-        dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
-        dcc.Store(id=ids.VIEWPORT),
-        dcc.Store(id=ids.COUNTIES, data=sorted(ctx.names)),
-        dcc.Store(id=ids.PAGE_KEY),
-        html.Div(id=ids.PAGE),
-        connection.banner(),
-    ])
+
+    def shell() -> html.Div:
+        """The page's frame; a county user's wall rotates through their counties only."""
+        visible = scope.current()
+        return html.Div([
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+            dcc.Store(id=ids.VIEWPORT),
+            dcc.Store(id=ids.COUNTIES, data=sorted(visible if visible is not None else ctx.names)),
+            dcc.Store(id=ids.PAGE_KEY),
+            html.Div(id=ids.PAGE),
+            connection.banner(),
+        ])
+
+    app.layout = shell
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.PAGE_KEY, "data"), Input(ids.URL, "pathname"),
                   Input(ids.URL, "search"), State(ids.PAGE_KEY, "data"), State(ids.VIEWPORT, "data"))
@@ -160,10 +166,13 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         return page_for(path, search, params, lang, width), key
 
     def page_for(path: str, search: str | None, params: dict[str, str], lang: str, width: int | None) -> Any:
+        if not scope.allowed_path(ctx, scope.current(), path, search):
+            return scope.forbidden(lang)
         if path == plan.PATH:
             return plan.layout(ctx, lang)
         if path == wall.PATH:
-            return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names), ctx.theme_keys()), search)
+            return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names), ctx.theme_keys(),
+                                               scope.current()), search)
         if path == citymap.PATH:
             return citymap.layout(ctx, search, width)
         if path == consistency.PATH:
@@ -201,6 +210,9 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     admin.register(app.server, ctx)
     briefing_routes.register(app.server, ctx, runtime if start_feeds else None)  # /briefings; the briefing role
     headers.register(app, settings)
+    # After the sign-in gate (the user is known) and before the shared answers (a refusal is never answered).
+    scope.register(app.server, ctx, next(k for k, v in app.callback_map.items()
+                                         if k.startswith(f"..{ids.PAGE}.children") and "@" not in k))
     wall.register_shared_answers(app, ctx)  # after the sign-in gate: an answer goes only to whoever may ask
     monitor = health.register(app.server, ctx, runtime)
     metrics.register(app.server, monitor)

@@ -18,6 +18,7 @@ from dashboard.i18n import Texts, pick
 from dashboard.pages.common import header, query
 from store import alarm_queries as alq
 from store import delivery_queries as dq
+from store import scope_queries as sq
 from store.models import Alarm
 
 PATH = "/alarms"
@@ -96,7 +97,7 @@ def alarm_row(ctx: AppContext, a: Alarm, lang: str, may: bool) -> html.Tr:
 def table(ctx: AppContext, user: dict[str, Any], lang: str) -> Any:
     """The open alarms this user may see, grouped by source."""
     with Session(ctx.engine) as s:
-        alarms = [a for a in alq.open_alarms(s) if auth.can_handle_alarm(user["role"], user["themes"], a.theme)]
+        alarms = [a for a in alq.open_alarms(s) if auth.handles(user, a.theme, a.county_adcode)]
         if not alarms:
             return html.Div(tx("none", lang), className="empty", id="alarm-none")
         body = []
@@ -107,10 +108,14 @@ def table(ctx: AppContext, user: dict[str, Any], lang: str) -> Any:
     return html.Table(html.Tbody(body), className="al-table", id="alarm-table-rows")
 
 
-def deliveries(ctx: AppContext) -> Any:
-    """The latest notifications and how they went."""
+def deliveries(ctx: AppContext, user: dict[str, Any] | None = None) -> Any:
+    """The latest notifications and how they went (a county user: those of their counties' alarms)."""
+    visible = auth.county_scope(user)
     with Session(ctx.engine) as s:
-        rows = dq.recent_deliveries(s, 20)
+        rows = dq.recent_deliveries(s, 20 if visible is None else 200)
+        if visible is not None:
+            where = sq.alarm_counties(s, (d.alarm_id for d in rows if d.alarm_id is not None))
+            rows = [d for d in rows if d.alarm_id is not None and where.get(d.alarm_id) in visible][:20]
         tz = ctx.now().tzinfo
         head = html.Thead(html.Tr([html.Th(h) for h in ("时间 / at", "事件 / event", "接收方 / hook", "状态 / status",
                                                         "次数 / tries", "结果 / result")]))
@@ -138,7 +143,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                 html.Div(table(ctx, user, lang), id=TABLE)]),
             html.Div(className="panel al-notes", children=[
                 html.Header(html.H2(tx("deliveries", lang)), className="panel-head"),
-                html.Div(deliveries(ctx), id=DELIVERIES)]),
+                html.Div(deliveries(ctx, user), id=DELIVERIES)]),
             dcc.Interval(id=TICK, interval=int(ctx.settings.tick_seconds * 1000)),
             beat_store("alarms"),
         ])
@@ -155,7 +160,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if user is None or user["role"] == "wall":
             return no_update, no_update, beat(ctx)
         lang = "en" if query(search).get("lang") == "en" else "zh"
-        return table(ctx, user, lang), deliveries(ctx), beat(ctx)
+        return table(ctx, user, lang), deliveries(ctx, user), beat(ctx)
 
     @app.callback(Output(RESULT, "children"), Output(TABLE, "children", allow_duplicate=True),
                   Input({"type": ACT, "id": ALL, "act": ALL}, "n_clicks"), State(SILENCE_MIN, "value"),

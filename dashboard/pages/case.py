@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from flask import session
 from sqlalchemy.orm import Session
 
-from dashboard import alarm_actions, ids
+from dashboard import alarm_actions, ids, scope
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.pages.common import query
@@ -140,6 +140,7 @@ def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> 
 
 def register(app: Dash, ctx: AppContext) -> None:
     """Moving a case opened from an alarm along the workflow (the user checked at the server)."""
+    scope.bind(ADVANCE_CASE, "data", scope.case_value)
 
     @app.callback(Output(ADVANCE_RESULT, "children"), Output(ids.PAGE, "children", allow_duplicate=True),
                   Input(ADVANCE_GO, "n_clicks"), State(ADVANCE_CASE, "data"), State(ADVANCE_STEP, "value"),

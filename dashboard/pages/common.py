@@ -46,6 +46,8 @@ class View:
     counties: bool = False
     layout: tuple[int, int] | None = None  # ?layout=3x1: screens across × down of a spliced wall (else the viewport's)
     tile: tuple[int, int] | None = None  # ?tile=2/3: this browser drives screen 2 of 3 across, one layout for all
+    # The counties the viewer may see (None: the whole city): not in the URL, the signed-in user's (dashboard/scope.py).
+    visible: frozenset[str] | None = None
 
     @property
     def wide(self) -> bool | None:
@@ -92,8 +94,9 @@ def _pair(text: str | None, sep: str) -> tuple[int, int] | None:
 
 
 def parse_view(params: dict[str, str], default_lang: str, counties: set[str],
-               keys: tuple[str, ...] = THEME_KEYS) -> View:
-    """The view a URL names (keys: the themes there are now); unknown values fall back to defaults."""
+               keys: tuple[str, ...] = THEME_KEYS, visible: frozenset[str] | None = None) -> View:
+    """The view a URL names (keys: the themes there are now); unknown values fall back to defaults. A viewer who
+    sees some counties only (`visible`) is shown one of theirs: the one named, else the first."""
     themes = tuple(k for k in params.get("themes", "").split(",") if k in keys) or keys
     theme = params.get("theme") if params.get("theme") in keys else themes[0]
     try:
@@ -101,13 +104,15 @@ def parse_view(params: dict[str, str], default_lang: str, counties: set[str],
     except ValueError:
         rotate = 0.0
     county = params.get("county") if params.get("county") in counties else None
+    if visible is not None and county not in visible:
+        county = min(visible)
     tile = _pair(params.get("tile"), "/")
     if tile is not None and not (tile[0] <= tile[1] <= MAX_TILES):
         tile = None
     return View(lang="en" if params.get("lang", default_lang) == "en" else "zh", theme=theme, county=county,
                 kiosk=params.get("kiosk") in ("1", "true", "yes"), themes=themes, rotate_s=rotate,
                 counties=params.get("counties") in ("1", "true", "yes"), layout=_pair(params.get("layout"), "x"),
-                tile=tile)
+                tile=tile, visible=visible)
 
 
 def status_chips(health: dict[str, FeedHealth], dead_letters: int, conditions: Conditions | None,

@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from dashboard import drill, ids
+from dashboard.scope import current as viewer_scope
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
@@ -29,7 +30,7 @@ def view_for(ctx: AppContext, scope: str, search: str | None, width: int | None 
     """The drill view a URL's query names, for a scope, on a screen that wide."""
     offered, default = scope_layers(scope)
     return drill.parse_drill(query(search), ctx.settings.lang, offered, default, ctx.now(), width,
-                            ctx.themes())
+                             ctx.themes(), viewer_scope())
 
 
 def legend(shading: Shading | None, extra: str = "") -> list[Any]:

@@ -11,6 +11,7 @@ from dash import dcc, html
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
+from dashboard.scope import current as viewer_scope
 from dashboard.i18n import pick
 from dashboard.pages.common import breadcrumbs, header, href
 from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate_period
@@ -68,8 +69,9 @@ def _score(r: RegionEvaluation, lang: str) -> html.Td:
                               "Score = Σ weight × indicator / Σ weight over indicators with a value", lang))
 
 
-def table(ctx: AppContext, ev: Evaluation, lang: str) -> html.Table:
-    """Counties by rank, then the city; each indicator's header explains it on hover."""
+def table(ctx: AppContext, ev: Evaluation, lang: str, visible: frozenset[str] | None = None) -> html.Table:
+    """Counties by rank, then the city; each indicator's header explains it on hover. A county user sees their
+    counties' rows (with their rank among all) and not the city's."""
     keys = list(INDICATORS)
     head = html.Tr([html.Th(pick("排名", "Rank", lang)), html.Th(pick("区县", "County", lang)),
                     html.Th(pick("综合得分", "Score", lang)), html.Th(pick("上报", "Reports", lang)),
@@ -84,8 +86,9 @@ def table(ctx: AppContext, ev: Evaluation, lang: str) -> html.Table:
             html.Td("—" if rank is None else str(rank), className="ev-rank"), html.Td(place, className="ev-name"),
             _score(r, lang), html.Td(str(r.reported)), *[_cell(r.values[k], lang) for k in keys]])  # type: ignore[index]
 
-    body = [row(ev.counties[e.region], e.rank, "ev-row") for e in ev.ranking]
-    body.append(row(ev.city, None, "ev-row ev-city"))
+    body = [row(ev.counties[e.region], e.rank, "ev-row") for e in ev.ranking if visible is None or e.region in visible]
+    if visible is None:
+        body.append(row(ev.city, None, "ev-row ev-city"))
     return html.Table([html.Thead(head), html.Tbody(body)], className="ev-table", id="evaluation-table")
 
 
@@ -115,7 +118,7 @@ def layout(ctx: AppContext, params: dict[str, str], lang: str) -> html.Div:
                 html.Span(pick("指标含义、公式与出处：悬停表头；docs/evaluation.md",
                                "Hover a header for its meaning, formula and source (docs/evaluation.md)", lang),
                           className="panel-meta")]),
-            html.Div(table(ctx, ev, lang), className="panel-body scroll ev-wrap")])]),
+            html.Div(table(ctx, ev, lang, viewer_scope()), className="panel-body scroll ev-wrap")])]),
     ])
 
 

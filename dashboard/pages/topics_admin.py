@@ -131,7 +131,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
             html.Button("登录 / Sign in", id=LOGIN_GO, n_clicks=0),
             html.Div(id=LOGIN_MSG, className="problem")])
     else:
-        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key)]
+        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key, user.get("counties"))]
         first = keys[0] if keys else None
         text = ctx.topics.path(first).read_text(encoding="utf-8") if first else ""
         body = html.Div(className="admin-grid", children=[
@@ -190,7 +190,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input(PICK, "value"), prevent_initial_call=True)
     def load(key: str | None) -> tuple[Any, Any, Any]:
         user = _user()
-        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
+        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return no_update, no_update, no_update
         return ctx.topics.path(key).read_text(encoding="utf-8"), _versions(ctx, key), newest_version(ctx, key)
 
@@ -199,7 +199,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input(EDITOR, "n_blur"), State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
     def show(_n: int, _rev: int, _blur: int, text: str | None, key: str | None) -> Any:
         user = _user()
-        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
+        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return html.Div("403", className="problem")
         return preview(ctx, text or "", key, "zh")
 
@@ -209,7 +209,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         user = _user()
         if user is None or not auth.csrf_ok(session, csrf):
             return html.Div("请重新登录 / sign in again", className="problem"), no_update, no_update
-        if not key or not auth.can_edit(user["role"], user["themes"], key):
+        if not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             with Session(ctx.engine) as s, s.begin():
                 aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme",
                          allowed=False)
@@ -268,7 +268,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                   State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
     def diff(_n: int, version: int | None, text: str | None, key: str | None) -> Any:
         user = _user()
-        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key):
+        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
             return html.Div("403", className="problem")
         if version:  # a saved version; without one, the file the wall shows now
             with Session(ctx.engine) as s:

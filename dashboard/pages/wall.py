@@ -19,7 +19,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, dcc, html, no_update
 from flask import Response, g, has_request_context, request
 from sqlalchemy.orm import Session
 
-from dashboard import ids
+from dashboard import ids, scope
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
@@ -87,9 +87,9 @@ class MapState:
 
 
 def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
-              alarms: list[Any] | None = None) -> MapState:
+              alarms: list[Any] | None = None, visible: frozenset[str] | None = None) -> MapState:
     """The theme's map measure: open cases by county, or AQI by county in the standard's colours; each county's
-    open alarms beside its label."""
+    open alarms beside its label. Counties outside `visible` are outlined with no figure."""
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
     measures = ctx.registries.measures
@@ -106,7 +106,8 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
         state = MapState(classed(values, names, unit, adcodes), t("map_title", lang), unit)
     per_county = (alq.open_by_county(session) if alarms is None
                   else dict(Counter(a.county_adcode for a in alarms if a.county_adcode)))
-    return with_alarms(state, per_county, lang)
+    state = with_alarms(state, per_county, lang)
+    return state if visible is None else replace(state, shading=scope.mask(state.shading, visible, names))
 
 
 def with_alarms(state: MapState, alarms: dict[str, int], lang: str) -> MapState:
@@ -186,8 +187,9 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
     lang = view.lang
     left, right = columns(ctx, th)
     with Session(ctx.engine) as s:
-        state = map_state(ctx, s, th, lang)
-        banner, banner_cls = takeover(ctx, s, lang, search)
+        alarms = visible_alarms(alq.open_alarms(s, limit=None), view.visible)
+        state = map_state(ctx, s, th, lang, alarms, view.visible)
+        banner, banner_cls = takeover(ctx, s, lang, search, alarms)
     title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
     map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
     size = "three" if max(len(left), len(right)) > 2 else "two"
@@ -250,7 +252,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def tick(_n: int, panel_ids: list[dict[str, str]], search: str | None, hashes: dict[str, str] | None,
              width: int | None, shown_version: str | None) -> tuple[Any, ...]:
-        view = parse_view(query(search), ctx.settings.lang, set(ctx.names), ctx.theme_keys())
+        view = parse_view(query(search), ctx.settings.lang, set(ctx.names), ctx.theme_keys(), scope.current())
         names = [p["name"] for p in panel_ids]
         th = ctx.theme(view.theme)
         if shown_version is not None and ctx.topics.fingerprint() != shown_version:
@@ -263,7 +265,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if missing:  # a page drawn from other panels than the theme's now (rare): render those on their own
             by_id = {p.id: p for p in (*th.placed(), STRIP)}
             placed = [by_id.get(n) or Placed(n, PanelDef(type=n, column="left")) for n in missing]
-            extra = render_panels(ctx, placed, view.lang, view.county, view.theme)
+            extra = render_panels(ctx, placed, view.lang, view.county, view.theme, visible=view.visible)
             for n, body, meta, cls in zip(missing, *extra, strict=True):
                 f["panels"][n] = [body, meta, cls]
                 f["digests"][n] = digest([body, meta, cls])
@@ -313,7 +315,8 @@ SHARED = ("@status", "@ticker", "@map", "@legend", "@takeover", "@takeover-class
 def shared_frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]:
     """The tick of a view, rendered once per tick window and shared by every screen showing it (ctx.ticks)."""
     window = int(ctx.clock.time() // ctx.settings.tick_seconds)
-    key = (f"wall:{ctx.topics.fingerprint()}:{th.key}:{view.county or '-'}:{view.lang}:{int(sound)}:"
+    seen = ",".join(sorted(view.visible)) if view.visible is not None else "*"
+    key = (f"wall:{ctx.topics.fingerprint()}:{th.key}:{view.county or '-'}:{seen}:{view.lang}:{int(sound)}:"
            f"{ctx.settings.tick_seconds:g}")
     f = ctx.ticks.get(key, window, lambda: {**frame(ctx, th, view, sound), "window": window})
     if f.get("window", window) < window and has_request_context():
@@ -349,7 +352,9 @@ def register_shared_answers(app: Dash, ctx: AppContext) -> None:
         if body.get("output") != output:
             return None
         window = int(ctx.clock.time() // ctx.settings.tick_seconds)
-        digest_ = hashlib.blake2b(orjson.dumps([body.get("state"), window, ctx.topics.fingerprint()]),
+        # The viewer's counties are part of the state: a county user's screen never gets the city's answer.
+        seen = sorted(scope.current() or ["*"])
+        digest_ = hashlib.blake2b(orjson.dumps([body.get("state"), window, ctx.topics.fingerprint(), seen]),
                                   digest_size=16).hexdigest()
         return digest_
 
@@ -387,10 +392,11 @@ def frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]
     # One snapshot for the whole tick: the panels, the map and the header read the store as of one moment, so two
     # of them never straddle an ingest commit (one figure in two places shows one value).
     with snapshot(ctx.engine) as s:
-        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme, session=s)
+        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme, session=s,
+                                               visible=view.visible)
         # The city's open alarms, read once a tick: the map's ⚠ counts, the header and ticker, the banner.
-        alarms = alq.open_alarms(s, limit=None)
-        state = map_state(ctx, s, th, view.lang, alarms)
+        alarms = visible_alarms(alq.open_alarms(s, limit=None), view.visible)
+        state = map_state(ctx, s, th, view.lang, alarms, view.visible)
         cond = conditions(s, ctx.now(), view.county, alarms)
         status = status_chips(ctx.health(s), q.dead_letter_count(s), cond, view.lang)
         lines = ticker(s, cond, view.lang, view.county)
@@ -405,6 +411,11 @@ def frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]
     out["digests"] = {**{n: digest(v) for n, v in out["panels"].items()},
                       **{k: digest(v) for k, v in out["shared"].items()}, "@shading": digest(out["shading"])}
     return out
+
+
+def visible_alarms(alarms: list[Any], visible: frozenset[str] | None) -> list[Any]:
+    """The alarms a viewer sees: all for the city, their counties' for a county user."""
+    return alarms if visible is None else [a for a in alarms if scope.sees(visible, a.county_adcode)]
 
 
 def as_json(value: Any) -> Any:
@@ -470,7 +481,8 @@ def clicked_county(click: dict[str, Any] | None, figure: dict[str, Any] | None,
 
 def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str | None,
                   theme_key: str | None, theme: Theme | None = None,
-                  session: Session | None = None) -> tuple[list[Any], list[Any], list[str]]:
+                  session: Session | None = None,
+                  visible: frozenset[str] | None = None) -> tuple[list[Any], list[Any], list[str]]:
     """Bodies, freshness lines and classes of the placed panels, in one session (theme: an unsaved edit's; session:
     the caller's, a tick's snapshot)."""
     bodies, metas, classes = [], [], []
@@ -480,7 +492,7 @@ def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str 
                          names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key,
                          theme_def=ctx.theme_for_panels(th) if th is not None else None,
                          counties=ctx.counties_wall, layers=ctx.registries.layers, measures=ctx.registries.measures,
-                         city=ctx.city)
+                         city=ctx.city, visible=visible)
         for p in placed:
             body, meta, cls = render_one(ctx, p, inp)
             bodies.append(body)

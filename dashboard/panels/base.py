@@ -51,6 +51,12 @@ class PanelInput:
     layers: Any = None  # the layer registry (layers.LayerRegistry), for map panels
     measures: MeasureRegistry = field(default_factory=lambda: default_measures())  # every figure is read here
     city: City = field(default_factory=default_city)  # the app's city (settings --city): its adcode and counties
+    # The counties the viewer may see (None: the whole city): a panel comparing counties shows these only.
+    visible: frozenset[str] | None = None
+
+    def sees(self, county: str | None) -> bool:
+        """Whether the viewer may see that county's figures."""
+        return self.visible is None or county in self.visible
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ indicators, their meanings and formulas on hover; the full table is /evaluation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -56,7 +57,7 @@ def render_evaluation(inp: PanelInput) -> PanelOutput:
     ev = evaluate_period(inp.session, *period_days(s.period, inp.now), inp.now, CITY_TZ, list(inp.city.counties),
                          inp.city.adcode)
     rows = []
-    for entry in ev.ranking[:s.top]:
+    for entry in [e for e in ev.ranking if inp.sees(e.region)][:s.top]:
         r = ev.counties[entry.region]
         score = r.score
         rows.append(html.Li(className="row ev-panel-row" + (" ev-mine" if entry.region == inp.county else ""),
@@ -68,6 +69,8 @@ def render_evaluation(inp: PanelInput) -> PanelOutput:
                       **{"data-value": "" if score is None else repr(score)}),
         ]))
     covered = ev.city.weight_covered
+    if inp.visible is not None:  # a county user: not the city's figure either
+        ev = replace(ev, city=replace(ev.city, score=None))
     foot = pick(f"综合得分 = Σ权重×指标（权重覆盖 {100 * covered:.0f}%）· 全市 "
                 f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · 悬停看指标",
                 f"Score = Σ weight × indicator ({100 * covered:.0f}% of the weight) · city "

@@ -648,8 +648,8 @@ def county_values(inp: PanelInput, measure: str) -> CountyValues | None:
     if defined is None and not defs:
         return None
     got = inp.measures.latest(inp.session, [measure], list(inp.city.counties), inp.now).get(measure, {})
-    values = {c: p.value for c, p in got.items()}
-    newest = max((p.ts for p in got.values()), default=None)
+    values = {c: p.value for c, p in got.items() if inp.sees(c)}
+    newest = max((p.ts for c, p in got.items() if inp.sees(c)), default=None)
     if defined is not None and not defs:
         unit = defined.unit or (t("legend_cases", lang) if defined.unit == "件" else "")
         return CountyValues(inp.measures.key(measure), pick(defined.label_zh, defined.label_en, lang),

@@ -29,11 +29,14 @@ def app_with_themes(tmp_path: Path, clock: Clock | None = None, **settings: Any)
                       start_feeds=False, clock=clock)
 
 
-def add_user(db: str, username: str, role: str, password: str, *themes: str) -> None:
+def add_user(db: str, username: str, role: str, password: str, *themes: str, counties: tuple[str, ...] | list[str] = ()
+             ) -> None:
     """Add a user with the command an administrator runs (the password from the environment, never argv)."""
     args = [sys.executable, "-m", "dashboard", "users", "add", username, "--role", role, "--db", db]
     for key in themes:
         args += ["--theme", key]
+    for county in counties:
+        args += ["--county", county]
     done = subprocess.run(args, cwd=ROOT, env={**os.environ, "ZQ_NEW_PASSWORD": password}, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
