@@ -524,15 +524,25 @@ def due_day(now: datetime, at: str) -> date | None:
     return local.date() - timedelta(days=1) if local.time() >= dtime(hh, mm) else None
 
 
+# A scheduled briefing that failed is tried again after this, up to TRIES attempts in all; one left `making` longer
+# than twice the printing's time limit was abandoned by a process that stopped, and is tried again too.
+RETRY_AFTER = timedelta(minutes=10)
+TRIES = 3
+
+
 def run_schedule(ctx: AppContext) -> list[int]:
-    """Make the due day's scheduled briefings not made yet: the city's, then each county's (ids made)."""
-    day = due_day(ctx.now(), ctx.settings.briefing_at)
+    """Make the due day's scheduled briefings not made yet: the city's, then each county's (ids made); a failed or
+    abandoned one is tried again (RETRY_AFTER, TRIES)."""
+    now = ctx.now()
+    day = due_day(now, ctx.settings.briefing_at)
     if day is None:
         return []
     made = []
+    abandoned = now - timedelta(seconds=2 * ctx.settings.briefing_timeout_s + 60)
     for region in (ctx.city.adcode, *ctx.city.counties):
-        with Session(ctx.engine) as s:
-            if bq.exists(s, bq.schedule_key(day, region)):
+        key = bq.schedule_key(day, region)
+        with Session(ctx.engine) as s, s.begin():
+            if bq.exists(s, key) and not bq.release_for_retry(s, key, now, now - RETRY_AFTER, abandoned, TRIES):
                 continue
         bid = make_briefing(ctx, region, day, "schedule", ctx.settings.lang)
         if bid is not None:

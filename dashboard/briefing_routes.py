@@ -4,7 +4,7 @@ refused with 403 无权访问. Plain HTML that reads on a phone (390 px wide) as
 
 from __future__ import annotations
 
-import atexit
+import threading
 import html as htmllib
 from typing import Any
 
@@ -12,7 +12,7 @@ from flask import Flask, Response, request, session
 from sqlalchemy.orm import Session
 
 from dashboard import auth
-from dashboard.briefing import BriefingRole, make_briefing
+from dashboard.briefing import make_briefing
 from dashboard.context import AppContext
 from dashboard.i18n import pick
 from store import briefing_queries as bq
@@ -109,8 +109,12 @@ def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: s
             "</body></html>")
 
 
-def register(server: Flask, ctx: AppContext, runtime: Any = None) -> None:
-    """Add the briefings' routes; with a runtime whose process runs the `briefing` role, start that role too."""
+ON_DEMAND_WAIT_S = 15.0
+
+
+def register(server: Flask, ctx: AppContext) -> None:
+    """Add the briefings' routes."""
+    making = threading.BoundedSemaphore(1)
 
     def lang() -> str:
         return "en" if request.args.get("lang", ctx.settings.lang) == "en" else "zh"
@@ -132,8 +136,16 @@ def register(server: Flask, ctx: AppContext, runtime: Any = None) -> None:
             return Response("unknown region", status=404, mimetype="text/plain")
         if not _allowed(ctx, region):
             return _forbidden()
-        now = ctx.now()
-        bid = make_briefing(ctx, region, now.date(), "demand", lang(), end=now)
+        # One Chromium at a time per web process: a burst of clicks waits its turn briefly, then is told to retry,
+        # rather than starting a browser per request (each takes ~2 s of a core and ~150 MB).
+        if not making.acquire(timeout=ON_DEMAND_WAIT_S):
+            return Response("日报生成中，请稍后再试 / another briefing is being made, try again shortly", status=503,
+                            mimetype="text/plain", headers={"Retry-After": "10"})
+        try:
+            now = ctx.now()
+            bid = make_briefing(ctx, region, now.date(), "demand", lang(), end=now)
+        finally:
+            making.release()
         with Session(ctx.engine) as s:
             b = bq.briefing(s, bid, with_pdf=True) if bid is not None else None
             if b is None or b.state != "ready":
@@ -154,7 +166,3 @@ def register(server: Flask, ctx: AppContext, runtime: Any = None) -> None:
             b = bq.briefing(s, briefing_id, with_pdf=True)
             return _pdf(b)  # type: ignore[arg-type]
 
-    if runtime is not None and "briefing" in ctx.settings.active_roles():
-        role = BriefingRole(ctx, runtime.holder).start()
-        server.config["ZQ_BRIEFING"] = role
-        atexit.register(role.stop)

@@ -13,6 +13,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import admin, auth, briefing_routes, connection, headers, health, ids, metrics, scope
+from dashboard.briefing import BriefingRole
 from dashboard.context import AppContext, Registries
 from dashboard.i18n import t
 from dashboard.grids import GridProvider
@@ -93,6 +94,10 @@ def theme_store(settings: Settings, registries: Registries) -> ThemeStore:
 def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     """A process without the web role: migrates the store and starts the background roles it names."""
     clock = clock or clock_of(settings)
+    roles = settings.active_roles()
+    if "briefing" in roles:  # the briefing draws the wall's figures: it needs the pages' context
+        ctx, runtime = build_context(settings, clock)
+        return start_briefing(ctx, runtime.start(roles))
     engine = make_engine(settings.db)
     migrate(engine)
     registries = build_registries(settings)
@@ -100,7 +105,35 @@ def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     parts = alert_parts(settings, engine, registries.rules, lambda: topics.themes() or THEMES, clock,
                         registries.measures)
     return Runtime(settings, engine, registries.feeds, parts, clock,
-                   derived=registries.measures.derived_view()).start(settings.active_roles())
+                   derived=registries.measures.derived_view()).start(roles)
+
+
+def build_context(settings: Settings, clock: Clock) -> tuple[AppContext, Runtime]:
+    """The store (migrated), registries, city, theme files and alert parts of one process, as the pages and the
+    briefing read them, and its runtime (roles not started)."""
+    engine = make_engine(settings.db)
+    migrate(engine)
+    registries = build_registries(settings)
+    city = City.load(settings.city)
+    detail = load_counties(city.adcode, "detail")
+    ctx = AppContext(
+        settings=settings, engine=engine, registries=registries, counties_wall=load_counties(city.adcode, "coarse"),
+        counties_detail=detail, names=dict(city.counties), names_en=dict(city.counties_en),
+        grids=GridProvider(engine, detail), clock=clock,
+        topics=theme_store(settings, registries), ticks=make_cache(settings.cache), city=city,
+    )
+    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock, registries.measures, city)
+    ctx.open_case = parts.open_case
+    ctx.calendar = parts.calendar
+    ctx.alerts = parts.engine
+    return ctx, Runtime(settings, engine, registries.feeds, parts, clock, derived=registries.measures.derived_view())
+
+
+def start_briefing(ctx: AppContext, runtime: Runtime) -> Runtime:
+    """Start the briefing role in this process when its roles name it (under the `briefing` lease)."""
+    if "briefing" in ctx.settings.active_roles():
+        runtime.attach("briefing", BriefingRole(ctx, runtime.holder).start())
+    return runtime
 
 
 def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None = None) -> Dash:
@@ -110,26 +143,10 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     The process's background roles are `app.server.config["ZQ_RUNTIME"]`; stop them with its stop().
     """
     clock = clock or clock_of(settings)
-    engine = make_engine(settings.db)
-    migrate(engine)
-    registries = build_registries(settings)
-    city = City.load(settings.city)
-    wall_counties = load_counties(city.adcode, "coarse")
-    detail = load_counties(city.adcode, "detail")
-    ctx = AppContext(
-        settings=settings, engine=engine, registries=registries, counties_wall=wall_counties,
-        counties_detail=detail, names=dict(city.counties), names_en=dict(city.counties_en),
-        grids=GridProvider(engine, detail), clock=clock,
-        topics=theme_store(settings, registries), ticks=make_cache(settings.cache), city=city,
-    )
-
-    parts = alert_parts(settings, engine, registries.rules, ctx.themes, clock, registries.measures, city)
-    ctx.open_case = parts.open_case
-    ctx.calendar = parts.calendar
-    ctx.alerts = parts.engine
-    runtime = Runtime(settings, engine, registries.feeds, parts, clock, derived=registries.measures.derived_view())
+    ctx, runtime = build_context(settings, clock)
+    city = ctx.city
     if start_feeds:
-        runtime.start(settings.active_roles())
+        start_briefing(ctx, runtime.start(settings.active_roles()))
         atexit.register(runtime.stop)
 
     app = CityDash(
@@ -208,7 +225,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         app.server.wsgi_app = ProxyFix(app.server.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                        x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
     admin.register(app.server, ctx)
-    briefing_routes.register(app.server, ctx, runtime if start_feeds else None)  # /briefings; the briefing role
+    briefing_routes.register(app.server, ctx)  # /briefings
     headers.register(app, settings)
     # After the sign-in gate (the user is known) and before the shared answers (a refusal is never answered).
     scope.register(app.server, ctx, next(k for k, v in app.callback_map.items()

@@ -101,12 +101,23 @@ class Runtime:
         self.holder = new_holder()
         self.roles: frozenset[str] = frozenset()
         self.alert_role: AlertRole | None = None
+        self.attached: dict[str, Any] = {}  # roles started by a layer above (the briefing): stopped with the rest
         self.started_at = clock.now()
         self._stop = threading.Event()
         self._reporter: threading.Thread | None = None
         # derived: the measures computed here from raw data (key → how): KPI messages for them are refused.
         self.feeds = FeedService(settings, engine, feeds, clock=clock, holder=self.holder,
                                  on_batch=self._committed, derived=derived)
+
+    def attach(self, name: str, role: Any) -> None:
+        """Count a role a layer above started (it has stop() and a `leadership` lease) as one of this process's:
+        reported, and stopped with the others."""
+        self.attached[name] = role
+        self.roles = self.roles | {name}
+        if self._reporter is None:
+            self._stop.clear()
+            self._reporter = threading.Thread(target=self._report_loop, name="report", daemon=True)
+            self._reporter.start()
 
     def _committed(self, _batch: Any) -> None:
         if self.alert_role is not None:
@@ -145,6 +156,9 @@ class Runtime:
             self.feeds.stop()
         if self.alert_role is not None:
             self.alert_role.stop()
+        for role in self.attached.values():
+            role.stop()
+        self.attached.clear()
         if self._reporter is not None:
             self._stop.set()
             self._reporter.join(10)
@@ -175,6 +189,10 @@ class Runtime:
                 out["leases"][st.name] = "leader" if st.leading else "standby"
                 if st.name == "alerts":
                     out["alerts"] = st.detail
+        for name, role in self.attached.items():
+            lease = getattr(role, "leadership", None)
+            if lease is not None:
+                out["leases"][name] = "leader" if lease.leading else "standby"
         return out
 
 

@@ -73,11 +73,25 @@ def briefing(session: Session, briefing_id: int, with_pdf: bool = False) -> Brie
     return session.scalar(stmt)
 
 
-def retry_failed(session: Session, key: str) -> None:
-    """Forget a failed scheduled briefing so it may be made again (the schedule retries a failure once an hour)."""
-    row = session.scalar(select(Briefing).where(Briefing.key == key, Briefing.state == "failed"))
-    if row is not None:
-        row.key = f"retried:{row.id}:{key}"[:64]
+def release_for_retry(session: Session, key: str, now: datetime, failed_before: datetime,
+                      abandoned_before: datetime, tries: int) -> bool:
+    """Free a scheduled briefing's key to be tried again: when it failed before `failed_before`, or was left
+    `making` since before `abandoned_before` (the process making it stopped; marked failed, with that reason), and
+    fewer than `tries` attempts were made. The failed attempt is kept, under a key of its own. Whether it was freed."""
+    row = session.scalar(select(Briefing).where(Briefing.key == key).with_for_update())
+    if row is None:
+        return False
+    if row.state == "making" and row.started_at < abandoned_before:
+        row.state, row.made_at = "failed", now
+        row.error = "abandoned: the process making it stopped before it finished"
+    elif not (row.state == "failed" and (row.made_at or row.started_at) < failed_before):
+        return False
+    earlier = session.scalar(select(func.count()).select_from(Briefing)
+                             .where(Briefing.key.like(f"retried:%:{key}"))) or 0
+    if earlier + 1 >= tries:
+        return False
+    row.key = f"retried:{row.id}:{key}"[:64]
+    return True
 
 
 # ---- the day's counts ---------------------------------------------------------------------------------------

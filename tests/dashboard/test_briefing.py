@@ -174,6 +174,36 @@ def test_the_schedule_makes_each_briefing_once(ctx: Any) -> None:
     assert {r.day for r in rows} == {DAY.date()}
 
 
+def test_a_failed_or_abandoned_scheduled_briefing_is_tried_again_three_times_in_all(ctx: Any) -> None:
+    ctx.settings.chromium = "/nonexistent/chromium"
+    regions = 1 + len(ctx.city.counties)
+    assert len(briefing.run_schedule(ctx)) == regions
+    ctx.clock.advance(5 * 60)
+    assert briefing.run_schedule(ctx) == []  # too soon after the failure
+    ctx.clock.advance(6 * 60)
+    assert len(briefing.run_schedule(ctx)) == regions  # the second try
+    ctx.clock.advance(11 * 60)
+    assert len(briefing.run_schedule(ctx)) == regions  # the third
+    ctx.clock.advance(11 * 60)
+    assert briefing.run_schedule(ctx) == []  # no fourth: the failures are on the page with their reasons
+    with Session(ctx.engine) as s:
+        rows = bq.briefings(s, [ctx.city.adcode])
+    assert [r.state for r in rows] == ["failed"] * 3
+    # One left `making` by a process that stopped is marked abandoned and tried again.
+    day = DAY.date() + timedelta(days=1)
+    ctx.clock.advance(24 * 3600)
+    with Session(ctx.engine) as s, s.begin():
+        bq.claim(s, bq.schedule_key(day, ctx.city.adcode), day, ctx.city.adcode, "schedule", "zh", ctx.now(),
+                 ctx.now())
+    made = briefing.run_schedule(ctx)
+    assert len(made) == regions - 1  # the city's is being made, as far as anyone knows
+    ctx.clock.advance(2 * ctx.settings.briefing_timeout_s + 61)
+    assert len(briefing.run_schedule(ctx)) == 1
+    with Session(ctx.engine) as s:
+        states = [(r.state, r.error) for r in bq.briefings(s, [ctx.city.adcode]) if r.day == day]
+    assert ("failed", "abandoned: the process making it stopped before it finished") in states
+
+
 def test_before_the_hour_nothing_is_due() -> None:
     assert briefing.due_day(datetime(2026, 7, 15, 7, 29, tzinfo=CST), "07:30") is None
     assert briefing.due_day(datetime(2026, 7, 15, 7, 30, tzinfo=CST), "07:30") == DAY.date()
@@ -235,3 +265,28 @@ def test_on_demand_makes_the_day_so_far(ctx: Any, tmp_path: Path) -> None:
     with Session(ctx.engine) as s:
         [b] = bq.briefings(s)
         assert b.trigger == "demand" and b.state == "ready" and b.pages >= 1
+
+
+def test_a_process_without_pages_runs_the_briefing_role(tmp_path: Path) -> None:
+    """`python app.py --roles briefing` on a machine of its own: it leads the `briefing` lease and makes the day's
+    briefings (here they fail fast, without Chromium, and say why)."""
+    import time
+
+    from dashboard.factory import create_runtime
+    from settings import Settings
+
+    settings = Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", roles="briefing", chromium="/nonexistent/chromium",
+                        clock_start=MORNING)
+    runtime = create_runtime(settings)
+    try:
+        deadline = time.monotonic() + 60
+        rows: list[Any] = []
+        while time.monotonic() < deadline and sum(r.state == "failed" for r in rows) < 9:
+            with Session(runtime.engine) as s:
+                rows = bq.briefings(s)
+            time.sleep(0.2)
+        assert runtime.status()["leases"]["briefing"] == "leader" and "briefing" in runtime.roles
+        assert len(rows) == 9 and {r.state for r in rows} == {"failed"} and {r.day for r in rows} == {DAY.date()}
+    finally:
+        runtime.stop()
+    assert runtime.attached == {}
