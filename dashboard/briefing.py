@@ -247,7 +247,8 @@ def gather(ctx: AppContext, s: Session, region: str, day: date, end: datetime, l
         th = next((t for t in ctx.themes() if t.map_measure == mm), None)
         if th is None:
             continue
-        st = map_state(ctx, s, th, lang)
+        # A county's briefing goes to the county's people: the neighbours are outlined with no figure (scope.mask).
+        st = map_state(ctx, s, th, lang, visible=frozenset({county}) if county else None)
         fig = city_map(ctx, st, county).to_plotly_json()
         fig["layout"].update(showlegend=False, width=330, height=300, autosize=False)
         data.figures.append((f"{st.title}（{pick('生成时', 'at generation', lang)}）", fig, 330, 300))

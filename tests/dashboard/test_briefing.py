@@ -160,6 +160,8 @@ def test_a_county_briefing_holds_its_countys_figures(ctx: Any, tmp_path: Path) -
     assert re.search(r"端州区AQI 107 107 ≤100 未达标 市生态环境局", flat), flat
     assert re.search(r"端州区 3 2 1 2\b", flat) and not re.search(r"鼎湖区 1 0 0 2\b", flat)
     assert re.search(r"端州区城管局 3 1 2 1\b", flat) and "鼎湖区城管局" not in flat
+    # Its maps name no neighbour and give no neighbour's figure (a county's briefing goes to the county's people).
+    assert not any(name in flat for name in ("鼎湖区", "怀集县", "四会市")), flat[-700:]
 
 
 def test_the_schedule_makes_each_briefing_once(ctx: Any) -> None:
