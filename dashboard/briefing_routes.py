@@ -99,6 +99,8 @@ def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: s
     now = "".join(f'<li><a href="{PATH}/now.pdf?region={r}{q}">{_e(region_name(ctx, r, lang))}</a></li>'
                   for r in regions)
     other = (f'<a href="{PATH}">中文</a>' if lang == "en" else f'<a href="{PATH}?lang=en">English</a>')
+    other += f' · <a href="/map{"?lang=en" if lang == "en" else ""}">{p("全市地图", "City map")}</a>'
+    other += f' · <a href="/{"?lang=en" if lang == "en" else ""}">{p("大屏", "Wall")}</a>'
     body = (f"<h1>{p('运行日报', 'Daily briefings')}</h1>"
             f"<p class=\"lead\">{p(f'每天 {ctx.settings.briefing_at} 生成前一日的日报（全市及各区县）。', f'Made each day at {ctx.settings.briefing_at} for the day before (the city and each county).')} {other}</p>"
             f"<p class=\"lead\">{p('立即生成今日（截至现在）：', 'Make one now (today so far):')}</p><ul class=\"now\">{now}</ul>"

@@ -95,6 +95,21 @@ def forbidden(lang: str) -> html.Div:
         html.A("返回 / back", href="/")])
 
 
+FORBIDDEN_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{margin:0;background:#0b1220;color:#d8e1ee;font:16px/1.6 "Noto Sans CJK SC",sans-serif;display:flex;
+justify-content:center;padding:12vh 16px}}main{{max-width:32rem}}h1{{font-size:1.6rem;margin:0 0 .5rem;color:#ff8a80}}
+a{{color:#4fc3f7;display:inline-block;padding:.5rem .2rem;min-height:44px}}</style></head><body><main>
+<h1>{title} / {title_en}</h1><p>此页面属于您无权查看的区县。<br>This page belongs to a county you may not see.</p>
+<p>{links}</p></main></body></html>"""
+
+
+def forbidden_html(ctx: AppContext, scope: frozenset[str]) -> str:
+    """The 403 page a scoped user gets for another county's URL, with links to their own counties."""
+    links = " · ".join(f'<a href="/county/{c}">{ctx.county_name(c, "zh")}</a>' for c in sorted(scope))
+    return FORBIDDEN_PAGE.format(title=FORBIDDEN, title_en=FORBIDDEN_EN, links=f'<a href="/">大屏 / wall</a> · {links}')
+
+
 # ---- a scoped map ----------------------------------------------------------------------------------------------
 
 def mask(shading: Shading, scope: Scope, names: dict[str, str]) -> Shading:
@@ -168,9 +183,7 @@ def register(server: Flask, ctx: AppContext, route_output: str) -> None:
             return None
         if request.method == "GET" and not request.path.startswith(("/_", "/assets/", "/admin/")):
             if not allowed_path(ctx, scope, request.path, request.query_string.decode()):
-                return Response(f"<!doctype html><meta charset=utf-8><title>{FORBIDDEN}</title>"
-                                f"<h1>{FORBIDDEN} / {FORBIDDEN_EN}</h1><p><a href=\"/\">返回 / back</a></p>",
-                                status=403, mimetype="text/html")
+                return Response(forbidden_html(ctx, scope), status=403, mimetype="text/html")
             return None
         if request.method != "POST" or request.path != "/_dash-update-component":
             return None
