@@ -29,7 +29,7 @@ from dashboard.context import AppContext
 from store import admin_queries as aq
 from store import lock
 from store import alarm_queries as alq
-from topics.loader import TopicError
+from topics.loader import KEY, TopicError, key_of_file, override_key, override_starter, split_key
 
 CSRF_HEADER = "X-CSRF-Token"
 # The sign-in page is plain HTML (no Dash), so it works while every Dash request needs a user.
@@ -124,12 +124,17 @@ def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str,
     file written: versions and the file agree); with `base_version`, a save is refused when a newer version
     has been saved since.
     """
-    theme, errors = ctx.topics.parse(text, f"{key}.yaml")
+    try:
+        theme_key, county = split_key(key)
+    except ValueError as e:
+        return Saved(None, [], str(e))
+    theme, errors = ctx.topics.check(key, text)  # an override: checked against its theme, as the county sees it
     if theme is None:
         return Saved(None, errors)
-    if theme.key != key:
+    if theme.key != theme_key:
         return Saved(None, [], f"the file says key {theme.key!r}, not {key!r}")
     path = ctx.topics.path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)  # a county's first override makes its directory
     with Session(ctx.engine) as s, s.begin():
         lock(s, f"theme:{key}")
         versions = aq.theme_versions(s, key)
@@ -147,6 +152,32 @@ def save_theme(ctx: AppContext, username: str, key: str, text: str, action: str,
         write_atomically(path, text)  # under the lock: the file is the newest version's text
     ctx.topics.refresh()
     return Saved(version, [])
+
+
+def may_edit(user: dict[str, Any], key: str) -> bool:
+    """Whether the user edits the file of that key (a theme's, or a county's override `theme@adcode`)."""
+    return KEY.fullmatch(key) is not None and auth.can_edit(user["role"], user["themes"], key, user.get("counties"))
+
+
+def editable_keys(ctx: AppContext, user: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The city themes a user edits, and the county overrides (theme@adcode, whether or not the file exists yet)."""
+    themes = ctx.theme_keys()
+    keys = [k for k in themes if may_edit(user, k)]
+    overrides = [override_key(k, c) for k in themes for c in ctx.city.county_codes if may_edit(user, override_key(k, c))]
+    return keys, overrides
+
+
+def file_text(ctx: AppContext, key: str) -> str:
+    """The file of a key as it is now; a county's override not written yet starts from the city theme's panels."""
+    path = ctx.topics.path(key)
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    theme_key, county = split_key(key)
+    if county is None or theme_key not in ctx.theme_keys():
+        return ""
+    city = ctx.topics.path(theme_key)
+    return override_starter(city.read_text(encoding="utf-8") if city.exists() else "", ctx.theme(theme_key),
+                            ctx.county_name(county, "zh"))
 
 
 # Guessing is throttled per user name and per address, counted in the store (every worker sees every attempt):
@@ -391,25 +422,25 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.get("/admin/api/topics")
     @signed_in()
     def list_topics(user: dict[str, Any]) -> Response:
-        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key, user.get("counties"))]
-        return _json({"themes": keys, "errors": [str(e) for e in ctx.topics.errors()
-                                                  if e.file.removesuffix(".yaml") in keys]})
+        keys, overrides = editable_keys(ctx, user)
+        return _json({"themes": keys, "overrides": overrides,
+                      "errors": [str(e) for e in ctx.topics.errors() if key_of_file(e.file) in {*keys, *overrides}]})
 
     @server.get("/admin/api/topics/<key>")
     @signed_in()
     def read_topic(user: dict[str, Any], key: str) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if not may_edit(user, key):
             return refuse(user, "read", key)
         with Session(ctx.engine) as s:
             versions = [{"version": v.version, "author": v.author, "at": v.created_at.isoformat(), "note": v.note}
                         for v in aq.theme_versions(s, key)]
-        text = ctx.topics.path(key).read_text(encoding="utf-8") if ctx.topics.path(key).exists() else ""
-        return _json({"key": key, "text": text, "versions": versions})
+        return _json({"key": key, "text": file_text(ctx, key), "versions": versions,
+                      "exists": ctx.topics.path(key).exists()})
 
     @server.post("/admin/api/topics/<key>")
     @signed_in(write=True)
     def write_topic(user: dict[str, Any], key: str) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if not may_edit(user, key):
             return refuse(user, "save", key)
         body = body_of(ThemeBody)
         if isinstance(body, Response):
@@ -419,7 +450,7 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.post("/admin/api/topics/<key>/rollback/<int:version>")
     @signed_in(write=True)
     def rollback(user: dict[str, Any], key: str, version: int) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if not may_edit(user, key):
             return refuse(user, "rollback", key)
         with Session(ctx.engine) as s:
             row = aq.theme_version(s, key, version)
@@ -431,7 +462,7 @@ def register(server: Flask, ctx: AppContext) -> None:
     @server.get("/admin/api/topics/<key>/diff")
     @signed_in()
     def diff(user: dict[str, Any], key: str) -> Response:
-        if not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if not may_edit(user, key):
             return refuse(user, "read", key)
         a, b = request.args.get("from", type=int), request.args.get("to", type=int)
         with Session(ctx.engine) as s:

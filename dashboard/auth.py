@@ -73,11 +73,18 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def can_edit(role: str, themes: list[str], theme_key: str, counties: list[str] | None = None) -> bool:
-    """Admins edit every theme; an owner edits the themes given to them; nobody else edits. The theme files are the
-    city's: a user bound to counties edits none of them."""
-    if counties:
+    """Whether a user edits a theme file (`social`) or a county's override of one (`social@441224`).
+
+    Admins edit every file; an owner edits the themes given to them and those themes' county overrides; nobody else
+    edits. A user bound to counties edits only the overrides of their counties (an admin's of every theme, an
+    owner's of their themes), never the city's theme files."""
+    key, at, county = theme_key.partition("@")
+    if at and not (len(county) == 6 and county.isascii() and county.isdigit()):
         return False
-    return role == "admin" or (role == "owner" and theme_key in themes)
+    allowed = role == "admin" or (role == "owner" and key in themes)
+    if counties:
+        return allowed and bool(at) and county in counties
+    return allowed
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:

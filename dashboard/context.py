@@ -123,6 +123,13 @@ class AppContext:
         themes = self.themes()
         return next((t for t in themes if t.key == key), themes[0])
 
+    def theme_for(self, key: str, county: str | None) -> Theme:
+        """The theme as the wall of a county shows it: the city's, with the county's override (its panels, its
+        owner) when it has one; the city's as it is for the city's wall (county None)."""
+        theme = self.theme(key)
+        override = self.topics.override(theme.key, county)
+        return override.apply(theme) if override is not None else theme
+
     def theme_for_panels(self, theme: Theme) -> Theme:
         """A theme as the panels read it: every KPI's region spelt out (an unset region is this city)."""
         return theme.for_city(self.city.adcode)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -14,9 +15,37 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from topics.themes import SCHEMA_VERSION, Theme
+from topics.themes import SCHEMA_VERSION, CountyOverride, Theme
 
 BUILTIN_DIR = Path(__file__).with_name("themes")
+COUNTIES_DIR = "counties"  # beside the theme files: counties/<adcode>/<theme key>.yaml, a county's override
+# A key the editor and the admin API name: a theme (`social`) or a county's override of it (`social@441224`).
+KEY = re.compile(r"^(?P<theme>[a-z][a-z0-9_]{1,31})(?:@(?P<county>\d{6}))?$")
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """A key's theme and county (None for the city's theme file); ValueError for anything else."""
+    m = KEY.fullmatch(key)
+    if m is None:
+        raise ValueError(f"{key!r} names neither a theme nor a county's override of one (theme@adcode)")
+    return m["theme"], m["county"]
+
+
+def override_key(theme_key: str, county: str) -> str:
+    """The key of a county's override of a theme."""
+    return f"{theme_key}@{county}"
+
+
+def override_file(theme_key: str, county: str) -> str:
+    """An override's file, relative to the theme directory (how its errors name it)."""
+    return f"{COUNTIES_DIR}/{county}/{theme_key}.yaml"
+
+
+def key_of_file(file: str) -> str:
+    """The key a file name of the store's errors belongs to (social.yaml → social, counties/441224/social.yaml →
+    social@441224)."""
+    parts = file.removesuffix(".yaml").split("/")
+    return override_key(parts[2], parts[1]) if len(parts) == 3 and parts[0] == COUNTIES_DIR else parts[-1]
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,8 @@ PLAIN = {
     "too_short": "has too few items (at least {min_length})",
     "enum": "must be one of {expected}",
 }
+OVERRIDE_EXTRA = ("is not a field a county override has: it sets panels and owner only; KPIs, targets, rules and "
+                  "measures stay the city theme's (docs/admin.md)")
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +231,57 @@ def parse_theme(text: str, file: str, schemas: Mapping[str, type[BaseModel]] | N
     return (None, errors) if errors else (theme, [])
 
 
+def parse_override(text: str, file: str, theme: Theme | None, county: str,
+                   schemas: Mapping[str, type[BaseModel]] | None = None,
+                   context: Mapping[str, Any] | None = None
+                   ) -> tuple[CountyOverride | None, Theme | None, list[TopicError]]:
+    """A county's override of a city theme from its file's text: the override and the theme as the county's wall
+    shows it, or the reasons it was refused (each with its line). The panels are checked by their types' models
+    against that theme; `context`'s `city` (geo.City) says which counties there are."""
+    city = (context or {}).get("city")
+    if city is not None and not city.is_county(county):
+        return None, None, [TopicError(file, None, None, f"{county} is not a county of {city.name} (the directory "
+                                                         f"counties/<adcode>/ names the county)")]
+    if theme is None:
+        return None, None, [TopicError(file, None, None, "there is no city theme of this name to override (the "
+                                                         "file is named after the theme's key)")]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        return None, None, [TopicError(file, mark.line + 1 if mark else None, None,
+                                       f"not valid YAML: {e.problem or e.context}")]
+    if not isinstance(data, dict):
+        return None, None, [TopicError(file, 1, None, "an override file holds fields (owner:, panels:), one per line")]
+    try:
+        override = CountyOverride.model_validate(data)
+    except ValidationError as e:
+        return None, None, [TopicError(file, _line_of(root, tuple(err["loc"])), _field(tuple(err["loc"])),
+                                       OVERRIDE_EXTRA if err["type"] == "extra_forbidden" else _words(err))
+                            for err in e.errors()]
+    shown = override.apply(theme)
+    errors = (_checked(shown.panels, "panels", "type", schemas, shown, root, file, "panel type", context)
+              if schemas is not None and override.panels is not None else [])
+    return (None, None, errors) if errors else (override, shown, [])
+
+
+def override_starter(theme_text: str, theme: Theme, county_name: str) -> str:
+    """The text a new override of a theme starts from: the city theme's owner and panels, to change for the county."""
+    try:
+        panels = (yaml.safe_load(theme_text) or {}).get("panels")
+    except yaml.YAMLError:
+        panels = None
+    if not isinstance(panels, list):
+        panels = [p.model_dump(exclude_none=True) for p in theme.panels]
+    head = (f"# {county_name}的「{theme.name_zh}」：本文件只改墙面的 panels 和 owner；指标、目标、告警规则沿用全市主题 "
+            f"{theme.key}。\n# The county's wall of {theme.name_en}: this file sets panels and owner only; KPIs, "
+            f"targets and rules stay the city theme's.\n")
+    body = yaml.safe_dump({"schema_version": 1, "owner": theme.owner, "panels": panels}, allow_unicode=True,
+                          sort_keys=False, width=120)
+    return head + body
+
+
 def load_themes(directory: Path, schemas: Mapping[str, type[BaseModel]] | None = None
                 ) -> tuple[tuple[Theme, ...], list[TopicError]]:
     """Every valid theme file (*.yaml) of a directory, ordered, and the errors of the others."""
@@ -231,6 +313,7 @@ class ThemeStore:
         self._lock = threading.Lock()
         self._stamps: dict[str, tuple[float, int]] = {}
         self._good: dict[str, Theme] = {}  # file name → its last good theme
+        self._overrides: dict[str, CountyOverride] = {}  # override file (counties/…) → its last good override
         self._errors: dict[str, list[TopicError]] = {}
         self._checked = float("-inf")
         self.version = 0  # goes up whenever what the wall shows changes
@@ -257,6 +340,29 @@ class ThemeStore:
                 del self._good[gone]
                 self._errors.pop(gone, None)
                 changed = True
+            # The counties' overrides, after the themes they are checked against (all of them again when a theme
+            # changed: what an override may name comes from its theme).
+            by_key = {t.key: t for t in self._good.values()}
+            themes_changed = changed
+            for path in sorted(self.directory.glob(f"{COUNTIES_DIR}/*/*.yaml")):
+                file = path.relative_to(self.directory).as_posix()
+                stat = path.stat()
+                seen[file] = (stat.st_mtime, stat.st_size)
+                if not themes_changed and self._stamps.get(file) == seen[file]:
+                    continue
+                override, _, errors = parse_override(path.read_text(encoding="utf-8"), file,
+                                                     by_key.get(path.stem), path.parent.name, self.schemas,
+                                                     self.context)
+                self._errors[file] = errors
+                if override is not None and override != self._overrides.get(file):
+                    self._overrides[file] = override
+                    changed = True
+            for gone in set(self._overrides) - set(seen):
+                del self._overrides[gone]
+                self._errors.pop(gone, None)
+                changed = True
+            for gone in set(self._errors) - set(seen):  # a refused file, deleted
+                del self._errors[gone]
             self._stamps = seen
             if changed:
                 self.version += 1
@@ -269,7 +375,8 @@ class ThemeStore:
         themes = self.themes()
         with self._lock:
             if self._fingerprint is None:
-                text = "\n".join(t.model_dump_json() for t in themes)
+                text = "\n".join([*(t.model_dump_json() for t in themes),
+                                  *(f"{f}:{o.model_dump_json()}" for f, o in sorted(self._overrides.items()))])
                 self._fingerprint = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
             return self._fingerprint
 
@@ -277,9 +384,37 @@ class ThemeStore:
         """A theme file's text checked as this store checks its files (panel settings included)."""
         return parse_theme(text, file, self.schemas, self.rule_schemas, self.context)
 
+    def check(self, key: str, text: str) -> tuple[Theme | None, list[TopicError]]:
+        """The text of a theme's file or of a county's override (key `theme@adcode`) checked as this store checks
+        its files; for an override, the theme as the county's wall would show it."""
+        theme_key, county = split_key(key)
+        if county is None:
+            return self.parse(text, f"{key}.yaml")
+        city_theme = next((t for t in self.themes() if t.key == theme_key), None)
+        _, shown, errors = parse_override(text, override_file(theme_key, county), city_theme, county, self.schemas,
+                                          self.context)
+        return shown, errors
+
     def path(self, key: str) -> Path:
-        """The file of a theme (it may not exist yet)."""
+        """The file of a theme or of a county's override of one (it may not exist yet)."""
+        if "@" in key:
+            theme_key, county = split_key(key)
+            return self.directory / override_file(theme_key, county or "")
         return self.directory / f"{key}.yaml"
+
+    def override(self, theme_key: str, county: str | None) -> CountyOverride | None:
+        """The county's override of a theme now, if it has one (its last good version)."""
+        if county is None:
+            return None
+        self.themes()  # rechecks the files when it is time
+        with self._lock:
+            return self._overrides.get(override_file(theme_key, county))
+
+    def override_keys(self) -> tuple[str, ...]:
+        """The keys of the overrides there are now (theme@adcode), sorted."""
+        self.themes()
+        with self._lock:
+            return tuple(sorted(key_of_file(f) for f in self._overrides))
 
     def themes(self) -> tuple[Theme, ...]:
         """The current themes, ordered; rechecks the files at most every recheck_s seconds."""

@@ -197,6 +197,43 @@ class Theme(BaseModel):
         return tuple(p.type for p in self.panels if p.column == "right")
 
 
+OVERRIDE_SCHEMA_VERSION = 1
+
+
+class CountyOverride(BaseModel):
+    """A county's own version of a city theme (`counties/<adcode>/<theme>.yaml` beside the theme files): the panels of
+    the county's wall and the county department that answers for it. Everything else — KPIs and their targets,
+    rules, measures, the map — stays the city theme's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = OVERRIDE_SCHEMA_VERSION
+    owner: str | None = Field(None, min_length=1, max_length=60,
+                              description="The county department that answers for the theme in the county (shown "
+                                          "instead of the city's owner)")
+    panels: tuple[PanelDef, ...] | None = Field(None, description="The county wall's panels, written as a theme's "
+                                                                  "(unset: the city theme's panels)")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> CountyOverride:
+        if self.owner is None and self.panels is None:
+            raise ValueError("an override sets panels, owner or both (otherwise the city theme is shown as it is)")
+        ids = [p.id for p in self.panels or () if p.id]
+        clash = sorted({i for i in ids if ids.count(i) > 1 or i == KPI_STRIP})
+        if clash:
+            raise ValueError(f"panel id {', '.join(clash)} is used twice (or is {KPI_STRIP!r}, the KPI strip's)")
+        return self
+
+    def apply(self, theme: Theme) -> Theme:
+        """The city theme as the county's wall shows it."""
+        update: dict[str, Any] = {}
+        if self.owner is not None:
+            update["owner"] = self.owner
+        if self.panels is not None:
+            update["panels"] = self.panels
+        return theme.model_copy(update=update)
+
+
 def _builtin() -> tuple[Theme, ...]:
     from topics.loader import BUILTIN_DIR, load_themes
 

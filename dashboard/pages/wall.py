@@ -183,7 +183,7 @@ STRIP = Placed(KPI_STRIP, PanelDef(type=KPI_PANEL, column="left"))
 def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
     """The wall page for a view; the first tick fills the panels (a red alarm's banner is there at once)."""
     panels = ctx.registries.panels
-    th = ctx.theme(view.theme)
+    th = ctx.theme_for(view.theme, view.county)
     lang = view.lang
     left, right = columns(ctx, th)
     with Session(ctx.engine) as s:
@@ -254,7 +254,7 @@ def register(app: Dash, ctx: AppContext) -> None:
              width: int | None, shown_version: str | None) -> tuple[Any, ...]:
         view = parse_view(query(search), ctx.settings.lang, set(ctx.names), ctx.theme_keys(), scope.current())
         names = [p["name"] for p in panel_ids]
-        th = ctx.theme(view.theme)
+        th = ctx.theme_for(view.theme, view.county)
         if shown_version is not None and ctx.topics.fingerprint() != shown_version:
             # A theme file changed (and was valid): the page is rebuilt with its new panels, in place.
             return ([no_update] * len(names), [no_update] * len(names), [no_update] * len(names),
@@ -392,7 +392,7 @@ def frame(ctx: AppContext, th: Theme, view: View, sound: bool) -> dict[str, Any]
     # One snapshot for the whole tick: the panels, the map and the header read the store as of one moment, so two
     # of them never straddle an ingest commit (one figure in two places shows one value).
     with snapshot(ctx.engine) as s:
-        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme, session=s,
+        bodies, metas, classes = render_panels(ctx, placed, view.lang, view.county, view.theme, th, session=s,
                                                visible=view.visible)
         # The city's open alarms, read once a tick: the map's ⚠ counts, the header and ticker, the banner.
         alarms = visible_alarms(alq.open_alarms(s, limit=None), view.visible)
