@@ -73,7 +73,7 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def can_edit(role: str, themes: list[str], theme_key: str, counties: list[str] | None = None) -> bool:
-    """Whether a user edits a theme file (`social`) or a county's override of one (`social@441224`).
+    """Whether a user edits a theme file (`social`) or a county's override of one (`social@<adcode>`).
 
     Admins edit every file; an owner edits the themes given to them and those themes' county overrides; nobody else
     edits. A user bound to counties edits only the overrides of their counties (an admin's of every theme, an

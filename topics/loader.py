@@ -19,7 +19,7 @@ from topics.themes import SCHEMA_VERSION, CountyOverride, Theme
 
 BUILTIN_DIR = Path(__file__).with_name("themes")
 COUNTIES_DIR = "counties"  # beside the theme files: counties/<adcode>/<theme key>.yaml, a county's override
-# A key the editor and the admin API name: a theme (`social`) or a county's override of it (`social@441224`).
+# A key the editor and the admin API name: a theme (`social`) or a county's override of it (`social@<adcode>`).
 KEY = re.compile(r"^(?P<theme>[a-z][a-z0-9_]{1,31})(?:@(?P<county>\d{6}))?$")
 
 
@@ -42,8 +42,8 @@ def override_file(theme_key: str, county: str) -> str:
 
 
 def key_of_file(file: str) -> str:
-    """The key a file name of the store's errors belongs to (social.yaml → social, counties/441224/social.yaml →
-    social@441224)."""
+    """The key a file name of the store's errors belongs to (social.yaml → social, counties/<adcode>/social.yaml →
+    social@<adcode>)."""
     parts = file.removesuffix(".yaml").split("/")
     return override_key(parts[2], parts[1]) if len(parts) == 3 and parts[0] == COUNTIES_DIR else parts[-1]
 

@@ -13,13 +13,14 @@ from flask import session
 from sqlalchemy.orm import Session
 
 from dashboard import auth
-from dashboard.admin import save_theme
+from dashboard.admin import editable_keys, file_text, may_edit, save_theme
 from dashboard.admin import sign_in as check_sign_in
 from dashboard.context import AppContext
 from dashboard.pages import topics_form as tf
 from dashboard.pages.common import header
 from dashboard.pages.wall import render_panels, title_of
 from store import admin_queries as aq
+from topics.loader import KEY, split_key
 
 PATH = "/admin/topics"
 LOGIN_USER, LOGIN_PASS, LOGIN_GO, LOGIN_MSG = "admin-user", "admin-pass", "admin-login", "admin-login-msg"
@@ -67,13 +68,28 @@ def _versions(ctx: AppContext, key: str) -> list[Any]:
                     + (f" · {v.note}" if v.note else ""), className="version") for v in rows]
 
 
+def county_of(key: str | None) -> str | None:
+    """The county of an override's key (social@<adcode> → the adcode); None for a city theme's."""
+    return split_key(key)[1] if key and KEY.fullmatch(key) else None
+
+
+def form_data(ctx: AppContext, data: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """A file's data as the forms read it: an override's with its city theme's KPIs and measures beside it (what a
+    panel setting may name), a theme's as it is."""
+    if county_of(key) is None or key is None:
+        return data
+    th = ctx.theme(split_key(key)[0])
+    return {"kpis": [k.model_dump() for k in th.kpis], "measures": [m.model_dump() for m in th.measures], **data}
+
+
 def preview(ctx: AppContext, text: str, key: str, lang: str) -> Any:
-    """The theme's panels rendered from the edited text on the store's data now, or its problems."""
-    theme, errors = ctx.topics.parse(text, f"{key}.yaml")
+    """The theme's panels rendered from the edited text on the store's data now (an override's: the county's wall,
+    on the county's data), or its problems."""
+    theme, errors = ctx.topics.check(key, text)
     if theme is None:
         return _problems(errors)
     placed = [p for p in theme.placed() if p.type in ctx.registries.panels]
-    bodies, metas, _ = render_panels(ctx, placed, lang, None, theme.key, theme)
+    bodies, metas, _ = render_panels(ctx, placed, lang, county_of(key), theme.key, theme)
     cards = [html.Section(className="panel preview-panel", children=[
         html.Header(className="panel-head", children=[
             html.H2(title_of(ctx, p, lang)), html.Div(m, className="panel-meta")]),
@@ -82,7 +98,7 @@ def preview(ctx: AppContext, text: str, key: str, lang: str) -> Any:
             html.Div(cards, className="preview-grid")]
 
 
-def form_for(ctx: AppContext, text: str, lang: str) -> Any:
+def form_for(ctx: AppContext, text: str, lang: str, key: str | None = None) -> Any:
     """The panel form of a file's text, or why the text cannot be shown as a form."""
     try:
         data = yaml.safe_load(text)
@@ -90,11 +106,16 @@ def form_for(ctx: AppContext, text: str, lang: str) -> Any:
         data = None
     if not isinstance(data, dict):
         return html.Div("文本不是有效的主题文件，请在文本中修正 / fix the file text first", className="problem")
-    return tf.render_form(ctx.registries.panels, data, ctx.names, lang, ctx.city)
+    return tf.render_form(ctx.registries.panels, form_data(ctx, data, key), ctx.names, lang, ctx.city)
 
 
-def rules_form_for(ctx: AppContext, text: str) -> Any:
-    """The rules form of a file's text (empty when the text is not a theme file: the panel form says why)."""
+def rules_form_for(ctx: AppContext, text: str, key: str | None = None) -> Any:
+    """The rules form of a file's text (empty when the text is not a theme file: the panel form says why); an
+    override has no rules of its own (the city theme's apply), so its form only says so."""
+    if county_of(key) is not None:
+        hidden = tf.render_rules(ctx.registries.rules.schemas(), {"rules": []}, ctx.names, ctx.city)
+        return [html.P("区县覆盖文件没有自己的告警规则：沿用全市主题的规则 / an override has no rules of its own: the "
+                       "city theme's apply", className="admin-note"), html.Div(hidden, hidden=True)]
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -131,24 +152,25 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
             html.Button("登录 / Sign in", id=LOGIN_GO, n_clicks=0),
             html.Div(id=LOGIN_MSG, className="problem")])
     else:
-        keys = [t.key for t in ctx.themes() if auth.can_edit(user["role"], user["themes"], t.key, user.get("counties"))]
+        themes, overrides = editable_keys(ctx, user)
+        keys = [*themes, *overrides]
         first = keys[0] if keys else None
-        text = ctx.topics.path(first).read_text(encoding="utf-8") if first else ""
+        text = file_text(ctx, first) if first else ""
         body = html.Div(className="admin-grid", children=[
             html.Div(className="panel admin-edit", children=[
                 html.Div(className="admin-bar", children=[
                     html.Span(f"{user['username']} · {user['role']}", id="admin-who"),
-                    dcc.Dropdown(id=PICK, options=[{"label": ctx.theme(k).name_zh + f" ({k})", "value": k}
-                                                   for k in keys], value=first, clearable=False,
+                    dcc.Dropdown(id=PICK, options=[{"label": pick_label(ctx, k), "value": k} for k in keys],
+                                 value=first, clearable=False,
                                  className="admin-pick"),
                     html.Button("预览 / Preview", id=PREVIEW_GO, n_clicks=0),
                     dcc.Input(id=NOTE, placeholder="说明 / note"),
                     html.Button("保存 / Save", id=SAVE_GO, n_clicks=0)]),
                 html.Div(id=RESULT, className="admin-result"),
-                html.Div(form_for(ctx, text, lang), id=tf.FORM, className="admin-form"),
+                html.Div(form_for(ctx, text, lang, first), id=tf.FORM, className="admin-form"),
                 html.Details(className="admin-text-box", children=[
                     html.Summary("告警规则 / Alarm rules (docs/alarms.md)"),
-                    html.Div(rules_form_for(ctx, text), id=tf.RULES_FORM, className="admin-rules")]),
+                    html.Div(rules_form_for(ctx, text, first), id=tf.RULES_FORM, className="admin-rules")]),
                 html.Details(className="admin-text-box", children=[
                     html.Summary("指标定义 / Measures (docs/measures.md)"),
                     measures_table(ctx, lang)]),
@@ -173,6 +195,16 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
     return html.Div(className="wall admin", children=[header(ctx, PATH, lang, None), body])
 
 
+def pick_label(ctx: AppContext, key: str) -> str:
+    """A file in the editor's list: the theme (and the county of an override, marked new when not written yet)."""
+    theme_key, county = split_key(key)
+    name = ctx.theme(theme_key).name_zh
+    if county is None:
+        return f"{name} ({key})"
+    new = "" if ctx.topics.path(key).exists() else " · 新建 / new"
+    return f"{name} · {ctx.county_name(county, 'zh')} ({key}){new}"
+
+
 def register(app: Dash, ctx: AppContext) -> None:
     """Sign-in, load, preview, save and rollback; each checks the user at the server."""
 
@@ -190,16 +222,16 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input(PICK, "value"), prevent_initial_call=True)
     def load(key: str | None) -> tuple[Any, Any, Any]:
         user = _user()
-        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if user is None or not key or not may_edit(user, key):
             return no_update, no_update, no_update
-        return ctx.topics.path(key).read_text(encoding="utf-8"), _versions(ctx, key), newest_version(ctx, key)
+        return file_text(ctx, key), _versions(ctx, key), newest_version(ctx, key)
 
     # The preview follows the form as it is edited, and the text when it loses focus (not at every keystroke).
     @app.callback(Output(PREVIEW, "children"), Input(PREVIEW_GO, "n_clicks"), Input(FORM_REV, "data"),
                   Input(EDITOR, "n_blur"), State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
     def show(_n: int, _rev: int, _blur: int, text: str | None, key: str | None) -> Any:
         user = _user()
-        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if user is None or not key or not may_edit(user, key):
             return html.Div("403", className="problem")
         return preview(ctx, text or "", key, "zh")
 
@@ -209,7 +241,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         user = _user()
         if user is None or not auth.csrf_ok(session, csrf):
             return html.Div("请重新登录 / sign in again", className="problem"), no_update, no_update
-        if not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if not key or not may_edit(user, key):
             with Session(ctx.engine) as s, s.begin():
                 aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme",
                          allowed=False)
@@ -255,20 +287,20 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Output(FORM_REV, "data"), Input(EDITOR, "value"), Input({"type": tf.FIELD, "i": ALL, "f": ALL}, "value"),
                   Input({"type": tf.MOVE, "i": ALL, "d": ALL}, "n_clicks"), Input(tf.ADD_GO, "n_clicks"),
                   State({"type": tf.FIELD, "i": ALL, "f": ALL}, "id"), State(tf.ADD_TYPE, "value"),
-                  State(FORM_REV, "data"), prevent_initial_call=True)
+                  State(FORM_REV, "data"), State(PICK, "value"), prevent_initial_call=True)
     def form_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int, field_ids: list[dict[str, Any]],
-                  add_type: str | None, rev: int | None) -> tuple[Any, Any, Any]:
+                  add_type: str | None, rev: int | None, key: str | None) -> tuple[Any, Any, Any]:
         def new_panel(items: list[dict[str, Any]]) -> dict[str, Any]:
             return {"type": add_type, "column": "left"}
 
-        return form_sync_step(text, values, field_ids, bool(add_type), rev, PANELS_FORM, new_panel,
-                              lambda: form_for(ctx, text or "", "zh"))
+        return form_sync_step(text, values, field_ids, bool(add_type), rev, panels_form(key), new_panel,
+                              lambda: form_for(ctx, text or "", "zh", key))
 
     @app.callback(Output(DIFF_OUT, "children"), Input(DIFF_GO, "n_clicks"), State(ROLLBACK_TO, "value"),
                   State(EDITOR, "value"), State(PICK, "value"), prevent_initial_call=True)
     def diff(_n: int, version: int | None, text: str | None, key: str | None) -> Any:
         user = _user()
-        if user is None or not key or not auth.can_edit(user["role"], user["themes"], key, user.get("counties")):
+        if user is None or not key or not may_edit(user, key):
             return html.Div("403", className="problem")
         if version:  # a saved version; without one, the file the wall shows now
             with Session(ctx.engine) as s:
@@ -288,7 +320,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         if user is None:
             return html.Div("请重新登录 / sign in again", className="problem")
         # An admin reads every entry; an owner those about their own themes (who changed them, who tried).
-        targets = None if user["role"] == "admin" else [f"theme:{k}" for k in user["themes"]]
+        # A county user reads those about their counties' overrides.
+        themes, overrides = editable_keys(ctx, user)
+        targets = (None if user["role"] == "admin" and not user.get("counties")
+                   else [f"theme:{k}" for k in (*themes, *overrides)])
         with Session(ctx.engine) as s:
             rows = aq.audit_entries(s, 100, targets)
         tz = ctx.now().tzinfo
@@ -305,9 +340,10 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input({"type": tf.RFIELD, "i": ALL, "f": ALL}, "value"),
                   Input({"type": tf.RMOVE, "i": ALL, "d": ALL}, "n_clicks"), Input(tf.RADD_GO, "n_clicks"),
                   State({"type": tf.RFIELD, "i": ALL, "f": ALL}, "id"), State(tf.RADD_KIND, "value"),
-                  State(FORM_REV, "data"), prevent_initial_call=True)
+                  State(FORM_REV, "data"), State(PICK, "value"), prevent_initial_call=True)
     def rules_sync(text: str | None, values: list[Any], _moves: list[Any], _add: int,
-                   field_ids: list[dict[str, Any]], add_kind: str | None, rev: int | None) -> tuple[Any, Any, Any]:
+                   field_ids: list[dict[str, Any]], add_kind: str | None, rev: int | None,
+                   key: str | None) -> tuple[Any, Any, Any]:
         """The rules form and the file's `rules:` block kept in step, as the panel form does for `panels:`."""
 
         def new_rule(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -318,7 +354,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return {"id": f"{add_kind}-{n}".replace("_", "-"), "kind": add_kind}
 
         return form_sync_step(text, values, field_ids, bool(add_kind), rev, RULES_FORM_SPEC, new_rule,
-                              lambda: rules_form_for(ctx, text or ""))
+                              lambda: rules_form_for(ctx, text or "", key))
 
     def form_sync_step(text: str | None, values: list[Any], field_ids: list[dict[str, Any]], can_add: bool,
                        rev: int | None, spec: FormSpec, new_item: Callable[[list[dict[str, Any]]], dict[str, Any]],
@@ -359,9 +395,14 @@ def register(app: Dash, ctx: AppContext) -> None:
             no_update if typing else (rev or 0) + 1
 
     # What differs between the panel form and the rules form.
-    PANELS_FORM = FormSpec("panels", tf.MOVE, tf.ADD_GO, "type",
-                           lambda ids, vals, data: tf.panels_from_fields(ids, vals, ctx.registries.panels, data),
-                           lambda data: tf.render_form(ctx.registries.panels, data, ctx.names, "zh", ctx.city))
+    def panels_form(key: str | None) -> FormSpec:
+        """The panel form of a file (an override's choices are its city theme's KPIs and measures)."""
+        return FormSpec("panels", tf.MOVE, tf.ADD_GO, "type",
+                        lambda ids, vals, data: tf.panels_from_fields(ids, vals, ctx.registries.panels,
+                                                                      form_data(ctx, data, key)),
+                        lambda data: tf.render_form(ctx.registries.panels, form_data(ctx, data, key), ctx.names, "zh",
+                                                    ctx.city))
+
     RULES_FORM_SPEC = FormSpec("rules", tf.RMOVE, tf.RADD_GO, "kind",
                                lambda ids, vals, data: tf.rules_from_fields(ids, vals, ctx.registries.rules.schemas(),
                                                                             data),

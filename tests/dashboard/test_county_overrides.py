@@ -168,3 +168,21 @@ def test_refusals_other_owners_and_an_invalid_override(app: Any) -> None:
     admin, admin_csrf = client_of(app, "admin", "admin-pass-2021")
     r = admin.post("/admin/api/topics/social@441299", json={"text": OVERRIDE}, headers={"X-CSRF-Token": admin_csrf})
     assert r.status_code == 422 and "441299 is not a county of 肇庆市" in r.json["problems"][0]["message"]
+
+
+def test_the_editor_previews_an_override_as_the_countys_wall_and_draws_its_form(app: Any) -> None:
+    from dashboard.pages.topics_admin import form_for, pick_label, preview, rules_form_for
+
+    ctx = app.server.config["ZQ_CONTEXT"]
+    key = f"social@{HUAIJI}"
+    shown = " ".join(texts(preview(ctx, OVERRIDE, key, "zh")))
+    assert "社会管理 · 怀集县委政法委" in shown and NOTE in shown
+    problems = " ".join(texts(preview(ctx, OVERRIDE + "rules: []\n", key, "zh")))
+    assert f"counties/{HUAIJI}/social.yaml, line 9: rules" in problems
+    # A kpi_target panel's KPI is chosen among the city theme's KPIs (the override names none of its own).
+    text = OVERRIDE + "- type: kpi_target\n  column: left\n  kpi: social.open_grid_cases\n"
+    options = [o["value"] for n in nodes(form_for(ctx, text, "zh", key)) for o in (getattr(n, "options", None) or [])
+               if isinstance(o, dict)]
+    assert "social.open_grid_cases" in options and "social.mediation.town" in options
+    assert "沿用全市主题的规则" in " ".join(texts(rules_form_for(ctx, text, key)))
+    assert pick_label(ctx, key) == f"社会管理 · 怀集县 ({key}) · 新建 / new"
