@@ -257,13 +257,30 @@ def callback_body(app: Any, key: str, values: dict[str, Any], changed: list[str]
 
 
 class Poster:
-    """Posts callback bodies through Flask's test client and times them."""
+    """Posts callback bodies through Flask's test client and times them; like a browser, it keeps the arrays a
+    packed figure brought (dashboard/compact.py) and says which it holds in the drill requests it sends."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.client = app.server.test_client()
+        self.held: set[str] = set()
+
+    def _keep(self, node: Any) -> None:
+        """Note the arrays a response brought (packed figures' chunks), wherever they sit in it."""
+        if isinstance(node, dict):
+            chunks = node.get("chunks")
+            if isinstance(chunks, dict) and isinstance(node.get("figure"), dict):
+                self.held.update(chunks)
+            for v in node.values():
+                self._keep(v)
+        elif isinstance(node, list):
+            for v in node:
+                self._keep(v)
 
     def post(self, body: dict[str, Any]) -> tuple[float, bytes]:
+        for group in (body.get("state") or []):
+            if isinstance(group, dict) and group.get("id") == "chunks-held":
+                group["value"] = sorted(self.held)
         raw = orjson.dumps(body)
         t = time.perf_counter()
         r = self.client.post("/_dash-update-component", data=raw, content_type="application/json")
@@ -271,6 +288,8 @@ class Poster:
         if r.status_code not in (200, 204):
             raise RuntimeError(f"callback {body['output'][:60]} answered {r.status_code}: "
                                f"{r.data[:2000].decode(errors='replace')}")
+        if r.status_code == 200 and b'"chunks"' in r.data:
+            self._keep(orjson.loads(r.data))
         return dt, r.data
 
 
@@ -278,7 +297,7 @@ def route_body(app: Any, pathname: str, search: str, shown: str | None) -> dict[
     """The route callback after a click changed the URL's path (state: the page key shown before)."""
     key = callback_key(app, "page.children")
     return callback_body(app, key, {"url.pathname": pathname, "url.search": search, "page-key.data": shown,
-                                    "viewport-width.data": 1920}, ["url.pathname"])
+                                    "viewport-width.data": 1920, "chunks-held.data": []}, ["url.pathname"])
 
 
 def county_tick_body(app: Any, adcode: str, search: str) -> dict[str, Any]:
@@ -290,9 +309,10 @@ def county_tick_body(app: Any, adcode: str, search: str) -> dict[str, Any]:
 
 def redraw_body(app: Any, pathname: str, search: str, scope: str, old_hash: str | None) -> dict[str, Any]:
     """The drill map's redraw after a control wrote the URL's query (replay slider, layer toggles)."""
-    key = callback_key(app, "drill-map.figure")
+    key = callback_key(app, "drill-packed.data")
     return callback_body(app, key, {"url.search": search, "url.pathname": pathname, "drill-scope.data": scope,
-                                    "drill-hash.data": old_hash, "viewport-width.data": 1920}, ["url.search"])
+                                    "drill-hash.data": old_hash, "viewport-width.data": 1920,
+                                    "chunks-held.data": []}, ["url.search"])
 
 
 # ---- 1. city map bytes ----------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
             dcc.Store(id=ids.VIEWPORT),
             dcc.Store(id=ids.COUNTIES, data=sorted(visible if visible is not None else ctx.names)),
             dcc.Store(id=ids.PAGE_KEY),
+            dcc.Store(id=ids.CHUNKS, data=[]),
             html.Div(id=ids.PAGE),
             connection.banner(),
         ])
@@ -170,8 +171,10 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
     app.layout = shell
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.PAGE_KEY, "data"), Input(ids.URL, "pathname"),
-                  Input(ids.URL, "search"), State(ids.PAGE_KEY, "data"), State(ids.VIEWPORT, "data"))
-    def route(pathname: str | None, search: str | None, shown: str | None, width: int | None) -> Any:
+                  Input(ids.URL, "search"), State(ids.PAGE_KEY, "data"), State(ids.VIEWPORT, "data"),
+                  State(ids.CHUNKS, "data"))
+    def route(pathname: str | None, search: str | None, shown: str | None, width: int | None,
+              held: list[str] | None = None) -> Any:
         params = query(search)
         lang = "en" if params.get("lang", settings.lang) == "en" else "zh"
         path = pathname or "/"
@@ -180,9 +183,10 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
         key = f"{path}|{lang}" if drillmap.path_scope(path) else f"{path}?{search or ''}"
         if key == shown:
             return no_update, no_update
-        return page_for(path, search, params, lang, width), key
+        return page_for(path, search, params, lang, width, held), key
 
-    def page_for(path: str, search: str | None, params: dict[str, str], lang: str, width: int | None) -> Any:
+    def page_for(path: str, search: str | None, params: dict[str, str], lang: str, width: int | None,
+                 held: list[str] | None = None) -> Any:
         if not scope.allowed_path(ctx, scope.current(), path, search):
             return scope.forbidden(lang)
         if path == plan.PATH:
@@ -191,7 +195,7 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
             return wall.layout(ctx, parse_view(params, settings.lang, set(ctx.names), ctx.theme_keys(),
                                                scope.current()), search)
         if path == citymap.PATH:
-            return citymap.layout(ctx, search, width)
+            return citymap.layout(ctx, search, width, held)
         if path == consistency.PATH:
             return consistency.layout(ctx, lang)
         if path.rstrip("/") == evaluation.PATH:
@@ -204,7 +208,8 @@ def create_app(settings: Settings, start_feeds: bool = True, clock: Clock | None
                                (case.PATH_PREFIX, case)):
             if path.startswith(prefix):
                 ident = unquote(path.removeprefix(prefix).strip("/"))
-                return county.layout(ctx, ident, search, width) if module is county else module.layout(ctx, ident, lang)
+                return (county.layout(ctx, ident, search, width, held) if module is county
+                        else module.layout(ctx, ident, lang))
         return html.H2(t("not_found", lang), className="not-found")
 
     app.clientside_callback(CLOCK_JS, Output(ids.CLOCK, "children"), Input(ids.CLOCK_TICK, "n_intervals"),

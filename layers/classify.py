@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from bisect import bisect_left
@@ -172,6 +173,18 @@ def _bins(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
 
 
 def _mapclassify_bins(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
+    """The scheme's bins, computed by mapclassify (remembered for the same values: Fisher-Jenks in pure Python
+    took 14 ms of a county drill for 800 cells whose counts seldom change between ticks)."""
+    return _bins_of(np.sort(y).tobytes(), scheme, k).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _bins_of(sorted_y: bytes, scheme: str, k: int) -> np.ndarray:
+    """The bins of values given as their sorted float64 bytes (a pure function of them: safe to remember)."""
+    return _compute_bins(np.frombuffer(sorted_y, dtype=float), scheme, k)
+
+
+def _compute_bins(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
     """The scheme's bins, computed by mapclassify."""
     # Imported here: mapclassify pulls in scikit-learn (≈1 s), which pages without a classed map never need.
     import mapclassify

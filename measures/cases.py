@@ -66,7 +66,8 @@ class OverdueMeasures:
         if newest is None:
             return {}
         now = now or process_clock().now()
-        counts = overdue_by_county(session, now, self.limits, self.default_hours)
+        counties = None if self.city in regions else set(regions)  # the city needs every county's
+        counts = overdue_by_county(session, now, self.limits, self.default_hours, counties=counties)
         return {r: Point(newest, self._value(counts, r)) for r in regions}
 
     def samples(self, session: Session, region: str, edges: Sequence[datetime]) -> list[Point | None]:

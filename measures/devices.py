@@ -76,6 +76,8 @@ class DeviceMeasures:
         stmt = (select(Device.county_adcode, Device.last_seen, LatestValue.value)
                 .outerjoin(LatestValue, (LatestValue.device_id == Device.id) & (LatestValue.metric == "online"))
                 .where(Device.kind == "video_point"))
+        if self.city not in regions:  # a county's page: its own devices (ix_devices_county_kind), not the city's
+            stmt = stmt.where(Device.county_adcode.in_(sorted(regions)))
         rows = session.execute(stmt).all()
         if not rows:
             return {}

@@ -6,7 +6,7 @@ Open and overdue reads are ranges of ix_cases_open (closed_at, deadline_at).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -138,8 +138,9 @@ def with_deadline(stmt: Select[Any]) -> Select[Any]:
 
 
 def overdue_by_county(session: Session, at: datetime, limits_hours: Mapping[str, float], default_hours: float,
-                      *, past: bool = False) -> dict[str | None, int]:
-    """Grid events open at `at` and past their time limit (hours_over > 0), counted per county.
+                      *, past: bool = False, counties: Collection[str] | None = None) -> dict[str | None, int]:
+    """Grid events open at `at` and past their time limit (hours_over > 0), counted per county (of `counties`
+    only, when given: a county page reads its own ~1/8 of the city's open cases).
 
     Now (`past` False) that is the open set, one read on ix_grid_events_open_county; for a past moment the
     events reported by then and not closed by then."""
@@ -147,6 +148,8 @@ def overdue_by_county(session: Session, at: datetime, limits_hours: Mapping[str,
                  (GridEvent.reported_at <= at) & or_(GridEvent.closed_at.is_(None), GridEvent.closed_at > at))
     stmt = with_deadline(select(GridEvent.county_adcode, GridEvent.subcategory, GridEvent.reported_at,
                                 Case.deadline_at)).where(open_then)
+    if counties is not None:
+        stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
     out: dict[str | None, int] = {}
     for county, subcategory, reported_at, deadline_at in session.execute(stmt):
         if hours_over(at, reported_at, deadline_at, limits_hours.get(subcategory or "", default_hours)) > 0:

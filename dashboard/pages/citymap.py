@@ -13,7 +13,7 @@ from dashboard.pages.common import breadcrumbs, header, href
 PATH = "/map"
 
 
-def layout(ctx: AppContext, search: str | None, width: int | None = None) -> html.Div:
+def layout(ctx: AppContext, search: str | None, width: int | None = None, held: list[str] | None = None) -> html.Div:
     """The city map page: one map, full width, with its controls."""
     view = drillmap.view_for(ctx, drill.CITY, search, width)
     keep = {"lang": view.lang if view.lang == "en" else None}
@@ -29,5 +29,5 @@ def layout(ctx: AppContext, search: str | None, width: int | None = None) -> htm
             html.A("运行日报" if view.lang != "en" else "Daily briefings", href=href("/briefings", **keep),
                    className="bar-link", id="briefings-link"),
         ]),
-        html.Main(className="drill-grid single", children=[drillmap.section(ctx, drill.CITY, view)]),
+        html.Main(className="drill-grid single", children=[drillmap.section(ctx, drill.CITY, view, held)]),
     ])

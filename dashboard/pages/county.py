@@ -173,8 +173,9 @@ def side(ctx: AppContext, adcode: str, lang: str, screen: float = 1.0) -> tuple[
                 devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang, screen))
 
 
-def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None = None) -> html.Div:
-    """The county page, or a not-found message for an unknown adcode."""
+def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None = None,
+           held: list[str] | None = None) -> html.Div:
+    """The county page, or a not-found message for an unknown adcode (`held`: the arrays the browser holds)."""
     view = drillmap.view_for(ctx, adcode, search, width)
     lang = view.lang
     if adcode not in ctx.names:
@@ -191,7 +192,7 @@ def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None =
             dcc.Link(t("consistency", lang), href=href("/consistency", **keep), className="bar-link"),
         ]),
         html.Main(className="drill-grid", children=[
-            drillmap.section(ctx, adcode, view),
+            drillmap.section(ctx, adcode, view, held),
             html.Div(className="col drill-side", children=[
                 panel(t("county_kpis", lang), ids.COUNTY_KPIS, kpis, "county-kpis"),
                 panel(t("county_cases", lang), ids.COUNTY_CASES, cases, "county-cases"),

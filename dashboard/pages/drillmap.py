@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
-from dashboard import drill, ids
+from dashboard import compact, drill, ids
 from dashboard.scope import current as viewer_scope
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
@@ -61,8 +61,10 @@ def render(ctx: AppContext, scope: str, view: drill.DrillView) -> tuple[Any, str
     return fig, title, legend(shading, note if "grid_choropleth" in view.layers else "")
 
 
-def section(ctx: AppContext, scope: str, view: drill.DrillView) -> html.Section:
-    """The map panel: title and legend, layer toggles (and the city's measure), the map, the replay slider."""
+def section(ctx: AppContext, scope: str, view: drill.DrillView, held: list[str] | None = None) -> html.Section:
+    """The map panel: title and legend, layer toggles (and the city's measure), the map, the replay slider. The
+    figure goes packed (dashboard/compact.py: the arrays the browser holds, `held`, by reference) and the browser
+    unpacks it into the graph; the graph starts with the frame alone."""
     offered, _ = scope_layers(scope)
     reg = ctx.registries.layers
     fig, title, legend_items = render(ctx, scope, view)
@@ -86,7 +88,8 @@ def section(ctx: AppContext, scope: str, view: drill.DrillView) -> html.Section:
                 dcc.Dropdown(id=ids.METRIC_PICK, options=metrics, value=view.metric, clearable=False,
                              searchable=False, className="metric-pick")]),
         ]),
-        dcc.Graph(id=ids.DRILL_MAP, figure=fig, className="map", config=MAP_CONFIG),
+        dcc.Graph(id=ids.DRILL_MAP, figure={"data": [], "layout": fig["layout"]}, className="map", config=MAP_CONFIG),
+        dcc.Store(id=ids.DRILL_PACKED, data=compact.pack(fig, held)),
         html.Div(className="replay", children=[
             html.Span(t("replay", view.lang), className="control-label"),
             html.Div(dcc.Slider(id=ids.REPLAY_SLIDER, min=0, max=drill.REPLAY_STEPS, step=1, marks=marks,
@@ -130,24 +133,30 @@ def register(app: Dash, ctx: AppContext) -> None:
         target = href("", **new.params(default))
         return no_update if target == href("", **view.params(default)) else (target or "?")
 
-    @app.callback(Output(ids.DRILL_MAP, "figure"), Output(ids.DRILL_TITLE, "children"),
+    # The browser rebuilds the figure from the packed one and the arrays it holds (assets/zq-compact.js).
+    app.clientside_callback(ClientsideFunction("zq", "unpack"), Output(ids.DRILL_MAP, "figure"),
+                            Output(ids.CHUNKS, "data"), Output(ids.DRILL_HASH, "data", allow_duplicate=True),
+                            Input(ids.DRILL_PACKED, "data"), prevent_initial_call="initial_duplicate")
+
+    @app.callback(Output(ids.DRILL_PACKED, "data"), Output(ids.DRILL_TITLE, "children"),
                   Output(ids.DRILL_LEGEND, "children"), Output(ids.REPLAY_LABEL, "children"),
                   Output(ids.REPLAY_LABEL, "className"), Output(ids.DRILL_HASH, "data"),
                   Output(beat_id("drill"), "data"),
                   Input(ids.URL, "search"), Input(ids.DRILL_TICK, "n_intervals"),
                   State(ids.URL, "pathname"), State(ids.DRILL_SCOPE, "data"), State(ids.DRILL_HASH, "data"),
-                  State(ids.VIEWPORT, "data"),
+                  State(ids.VIEWPORT, "data"), State(ids.CHUNKS, "data"),
                   prevent_initial_call=True,
                   running=[(Output(ids.DRILL_TICK, "disabled"), True, False)])
     def redraw(search: str | None, _n: int, pathname: str | None, scope: str, old: str | None,
-               width: int | None) -> tuple[Any, ...]:
+               width: int | None, held: list[str] | None = None) -> tuple[Any, ...]:
         if path_scope(pathname) != scope:
             return (no_update,) * 7  # the page is being replaced
         view = view_for(ctx, scope, search, width)
         fig, title, legend_items = render(ctx, scope, view)
         new = drill.figure_key(fig)
         cls = "replay-label" + (" replaying" if view.at else "")
-        return (no_update if new == old else fig, title, legend_items, replay_label(view), cls, new, beat(ctx))
+        return (no_update if new == old else compact.pack(fig, held), title, legend_items, replay_label(view), cls, new,
+                beat(ctx))
 
     @app.callback(Output(ids.URL, "pathname", allow_duplicate=True), Output(ids.URL, "search", allow_duplicate=True),
                   Input(ids.DRILL_MAP, "clickData"), State(ids.URL, "search"), State(ids.DRILL_SCOPE, "data"),

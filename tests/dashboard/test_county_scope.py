@@ -134,7 +134,7 @@ def test_the_router_draws_forbidden_and_data_callbacks_of_another_county_answer_
     assert huaiji.post("/_dash-update-component", json=own).status_code == 200
 
     # A drill map's redraw for 高要, and the wall's tick named for 高要.
-    drill = callback(app, f"..{ids.DRILL_MAP}.figure", {(ids.URL, "search"): "", (ids.DRILL_TICK, "n_intervals"): 1,
+    drill = callback(app, f"..{ids.DRILL_PACKED}.data", {(ids.URL, "search"): "", (ids.DRILL_TICK, "n_intervals"): 1,
                                                         (ids.URL, "pathname"): f"/county/{GAOYAO}",
                                                         (ids.DRILL_SCOPE, "data"): GAOYAO})
     assert huaiji.post("/_dash-update-component", json=drill).status_code == 403

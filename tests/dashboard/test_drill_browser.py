@@ -136,3 +136,27 @@ def test_layer_toggles_and_replay_live_in_the_url(app: LiveApp, browser: WebDriv
     wait_for(lambda: browser.find_element(By.ID, "replay-label").text == "实时", what="live again")
     assert "at" not in parse_qs(urlparse(browser.current_url).query)
     assert severe_console_errors(browser) == []
+
+
+GEOMETRY = """
+const g = document.querySelector('#drill-map .js-plotly-plot');
+if (!g || !g.data || !g.data.length || !window.zqCompact) return null;
+return {sent: window.zqCompact.sent, held: window.zqCompact.held,
+        shapes: g.data.filter(t => t.meta && ['outline', 'neighbours'].includes(t.meta.layer))
+                      .map(t => [t.meta.layer, t.meta.adcode || '', t.x.length, JSON.stringify(t.x), JSON.stringify(t.y)])};
+"""
+
+
+def test_a_county_visited_again_is_drawn_from_the_arrays_the_browser_kept(app: LiveApp, browser: WebDriver) -> None:
+    """dashboard/compact.py: the outlines come once; the second visit names them and the map is the same."""
+    browser.get(app.url + "/county/441224")
+    first = wait_for(lambda: browser.execute_script(GEOMETRY), what="the county map, first visit")
+    assert first["sent"] > 10 and len(first["shapes"]) == 8  # its outline and the seven neighbours
+    browser.find_element(By.ID, "crumb-0").click()
+    wait_for(lambda: browser.find_elements(By.ID, "city-map-title"), what="the city map")
+    browser.back()
+    wait_for(lambda: browser.find_elements(By.ID, "county-title"), what="the county again")
+    again = wait_for(lambda: (g := browser.execute_script(GEOMETRY)) and g["sent"] < first["sent"] and g,
+                     what="the county map drawn from kept arrays")
+    assert again["shapes"] == first["shapes"]  # every outline point as it was sent the first time
+    assert severe_console_errors(browser) == []

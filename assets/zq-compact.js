@@ -1,0 +1,45 @@
+// Figures sent compactly (dashboard/compact.py): long arrays come once and are kept here for the page's life;
+// later figures name them by key ({"$ref": key}). unpack() rebuilds the whole figure for dcc.Graph and answers
+// the keys held, which every drill request carries, so the server sends only what is missing.
+(function () {
+  const ARRAYS = ['x', 'y', 'customdata', 'text', 'hovertext'];
+  const KEEP = 400;  // arrays kept beyond those of the figure shown: a few counties' worth
+  const held = new Map();  // key -> array, in order of last use
+
+  function unpack(packed) {
+    const dc = window.dash_clientside;
+    if (!packed || !packed.figure) { return [dc.no_update, dc.no_update, dc.no_update]; }
+    const sent = Object.entries(packed.chunks || {});
+    sent.forEach(([k, v]) => held.set(k, v));
+    window.zqCompact = {sent: sent.length, held: held.size};  // for tests and for a look in the console
+    const used = new Set();
+    let missing = false;
+    const data = (packed.figure.data || []).map((trace) => {
+      const out = Object.assign({}, trace);
+      ARRAYS.forEach((attr) => {
+        const v = trace[attr];
+        if (v && typeof v === 'object' && !Array.isArray(v) && v.$ref !== undefined) {
+          const got = held.get(v.$ref);
+          if (got === undefined) { missing = true; out[attr] = []; return; }
+          held.delete(v.$ref); held.set(v.$ref, got);  // most recently used last
+          used.add(v.$ref);
+          out[attr] = got;
+        }
+      });
+      return out;
+    });
+    if (missing) {
+      // Lost arrays (should not happen): hold none and forget the figure's hash, so the next redraw sends all.
+      held.clear();
+      return [Object.assign({}, packed.figure, {data: data}), [], null];
+    }
+    for (const k of held.keys()) {
+      if (held.size <= used.size + KEEP) { break; }
+      if (!used.has(k)) { held.delete(k); }
+    }
+    return [Object.assign({}, packed.figure, {data: data}), Array.from(held.keys()), dc.no_update];
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside);
+  window.dash_clientside.zq = Object.assign({}, window.dash_clientside.zq, {unpack: unpack});
+})();
