@@ -278,7 +278,7 @@ class ThemeVersion(Base):
     __tablename__ = "theme_versions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    theme_key: Mapped[str] = mapped_column(String(32))
+    theme_key: Mapped[str] = mapped_column(String(64))  # a theme, or a county override: <theme>@<adcode>
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(64))

@@ -33,3 +33,14 @@ def test_users_versions_and_audit(engine: Engine) -> None:
                                                                         ("theme:ecology", True)]
     with pytest.raises(IntegrityError), Session(engine) as s, s.begin():
         aq.add_user(s, "eco", "scrypt$y", "admin", [], T0)  # names are unique
+
+
+def test_a_county_override_of_a_long_theme_key_keeps_its_versions(engine: Engine) -> None:
+    """A county override's key is <theme>@<adcode>: 39 characters for a theme key of 32 (migration 0009)."""
+    key = "x" * 32 + "@441224"
+    with Session(engine) as s, s.begin():
+        aq.add_theme_version(s, key, "owner: 怀集县委政法委\n", "hj_owner", T0)
+        aq.add_user(s, "hj_owner", "scrypt$x", "owner", ["x" * 32], T0, counties=["441224"])
+    with Session(engine) as s:
+        assert [v.version for v in aq.theme_versions(s, key)] == [1]
+        assert aq.user_by_name(s, "hj_owner").counties == ["441224"]  # type: ignore[union-attr]
