@@ -2,28 +2,42 @@
 // later figures name them by key ({"$ref": key}). unpack() rebuilds the whole figure for dcc.Graph and answers
 // the keys held, which every drill request carries, so the server sends only what is missing.
 (function () {
-  const ARRAYS = ['x', 'y', 'customdata', 'text', 'hovertext'];
+  const ARRAYS = ['x', 'y', 'customdata', 'text', 'hovertext', 'marker.color'];
   const KEEP = 400;  // arrays kept beyond those of the figure shown: a few counties' worth
   const held = new Map();  // key -> array, in order of last use
+
+  // An array from its sent form: as it is, {$d: values, $i: indices} or {$p: prefix, $s: rests}.
+  function decode(v) {
+    if (v && v.$d) { return v.$i.map((i) => v.$d[i]); }
+    if (v && v.$p !== undefined) { return v.$s.map((s) => v.$p + s); }
+    return v;
+  }
+  function get(trace, attr) {
+    return attr === 'marker.color' ? (trace.marker || {}).color : trace[attr];
+  }
+  function set(trace, attr, value) {
+    if (attr === 'marker.color') { trace.marker = Object.assign({}, trace.marker, {color: value}); }
+    else { trace[attr] = value; }
+  }
 
   function unpack(packed) {
     const dc = window.dash_clientside;
     if (!packed || !packed.figure) { return [dc.no_update, dc.no_update, dc.no_update]; }
     const sent = Object.entries(packed.chunks || {});
-    sent.forEach(([k, v]) => held.set(k, v));
+    sent.forEach(([k, v]) => held.set(k, decode(v)));
     window.zqCompact = {sent: sent.length, held: held.size};  // for tests and for a look in the console
     const used = new Set();
     let missing = false;
     const data = (packed.figure.data || []).map((trace) => {
       const out = Object.assign({}, trace);
       ARRAYS.forEach((attr) => {
-        const v = trace[attr];
+        const v = get(trace, attr);
         if (v && typeof v === 'object' && !Array.isArray(v) && v.$ref !== undefined) {
           const got = held.get(v.$ref);
-          if (got === undefined) { missing = true; out[attr] = []; return; }
+          if (got === undefined) { missing = true; set(out, attr, []); return; }
           held.delete(v.$ref); held.set(v.$ref, got);  // most recently used last
           used.add(v.$ref);
-          out[attr] = got;
+          set(out, attr, got);
         }
       });
       return out;

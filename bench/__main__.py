@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+from collections.abc import Iterable
+from datetime import datetime
 
-from bench import alerts, drill, ingest, load, wall
+from bench import alerts, drill, ingest, load, results, wall
 
 
 def main() -> None:
@@ -38,6 +40,8 @@ def main() -> None:
     p.add_argument("--load-leaders", type=int, default=30, help="leaders drilling into counties in the load run")
     p.add_argument("--load-seconds", type=int, default=120, help="length of the main load runs")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
+    p.add_argument("--json", action=argparse.BooleanOptionalAction, default=True,
+                   help="write the figures to bench/results/<date>.json (default; --no-json to skip)")
     a = p.parse_args()
     if a.quick:
         a.n, a.million, a.latency_seconds = 5_000, 20_000, 3.0
@@ -48,31 +52,38 @@ def main() -> None:
         a.load_screens, a.load_leaders, a.load_seconds = 40, 4, 30
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
+    started = datetime.now().astimezone()
+    printed: dict[str, list[str]] = {}
+
+    def show(section: str, lines: Iterable[str]) -> None:
+        """Print a section's lines as they come, and keep them for the JSON."""
+        kept = printed.setdefault(section, [])
+        for line in lines:
+            print(line, flush=True)
+            kept.append(line)
+
     if a.only in (None, "ingest"):
         print("== ingest ==", flush=True)
-        for line in ingest.run(a.n, a.million, a.latency_seconds):
-            print(line, flush=True)
+        show("ingest", ingest.run(a.n, a.million, a.latency_seconds))
     if a.only in (None, "wall"):
         print("\n== wall ==", flush=True)
         sizes = wall.Sizes(observations=a.wall_observations, events=a.wall_events, ticks=a.wall_ticks,
                            cycles=a.wall_cycles, first=min(100, a.wall_cycles), browser=a.wall_cycles > 0,
                            postgres=a.wall_postgres)
-        for line in wall.run(sizes):
-            print(line, flush=True)
+        show("wall", wall.run(sizes))
     if a.only in (None, "drill"):
         print("\n== drill ==", flush=True)
         dsizes = drill.DrillSizes(devices=a.drill_devices, events=a.drill_events, drills=a.drill_n,
                                   naive_drills=a.drill_n, replays=a.drill_n, postgres=a.drill_postgres)
-        for line in drill.run(dsizes):
-            print(line, flush=True)
+        show("drill", drill.run(dsizes))
     if a.only in (None, "alerts"):
         print("\n== alerts ==", flush=True)
-        for line in alerts.run(alerts.AlertSizes(stations=a.alert_stations, minutes=a.alert_minutes)):
-            print(line, flush=True)
+        show("alerts", alerts.run(alerts.AlertSizes(stations=a.alert_stations, minutes=a.alert_minutes)))
     if a.only in (None, "load"):
         print("\n== load ==", flush=True)
-        for line in load.run(load.LoadSizes(screens=a.load_screens, leaders=a.load_leaders, seconds=a.load_seconds)):
-            print(line, flush=True)
+        show("load", load.run(load.LoadSizes(screens=a.load_screens, leaders=a.load_leaders, seconds=a.load_seconds)))
+    if a.json and not a.quick:
+        print(f"\nfigures written to {results.write(printed, vars(a), started)}", flush=True)
 
 
 if __name__ == "__main__":

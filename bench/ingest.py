@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 
+from bench import results
 from feeds import FeedRegistry, register_builtin_feeds
 from feeds.decode import Decoder
 from feeds.ingest import Ingestor, Message
@@ -379,6 +380,7 @@ def run(n: int, million: int, lat_seconds: float) -> list[str]:
                 out.append(f"\nQoS {qos}:")
                 for r in rows:
                     out.append(f"  {r.name:52s} {r.per_s:10,.0f} msg/s   {r.per_s / bare.per_s:5.2f} × paho bare")
+                    results.figure("ingest", f"{r.name}", r.per_s, "msg/s", ratio_to_bare=round(r.per_s / bare.per_s, 3))
             fresh(engines["SQLite"])
             lat = latency(broker, engines["SQLite"], 1000, lat_seconds, 1)
             out.append(f"\nlatency publish → committed (SQLite, QoS 1, 1,000 msg/s for {lat_seconds:.0f} s): "

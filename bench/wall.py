@@ -568,6 +568,11 @@ def _ticks_table(label: str, small: list[TickFigures], big: list[TickFigures], t
     allb = quantiles([x for b in big for x in b.steady_ms])
     out.append(f"  {'all':10s} {alls[0]:7.1f} ms {alls[1]:6.1f}   {allb[0]:5.1f} ms {allb[1]:6.1f}   "
                f"{allb[1] / alls[1]:12.2f}×   (target: p95 ≤ 30 ms with the big store)")
+    from bench import results  # here: bench.results imports nothing of the wall's
+
+    store = label.split(":")[0].lower()
+    results.figure("wall", "steady tick p95, small store", alls[1], "ms", store=store)
+    results.figure("wall", "steady tick p95, big store", allb[1], "ms", "≤ 20 (PostgreSQL)", store=store)
     out.append(f"{label}: bytes per tick (JSON response body, gzip in brackets), first tick → steady tick")
     for s, b in zip(small, big, strict=True):
         out.append(f"  {s.theme:10s} small {s.first_bytes:7,d} ({s.first_gzip:6,d}) → {s.steady_bytes:6,d} "

@@ -32,10 +32,12 @@ def rings_xy(geoms: Sequence[shapely.Geometry], precision: int = 5) -> tuple[lis
     coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
     coords = np.round(coords, precision)
     # One None after each ring: insert a NaN row where the ring index changes, then turn NaN into None.
-    ends = np.flatnonzero(np.diff(ring)) + 1
-    xy = np.insert(coords, np.append(ends, len(coords)), np.nan, axis=0)
-    xs = [None if np.isnan(v) else v for v in xy[:, 0].tolist()]
-    ys = [None if np.isnan(v) else v for v in xy[:, 1].tolist()]
+    ends = np.append(np.flatnonzero(np.diff(ring)) + 1, len(coords))
+    xy = np.insert(coords, ends, np.nan, axis=0)
+    xs, ys = xy[:, 0].tolist(), xy[:, 1].tolist()
+    # The gaps are where they were inserted (each shifted by the ones before): set those, not test every point.
+    for i in (ends + np.arange(len(ends))).tolist():
+        xs[i] = ys[i] = None
     return xs, ys
 
 

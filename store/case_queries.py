@@ -6,7 +6,7 @@ Open and overdue reads are ranges of ix_cases_open (closed_at, deadline_at).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,17 +144,36 @@ def overdue_by_county(session: Session, at: datetime, limits_hours: Mapping[str,
 
     Now (`past` False) that is the open set, one read on ix_grid_events_open_county; for a past moment the
     events reported by then and not closed by then."""
-    open_then = (GridEvent.closed_at.is_(None) if not past else
-                 (GridEvent.reported_at <= at) & or_(GridEvent.closed_at.is_(None), GridEvent.closed_at > at))
-    stmt = with_deadline(select(GridEvent.county_adcode, GridEvent.subcategory, GridEvent.reported_at,
-                                Case.deadline_at)).where(open_then)
-    if counties is not None:
-        stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
+    if past:
+        open_then = (GridEvent.reported_at <= at) & or_(GridEvent.closed_at.is_(None), GridEvent.closed_at > at)
+        stmt = with_deadline(select(GridEvent.county_adcode, GridEvent.subcategory, GridEvent.reported_at,
+                                    Case.deadline_at)).where(open_then)
+        if counties is not None:
+            stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
+        rows: Iterable[Any] = session.execute(stmt)
+    else:
+        rows = ((c.county_adcode, c.subcategory, c.reported_at, c.deadline_at) for c in open_grid_events(session, counties))
     out: dict[str | None, int] = {}
-    for county, subcategory, reported_at, deadline_at in session.execute(stmt):
+    for county, subcategory, reported_at, deadline_at in rows:
         if hours_over(at, reported_at, deadline_at, limits_hours.get(subcategory or "", default_hours)) > 0:
             out[county] = out.get(county, 0) + 1
     return out
+
+
+def open_grid_events(session: Session, counties: Collection[str] | None = None) -> list[Any]:
+    """The open grid events (of some counties, else the city's) with their case's deadline — id, county_adcode,
+    subcategory, step, reported_at, deadline_at — read once per session: a session is one reading moment (a page or
+    a tick), and the overdue measure and the county page's case summary both ask (one read on
+    ix_grid_events_open_county, where each did its own)."""
+    key = ("store.open_grid_events", None if counties is None else tuple(sorted(counties)))
+    rows = session.info.get(key)
+    if rows is None:
+        stmt = with_deadline(select(GridEvent.id, GridEvent.county_adcode, GridEvent.subcategory, GridEvent.step,
+                                    GridEvent.reported_at, Case.deadline_at)).where(GridEvent.closed_at.is_(None))
+        if counties is not None:
+            stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
+        rows = session.info[key] = session.execute(stmt).all()
+    return rows
 
 
 def hours_over(now: datetime, reported_at: datetime, deadline_at: datetime | None, limit_hours: float) -> float:

@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from store.case_queries import hours_over, with_deadline
-from store.models import Case, Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
+from store.case_queries import hours_over, open_grid_events
+from store.models import Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
 
 # SQLite allows 500 terms in one compound SELECT; stay well below it (as store.kpi_queries does).
 _MAX_TERMS = 200
@@ -141,11 +141,9 @@ def case_summary(session: Session, county: str | None, now: datetime, limits_hou
     # here: the open set is what is pending, not history. Pushing the per-subcategory limits into SQL was no
     # faster for the city (15 ms) and, for a county, SQLite chose (county_adcode, reported_at) to serve the
     # ORDER BY of the most-overdue list and read the county's whole history (400 ms).
-    stmt = _county(with_deadline(select(GridEvent.id, GridEvent.subcategory, GridEvent.step, GridEvent.reported_at,
-                                        Case.deadline_at)).where(_open()), GridEvent.county_adcode, county)
     by_step: dict[int, int] = defaultdict(int)
     late: list[tuple[float, str, str | None, int, datetime]] = []
-    for id_, subcategory, step, reported_at, deadline_at in session.execute(stmt):
+    for id_, _, subcategory, step, reported_at, deadline_at in open_grid_events(session, None if county is None else [county]):
         by_step[step] += 1
         over = hours_over(now, reported_at, deadline_at, limits_hours.get(subcategory or "", default_hours))
         if over > 0:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from statistics import mean
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy.orm import Session
 
@@ -143,14 +142,17 @@ def events_chart(session: Session, adcode: str, now: Any, lang: str, screen: flo
     end = now.astimezone(CITY_TZ).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     rows = dq.events_over_time(session, adcode, end - timedelta(hours=24), end, 24)
     xs = [r[0].astimezone(CITY_TZ).strftime("%H:00") for r in rows]
-    fig = go.Figure([
-        go.Bar(x=xs, y=[r[1] for r in rows], name=t("reported", lang), marker_color="#4fc3f7"),
-        go.Bar(x=xs, y=[r[2] for r in rows], name=t("closed", lang), marker_color="#66bb6a"),
-    ])
-    fig.update_layout(barmode="group", margin={"l": 30, "r": 8, "t": 4, "b": 24}, paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", font={"color": "#d8e1ee", "size": round(11 * screen)}, bargap=0.15,
-                      legend={"orientation": "h", "x": 0, "y": 1.12}, xaxis={"tickangle": 0, "nticks": 8},
-                      yaxis={"gridcolor": "#22314a"})
+    # A plain dict, as the maps are: a go.Figure validated every property and sent plotly's whole default
+    # template (8 KB) with a chart of 48 bars (`make bench`, drill).
+    fig = {"data": [
+        {"type": "bar", "x": xs, "y": [r[1] for r in rows], "name": t("reported", lang), "marker": {"color": "#4fc3f7"}},
+        {"type": "bar", "x": xs, "y": [r[2] for r in rows], "name": t("closed", lang), "marker": {"color": "#66bb6a"}},
+    ], "layout": {
+        "barmode": "group", "margin": {"l": 30, "r": 8, "t": 4, "b": 24}, "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)", "font": {"color": "#d8e1ee", "size": round(11 * screen)}, "bargap": 0.15,
+        "legend": {"orientation": "h", "x": 0, "y": 1.12},
+        "xaxis": {"tickangle": 0, "nticks": 8, "showgrid": False, "linecolor": "#22314a"},
+        "yaxis": {"gridcolor": "#22314a", "zerolinecolor": "#22314a"}}}
     return dcc.Graph(figure=fig, config={"displayModeBar": False, "staticPlot": True}, className="events-chart")
 
 

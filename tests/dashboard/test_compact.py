@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from dashboard.compact import MIN_LEN, REF, pack, unpack
+from dashboard.compact import MIN_LEN, REF, decode, pack, unpack
 
 
 def figure() -> dict:
@@ -33,7 +33,7 @@ def test_a_browser_holding_nothing_is_sent_every_long_array_once() -> None:
 
 def test_a_browser_holding_the_arrays_is_sent_references_only_and_rebuilds_the_same_figure() -> None:
     first = pack(figure(), [])
-    held = dict(first["chunks"])
+    held = {k: decode(v) for k, v in first["chunks"].items()}  # the browser keeps them decoded
     again = pack(figure(), list(held))
     assert again["chunks"] == {}
     rebuilt = unpack(again, held)
@@ -42,4 +42,30 @@ def test_a_browser_holding_the_arrays_is_sent_references_only_and_rebuilds_the_s
     assert rebuilt["data"][0]["y"] == [float(i) for i in range(300)]
     changed = figure()
     changed["data"][2]["customdata"] = ["b"] * MIN_LEN  # a changed array is a new key, sent
-    assert list(pack(changed, list(held))["chunks"].values()) == [["b"] * MIN_LEN]
+    assert [decode(v) for v in pack(changed, list(held))["chunks"].values()] == [["b"] * MIN_LEN]
+
+
+def test_an_array_goes_in_its_shortest_form_and_comes_back_the_same() -> None:
+    from dashboard.compact import encode
+
+    texts = ["暴露垃圾<br>任务派遣", "占道经营<br>信息收集"] * 40
+    assert encode(texts) == {"$d": ["暴露垃圾<br>任务派遣", "占道经营<br>信息收集"], "$i": [0, 1] * 40}
+    ids = [f"case:AJ441224{n:05d}" for n in range(40)]
+    assert encode(ids)["$p"] == "case:AJ441224000" and decode(encode(ids)) == ids
+    xs = [112.0 + n / 1000 for n in range(40)]
+    assert encode(xs) is xs  # distinct numbers: as they are
+    ragged = [[1, 2], [3]] * 20
+    assert encode(ragged) is ragged
+    for values in (texts, ids, xs, ["a", "ab"] * 3 + [f"z{n}" for n in range(30)]):
+        assert decode(encode(values)) == values
+
+
+def test_per_point_colours_go_by_reference_too() -> None:
+    colours = ["#ef5350", "#66bb6a"] * 30
+    fig = {"data": [{"type": "scatter", "x": list(range(60)), "marker": {"size": 9, "color": colours}}],
+           "layout": {}}
+    packed = pack(fig, None)
+    marker = packed["figure"]["data"][0]["marker"]
+    assert set(marker["color"]) == {REF} and marker["size"] == 9
+    assert unpack(packed, {})["data"][0]["marker"] == {"size": 9, "color": colours}
+    assert fig["data"][0]["marker"]["color"] is colours  # the given figure keeps its own
