@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from clock import FakeClock
@@ -19,6 +18,7 @@ from dashboard.pages.common import View
 from dashboard.pages.wall import layout
 from store import admin_queries as aq
 from tests.components import nodes, texts
+from tests.dashboard.test_admin import sign_in
 from tests.dashboard.apps import app_with_themes
 from tests.feeds.samples import T0
 from topics.themes import KPI_STRIP
@@ -50,13 +50,6 @@ def app(tmp_path: Path) -> Any:
     return app
 
 
-def client_of(app: Any, username: str, password: str) -> tuple[FlaskClient, str]:
-    client = app.server.test_client()
-    r = client.post("/admin/login", json={"username": username, "password": password})
-    assert r.status_code == 200, r.json
-    return client, r.json["csrf"]
-
-
 def test_who_edits_which_file() -> None:
     assert can_edit("owner", ["social"], f"social@{HUAIJI}", [HUAIJI])
     assert not can_edit("owner", ["social"], "social", [HUAIJI])  # the city's file
@@ -69,7 +62,7 @@ def test_who_edits_which_file() -> None:
 
 def test_the_county_owner_saves_their_override_and_the_countys_wall_shows_it(app: Any) -> None:
     ctx = app.server.config["ZQ_CONTEXT"]
-    owner, csrf = client_of(app, "hj_owner", "huaiji-owner-2021")
+    owner, csrf = sign_in(app, "hj_owner", "huaiji-owner-2021")
     listed = owner.get("/admin/api/topics").json
     assert listed["themes"] == [] and listed["overrides"] == [f"social@{HUAIJI}"]
     new = owner.get(f"/admin/api/topics/social@{HUAIJI}").json
@@ -122,7 +115,7 @@ def test_the_wall_tick_of_the_county_renders_the_overrides_panels(app: Any) -> N
 
 def test_refusals_other_owners_and_an_invalid_override(app: Any) -> None:
     ctx = app.server.config["ZQ_CONTEXT"]
-    owner, csrf = client_of(app, "hj_owner", "huaiji-owner-2021")
+    owner, csrf = sign_in(app, "hj_owner", "huaiji-owner-2021")
     social = (ctx.topics.directory / "social.yaml").read_text(encoding="utf-8")
     assert owner.post("/admin/api/topics/social", json={"text": social},
                       headers={"X-CSRF-Token": csrf}).status_code == 403
@@ -145,12 +138,12 @@ def test_refusals_other_owners_and_an_invalid_override(app: Any) -> None:
         assert aq.theme_versions(s, f"social@{HUAIJI}") == []
 
     # The city's owner of social edits the county's override (and the others'); ecology's owner does not.
-    city_owner, city_csrf = client_of(app, "social_owner", "social-owner-2021")
+    city_owner, city_csrf = sign_in(app, "social_owner", "social-owner-2021")
     assert len(city_owner.get("/admin/api/topics").json["overrides"]) == len(ctx.city.county_codes)
     r = city_owner.post(f"/admin/api/topics/social@{HUAIJI}", json={"text": OVERRIDE},
                         headers={"X-CSRF-Token": city_csrf})
     assert r.status_code == 200 and r.json["version"] == 1
-    eco, eco_csrf = client_of(app, "eco_owner", "eco-owner-2021")
+    eco, eco_csrf = sign_in(app, "eco_owner", "eco-owner-2021")
     assert eco.post(f"/admin/api/topics/social@{HUAIJI}", json={"text": OVERRIDE},
                     headers={"X-CSRF-Token": eco_csrf}).status_code == 403
 
@@ -165,7 +158,7 @@ def test_refusals_other_owners_and_an_invalid_override(app: Any) -> None:
     assert ctx.theme_for("social", HUAIJI).owner == "怀集县委政法委"
     assert ctx.theme_for("social", GAOYAO).owner == ctx.theme("social").owner == "市委政法委"
 
-    admin, admin_csrf = client_of(app, "admin", "admin-pass-2021")
+    admin, admin_csrf = sign_in(app, "admin", "admin-pass-2021")
     r = admin.post("/admin/api/topics/social@441299", json={"text": OVERRIDE}, headers={"X-CSRF-Token": admin_csrf})
     assert r.status_code == 422 and "441299 is not a county of 肇庆市" in r.json["problems"][0]["message"]
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from clock import FakeClock
@@ -21,6 +20,7 @@ from dashboard.pages.wall import frame
 from settings import CITY_TZ
 from store import admin_queries as aq
 from store import alarm_queries as alq
+from tests.dashboard.test_admin import sign_in
 from tests.dashboard.apps import add_user, app_with_themes
 from tests.feeds.samples import T0, event, ingest, iso, road
 from topics.themes import KPI_STRIP
@@ -45,13 +45,6 @@ def app(tmp_path: Path) -> Any:
         e = event(county, serial, ts=iso(T0 + timedelta(minutes=10)))
         ingest(ctx.engine, [(f"zq/{county}/grid_event/{e['event_id']}", e)])
     return app
-
-
-def client_of(app: Any, username: str, password: str) -> tuple[FlaskClient, str]:
-    client = app.server.test_client()
-    r = client.post("/admin/login", json={"username": username, "password": password})
-    assert r.status_code == 200, r.json
-    return client, r.json["csrf"]
 
 
 def alarm_of(app: Any, county: str) -> Any:
@@ -100,7 +93,7 @@ def test_users_add_binds_a_county_and_refuses_one_the_city_does_not_have(tmp_pat
 
 
 def test_a_county_user_opens_their_countys_pages_and_is_refused_the_neighbours(app: Any) -> None:
-    huaiji, _ = client_of(app, "huaiji", "huaiji-pass-2021")
+    huaiji, _ = sign_in(app, "huaiji", "huaiji-pass-2021")
     gaoyao_device, huaiji_device = alarm_of(app, GAOYAO).source, alarm_of(app, HUAIJI).source
     for path in (f"/county/{GAOYAO}", f"/device/{gaoyao_device}", f"/case/AJ{GAOYAO}00007", f"/?county={GAOYAO}",
                  f"/county/{GAOYAO}?lang=en", "/consistency", "/device/no-such-device"):
@@ -109,14 +102,14 @@ def test_a_county_user_opens_their_countys_pages_and_is_refused_the_neighbours(a
     for path in (f"/county/{HUAIJI}", f"/device/{huaiji_device}", f"/case/AJ{HUAIJI}00003", "/", "/map",
                  "/evaluation", "/alarms", "/plan"):
         assert huaiji.get(path).status_code == 200, path
-    city, _ = client_of(app, "city", "city-pass-2021")
+    city, _ = sign_in(app, "city", "city-pass-2021")
     for path in (f"/county/{GAOYAO}", f"/device/{gaoyao_device}", f"/case/AJ{GAOYAO}00007", "/consistency"):
         assert city.get(path).status_code == 200, path
 
 
 def test_the_router_draws_forbidden_and_data_callbacks_of_another_county_answer_403(app: Any) -> None:
-    huaiji, _ = client_of(app, "huaiji", "huaiji-pass-2021")
-    city, _ = client_of(app, "city", "city-pass-2021")
+    huaiji, _ = sign_in(app, "huaiji", "huaiji-pass-2021")
+    city, _ = sign_in(app, "city", "city-pass-2021")
     # Navigating within the app: the page router answers with the 无权访问 page, not the county's.
     body = callback(app, f"..{ids.PAGE}.children", {(ids.URL, "pathname"): f"/county/{GAOYAO}", (ids.URL, "search"): ""})
     r = huaiji.post("/_dash-update-component", json=body)
@@ -154,8 +147,8 @@ def test_the_wall_of_a_county_user_shows_their_county_and_outlines_the_others(ap
     ctx = app.server.config["ZQ_CONTEXT"]
     names = [p.id for p in ctx.theme("social").placed()] + [KPI_STRIP]
     body = tick_body(tick_key(app), names, "?theme=social", None, 1)
-    city, _ = client_of(app, "city", "city-pass-2021")
-    huaiji, _ = client_of(app, "huaiji", "huaiji-pass-2021")
+    city, _ = sign_in(app, "city", "city-pass-2021")
+    huaiji, _ = sign_in(app, "huaiji", "huaiji-pass-2021")
     # The city leader asks first: the county user, in the same state, must not get the kept answer.
     seen_city = city.post("/_dash-update-component", json=body).get_data(as_text=True)
     seen_huaiji = huaiji.post("/_dash-update-component", json=body).get_data(as_text=True)
@@ -192,7 +185,7 @@ def test_the_city_map_of_a_county_user_has_their_cases_only(app: Any) -> None:
 
 
 def test_the_alarm_api_and_console_give_a_county_user_their_countys_alarms_only(app: Any) -> None:
-    huaiji, csrf = client_of(app, "huaiji", "huaiji-pass-2021")
+    huaiji, csrf = sign_in(app, "huaiji", "huaiji-pass-2021")
     mine, theirs = alarm_of(app, HUAIJI), alarm_of(app, GAOYAO)
     assert [a["id"] for a in huaiji.get("/admin/api/alarms").json["alarms"]] == [mine.id]
     r = huaiji.post(f"/admin/api/alarms/{theirs.id}/ack", headers={"X-CSRF-Token": csrf})
@@ -236,7 +229,7 @@ def test_a_county_bound_owner_edits_no_city_theme(app: Any) -> None:
     with Session(ctx.engine) as s, s.begin():
         aq.add_user(s, "hj_owner", hash_password("huaiji-owner-2021"), "owner", ["social"], ctx.now(),
                     counties=[HUAIJI])
-    owner, csrf = client_of(app, "hj_owner", "huaiji-owner-2021")
+    owner, csrf = sign_in(app, "hj_owner", "huaiji-owner-2021")
     assert owner.get("/admin/api/topics").json["themes"] == []
     r = owner.post("/admin/api/topics/social", json={"text": "key: social"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 403
