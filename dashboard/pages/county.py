@@ -166,13 +166,14 @@ def status(ctx: AppContext, adcode: str, lang: str) -> list[html.Span]:
 
 
 def side(ctx: AppContext, adcode: str, lang: str, screen: float = 1.0) -> tuple[Any, Any, Any, Any]:
-    """The four side panels' bodies, in one session."""
-    with Session(ctx.engine) as s:
-        # KPIs arrive once a minute at most: one read serves every screen showing the county for a tick.
-        kpis = ctx.cache.get(("county-kpis", adcode, lang), ctx.settings.tick_seconds,
-                             lambda: kpi_table(ctx, s, adcode, lang))
-        return (kpis, cases_body(ctx, s, adcode, lang),
-                devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang, screen))
+    """The four side panels' bodies, in one session: drawn once a tick for every screen and leader showing the
+    county (the page as it opens, and each screen's tick), as its header and map reads are."""
+    def draw() -> tuple[Any, Any, Any, Any]:
+        with Session(ctx.engine) as s:
+            return (kpi_table(ctx, s, adcode, lang), cases_body(ctx, s, adcode, lang),
+                    devices_body(ctx, s, adcode, lang), events_chart(s, adcode, ctx.now(), lang, screen))
+
+    return ctx.cache.get(("county-side", adcode, lang, round(screen, 2)), ctx.settings.tick_seconds, draw)
 
 
 def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None = None,
