@@ -197,8 +197,10 @@ def clickable(traces: list[Any]) -> list[Any]:
     return traces
 
 
-def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, lang: str) -> tuple[Shading, str]:
-    """The counties' colours for a measure: open cases then, or a KPI's newest county values."""
+def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, lang: str,
+                 visible: frozenset[str] | None = None) -> tuple[Shading, str]:
+    """The counties' colours for a measure: open cases then, or a KPI's newest county values (of the `visible`
+    counties only, when given: the others' values would show in the classes)."""
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
     choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices(ctx.themes(), ctx.city)}
@@ -207,7 +209,8 @@ def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, 
         counts = Counter(e.county_adcode for e in data.events)
         values: dict[str, float | None] = {a: float(counts.get(a, 0)) for a in adcodes}
     else:
-        points = ctx.registries.measures.latest(session, [metric], adcodes, ctx.now()).get(metric, {})
+        seen = adcodes if visible is None else [a for a in adcodes if a in visible]
+        points = ctx.registries.measures.latest(session, [metric], seen, ctx.now()).get(metric, {})
         values = {a: (points[a].value if a in points else None) for a in adcodes}
     standard = "aqi" if metric == "eco.aqi" else None
     return shading_for_metric(values, names, unit, adcodes, standard=standard, lang=lang), pick(zh, en, lang)
@@ -260,7 +263,7 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
     """The city drill map: counties by the chosen measure and the chosen layers, at the view's moment; a county
     user's counties only, the others outlined with no figure and no points."""
     data = visible_data(ctx, session, view, now)
-    shading, title = city_shading(ctx, session, data, view.metric, view.lang)
+    shading, title = city_shading(ctx, session, data, view.metric, view.lang, view.visible)
     names = ctx.names_en if view.lang == "en" else ctx.names
     shading = scope.mask(shading, view.visible, names)
     reg = ctx.registries.layers

@@ -93,7 +93,9 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
     names = ctx.names_en if lang == "en" else ctx.names
     adcodes = list(ctx.counties_wall["adcode"])
     measures = ctx.registries.measures
-    got = measures.latest(session, [th.map_measure], adcodes, ctx.now()).get(th.map_measure, {})
+    # A county user's map is figured from their counties alone: the others' values would show in the classes.
+    seen = adcodes if visible is None else [a for a in adcodes if a in visible]
+    got = measures.latest(session, [th.map_measure], seen, ctx.now()).get(th.map_measure, {})
     if measures.key(th.map_measure) == AQI_KEY:
         per_county = {a: (int(got[a].value) if a in got else None) for a in adcodes}
         colours, legend_ = aqi_choropleth_values(per_county, lang=lang)

@@ -233,3 +233,19 @@ def test_a_county_bound_owner_edits_no_city_theme(app: Any) -> None:
     assert owner.get("/admin/api/topics").json["themes"] == []
     r = owner.post("/admin/api/topics/social", json={"text": "key: social"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 403
+
+
+def test_a_county_users_map_classes_come_from_their_county_alone(app: Any) -> None:
+    """The legend's classes of a masked map would otherwise tell the neighbours' range."""
+    from dashboard.pages.wall import map_state
+
+    ctx = app.server.config["ZQ_CONTEXT"]
+    for n in range(20, 26):  # 高要 now has 7 open cases, 怀集 1
+        e = event(GAOYAO, n, ts=iso(T0 + timedelta(minutes=10)))
+        ingest(ctx.engine, [(f"zq/{GAOYAO}/grid_event/{e['event_id']}", e)])
+    with Session(ctx.engine) as s:
+        city = map_state(ctx, s, ctx.theme("social"), "zh").shading
+        mine = map_state(ctx, s, ctx.theme("social"), "zh", visible=frozenset({HUAIJI})).shading
+    assert any("7" in label for _, label in city.legend)
+    assert not any("7" in label for _, label in mine.legend)
+    assert mine.labels[GAOYAO] == "" and mine.labels[HUAIJI].startswith("怀集县")
