@@ -114,7 +114,12 @@ def county_scope(user: Mapping[str, Any] | None) -> frozenset[str] | None:
 def may_see(user: Mapping[str, Any] | None, county: str | None) -> bool:
     """Whether a user sees a record of that county: a county user sees their counties only, not the city's
     records that belong to no county; a city-level user sees every record."""
-    scope = county_scope(user)
+    return sees(county_scope(user), county)
+
+
+def sees(scope: frozenset[str] | None, county: str | None) -> bool:
+    """Whether a county scope (None: the city) sees a record of that county (a county user: not the records of
+    no county)."""
     return scope is None or county in scope
 
 

@@ -57,8 +57,7 @@ def _user() -> Any:
 
 def _allowed(ctx: AppContext, region: str) -> bool:
     """A city-level user sees every briefing; a county user their counties' (not the city's)."""
-    scope = auth.county_scope(_user())
-    return scope is None or region in scope
+    return auth.may_see(_user(), region)
 
 
 def _forbidden() -> Response:

@@ -19,6 +19,7 @@ from flask import Flask, Response, has_request_context, request, session
 from sqlalchemy.orm import Session
 
 from dashboard import auth, ids
+from dashboard.auth import sees  # noqa: F401 — the scope's rule, named here for the pages
 from dashboard.context import AppContext
 from dashboard.pages.common import query
 from layers.choropleth import Shading
@@ -36,11 +37,6 @@ def current() -> Scope:
     if not has_request_context():
         return None
     return auth.county_scope(session.get("user"))
-
-
-def sees(scope: Scope, county: str | None) -> bool:
-    """Whether a scope sees a record of that county (a county user: not the records of no county)."""
-    return scope is None or county in scope
 
 
 def first(scope: Scope) -> str | None:
