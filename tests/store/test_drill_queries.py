@@ -257,7 +257,20 @@ def test_events_as_of_replays_open_cases_at_their_step_then(engine: Engine) -> N
     assert replay(at(11, 30), max_open_age=timedelta(days=60)) == [("OLD", 2), ("A", 3), ("B", 1)]
     with Session(engine) as s:
         b = dq.events_as_of(s, at(11), county="441203")
-    assert b == [dq.EventAt("B", "事件", "市容环境", "暴露垃圾", "441203", 112.6, 23.2, utc(at(10, 15)), 1)]
+    assert b == [dq.EventAt("B", "事件", "市容环境", "暴露垃圾", "441203", 112.6, 23.2, 1)]
+
+
+def test_events_as_of_follows_a_case_sent_back_for_rework(engine: Engine) -> None:
+    """A case at step 5 (处置反馈) at 11:00 sent back to step 4 (任务处置) at 11:30: replayed at 11:15 it is at 5, and
+    from 11:30 at 4, as the live map draws it (the highest step ever reached would say 5)."""
+    write(engine, lambda b: case_update(b, "R", 1, at(10)))
+    write(engine, lambda b: case_update(b, "R", 4, at(10, 30), reported=at(10)))
+    write(engine, lambda b: case_update(b, "R", 5, at(11), reported=at(10)))
+    write(engine, lambda b: case_update(b, "R", 4, at(11, 30), reported=at(10)))
+    with Session(engine) as s:
+        steps = [[e.step for e in dq.events_as_of(s, at(h, m))] for h, m in ((10, 45), (11, 15), (11, 45))]
+        now = [e.step for e in dq.events_open_now(s)]
+    assert steps == [[4], [5], [4]] and now == [4]
 
 
 def test_events_open_now_are_the_replay_at_the_present(engine: Engine) -> None:
