@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     ingest_log_hours: float = Field(
         24.0, gt=0, description="Hours the ingest log keeps committed batches for the alerts role (it resumes from "
                                 "its cursor within them, and rebuilds the rules' memory from them).")
+    observation_retention_days: int = Field(
+        0, ge=0, description="Days of raw observations kept; older whole days are dropped (PostgreSQL: a day's "
+                             "partition each; SQLite: a DELETE), while their hourly and daily roll-ups stay for the "
+                             "trends (docs/data-retention.md). 0 keeps everything.")
     max_future_s: int = Field(
         300, ge=0, description="Seconds a message's own time may be ahead of its arrival; a message further ahead is "
                                "refused to dead letters (a fast clock would move latest values, alarms and offline "

@@ -8,7 +8,7 @@ gives them, else the hour's (as the feed itself chooses, feeds/polled.py).
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from measures.base import Point
 from standards.aqi import AqiResult, Edition, aqi
 from store.env_queries import AIR_FEED, AirStation, air_stations
-from store.models import Device, Observation
+from store.models import Device, Observation, ObservationHourly
+from store.rollups import RAW_SPAN
 
 AQI_KEY = "eco.aqi"
 PM25_KEY = "eco.pm2_5"
@@ -135,7 +136,11 @@ class AirMeasures:
 
     def _history(self, session: Session, region: str, edges: Sequence[datetime]) -> list[list[tuple[datetime,
                                                                                                       dict[str, float]]]]:
-        """Per interval (edges[i], edges[i+1]], each station's newest reading in it: [(ts, values)]."""
+        """Per interval (edges[i], edges[i+1]], each station's newest reading in it: [(ts, values)].
+
+        Intervals ending over RAW_SPAN before the newest edge read the hourly roll-ups (store.rollups): there a
+        station's sample is its newest reading that closed an hour, exact for stations reporting on the hour.
+        """
         if len(edges) < 2:
             return []
         # By station: observations are indexed by (device, feed, ts), so each station's hours are one range read.
@@ -145,16 +150,26 @@ class AirMeasures:
         ids = list(session.scalars(stations))
         if not ids:
             return [[] for _ in edges[1:]]
-        stmt = (select(Observation.device_id, Observation.ts, Observation.data)
-                .where(Observation.device_id.in_(ids), Observation.feed == AIR_FEED,
-                       Observation.ts > edges[0], Observation.ts <= edges[-1]))
+        rolled = bisect_right(edges, edges[-1] - RAW_SPAN) - 1  # intervals [0, rolled) read the roll-ups
+        raw_from = edges[rolled] if rolled > 0 else edges[0]
+        reads = []
+        if rolled > 0:
+            h = ObservationHourly
+            first_hour = edges[0].replace(minute=0, second=0, microsecond=0)
+            reads.append(select(h.device_id, h.last_ts, h.last)
+                         .where(h.device_id.in_(ids), h.feed == AIR_FEED, h.bucket >= first_hour,
+                                h.bucket < raw_from, h.last_ts > edges[0], h.last_ts <= raw_from))
+        reads.append(select(Observation.device_id, Observation.ts, Observation.data)
+                     .where(Observation.device_id.in_(ids), Observation.feed == AIR_FEED,
+                            Observation.ts > raw_from, Observation.ts <= edges[-1]))
         buckets: list[dict[str, tuple[datetime, dict[str, float]]]] = [{} for _ in edges[1:]]
-        for device_id, ts, data in session.execute(stmt):
-            i = bisect_left(edges, ts) - 1  # edges[i] < ts <= edges[i + 1]
-            if 0 <= i < len(buckets):
-                old = buckets[i].get(device_id)
-                if old is None or ts > old[0]:
-                    buckets[i][device_id] = (ts, data or {})
+        for stmt in reads:
+            for device_id, ts, data in session.execute(stmt):
+                i = bisect_left(edges, ts) - 1  # edges[i] < ts <= edges[i + 1]
+                if 0 <= i < len(buckets):
+                    old = buckets[i].get(device_id)
+                    if old is None or ts > old[0]:
+                        buckets[i][device_id] = (ts, data or {})
         return [list(b.values()) for b in buckets]
 
     def aqi_samples(self, session: Session, region: str, edges: Sequence[datetime]) -> list[Point | None]:

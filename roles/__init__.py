@@ -33,6 +33,7 @@ from feeds.service import FeedService
 from geo import City
 from settings import Settings
 from measures import MeasureRegistry, register_builtin_measures
+from roles.maintenance import MaintenanceRole
 from store import ingest_log
 from store.leases import forget_process, leases, new_holder, processes, report_process
 from topics.cases import CaseLimits, case_limits
@@ -101,6 +102,7 @@ class Runtime:
         self.holder = new_holder()
         self.roles: frozenset[str] = frozenset()
         self.alert_role: AlertRole | None = None
+        self.maintenance: MaintenanceRole | None = None
         self.attached: dict[str, Any] = {}  # roles started by a layer above (the briefing): stopped with the rest
         self.started_at = clock.now()
         self._stop = threading.Event()
@@ -129,6 +131,9 @@ class Runtime:
         if "alerts" in self.roles:
             self.alert_role = AlertRole(self.engine, self.parts.engine, self.parts.notifier, self.holder,
                                         log_hours=self.settings.ingest_log_hours).start()
+            # Partitions ahead, roll-ups and retention, under a lease of their own (roles.maintenance).
+            self.maintenance = MaintenanceRole(self.engine, self.clock.now, self.settings.observation_retention_days,
+                                               self.holder).start()
         if self.roles & {"ingest", "poll", "simulate"}:
             self.feeds.start(self.roles)
         if self.roles:
@@ -156,6 +161,9 @@ class Runtime:
             self.feeds.stop()
         if self.alert_role is not None:
             self.alert_role.stop()
+        if self.maintenance is not None:
+            self.maintenance.stop()
+            self.maintenance = None
         for role in self.attached.values():
             role.stop()
         self.attached.clear()
@@ -189,6 +197,9 @@ class Runtime:
                 out["leases"][st.name] = "leader" if st.leading else "standby"
                 if st.name == "alerts":
                     out["alerts"] = st.detail
+        if self.maintenance is not None:
+            out["leases"]["maintenance"] = "leader" if self.maintenance.leadership.leading else "standby"
+            out["maintenance"] = self.maintenance.status()
         for name, role in self.attached.items():
             lease = getattr(role, "leadership", None)
             if lease is not None:

@@ -116,6 +116,8 @@ class Observation(Base):
 
     __tablename__ = "observations"
 
+    # On PostgreSQL the table is partitioned by day on ts (store.partitions) and its primary key is (id, ts), since
+    # a partitioned table's keys must hold the partition key; SQLite keeps id alone (its only auto-increment).
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(32))
     feed: Mapped[str] = mapped_column(String(32))
@@ -127,6 +129,34 @@ class Observation(Base):
         # The only index, and unique, so a redelivered message (MQTT QoS 1 after a reconnect) is stored once.
         UniqueConstraint("device_id", "feed", "ts", name="uq_observations_device_feed_ts"),
     )
+
+
+class _Rollup:
+    """Columns of a roll-up of observations: per (device, feed, bucket), how many messages and the newest one.
+
+    The trends sample "the newest reading in each interval"; beyond a few days they read these instead of the
+    raw rows (store.rollups), which retention may have dropped.
+    """
+
+    device_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    feed: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(EpochMs(), primary_key=True)  # start of the hour or UTC day
+    county_adcode: Mapped[str | None] = mapped_column(String(6))
+    n: Mapped[int] = mapped_column(Integer)  # messages in the bucket
+    last_ts: Mapped[datetime] = mapped_column(EpochMs())  # time of the newest message in the bucket
+    last: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))  # its values
+
+
+class ObservationHourly(_Rollup, Base):
+    """Observations rolled up by hour."""
+
+    __tablename__ = "observation_hourly"
+
+
+class ObservationDaily(_Rollup, Base):
+    """Observations rolled up by UTC day."""
+
+    __tablename__ = "observation_daily"
 
 
 class LatestValue(Base):

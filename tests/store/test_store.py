@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from store import Batch, current_revision, migrate, write_batch
 from store import queries as q
+from store.partitions import not_a_partition
 from store.models import (
     Base,
     DeadLetter,
@@ -47,10 +48,11 @@ def event(id_: str, county: str, step: int, ts: datetime, closed: datetime | Non
 
 
 def test_migrations_reach_head_and_match_the_models(engine: Engine) -> None:
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == "0010"
     migrate(engine)  # a second run is a no-op, as on every restart
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": not_a_partition}),
+                                Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
 
 

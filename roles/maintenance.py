@@ -1,0 +1,123 @@
+"""The maintenance role: observations' day partitions made ahead, hourly and daily roll-ups, retention.
+
+It runs beside the alerts role (every process that runs alerts contends for it) under a lease of its own,
+"maintenance", so one process at a time does it. Each round is one transaction fenced by that lease: a deposed
+leader's round rolls back. On PostgreSQL a round waits at most LOCK_TIMEOUT for the table locks that making or
+dropping a partition takes, so a long wall query never holds up ingest behind it; a round that gives up is
+tried again at the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from store import partitions, rollups
+from store.leases import Leadership, LostLease
+from store.models import epoch_ms
+
+log = logging.getLogger(__name__)
+
+AHEAD_DAYS = 3  # day partitions kept made past today
+LOCK_TIMEOUT = "2s"
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round did."""
+
+    made: tuple[str, ...]  # day partitions made
+    rollups: rollups.Refreshed
+    dropped: partitions.Dropped | None  # None: retention off
+
+
+def run_round(session: Session, now: datetime, retention_days: int) -> Round:
+    """One round in the caller's transaction: partitions ahead, roll-ups up to the last whole hour, then the days
+    older than the retention dropped (0 keeps everything)."""
+    conn = session.connection()
+    now_ms = epoch_ms(now)
+    made: list[str] = []
+    if partitions.is_partitioned(conn):
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        made = partitions.ensure_days(conn, now_ms - partitions.DAY_MS, now_ms + AHEAD_DAYS * partitions.DAY_MS)
+    done = rollups.refresh(conn, now_ms)
+    dropped = (partitions.drop_before(conn, epoch_ms(now - timedelta(days=retention_days)))
+               if retention_days > 0 else None)
+    return Round(tuple(made), done, dropped)
+
+
+class MaintenanceRole:
+    """Runs a round every `every_s` while this process holds the maintenance lease."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], retention_days: int,
+                 holder: str | None = None, every_s: float = 300.0, first_after_s: float = 30.0,
+                 lease_ttl_s: float = 6.0) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.retention_days = retention_days
+        self.every_s = every_s
+        self.first_after_s = first_after_s  # a start-up is busy enough: the first round waits a little
+        self.leadership = Leadership(engine, "maintenance", holder, ttl_s=lease_ttl_s,
+                                     on_gain=self._gain, on_lose=self._lose)
+        self.rounds = 0
+        self.last: Round | None = None
+        self._term: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> MaintenanceRole:
+        """Contend for the lease; the leader runs the rounds."""
+        self.leadership.start()
+        return self
+
+    def stop(self) -> None:
+        """Finish the round in hand, hand the lease back, and stop."""
+        self.leadership.stop()
+
+    def step(self) -> Round:
+        """One round now, fenced by the lease (LostLease if it is not held)."""
+        with Session(self.engine) as s, s.begin():
+            self.leadership.fence(s)
+            got = run_round(s, self.clock(), self.retention_days)
+        self.rounds += 1
+        self.last = got
+        if got.made or (got.dropped and (got.dropped.partitions or got.dropped.rows)):
+            log.info("maintenance: made %s; dropped %s", ", ".join(got.made) or "none", got.dropped)
+        return got
+
+    def _gain(self) -> None:
+        term = threading.Event()
+        self._term = term
+        self._thread = threading.Thread(target=self._loop, args=(term,), name="maintenance", daemon=True)
+        self._thread.start()
+
+    def _lose(self) -> None:
+        if self._term is not None:
+            self._term.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(60)
+        self._thread = None
+
+    def _loop(self, term: threading.Event) -> None:
+        wait = self.first_after_s
+        while not term.wait(wait):
+            wait = self.every_s
+            try:
+                self.step()
+            except LostLease:
+                return
+            except Exception as e:  # noqa: BLE001 — a lock timeout or a store outage: the next round tries again
+                log.warning("maintenance round failed: %s", str(e).splitlines()[0][:300])
+                wait = min(self.every_s, 60.0)
+
+    def status(self) -> dict[str, object]:
+        """Rounds run and what the last one did, for /healthz."""
+        last = self.last
+        return {"rounds": self.rounds, "made": list(last.made) if last else [],
+                "rollup_hours_to": last.rollups.end_ms if last else None,
+                "dropped": list(last.dropped.partitions) if last and last.dropped else []}
