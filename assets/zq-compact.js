@@ -6,10 +6,45 @@
   const KEEP = 400;  // arrays kept beyond those of the figure shown: a few counties' worth
   const held = new Map();  // key -> array, in order of last use
 
-  // An array from its sent form: as it is, {$d: values, $i: indices} or {$p: prefix, $s: rests}.
+  const NULL = -2147483648;  // a gap among quantised numbers
+  function bytes(b64) {
+    const raw = atob(b64);
+    const out = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
+    return out;
+  }
+  // An array from its sent form (dashboard/compact.py): as it is; {$q: decimals, $b: base64 int32 LE};
+  // {$d: values, $u: base64 uint8/uint16 LE indices, $w: width} or {$d, $i: indices}; {$p: prefix, $j: joined};
+  // {$f: each string as the length it shares with the one before (a character, 48 + n) and its rest, joined}.
   function decode(v) {
-    if (v && v.$d) { return v.$i.map((i) => v.$d[i]); }
-    if (v && v.$p !== undefined) { return v.$s.map((s) => v.$p + s); }
+    if (!v || Array.isArray(v) || typeof v !== 'object') { return v; }
+    if (v.$q !== undefined) {
+      const b = bytes(v.$b);
+      const view = new DataView(b.buffer);
+      const scale = Math.pow(10, v.$q);
+      const out = new Array(b.length / 4);
+      for (let i = 0; i < out.length; i++) {
+        const n = view.getInt32(4 * i, true);
+        out[i] = n === NULL ? null : (v.$q ? n / scale : n);
+      }
+      return out;
+    }
+    if (v.$d) {
+      if (v.$u !== undefined) {
+        const b = bytes(v.$u);
+        const view = new DataView(b.buffer);
+        const n = b.length / v.$w;
+        const out = new Array(n);
+        for (let i = 0; i < n; i++) { out[i] = v.$d[v.$w === 1 ? b[i] : view.getUint16(2 * i, true)]; }
+        return out;
+      }
+      return v.$i.map((i) => v.$d[i]);
+    }
+    if (v.$j !== undefined) { return v.$j.split('|').map((s) => v.$p + s); }
+    if (v.$f !== undefined) {
+      let prev = '';
+      return v.$f.split('|').map((p) => { prev = prev.slice(0, p.charCodeAt(0) - 48) + p.slice(1); return prev; });
+    }
     return v;
   }
   function get(trace, attr) {

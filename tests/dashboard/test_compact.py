@@ -49,14 +49,37 @@ def test_an_array_goes_in_its_shortest_form_and_comes_back_the_same() -> None:
     from dashboard.compact import encode
 
     texts = ["暴露垃圾<br>任务派遣", "占道经营<br>信息收集"] * 40
-    assert encode(texts) == {"$d": ["暴露垃圾<br>任务派遣", "占道经营<br>信息收集"], "$i": [0, 1] * 40}
-    ids = [f"case:AJ441224{n:05d}" for n in range(40)]
-    assert encode(ids)["$p"] == "case:AJ441224000" and decode(encode(ids)) == ids
+    assert encode(texts)["$d"] == ["暴露垃圾<br>任务派遣", "占道经营<br>信息收集"]
+    assert encode(texts)["$w"] == 1 and isinstance(encode(texts)["$u"], str)  # one byte an item, as base64
+    many = [f"t{n % 300}" for n in range(1500)]  # over 256 distinct: two bytes an index
+    assert encode(many)["$w"] == 2 and decode(encode(many)) == many
+    ids = [f"case:AJ4412{c}20261203{n:05d}" for c in ("03", "24") for n in range(20)]  # in order
+    assert encode(ids)["$f"].split("|")[:3] == ["0case:AJ4412032026120300000", "I1", "I2"]  # shares 25 ("I"), then its own
+    assert decode(encode(ids)) == ids
+    assert encode(ids[:20])["$p"] == ids[0][:-2]  # one county: a common prefix is shorter still
+    shuffled = [f"case:AJ4412{(n * 7919) % 100:02d}{n:05d}" for n in range(40)]  # out of order: a prefix
+    assert encode(shuffled)["$p"] == "case:AJ4412" and isinstance(encode(shuffled)["$j"], str)  # one string, not 40
+    assert decode(encode(shuffled)) == shuffled
     xs = [112.0 + n / 1000 for n in range(40)]
-    assert encode(xs) is xs  # distinct numbers: as they are
+    assert encode(xs)["$q"] == 3 and decode(encode(xs)) == xs  # 3 decimals give them all back
+    lons = [round(112.4 + n * 0.0123457, 5) for n in range(40)] + [None, float("nan"), 111.5]
+    got = decode(encode(lons))
+    assert encode(lons)["$q"] == 5 and got[:40] == lons[:40] and got[40:] == [None, None, 111.5]  # gaps stay gaps
+    ints = list(range(-20, 40))
+    assert encode(ints)["$q"] == 0 and decode(encode(ints)) == ints
+    fine = [112.0 + n / 3 for n in range(40)]  # more decimals than 6: as they are, never rounded
+    assert encode(fine) is fine
+    huge = [1e12 + n for n in range(40)]  # beyond int32
+    assert encode(huge) is huge
+    flags = [True, False] * 20  # booleans are not numbers here: a dictionary of two
+    assert decode(encode(flags)) == flags and "$d" in encode(flags)
     ragged = [[1, 2], [3]] * 20
     assert encode(ragged) is ragged
-    for values in (texts, ids, xs, ["a", "ab"] * 3 + [f"z{n}" for n in range(30)]):
+    separated = ["a|b", "c"] + [f"z{n}" for n in range(30)]  # carries the separator: not joined
+    assert encode(separated) is separated
+    mixed = ["", "a", "ab", "abc", "b", "名字", "ab"]  # empty, growing, shrinking, non-ASCII
+    for values in (texts, ids, xs, ["a", "ab"] * 3 + [f"z{n}" for n in range(30)], ["same"] * 2, ["x"], mixed,
+                   [f"device-{n:03d}" for n in range(300)], ["x" * 80 + str(n) for n in range(30)]):
         assert decode(encode(values)) == values
 
 

@@ -254,7 +254,7 @@ def test_events_as_of_replays_open_cases_at_their_step_then(engine: Engine) -> N
     assert replay(at(12, 30)) == [("B", 1)]
     assert replay(at(11, 30), county="441202") == [("A", 3)]
     # Older than max_open_age (30 days) is not drawn; a longer age brings it back.
-    assert replay(at(11, 30), max_open_age=timedelta(days=60)) == [("OLD", 2), ("A", 3), ("B", 1)]
+    assert replay(at(11, 30), max_open_age=timedelta(days=60)) == [("A", 3), ("B", 1), ("OLD", 2)]  # by id
     with Session(engine) as s:
         b = dq.events_as_of(s, at(11), county="441203")
     assert b == [dq.EventAt("B", "事件", "市容环境", "暴露垃圾", "441203", 112.6, 23.2, 1)]
@@ -281,7 +281,7 @@ def test_events_open_now_are_the_replay_at_the_present(engine: Engine) -> None:
         now = dq.events_open_now(s)
         county = dq.events_open_now(s, "441203")
         replayed = dq.events_as_of(s, at(13), max_open_age=timedelta(days=60))
-    assert [(e.id, e.step) for e in now] == [("OLD", 2), ("B", 3)] == [(e.id, e.step) for e in replayed]
+    assert [(e.id, e.step) for e in now] == [("B", 3), ("OLD", 2)] == [(e.id, e.step) for e in replayed]
     assert now == replayed and [e.id for e in county] == ["B"]
 
 
