@@ -150,18 +150,19 @@ class AirMeasures:
         ids = list(session.scalars(stations))
         if not ids:
             return [[] for _ in edges[1:]]
-        rolled = bisect_right(edges, edges[-1] - RAW_SPAN) - 1  # intervals [0, rolled) read the roll-ups
-        raw_from = edges[rolled] if rolled > 0 else edges[0]
+        # Hours before `split` are read from the roll-ups, the rest from raw rows: no reading twice or never.
+        rolled = bisect_right(edges, edges[-1] - RAW_SPAN) - 1  # intervals [0, rolled) end before RAW_SPAN
+        split = edges[rolled].replace(minute=0, second=0, microsecond=0) if rolled > 0 else None
         reads = []
-        if rolled > 0:
+        if split is not None:
             h = ObservationHourly
-            first_hour = edges[0].replace(minute=0, second=0, microsecond=0)
             reads.append(select(h.device_id, h.last_ts, h.last)
-                         .where(h.device_id.in_(ids), h.feed == AIR_FEED, h.bucket >= first_hour,
-                                h.bucket < raw_from, h.last_ts > edges[0], h.last_ts <= raw_from))
+                         .where(h.device_id.in_(ids), h.feed == AIR_FEED,
+                                h.bucket >= edges[0].replace(minute=0, second=0, microsecond=0), h.bucket < split))
         reads.append(select(Observation.device_id, Observation.ts, Observation.data)
                      .where(Observation.device_id.in_(ids), Observation.feed == AIR_FEED,
-                            Observation.ts > raw_from, Observation.ts <= edges[-1]))
+                            Observation.ts >= split if split is not None else Observation.ts > edges[0],
+                            Observation.ts <= edges[-1]))
         buckets: list[dict[str, tuple[datetime, dict[str, float]]]] = [{} for _ in edges[1:]]
         for stmt in reads:
             for device_id, ts, data in session.execute(stmt):

@@ -132,3 +132,36 @@ def test_rollups_keep_each_hours_count_and_newest_message(engine: Engine) -> Non
         assert s.get(ObservationHourly, ("RW2", "road_weather", T0 + DAY + timedelta(hours=2))) is None
         assert s.get(ObservationDaily, ("RW2", "road_weather", T0 + DAY)).n == 2
         assert s.scalar(select(func.count()).select_from(ObservationHourly)) == 4
+
+
+def test_the_air_trend_reads_hourly_rollups_beyond_two_days_and_raw_rows_after(engine: Engine) -> None:
+    from measures.air import AirMeasures
+
+    end = T0 + 4 * DAY
+    b = Batch()
+    b.add_device({"id": "AQ1", "kind": "air_quality", "name": "站", "county_adcode": "441202",
+                  "declared_adcode": "441202", "lon": 112.5, "lat": 23.1, "first_seen": T0, "last_seen": end,
+                  "attrs": {}})
+    for h in range(4 * 24):  # on the hour, as the bureau's stations report
+        b.add_observations("AQ1", "air_quality", T0 + timedelta(hours=h + 1), "441202",
+                           {"pm2_5_24h": float(h), "pm2_5_1h": float(h)})
+    with Session(engine) as s, s.begin():
+        write_batch(s, b)
+    edges = [end - timedelta(hours=k) for k in range(96, -1, -6)]  # 6-hour intervals over the four days
+    air = AirMeasures("441200")
+
+    def series() -> list[float | None]:
+        with Session(engine) as s:
+            return [p.value if p else None for p in air.pm25_samples(s, "441202", edges)]
+
+    want = [float(6 * i + 5) for i in range(16)]  # each interval's newest reading: its last hour
+    # No roll-ups yet: hours over two days before the newest edge have nothing to read (the eighth interval's
+    # last reading is at the very hour raw rows are read from).
+    assert series()[:7] == [None] * 7 and series()[7:] == want[7:]
+    with engine.begin() as conn:
+        rollups.refresh(conn, epoch_ms(end + timedelta(hours=1)))
+    assert series() == want
+    with engine.begin() as conn:  # the raw rows of the first two days gone: the trend is the same
+        partitions.drop_before(conn, epoch_ms(T0 + 2 * DAY))
+    assert count(engine) == 49
+    assert series() == want
