@@ -50,6 +50,7 @@ def _plain(value: Any) -> list[Any]:
 SEP = "|"  # one character in JSON (a control character would be six); joined only when no string carries it
 NULL = -(2**31)  # a gap (None or NaN) among quantised numbers
 _INT32 = 2**31 - 1
+_NUMBERS = frozenset({int, float, type(None)})
 
 
 def _b64(array: np.ndarray) -> str:
@@ -58,7 +59,7 @@ def _b64(array: np.ndarray) -> str:
 
 def _quantised(values: list[Any]) -> dict[str, Any] | None:
     """Numbers as int32 × 10^-k for the fewest decimals k ≤ 6 that give every value back exactly, else None."""
-    if not all(v is None or (type(v) in (int, float)) for v in values):  # bool and str are not numbers here
+    if not set(map(type, values)) <= _NUMBERS:  # bool and str are not numbers here
         return None
     a = np.asarray(values, dtype=float)
     gaps = np.isnan(a)
@@ -83,20 +84,21 @@ def encode(values: list[Any]) -> Any:
     if quantised is not None:
         return quantised
     try:
-        distinct: dict[Any, int] = {}
-        indices = [distinct.setdefault(v, len(distinct)) for v in values]
+        few = len(set(values)) * 4 <= len(values)  # counted in C before indexing in Python
     except TypeError:  # unhashable items (lists of lists): as they are
         return values
-    if len(distinct) * 4 <= len(values):
+    if few:
+        distinct: dict[Any, int] = {}
+        indices = [distinct.setdefault(v, len(distinct)) for v in values]
         width = np.uint8 if len(distinct) <= 256 else np.uint16 if len(distinct) <= 65536 else None
         if width is not None:
             return {"$d": list(distinct), "$u": _b64(np.asarray(indices, dtype=width)), "$w": np.dtype(width).itemsize}
         return {"$d": list(distinct), "$i": indices}
-    if values and all(isinstance(v, str) for v in values) and not any(SEP in v for v in values):
+    if values and set(map(type, values)) == {str} and SEP not in (whole := "".join(values)):
         first, last = min(values), max(values)  # the common prefix of all is that of the extremes
         n = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
         joined = {"$p": first[:n], "$j": SEP.join(v[n:] for v in values)}
-        fronted = _front_coded(values)
+        fronted = _front_coded(values) if whole.isascii() and "\0" not in whole else None
         return fronted if fronted is not None and len(fronted["$f"]) < len(joined["$j"]) else joined
     return values
 
@@ -106,9 +108,8 @@ FRONT_MAX = 74  # a shared length goes as one character, chr(48 + n): "0" to "z"
 
 def _front_coded(values: list[str]) -> dict[str, str] | None:
     """ASCII strings each as the length it shares with the one before (one character) and its own rest, joined: ids
-    in order ("case:AJ441202202612035080{2,3,4}") shrink to a few characters each. None for non-ASCII strings."""
-    if not all(v.isascii() and "\0" not in v for v in values):  # numpy's fixed width would drop trailing NULs
-        return None
+    in order ("case:AJ441202202612035080{2,3,4}") shrink to a few characters each. ASCII without NUL only (numpy's
+    fixed width would drop trailing NULs); None for an empty width."""
     rows = np.array([v.encode() for v in values])  # fixed width, padded with NUL
     if rows.dtype.itemsize == 0:
         return None
