@@ -37,19 +37,32 @@ class Round:
     dropped: partitions.Dropped | None  # None: retention off
 
 
+def make_partitions(session: Session, now: datetime) -> list[str]:
+    """Day partitions from yesterday to AHEAD_DAYS ahead, where observations is partitioned; the ones made."""
+    conn = session.connection()
+    if not partitions.is_partitioned(conn):
+        return []
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    now_ms = epoch_ms(now)
+    return partitions.ensure_days(conn, now_ms - partitions.DAY_MS, now_ms + AHEAD_DAYS * partitions.DAY_MS)
+
+
+def drop_old(session: Session, now: datetime, retention_days: int) -> partitions.Dropped | None:
+    """The days older than the retention dropped; None when it is off (0)."""
+    if retention_days <= 0:
+        return None
+    conn = session.connection()
+    if partitions.is_partitioned(conn):
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    return partitions.drop_before(conn, epoch_ms(now - timedelta(days=retention_days)))
+
+
 def run_round(session: Session, now: datetime, retention_days: int) -> Round:
     """One round in the caller's transaction: partitions ahead, roll-ups up to the last whole hour, then the days
     older than the retention dropped (0 keeps everything)."""
-    conn = session.connection()
-    now_ms = epoch_ms(now)
-    made: list[str] = []
-    if partitions.is_partitioned(conn):
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        made = partitions.ensure_days(conn, now_ms - partitions.DAY_MS, now_ms + AHEAD_DAYS * partitions.DAY_MS)
-    done = rollups.refresh(conn, now_ms)
-    dropped = (partitions.drop_before(conn, epoch_ms(now - timedelta(days=retention_days)))
-               if retention_days > 0 else None)
-    return Round(tuple(made), done, dropped)
+    made = make_partitions(session, now)
+    done = rollups.refresh(session.connection(), epoch_ms(now))
+    return Round(tuple(made), done, drop_old(session, now, retention_days))
 
 
 class MaintenanceRole:
@@ -80,10 +93,28 @@ class MaintenanceRole:
         self.leadership.stop()
 
     def step(self) -> Round:
-        """One round now, fenced by the lease (LostLease if it is not held)."""
+        """One round now, in short transactions each fenced by the lease (LostLease if it is not held): a long one
+        would hold the lease row locked past its expiry. Roll-ups go a day of raw rows per transaction."""
+        now = self.clock()
         with Session(self.engine) as s, s.begin():
             self.leadership.fence(s)
-            got = run_round(s, self.clock(), self.retention_days)
+            made = make_partitions(s, now)
+        start: int | None = None
+        first: int | None = None
+        hourly = daily = 0
+        while True:
+            with Session(self.engine) as s, s.begin():
+                self.leadership.fence(s)
+                part = rollups.refresh(s.connection(), epoch_ms(now), start, rollups.DAY_MS)
+            first = part.first_ms if first is None else first
+            hourly, daily = hourly + part.hourly, daily + part.daily
+            if part.first_ms is None or part.end_ms >= epoch_ms(now) - epoch_ms(now) % rollups.HOUR_MS:
+                break
+            start = part.end_ms
+        with Session(self.engine) as s, s.begin():
+            self.leadership.fence(s)
+            dropped = drop_old(s, now, self.retention_days)
+        got = Round(tuple(made), rollups.Refreshed(first, part.end_ms, hourly, daily), dropped)
         self.rounds += 1
         self.last = got
         if got.made or (got.dropped and (got.dropped.partitions or got.dropped.rows)):

@@ -58,28 +58,34 @@ class Refreshed:
     daily: int
 
 
-def refresh(conn: Connection, now_ms: int) -> Refreshed:
+def refresh(conn: Connection, now_ms: int, start_ms: int | None = None, span_ms: int | None = None) -> Refreshed:
     """Recompute the hourly roll-ups from LATE_MS before the newest made so far (from the oldest observation on a
-    first run) up to the current hour, which is left out until it is over, and the daily ones of those days."""
+    first run; from start_ms when given) up to the current hour, which is left out until it is over, or for at
+    most span_ms; and the daily ones of the days touched. Refreshed.end_ms says how far it went: a caller that
+    keeps its transactions short calls again from there until it reaches the current hour."""
     end = now_ms - now_ms % HOUR_MS
-    newest = conn.exec_driver_sql("SELECT max(bucket) FROM observation_hourly").scalar()
-    if newest is not None:
-        first = int(newest) - LATE_MS
+    if start_ms is not None:
+        first = start_ms
     else:
-        oldest = conn.exec_driver_sql("SELECT min(ts) FROM observations").scalar()
-        if oldest is None:
-            return Refreshed(None, end, 0, 0)
-        first = int(oldest)
+        newest = conn.exec_driver_sql("SELECT max(bucket) FROM observation_hourly").scalar()
+        if newest is not None:
+            first = int(newest) - LATE_MS
+        else:
+            oldest = conn.exec_driver_sql("SELECT min(ts) FROM observations").scalar()
+            if oldest is None:
+                return Refreshed(None, end, 0, 0)
+            first = int(oldest)
     first -= first % HOUR_MS
+    if span_ms is not None:
+        end = min(end, first + span_ms)
     if first >= end:
-        return Refreshed(first, end, 0, 0)
+        return Refreshed(first, max(first, end), 0, 0)
     hourly = daily = 0
     for lo in range(first, end, CHUNK_MS):
         hi = min(lo + CHUNK_MS, end)
         hourly += conn.exec_driver_sql(_HOURLY.format(lo=lo, hi=hi)).rowcount or 0
     # The days touched, whole: a day's roll-up is made of its hours, the closed ones so far.
-    day_lo, day_hi = first - first % DAY_MS, end - end % DAY_MS + DAY_MS
+    day_lo, day_hi = first - first % DAY_MS, (end - 1) - (end - 1) % DAY_MS + DAY_MS
     for lo in range(day_lo, day_hi, CHUNK_MS):
         daily += conn.exec_driver_sql(_DAILY.format(lo=lo, hi=lo + CHUNK_MS)).rowcount or 0
     return Refreshed(first, end, hourly, daily)
-
