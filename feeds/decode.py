@@ -64,6 +64,8 @@ class Decoder:
         self.counties: Collection[str] = frozenset(locator.adcodes)
         self.names = county_names or {}
         self._where: dict[tuple[float, float], str | None] = {}
+        # The time fields each payload model has: a missing attribute costs pydantic a slow fallback lookup.
+        self._times: dict[type, tuple[str, ...]] = {}
 
     def _county(self, code: str) -> str:
         name = self.names.get(code)
@@ -153,8 +155,13 @@ class Decoder:
         # latest values, a device's last sighting, a KPI's newest value and every rule's memory past all the
         # honest data to come (one 2099 reading silenced a device's alarms); a clamped time would be a made-up
         # one. Refused, it is kept in dead letters with its reason, where the device's fast clock shows.
-        for name in ("ts", "reported_at"):
-            at = getattr(c.model, name, None)
+        model = c.model
+        times = self._times.get(type(model))
+        if times is None:
+            fields = type(model).model_fields
+            times = self._times[type(model)] = tuple(n for n in ("ts", "reported_at") if n in fields)
+        for name in times:
+            at = getattr(model, name)
             if at is not None and at - received_at > self.max_future:
                 return Rejected(f"{name} {at.isoformat()} is {_span(at - received_at)} ahead of its arrival "
                                 f"{received_at.isoformat(timespec='seconds')}; times more than "

@@ -98,7 +98,7 @@ class Ingestor:
     def __init__(self, engine: Engine, decoder: Decoder, batch_size: int = 500, batch_ms: int = 200,
                  on_commit: Callable[[list[Message], int, int], None] | None = None,
                  on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None,
-                 log_hours: float | None = 24.0) -> None:
+                 log_hours: float | None = 24.0, on_acked: Callable[[], None] | None = None) -> None:
         self.engine = engine
         # Each batch is also logged in its transaction (store.ingest_log) for the alert role to judge; the log
         # keeps log_hours (None: no log, for tools that judge nothing).
@@ -110,6 +110,9 @@ class Ingestor:
         self.batch_wait = batch_ms / 1000
         self.on_commit = on_commit
         self.on_batch = on_batch  # called with each committed batch, after its commit
+        # Called once the messages of a commit have been acknowledged: a receiver in another process
+        # (feeds.receiver) sends the batch's acknowledgements over together rather than one by one.
+        self.on_acked = on_acked
         self.stats = IngestStats()
         self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._submitted = 0
@@ -122,6 +125,14 @@ class Ingestor:
         with self._done:
             self._submitted += 1
         self._queue.put(Message(topic, payload, received_at or self.clock.now(), ack))
+
+    def submit_many(self, messages: list[Message]) -> None:
+        """Queue messages already stamped with their receive time; thread-safe, never blocks."""
+        with self._done:
+            self._submitted += len(messages)
+        put = self._queue.put
+        for m in messages:
+            put(m)
 
     def start(self) -> Ingestor:
         """Start the worker thread."""
@@ -193,6 +204,8 @@ class Ingestor:
         for m in messages:
             if m.ack is not None:
                 m.ack()
+        if self.on_acked is not None:
+            self.on_acked()
         with self._done:
             self.stats.received += len(messages)
             self.stats.stored += good

@@ -15,6 +15,7 @@ from feeds.decode import Decoder
 from feeds.ingest import Ingestor
 from feeds.mqtt import Broker, MqttPublisher, MqttSubscriber
 from feeds.polling import Poller
+from feeds.receiver import ReceiverProcess
 from feeds.registry import FeedRegistry
 from feeds.simhttp import SimulatedApis
 from feeds.sources import DEFAULT_SOURCES, load_sources
@@ -43,7 +44,8 @@ class FeedService:
 
     def __init__(self, settings: Settings, engine: Engine, feeds: FeedRegistry,
                  on_batch: Callable[[Batch], None] | None = None, clock: Clock | None = None,
-                 holder: str | None = None, derived: Mapping[str, str] | None = None) -> None:
+                 holder: str | None = None, derived: Mapping[str, str] | None = None,
+                 receiver_process: bool = True) -> None:
         self.settings = settings
         self.engine = engine
         self.clock = clock or clock_of(settings)
@@ -55,7 +57,10 @@ class FeedService:
                                  clock=self.clock, log_hours=settings.ingest_log_hours)
         self.feeds = feeds
         self.roles: frozenset[str] = frozenset()
-        self.subscriber: MqttSubscriber | None = None
+        # MQTT is received in a child process (feeds.receiver), so paho's network loop and decode/write do not
+        # share one GIL; receiver_process=False keeps it in this process.
+        self.receiver_process = receiver_process
+        self.subscriber: MqttSubscriber | ReceiverProcess | None = None
         self.publisher: MqttPublisher | None = None
         self.simulator: SimulatorThread | None = None
         self.apis: SimulatedApis | None = None
@@ -72,7 +77,13 @@ class FeedService:
         self._writer = "ingest" in roles or "poll" in roles or ("simulate" in roles and not s.mqtt)
         if self._writer:
             self.ingestor.start()
-        if "ingest" in roles and s.mqtt:
+        if "ingest" in roles and s.mqtt and self.receiver_process:
+            self.subscriber = ReceiverProcess(Broker.from_settings(s), s.mqtt_prefix, s.mqtt_client_id,
+                                              self.ingestor.submit_many, s.mqtt_qos, s.mqtt_session_expiry_s,
+                                              s.mqtt_share_group, s.mqtt_max_message_bytes, self.clock)
+            self.ingestor.on_acked = self.subscriber.flush_acks
+            self.subscriber.start()
+        elif "ingest" in roles and s.mqtt:
             self.subscriber = MqttSubscriber.from_settings(s, self.ingestor.submit).start()
         if "poll" in roles and (s.poll_sources or ("simulate" in roles and s.sim_http)):
             self.leases["poll"] = Leadership(self.engine, "poll", self.holder, on_gain=self._start_polling,
@@ -133,6 +144,8 @@ class FeedService:
         """Stop producing (handing the leases back), write what was received (acknowledging it), disconnect."""
         for lease in self.leases.values():
             lease.stop()
+        if isinstance(self.subscriber, ReceiverProcess):
+            self.subscriber.pause()  # what the child holds is handed over, then written below
         if self._writer:
             self.ingestor.stop()
         if self.subscriber:
