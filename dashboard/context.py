@@ -83,6 +83,9 @@ class AppContext:
     clock: Clock = field(default_factory=Clock)  # the process's one clock (--clock-start); the factory sets it
     cache: TtlCache = field(default_factory=TtlCache)
     ticks: TickCache = field(default_factory=LocalTickCache)  # rendered ticks shared by the screens of a view
+    # Drawn from the counties' boundaries alone (a county map's neighbours and outline), once per process: the
+    # boundaries are loaded at start and never change while it runs. Not data: never stale.
+    shapes: dict[Any, Any] = field(default_factory=dict)
     alerts: AlertEngine | None = None  # set by the factory: the rules over live data
     open_case: Callable[[Session, Any, datetime], Any] | None = None  # alarm → case of the seven steps
     calendar: Any = None  # alerts.calendar.WorkingCalendar: working hours, weekends, public holidays

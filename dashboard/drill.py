@@ -296,27 +296,44 @@ def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillVie
                   now: datetime) -> tuple[dict, Shading | None]:
     """A county's drill map: neighbours faint, its grid cells by open cases, and the chosen layers."""
     reg = ctx.registries.layers
-    names = ctx.names_en if view.lang == "en" else ctx.names
-    others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
-    traces = reg.build("county_choropleth", others, plain(names, list(others["adcode"])), names, labels=False)
-    for tr in traces:
-        tr.update(fillcolor="rgba(20,30,50,0.6)", line={"color": "#2c3e5c", "width": 1}, meta={"layer": "neighbours"})
-    own = ctx.counties_detail[ctx.counties_detail["adcode"] == adcode]
-    outline = reg.build("county_choropleth", own, plain(names, [adcode]), names, labels=False)
-    outline[0].update(fillcolor="rgba(40,70,110,0.55)", line={"color": "#9fb3c8", "width": 2},
-                      meta={"layer": "outline"}, hoverinfo="skip")
-    traces += outline
+    frame, b = county_frame(ctx, adcode, view.lang)
+    traces: list[Any] = []
     data = map_data(ctx, session, adcode, view.at, "devices" in view.layers, now)
     shading = None
     if "grid_choropleth" in view.layers:
         cells = ctx.grids.get().in_county(adcode)
         shading = grid_shading(cells, data, ctx, view.lang)
         traces += reg.build("grid_choropleth", cells, shading, lang=view.lang, precision=4)  # ≈10 m: under a pixel
-    b = tuple(own.total_bounds)
     see_through(traces, view.layers)
     traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False)
-    figure = fit_screen(map_figure_dict(clickable(traces), b, legend=True), view.screen)
+    figure = map_figure_dict([*frame, *clickable(traces)], b, legend=True)
+    if "heat" in view.layers:  # see_through, on this figure's own copies of the shared frame traces
+        for trace in figure["data"][:len(frame)]:
+            trace["opacity"] = 0.45
+    figure = fit_screen(figure, view.screen)
     return with_key(figure, view, data, shading), shading
+
+
+def county_frame(ctx: AppContext, adcode: str, lang: str) -> tuple[tuple[Any, ...], tuple[float, ...]]:
+    """A county map's neighbours (faint, a click drills into them) and its own outline, and its bounds: drawn once
+    per process and language from the boundaries (ctx.shapes), as they never change while it runs. The traces are
+    shared by every figure: map_figure_dict and fit_screen copy what they change."""
+    key = ("county-frame", adcode, lang)
+    got = ctx.shapes.get(key)
+    if got is None:
+        reg = ctx.registries.layers
+        names = ctx.names_en if lang == "en" else ctx.names
+        others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
+        traces = reg.build("county_choropleth", others, plain(names, list(others["adcode"])), names, labels=False)
+        for tr in traces:
+            tr.update(fillcolor="rgba(20,30,50,0.6)", line={"color": "#2c3e5c", "width": 1},
+                      meta={"layer": "neighbours"})
+        own = ctx.counties_detail[ctx.counties_detail["adcode"] == adcode]
+        outline = reg.build("county_choropleth", own, plain(names, [adcode]), names, labels=False)
+        outline[0].update(fillcolor="rgba(40,70,110,0.55)", line={"color": "#9fb3c8", "width": 2},
+                          meta={"layer": "outline"}, hoverinfo="skip")
+        got = ctx.shapes[key] = (tuple(clickable(traces + outline)), tuple(own.total_bounds))
+    return got
 
 
 def with_key(figure: dict, view: DrillView, data: MapData, shading: Shading | None) -> dict:

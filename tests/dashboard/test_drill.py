@@ -133,3 +133,23 @@ def test_an_import_replaces_the_generated_cells_in_a_running_app(ctx) -> None:
     assert not after.generated and sorted(after.frame["grid_id"]) == ["DZ-E", "DZ-W"]
     lon, lat = shapely.point_on_surface(grid.geometry[0]).coords[0]
     assert after.locate([lon], [lat])[0] == "DZ-W"
+
+
+def test_a_county_maps_outlines_are_drawn_once_and_shared_unchanged(ctx) -> None:
+    """drill.county_frame: the neighbours and outline come from ctx.shapes on a second map; one figure's heat
+    see-through and 4K scaling do not reach the shared traces, and a click target is prefixed once."""
+    def figure(query: dict[str, str], width: int | None = None) -> dict:
+        view = drill.parse_drill(query, "zh", drill.COUNTY_LAYERS, drill.COUNTY_DEFAULT, ctx.now(), width)
+        with Session(ctx.engine) as s:
+            return drill.county_figure(ctx, s, "441224", view, ctx.now())[0]
+
+    plain = figure({})
+    frame = [t for t in plain["data"] if t.get("meta", {}).get("layer") in ("neighbours", "outline")]
+    assert [t["meta"]["layer"] for t in frame] == ["neighbours"] * 7 + ["outline"]
+    assert all("opacity" not in t for t in frame)
+    heat = figure({"layers": "grid_choropleth,heat"}, width=3840)
+    assert [t.get("opacity") for t in heat["data"][:8]] == [0.45] * 8
+    again = figure({})
+    assert again["data"][:8] == plain["data"][:8] and all("opacity" not in t for t in again["data"][:8])
+    neighbour = again["data"][0]["customdata"]
+    assert all(c.count("county:") == 1 for c in neighbour) and len(ctx.shapes) == 1
