@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import plotly.graph_objects as go
 
 from standards.colours import RED
@@ -152,28 +154,45 @@ def event_points(rows: Sequence[PointRow], steps: Sequence[int], lang: str = "zh
     if len(steps) != len(rows) or (categories is not None and len(categories) != len(rows)):
         raise ValueError("rows, steps and categories must have the same length")
     en = lang == "en"
-    cats: Sequence[Category] = categories if categories is not None else [None] * len(rows)
+    n = len(rows)
+    cats: Sequence[Category] = categories if categories is not None else [None] * n
+    # A city replay draws ~9,000 cases of a few hundred distinct (label, class, step): each text, colour and
+    # group is made once per distinct value, and positions are rounded as arrays (`make bench`, drill).
+    texts: dict[tuple[str, Category, int], str] = {}
+    groups: dict[Category, str] = {}
+    index_of: dict[str, list[int]] = defaultdict(list)
+    text_of: list[str] = []
+    for i, (r, c, st) in enumerate(zip(rows, cats, steps, strict=True)):
+        k = (r.label, c, st)
+        t = texts.get(k)
+        if t is None:
+            t = texts[k] = "<br>".join(p for p in (r.label, category_text(c, lang), step_text(st, lang)) if p)
+        text_of.append(t)
+        if categories is None:
+            index_of["all"].append(i)
+        else:
+            g = groups.get(c)
+            if g is None:
+                g = groups[c] = category_group(c)[0]
+            index_of[g].append(i)
     if categories is None:
-        buckets = [("all", "square", "网格事件", "Grid events", list(range(len(rows))))]
+        buckets = [("all", "square", "网格事件", "Grid events", index_of["all"])]
     else:
-        keys = [category_group(c)[0] for c in categories]
-        buckets = [(key, symbol, zh, name_en, [i for i, k in enumerate(keys) if k == key])
-                   for key, symbol, zh, name_en, _ in CATEGORY_GROUPS]
+        buckets = [(key, symbol, zh, name_en, index_of.get(key, [])) for key, symbol, zh, name_en, _ in CATEGORY_GROUPS]
+    lon = np.fromiter((r.lon for r in rows), float, n).round(5)
+    lat = np.fromiter((r.lat for r in rows), float, n).round(5)
+    colours = {st: step_colour(st) for st in set(steps)}
     traces = []
     for key, symbol, zh, name_en, index in buckets:
         if not index:
             continue
         name = name_en if en else zh
-        text = []
-        for i in index:
-            parts = [rows[i].label, category_text(cats[i], lang), step_text(steps[i], lang)]
-            text.append("<br>".join(p for p in parts if p))
         traces.append(scatter(
-            x=[round(rows[i].lon, 5) for i in index], y=[round(rows[i].lat, 5) for i in index], mode="markers",
+            x=lon[index].tolist(), y=lat[index].tolist(), mode="markers",
             name=name,
-            marker={"size": 9, "color": [step_colour(steps[i]) for i in index], "symbol": symbol,
+            marker={"size": 9, "color": [colours[steps[i]] for i in index], "symbol": symbol,
                     "line": {"color": "#0b1220", "width": 1}},
-            text=text, customdata=[rows[i].id for i in index], hoverinfo="text",
+            text=[text_of[i] for i in index], customdata=[rows[i].id for i in index], hoverinfo="text",
             meta={"layer": "events", "group": key},
         ))
     return traces
