@@ -224,3 +224,22 @@ def test_a_snapshot_reads_the_store_as_of_one_moment_whatever_commits_meanwhile(
         assert open_cases(s) == 1  # the tick still reads the moment it began
     with snapshot(engine) as s:
         assert open_cases(s) == 2  # the next tick sees it
+
+
+def test_json_columns_are_read_with_orjson_and_nan_still_reads(engine: Engine) -> None:
+    """store.db.json_loads: orjson for speed; what orjson refuses (NaN, which json.dumps writes) by the standard
+    library, so an old row never becomes unreadable."""
+    from store.db import json_loads
+
+    assert engine.dialect._json_deserializer is json_loads  # noqa: SLF001 — the engine's own setting
+    assert json_loads(b'{"v": 1.5}') == {"v": 1.5}
+    nan = json_loads('{"v": NaN}')["v"]
+    assert nan != nan
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO devices (id, kind, county_adcode, declared_adcode, lon, lat, attrs, "
+                             "first_seen, last_seen) VALUES ('J1', 'road_weather', '441202', '441202', 112.4, 23.0, "
+                             + ("'{\"x\": NaN}'" if engine.dialect.name == "sqlite" else "'{\"x\": 2}'::json")
+                             + ", '2026-11-30 06:00:00', '2026-11-30 06:00:00')")
+    with Session(engine) as s:
+        attrs = s.get(Device, "J1").attrs
+    assert (attrs["x"] != attrs["x"]) if engine.dialect.name == "sqlite" else attrs == {"x": 2}
