@@ -172,7 +172,7 @@ def open_grid_events(session: Session, counties: Collection[str] | None = None) 
                                     GridEvent.reported_at, Case.deadline_at)).where(GridEvent.closed_at.is_(None))
         if counties is not None:
             stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
-        rows = session.info[key] = session.execute(stmt).all()
+        rows = session.info[key] = session.connection().execute(stmt).all()  # Core: no ORM row handling
     return rows
 
 
