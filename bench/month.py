@@ -243,3 +243,33 @@ def run(sizes: MonthSizes) -> Iterator[str]:
         yield from maintenance(pg.url("month"), sizes)
         admin.dispose()
     yield f"\nmonth section: {time.perf_counter() - started:.0f} s"
+
+
+def main() -> None:
+    """`python -m bench.month [--devices N] [--days N] [--json]`: this section alone (also `python -m bench --only
+    month`)."""
+    import argparse
+    import gc
+    import logging
+    from datetime import datetime
+
+    p = argparse.ArgumentParser(prog="python -m bench.month", description=__doc__)
+    for name, default in vars(MonthSizes()).items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    p.add_argument("--json", action=argparse.BooleanOptionalAction, default=False,
+                   help="write the figures to bench/results/<date>.json")
+    a = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    gc.freeze()
+    started = datetime.now().astimezone()
+    sizes = MonthSizes(**{k: getattr(a, k) for k in vars(MonthSizes())})
+    lines = []
+    for line in run(sizes):
+        print(line, flush=True)
+        lines.append(line)
+    if a.json:
+        print(f"\nfigures written to {results.write({'month': lines}, vars(a), started)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
