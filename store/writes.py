@@ -51,6 +51,7 @@ class Batch:
     feed: str | None = None
     step_feed: dict[tuple[str, int], str] = field(default_factory=dict)
     kpi_feed: dict[tuple[str, str], str] = field(default_factory=dict)
+    _newest: dict[str, int] = field(default_factory=dict)  # per device, the newest observation time in `latest`
 
     def add_device(self, row: dict[str, Any]) -> None:
         """Keep the newest sighting of a device; the first sighting keeps its first_seen."""
@@ -58,7 +59,9 @@ class Batch:
         if old is None:
             self.devices[row["id"]] = row
         elif row["last_seen"] >= old["last_seen"]:
-            self.devices[row["id"]] = {**row, "first_seen": min(old["first_seen"], row["first_seen"])}
+            if old["first_seen"] < row["first_seen"]:
+                row = {**row, "first_seen": old["first_seen"]}
+            self.devices[row["id"]] = row
 
     def add_observations(self, device_id: str, feed: str, ts: datetime, county: str | None,
                          values: dict[str, float]) -> None:
@@ -66,6 +69,12 @@ class Batch:
         ms = epoch_ms(ts)
         self.observations.append((device_id, feed, ms, county, orjson.dumps(values).decode()))
         latest = self.latest
+        if ms >= self._newest.get(device_id, ms):
+            # Not older than anything of this device in the batch (the usual case): newest for every metric.
+            self._newest[device_id] = ms
+            for metric, value in values.items():
+                latest[(device_id, metric)] = (device_id, metric, feed, county, ms, value)
+            return
         for metric, value in values.items():
             old = latest.get((device_id, metric))
             if old is None or ms >= old[4]:
@@ -109,7 +118,9 @@ class Batch:
 
     def count(self, feed: str, *, ok: bool, message_at: datetime | None, received_at: datetime) -> None:
         """Count one message for a feed's status row (times only move for good messages)."""
-        delta = self.feeds.setdefault(feed, FeedDelta())
+        delta = self.feeds.get(feed)
+        if delta is None:
+            delta = self.feeds[feed] = FeedDelta()
         if not ok:
             # A feed that sends only garbage is not alive: dead letters do not move its times.
             delta.dead_letters += 1
