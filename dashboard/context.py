@@ -26,7 +26,7 @@ from measures import MeasureRegistry, devices
 from layers import LayerRegistry
 from settings import CITY_TZ, Settings
 from store import queries as q
-from topics import THEMES, Theme
+from topics import Theme, builtin_themes
 from topics.loader import ThemeStore
 
 T = TypeVar("T")
@@ -115,7 +115,7 @@ class AppContext:
 
     def themes(self) -> tuple[Theme, ...]:
         """The themes now (theme files are re-read when they change)."""
-        return self.topics.themes() or THEMES
+        return self.topics.themes() or builtin_themes()
 
     def theme_keys(self) -> tuple[str, ...]:
         """The keys of the themes now, in tab order (what ?theme= and rotation may name)."""

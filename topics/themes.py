@@ -232,20 +232,3 @@ class CountyOverride(BaseModel):
         if self.panels is not None:
             update["panels"] = self.panels
         return theme.model_copy(update=update)
-
-
-def _builtin() -> tuple[Theme, ...]:
-    from topics.loader import BUILTIN_DIR, load_themes
-
-    themes, errors = load_themes(BUILTIN_DIR)
-    if errors:  # the packaged files are tested; a broken one must not start a wall
-        raise ValueError("; ".join(str(e) for e in errors))
-    return themes
-
-
-THEMES: tuple[Theme, ...] = _builtin()
-
-
-def theme(key: str) -> Theme:
-    """The theme with that key; the first theme when the key is unknown."""
-    return next((t for t in THEMES if t.key == key), THEMES[0])
