@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from dashboard import auth, ids
 from dashboard.auth import sees  # noqa: F401 — the scope's rule, named here for the pages
 from dashboard.context import AppContext
-from dashboard.pages.common import query
+from dashboard.urls import query
 from layers.choropleth import Shading
 from store import scope_queries as sq
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs, urlencode
 
 from dash import dcc, html
 
@@ -11,21 +10,12 @@ from dashboard import ids
 from dashboard.context import AppContext
 from dashboard.i18n import pick, t
 from dashboard.status import Conditions
+from dashboard.urls import href
+from dashboard.urls import query as query  # re-exported: the pages read a URL through common
 from feeds.health import FeedHealth
 from topics import THEMES
 
 THEME_KEYS = tuple(th.key for th in THEMES)
-
-
-def query(search: str | None) -> dict[str, str]:
-    """The URL's query string as a flat dict (first value of each key)."""
-    return {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if v}
-
-
-def href(path: str, **params: str | None) -> str:
-    """A link with the given query parameters (None drops one)."""
-    kept = {k: v for k, v in params.items() if v}
-    return f"{path}?{urlencode(kept)}" if kept else path
 
 
 @dataclass(frozen=True)
