@@ -7,17 +7,28 @@ composite can never disagree with the operands the wall shows beside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
 
-from measures.base import Measure, Point
+from measures.measure import Measure, Point
 
 if TYPE_CHECKING:
-    from measures.base import MeasureRegistry
     from topics.themes import MeasureDef
+
+
+class Operands(Protocol):
+    """What a composite reads its operands through: measures.base.MeasureRegistry, which builds the composites
+    (named by what it does, so this module stays below the registry)."""
+
+    def get(self, name: str) -> Measure | None: ...
+
+    def latest(self, session: Session, names: Iterable[str], regions: Iterable[str],
+               now: datetime | None = None) -> dict[str, dict[str, Point]]: ...
+
+    def samples(self, session: Session, name: str, region: str, edges: Sequence[datetime]) -> list[Point | None]: ...
 
 OPS: dict[str, str] = {
     "ratio": "the first over the second",
@@ -47,7 +58,7 @@ def _point(op: str, points: Sequence[Point | None], scale: float, digits: int | 
     return Point(min(p.ts for p in got), round(value, digits) if digits is not None else value)
 
 
-def composite_measure(d: MeasureDef, registry: MeasureRegistry, theme: str) -> Measure:
+def composite_measure(d: MeasureDef, registry: Operands, theme: str) -> Measure:
     """The Measure a theme file's definition describes, reading its operands through `registry`."""
 
     def latest(session: Session, regions: Sequence[str], now: datetime | None = None) -> dict[str, Point]:
