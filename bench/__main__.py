@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only ingest|wall|drill|alerts]`: run the benchmarks, print figures beside
+"""`python -m bench [--quick] [--only ingest|wall|drill|alerts|load|points]`: run the benchmarks, print figures beside
 baselines."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from bench import alerts, drill, ingest, load, results, wall
+from bench import alerts, drill, ingest, load, points, results, wall
 
 
 def main() -> None:
     """Parse sizes and run."""
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts", "load"),
+    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts", "load", "points"),
                    help="run one section (all by default)")
     p.add_argument("--n", type=int, default=100_000, help="messages per rate measurement")
     p.add_argument("--million", type=int, default=1_000_000, help="messages of the memory run (0 skips it)")
@@ -39,6 +39,12 @@ def main() -> None:
     p.add_argument("--load-screens", type=int, default=300, help="wall screens of the load run")
     p.add_argument("--load-leaders", type=int, default=30, help="leaders drilling into counties in the load run")
     p.add_argument("--load-seconds", type=int, default=120, help="length of the main load runs")
+    p.add_argument("--points-devices", type=int, default=50_000, help="devices on the points bench's city map")
+    p.add_argument("--points-small", type=int, default=5_000,
+                   help="devices on the small map beside it (0 skips it)")
+    p.add_argument("--points-repeats", type=int, default=5, help="page loads per map and renderer")
+    p.add_argument("--points-browser", action=argparse.BooleanOptionalAction, default=True,
+                   help="draw the maps in headless Chromium (else the server's figure alone)")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
     p.add_argument("--json", action=argparse.BooleanOptionalAction, default=True,
                    help="write the figures to bench/results/<date>.json (default; --no-json to skip)")
@@ -50,6 +56,7 @@ def main() -> None:
         a.drill_devices, a.drill_events, a.drill_n = 1_000, 10_000, 8
         a.alert_stations, a.alert_minutes = 200, 30
         a.load_screens, a.load_leaders, a.load_seconds = 40, 4, 30
+        a.points_devices, a.points_small, a.points_repeats = 5_000, 1_000, 1
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
     started = datetime.now().astimezone()
@@ -82,6 +89,10 @@ def main() -> None:
     if a.only in (None, "load"):
         print("\n== load ==", flush=True)
         show("load", load.run(load.LoadSizes(screens=a.load_screens, leaders=a.load_leaders, seconds=a.load_seconds)))
+    if a.only in (None, "points"):
+        print("\n== points ==", flush=True)
+        show("points", points.run(points.PointSizes(devices=a.points_devices, small=a.points_small,
+                                                    repeats=a.points_repeats, browser=a.points_browser)))
     if a.json and not a.quick:
         print(f"\nfigures written to {results.write(printed, vars(a), started)}", flush=True)
 

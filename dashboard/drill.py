@@ -249,7 +249,8 @@ def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], boun
         traces += reg.build("events", rows, [e.step for e in data.events], lang,
                             categories=[(e.kind, e.category) for e in data.events])
     if "devices" in layers and data.devices:
-        traces += reg.build("devices", data.devices, lang)
+        # The map's bounds: from layers.points.CLUSTER_FROM devices on, they are drawn per grid cell of the map.
+        traces += reg.build("devices", data.devices, lang, bounds=bounds)
     return traces
 
 

@@ -25,6 +25,11 @@ def scatter(**props: object) -> go.Scatter:
     return go.Scatter(_validate=_validate, **props)
 
 
+def scattergl(**props: object) -> go.Scattergl:
+    """A WebGL scatter trace (drawn on a canvas above the SVG ones), validated only when validation is on."""
+    return go.Scattergl(_validate=_validate, **props)
+
+
 def histogram2dcontour(**props: object) -> go.Histogram2dContour:
     """A 2-D histogram contour trace, validated only when validation is on."""
     return go.Histogram2dContour(_validate=_validate, **props)
@@ -47,13 +52,13 @@ def map_layout(bounds: tuple[float, float, float, float], legend: bool = False, 
     }
 
 
-def map_figure(traces: Sequence[go.Scatter], bounds: tuple[float, float, float, float],
+def map_figure(traces: Sequence[go.Scatter | go.Scattergl], bounds: tuple[float, float, float, float],
                legend: bool = False, pad: float = 0.03) -> go.Figure:
     """The map as a plotly Figure."""
     return go.Figure(data=list(traces), layout=map_layout(bounds, legend, pad), _validate=_validate)
 
 
-def map_figure_dict(traces: Sequence[go.Scatter], bounds: tuple[float, float, float, float],
+def map_figure_dict(traces: Sequence[go.Scatter | go.Scattergl], bounds: tuple[float, float, float, float],
                     legend: bool = False, pad: float = 0.03) -> dict:
     """The map as the plain dict dcc.Graph takes, without copying the traces.
 

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from standards.colours import RED
-from layers.figure import scatter
+from layers.figure import scatter, scattergl
 
 KIND_STYLE = {
     "video_point": ("#4fc3f7", "circle", "河长视频点位", "Video points"),
@@ -60,27 +60,123 @@ def device_marker(status: Status, colour: str, symbol: str) -> dict:
     return {"size": 13, "symbol": symbol, "color": fill[status], "line": {"color": line[status], "width": width[status]}}
 
 
-def device_points(rows: Sequence[PointRow], lang: str = "zh") -> list[go.Scatter]:
-    """One trace per device kind and status (one legend entry per kind); the hover names the status.
+# From this many devices a map draws them aggregated into cells of a square grid over the map (CELLS_ALONG along
+# its longer side: ≈10 px on a 1920×1080 screen); a cell holding one device still draws that device. 50,000 SVG markers took
+# seconds to draw and hundreds of MB of JS heap (`make bench`, points); WebGL would draw them, but plotly's WebGL
+# (regl) compiles its draw calls with new Function(), which the app's Content-Security-Policy forbids.
+CLUSTER_FROM = 5_000
+CELLS_ALONG = 64
+# WebGL from this many devices (None: never; see above). The points bench sets it to compare.
+WEBGL_FROM: int | None = None
+STATUS_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}  # worse later: a cell shows its worst device's status
+
+
+def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None = None,
+                  bounds: Sequence[float] | None = None) -> list[go.Scatter | go.Scattergl]:
+    """One trace per device kind and status (one legend entry per kind); the hover names the status. With the
+    map's bounds and CLUSTER_FROM devices or more, devices sharing a grid cell are drawn as one square per cell
+    (device_cells); WebGL traces from WEBGL_FROM devices on (`webgl` forces either way).
 
     Styles are per trace rather than per point: with 1,900 devices in a county, per-point colour and line
-    arrays were a third of the devices' bytes (`make bench`, drill).
+    arrays were a third of the devices' bytes (`make bench`, drill). Rows are split into traces in one pass
+    with numpy rather than once per kind and status (12 passes over 50,000 rows).
     """
+    n = len(rows)
+    if n == 0:
+        return []
+    if bounds is not None and n >= CLUSTER_FROM and not webgl:
+        return device_cells(rows, bounds, lang)
     en = lang == "en"
-    traces = []
+    gl = (WEBGL_FROM is not None and n >= WEBGL_FROM) if webgl is None else webgl
+    make = scattergl if gl else scatter
+    kinds = np.array([r.kind for r in rows])
+    statuses = np.array([r.status for r in rows])
+    lon = np.fromiter((r.lon for r in rows), float, n).round(5)
+    lat = np.fromiter((r.lat for r in rows), float, n).round(5)
+    traces: list[go.Scatter | go.Scattergl] = []
     for kind, (colour, symbol, zh, name_en) in KIND_STYLE.items():
+        of_kind = kinds == kind
+        if not of_kind.any():
+            continue
         first = True
         for status in STATUS_ORDER:
-            sel = [r for r in rows if r.kind == kind and r.status == status]
+            sel = np.flatnonzero(of_kind & (statuses == status)).tolist()
             if not sel:
                 continue
             word = STATUS_TEXT[status][1 if en else 0]
-            traces.append(scatter(
-                x=[round(r.lon, 5) for r in sel], y=[round(r.lat, 5) for r in sel], mode="markers",
+            traces.append(make(
+                x=lon[sel].tolist(), y=lat[sel].tolist(), mode="markers",
                 name=name_en if en else zh, legendgroup=kind, showlegend=first,
-                marker=device_marker(status, colour, symbol), text=[r.label for r in sel],
-                hovertemplate=f"%{{text}}<br>{word}<extra></extra>", customdata=[r.id for r in sel],
+                marker=device_marker(status, colour, symbol), text=[rows[i].label for i in sel],
+                hovertemplate=f"%{{text}}<br>{word}<extra></extra>", customdata=[rows[i].id for i in sel],
                 meta={"layer": "devices", "kind": kind, "status": status},
+            ))
+            first = False
+    return traces
+
+
+def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = "zh",
+                 along: int = CELLS_ALONG) -> list[go.Scatter]:
+    """Devices on a grid of square cells over the bounds (`along` cells along the longer side): a cell of one device draws that
+    device (hover names it, a click opens it); a cell of several draws one square at their mean place, sized by
+    their number, coloured by the kind most of them are and marked by the worst status among them (alarm, stale,
+    offline, online), the hover counting each status. One trace per kind and worst status."""
+    minx, miny, maxx, maxy = bounds[:4]
+    n = len(rows)
+    lon = np.fromiter((r.lon for r in rows), float, n)
+    lat = np.fromiter((r.lat for r in rows), float, n)
+    shrink = np.cos(np.radians((miny + maxy) / 2))  # the map's y is stretched by 1/cos(latitude): square on screen
+    step = max(maxx - minx, (maxy - miny) / shrink) / along
+    step_y = step * shrink
+    ix = np.floor((lon - minx) / step).astype(np.int64)
+    iy = np.floor((lat - miny) / step_y).astype(np.int64)
+    _, cell, counts = np.unique(ix * 1_000_003 + iy, return_inverse=True, return_counts=True)
+    single = counts[cell] == 1
+    traces: list[go.Scatter] = list(device_points([rows[i] for i in np.flatnonzero(single)], lang))
+    many = np.flatnonzero(~single)
+    if many.size == 0:
+        return traces
+    # Cells of several devices, renumbered 0..m-1.
+    _, group = np.unique(cell[many], return_inverse=True)
+    m = int(group.max()) + 1
+    size = np.bincount(group, minlength=m)
+    # Each cell's square at the cell's centre: a regular grid, so no two squares overlap and a pointer over one
+    # hovers that one (its devices' mean place drifts toward the next cell's).
+    where = np.zeros(m, dtype=np.int64)
+    where[group] = many
+    x = (minx + (ix[where] + 0.5) * step).round(5)
+    y = (miny + (iy[where] + 0.5) * step_y).round(5)
+    kind_names = list(KIND_STYLE)
+    kind_code = np.array([kind_names.index(rows[i].kind) if rows[i].kind in KIND_STYLE else -1 for i in many])
+    status_code = np.array([STATUS_RANK[rows[i].status] for i in many])  # type: ignore[index]
+    by_status = np.zeros((m, len(STATUS_ORDER)), dtype=np.int64)
+    np.add.at(by_status, (group, status_code), 1)
+    by_kind = np.zeros((m, len(kind_names)), dtype=np.int64)
+    known = kind_code >= 0
+    np.add.at(by_kind, (group[known], kind_code[known]), 1)
+    worst = np.zeros(m, dtype=np.int64)
+    np.maximum.at(worst, group, status_code)
+    major = by_kind.argmax(axis=1)
+    en = lang == "en"
+    words = [STATUS_TEXT[s][1 if en else 0] for s in STATUS_ORDER]
+    unit = "devices" if en else "台设备"
+    text = [f"{c:,} {unit}<br>" + " · ".join(f"{w} {k:,}" for w, k in zip(words, row, strict=True) if k)
+            for c, row in zip(size.tolist(), by_status.tolist(), strict=True)]
+    marker_px = np.minimum(5 + 1.2 * np.log2(size), 10).round(1)  # at most a cell's pitch on a 1920×1080 map
+    first = True
+    for k, kind in enumerate(kind_names):
+        colour, _, zh, name_en = KIND_STYLE[kind]
+        for s, status in enumerate(STATUS_ORDER):
+            sel = np.flatnonzero((major == k) & (worst == s)).tolist()
+            if not sel:
+                continue
+            marker = {**device_marker(status, colour, "square"), "size": marker_px[sel].tolist()}
+            traces.append(scatter(
+                x=x[sel].tolist(), y=y[sel].tolist(), mode="markers",
+                name="设备聚合（每格）" if not en else "Devices per cell", legendgroup="device-cells",
+                showlegend=first, marker=marker, text=[text[i] for i in sel],
+                hovertemplate="%{text}<extra></extra>",
+                meta={"layer": "devices", "cell": True, "kind": kind, "status": status},
             ))
             first = False
     return traces

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from layers.points import (
     ALARM_RED,
     CATEGORY_GROUPS,
+    CELLS_ALONG,
+    CLUSTER_FROM,
     KIND_STYLE,
     STALE_GREY,
     STEP_COLOURS,
@@ -15,6 +20,7 @@ from layers.points import (
     UNKNOWN_STEP,
     PointRow,
     category_group,
+    device_cells,
     device_points,
     event_points,
 )
@@ -119,3 +125,48 @@ def test_mismatched_lengths_and_no_rows() -> None:
         event_points([PointRow("e", "event", 0, 0, "")], [1, 2])
     with pytest.raises(ValueError, match="same length"):
         event_points([PointRow("e", "event", 0, 0, "")], [1], categories=[])
+
+
+BOUNDS = (112.0, 23.0, 113.0, 24.0)
+
+
+def test_many_devices_are_drawn_per_grid_cell_and_a_lone_device_as_itself() -> None:
+    near = [PointRow("v1", "video_point", 112.5001, 23.5001, "桥头"),
+            PointRow("v2", "video_point", 112.5002, 23.5002, "码头", status="alarm"),
+            PointRow("r1", "road_weather", 112.5003, 23.5003, "高速K12", False)]
+    alone = PointRow("f1", "fire_risk", 112.1, 23.9, "山顶")
+    traces = device_points([*near, alone], "zh", bounds=BOUNDS)
+    assert len(traces) == 4  # below CLUSTER_FROM: each device as itself
+    traces = device_cells([*near, alone], BOUNDS, "zh")
+    lone = [t for t in traces if not t.meta.get("cell")]
+    cells = [t for t in traces if t.meta.get("cell")]
+    assert [list(t.customdata) for t in lone] == [["f1"]] and lone[0].text[0] == "山顶"
+    (cell,) = cells
+    assert cell.meta == {"layer": "devices", "cell": True, "kind": "video_point", "status": "alarm"}  # most, worst
+    assert cell.customdata is None  # a click on a cell opens nothing; the county drill shows its devices
+    assert cell.text[0] == "3 台设备<br>在线 1 · 离线 1 · 告警 1"
+    assert cell.marker.line.color == ALARM_RED and cell.marker.symbol == "square"
+    shrink = math.cos(math.radians(23.5))
+    step = 1 / shrink / CELLS_ALONG  # the bounds are taller than wide on screen
+    assert (cell.x[0] - 112) / step % 1 == pytest.approx(0.5, abs=1e-3)  # the centre of the cell they are in
+    assert (cell.y[0] - 23) / (step * shrink) % 1 == pytest.approx(0.5, abs=1e-3)
+    assert cell.marker.size[0] == pytest.approx(5 + 1.2 * math.log2(3), abs=0.1)
+    en = device_cells(near, BOUNDS, "en")
+    assert en[0].text[0] == "3 devices<br>online 1 · offline 1 · alarm 1" and en[0].name == "Devices per cell"
+
+
+def test_devices_in_cells_from_cluster_from_on_and_webgl_only_when_asked() -> None:
+    rng = np.random.default_rng(7)
+    n = CLUSTER_FROM
+    rows = [PointRow(f"d{i}", "video_point", float(x), float(y), f"d{i}", status="online")
+            for i, (x, y) in enumerate(zip(rng.uniform(112, 113, n), rng.uniform(23, 24, n), strict=True))]
+    cells = device_points(rows, bounds=BOUNDS)
+    assert any(t.meta.get("cell") for t in cells)
+    drawn = sum(len(t.x) for t in cells)
+    assert drawn < n
+    counted = sum(int(t.split(" ")[0].replace(",", "")) for tr in cells if tr.meta.get("cell") for t in tr.text)
+    alone = sum(len(t.x) for t in cells if not t.meta.get("cell"))
+    assert counted + alone == n  # every device is in one cell or drawn alone
+    assert {t.plotly_name for t in device_points(rows)} == {"scatter"}  # without bounds: each device, SVG
+    gl = device_points(rows[:10], webgl=True)
+    assert {t.plotly_name for t in gl} == {"scattergl"} and list(gl[0].customdata) == [f"d{i}" for i in range(10)]
