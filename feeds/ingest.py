@@ -88,7 +88,7 @@ class Written(enum.Enum):
 
 
 class Ingestor:
-    """A background thread that batches submitted messages and writes them to the store.
+    """Background threads that batch submitted messages, decode them and write them to the store.
 
     A message is acknowledged (its `ack` called) only after the transaction holding it commits, so
     with MQTT QoS 1 and a persistent session a crash before the commit means redelivery, not loss;
@@ -122,6 +122,11 @@ class Ingestor:
         self._done = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Decoding is CPU, writing mostly waits for the store (its server, its fsync): a decoded batch waits here
+        # (one at most) for the writer thread, so the two overlap.
+        self._decoded: queue.Queue[tuple[list[Message], Batch, int, int]] = queue.Queue(maxsize=1)
+        self._writer: threading.Thread | None = None
+        self._decoding = threading.Lock()  # the decoder's caches: the writer decodes a refused batch one by one
 
     def submit(self, topic: str, payload: bytes, received_at: datetime | None = None, ack: Ack | None = None) -> None:
         """Queue one message; thread-safe and never blocks the caller (an MQTT callback)."""
@@ -138,8 +143,10 @@ class Ingestor:
         self._queue.put(messages)
 
     def start(self) -> Ingestor:
-        """Start the worker thread."""
+        """Start the worker's threads: one decodes the next batch while the other writes the last."""
         self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-write", daemon=True)
+        self._writer.start()
         self._thread.start()
         return self
 
@@ -147,8 +154,9 @@ class Ingestor:
         """Write what is queued (waiting up to `timeout`), then stop."""
         self.drain(timeout)
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._writer):
+            if thread is not None:
+                thread.join(timeout)
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every message submitted so far is committed; False on time-out."""
@@ -186,17 +194,39 @@ class Ingestor:
         return messages
 
     def _run(self) -> None:
+        """Collect and decode batches, handing each to the writer thread."""
         while not self._stop.is_set():
             messages = self._collect()
             if not messages:
                 continue
             try:
-                self._ingest(messages)
+                with self._decoding:
+                    decoded = (messages, *build_batch(self.decoder, messages))
+            except Exception:  # noqa: BLE001 - the worker must outlive any single batch
+                log.exception("decoding a batch of %d messages failed; they are not acknowledged", len(messages))
+                continue
+            while not self._stop.is_set():
+                try:
+                    self._decoded.put(decoded, timeout=0.25)
+                    break
+                except queue.Full:
+                    pass
+
+    def _write_loop(self) -> None:
+        """Write decoded batches in order, one transaction each."""
+        while True:
+            try:
+                messages, batch, good, bad = self._decoded.get(timeout=0.25)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return
+                continue
+            try:
+                self._ingest(messages, batch, good, bad)
             except Exception:  # noqa: BLE001 - the worker must outlive any single batch
                 log.exception("ingest of a batch of %d messages failed; they are not acknowledged", len(messages))
 
-    def _ingest(self, messages: list[Message]) -> None:
-        batch, good, bad = build_batch(self.decoder, messages)
+    def _ingest(self, messages: list[Message], batch: Batch, good: int, bad: int) -> None:
         outcome, error = self._write(batch)
         if outcome is Written.REFUSED:
             log.warning("store refused a batch of %d messages (%s); writing them one by one", len(messages), error)
@@ -262,7 +292,8 @@ class Ingestor:
         """Isolate the message the store refuses, so it alone goes to dead letters."""
         good = bad = 0
         for m in messages:
-            batch, g, b = build_batch(self.decoder, [m])
+            with self._decoding:
+                batch, g, b = build_batch(self.decoder, [m])
             outcome, error = self._write(batch)
             if outcome is Written.STOPPED:
                 return good, bad, True
