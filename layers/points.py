@@ -52,12 +52,12 @@ class PointRow:
 STATUS_ORDER: tuple[Status, ...] = ("online", "offline", "stale", "alarm")  # alarms drawn last, on top
 
 
-def device_marker(status: Status, colour: str, symbol: str) -> dict:
+def device_marker(status: Status, colour: str, symbol: str, size: float = 13) -> dict:
     """Marker of one kind's devices in one status: online filled, offline hollow, stale grey, alarm red-ringed."""
     fill = {"online": colour, "offline": "rgba(0,0,0,0)", "stale": STALE_GREY, "alarm": colour}
     line = {"online": colour, "offline": colour, "stale": STALE_GREY, "alarm": ALARM_RED}
     width = {"online": 2, "offline": 2, "stale": 2, "alarm": 3.5}
-    return {"size": 13, "symbol": symbol, "color": fill[status], "line": {"color": line[status], "width": width[status]}}
+    return {"size": size, "symbol": symbol, "color": fill[status], "line": {"color": line[status], "width": width[status]}}
 
 
 # From this many devices a map draws them aggregated into cells of a square grid over the map (CELLS_ALONG along
@@ -72,7 +72,7 @@ STATUS_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}  # worse later: a cell 
 
 
 def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None = None,
-                  bounds: Sequence[float] | None = None) -> list[go.Scatter | go.Scattergl]:
+                  bounds: Sequence[float] | None = None, size: float = 13) -> list[go.Scatter | go.Scattergl]:
     """One trace per device kind and status (one legend entry per kind); the hover names the status. With the
     map's bounds and CLUSTER_FROM devices or more, devices sharing a grid cell are drawn as one square per cell
     (device_cells); WebGL traces from WEBGL_FROM devices on (`webgl` forces either way).
@@ -107,7 +107,7 @@ def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None
             traces.append(make(
                 x=lon[sel].tolist(), y=lat[sel].tolist(), mode="markers",
                 name=name_en if en else zh, legendgroup=kind, showlegend=first,
-                marker=device_marker(status, colour, symbol), text=[rows[i].label for i in sel],
+                marker=device_marker(status, colour, symbol, size), text=[rows[i].label for i in sel],
                 hovertemplate=f"%{{text}}<br>{word}<extra></extra>", customdata=[rows[i].id for i in sel],
                 meta={"layer": "devices", "kind": kind, "status": status},
             ))
@@ -132,7 +132,8 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
     iy = np.floor((lat - miny) / step_y).astype(np.int64)
     _, cell, counts = np.unique(ix * 1_000_003 + iy, return_inverse=True, return_counts=True)
     single = counts[cell] == 1
-    traces: list[go.Scatter] = list(device_points([rows[i] for i in np.flatnonzero(single)], lang))
+    # Lone devices no bigger than a busy cell's square: the grid reads as one layer.
+    traces: list[go.Scatter] = list(device_points([rows[i] for i in np.flatnonzero(single)], lang, size=9))
     many = np.flatnonzero(~single)
     if many.size == 0:
         return traces
@@ -170,7 +171,8 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
             sel = np.flatnonzero((major == k) & (worst == s)).tolist()
             if not sel:
                 continue
-            marker = {**device_marker(status, colour, "square"), "size": marker_px[sel].tolist()}
+            # Translucent: the counties' colours show through a dense grid (a phone's map is a third as wide).
+            marker = {**device_marker(status, colour, "square"), "size": marker_px[sel].tolist(), "opacity": 0.6}
             traces.append(scatter(
                 x=x[sel].tolist(), y=y[sel].tolist(), mode="markers",
                 name="设备聚合（每格）" if not en else "Devices per cell", legendgroup="device-cells",
