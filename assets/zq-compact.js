@@ -7,21 +7,36 @@
   const held = new Map();  // key -> array, in order of last use
 
   const NULL = -2147483648;  // a gap among quantised numbers
+  const NULL16 = -32768;  // a gap among quantised steps
   function bytes(b64) {
     const raw = atob(b64);
     const out = new Uint8Array(raw.length);
     for (let i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
     return out;
   }
-  // An array from its sent form (dashboard/compact.py): as it is; {$q: decimals, $b: base64 int32 LE};
+  // An array from its sent form (dashboard/compact.py): as it is; {$q: decimals, $b: base64 int32 LE} or
+  // {$q, $o: first, $h: base64 int16 LE steps};
   // {$d: values, $u: base64 uint8/uint16 LE indices, $w: width} or {$d, $i: indices}; {$p: prefix, $j: joined};
   // {$f: each string as the length it shares with the one before (a character, 48 + n) and its rest, joined}.
   function decode(v) {
     if (!v || Array.isArray(v) || typeof v !== 'object') { return v; }
     if (v.$q !== undefined) {
+      const scale = Math.pow(10, v.$q);
+      if (v.$h !== undefined) {  // steps from the one before, from $o; NULL16 a gap
+        const b = bytes(v.$h);
+        const view = new DataView(b.buffer);
+        const out = new Array(b.length / 2);
+        let at = v.$o;
+        for (let i = 0; i < out.length; i++) {
+          const step = view.getInt16(2 * i, true);
+          if (step === NULL16) { out[i] = null; continue; }
+          at += step;
+          out[i] = v.$q ? at / scale : at;
+        }
+        return out;
+      }
       const b = bytes(v.$b);
       const view = new DataView(b.buffer);
-      const scale = Math.pow(10, v.$q);
       const out = new Array(b.length / 4);
       for (let i = 0; i < out.length; i++) {
         const n = view.getInt32(4 * i, true);
