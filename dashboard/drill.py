@@ -31,7 +31,7 @@ from settings import CITY_TZ
 from store import drill_queries as dq
 from dashboard.panels.base import default_city
 from geo import City
-from topics import THEMES, Theme
+from topics import Theme, builtin_themes
 
 CITY = "city"  # the city scope of a drill view (its counties), beside a county's
 REPLAY_HOURS = 24
@@ -68,11 +68,11 @@ class DrillView:
                 "metric": v.metric if v.metric != OPEN_EVENTS else None}
 
 
-def kpi_names(key: str, themes: Sequence[Theme] = THEMES, city: City | None = None) -> tuple[str, str, str]:
+def kpi_names(key: str, themes: Sequence[Theme] | None = None, city: City | None = None) -> tuple[str, str, str]:
     """(zh, en, unit) of a KPI as every county reports it: a wall KPI for one county loses the county's name
-    (city: the app's; default the default settings' city)."""
+    (themes: the packaged ones by default; city: the app's, default the default settings' city)."""
     counties = (city or default_city()).counties
-    for th in themes:
+    for th in themes if themes is not None else builtin_themes():
         for d in th.kpis:
             if d.key == key:
                 zh, en = d.name_zh, d.name_en
@@ -83,9 +83,11 @@ def kpi_names(key: str, themes: Sequence[Theme] = THEMES, city: City | None = No
     return key, key, ""
 
 
-def metric_choices(themes: Sequence[Theme] = THEMES, city: City | None = None) -> list[tuple[str, str, str, str]]:
+def metric_choices(themes: Sequence[Theme] | None = None, city: City | None = None
+                   ) -> list[tuple[str, str, str, str]]:
     """(key, zh, en, unit) of the measures a city map can be coloured by: open cases and every county KPI
-    of the themes (pass the app's current themes: theme files change while it runs)."""
+    of the themes (pass the app's current themes: theme files change while it runs; default the packaged)."""
+    themes = themes if themes is not None else builtin_themes()
     out = [(OPEN_EVENTS, "在办网格事件", "Open grid cases", "件")]
     for key in dict.fromkeys(k for th in themes for k in th.by_county):
         if key != "social.open_grid_cases":  # the same as open cases, counted from the cases themselves
@@ -94,7 +96,7 @@ def metric_choices(themes: Sequence[Theme] = THEMES, city: City | None = None) -
 
 
 def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, ...], default: tuple[str, ...],
-                now: datetime, width: int | None = None, themes: Sequence[Theme] = THEMES,
+                now: datetime, width: int | None = None, themes: Sequence[Theme] | None = None,
                 visible: frozenset[str] | None = None) -> DrillView:
     """The view a drill URL names; unknown layers, bad times and times outside the last 24 h are dropped."""
     lang = "en" if params.get("lang", default_lang) == "en" else "zh"
