@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -164,6 +165,7 @@ class ReceiverProcess:
 
     def pause(self, timeout: float = 10.0) -> None:
         """Stop forwarding and wait until what the child held has been handed over."""
+        self._stopping.set()  # a child that dies from here on is not replaced
         link = self._link
         if link is not None and link.send(("pause", None)):
             link.paused.wait(timeout)
@@ -244,6 +246,10 @@ class _Forwarder(MqttSubscriber):
 
 def main(fd: int) -> None:
     """The child: receive, forward, acknowledge what the worker says is committed; exit when the worker is gone."""
+    # Ctrl-C reaches the whole process group and systemd signals the whole unit: the worker stops the child itself,
+    # after it has drained, so the child leaves only when told or when the worker is gone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = Connection(fd)
     config = conn.recv()
     logging.basicConfig(level=config["log_level"], format="%(asctime)s %(levelname)s %(name)s[receiver]: %(message)s")

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from feeds.ingest import Ingestor
+from feeds.ingest import Ingestor, Message
 from feeds.mqtt import Broker
 from feeds.receiver import ReceiverProcess
 from store.models import DeadLetter, FeedStatus, Observation
@@ -96,11 +96,17 @@ def test_a_dead_receiver_is_noticed_and_replaced_and_nothing_is_lost(mosquitto: 
         wait_until(lambda: stored_readings(engine) == 100, "the first hundred", 30)
         first = rec.pid
         assert first is not None and first in children(os.getpid())
+        # Ctrl-C and a service manager's SIGTERM reach the child too: it stays until the worker stops it.
+        os.kill(first, signal.SIGTERM)
+        os.kill(first, signal.SIGINT)
+        mosquitto.pub_lines(topic, [reading(i) for i in range(100, 150)], qos=1)
+        wait_until(lambda: stored_readings(engine) == 150, "more, through the same receiver", 30)
+        assert rec.restarts == 0 and rec.pid == first and alive(first)
         os.kill(first, signal.SIGKILL)
         wait_until(lambda: rec.restarts == 1 and rec.pid != first, "the receiver replaced", 30)
         assert not alive(first)
         assert rec.subscribed.wait(20), "the new receiver never subscribed"
-        mosquitto.pub_lines(topic, [reading(i) for i in range(100, 300)], qos=1)
+        mosquitto.pub_lines(topic, [reading(i) for i in range(150, 300)], qos=1)
         wait_until(lambda: stored_readings(engine) == 300, "the rest, through the new receiver", 30)
     assert ingestor.stats.dead == 0
     assert not alive(rec.pid or 0), "the receiver outlived stop()"
@@ -134,7 +140,8 @@ def test_a_worker_killed_between_receive_and_commit_loses_nothing_and_leaves_no_
                 [sys.executable, "-m", "feeds", "ingest", "--db", f"sqlite:///{db}", "--mqtt",
                  f"mqtt://127.0.0.1:{mosquitto.port}", "--mqtt-prefix", prefix, "--mqtt-client-id", client_id,
                  "--mqtt-qos", "1", "--mqtt-session-expiry-s", "600", "--no-simulate", "--no-poll",
-                 "--batch-ms", "50"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                 "--batch-ms", "50"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)  # its own process group, signalled whole as systemd or Ctrl-C would
         try:
             yield proc
         finally:
@@ -172,9 +179,25 @@ def test_a_worker_killed_between_receive_and_commit_loses_nothing_and_leaves_no_
     with worker(second_log) as second:
         until(lambda: stored_readings(engine) == 200, "every message, redelivered", second, second_log)
         (receiver,) = children(second.pid)
-        second.send_signal(signal.SIGTERM)
+        os.killpg(second.pid, signal.SIGTERM)  # the receiver too: it waits for the worker to drain and stop it
         assert second.wait(30) == 0, second_log.read_text(errors="replace")
         wait_until(lambda: not alive(receiver), "the receiver to stop with its worker", 30)
     with Session(engine) as s:
         values = s.scalars(select(Observation.data["visibility_m"].as_float()).where(Observation.device_id == RW))
         assert sorted(values) == sorted(1000.0 + i % 7000 for i in range(200))
+
+
+def test_lists_longer_than_a_batch_are_split_into_batches_in_order(tmp_path: Path) -> None:
+    engine = sqlite_engine(tmp_path)
+    committed: list[list[str]] = []
+    ingestor = Ingestor(engine, make_decoder(), batch_size=10, batch_ms=50,
+                        on_commit=lambda ms, good, bad: committed.append([m.payload.decode() for m in ms]))
+    topic = f"zq/441204/road_weather/{RW}"
+    msgs = [Message(topic, reading(i), T0 + timedelta(seconds=i)) for i in range(25)]
+    ingestor.submit_many(msgs)
+    ingestor.start()
+    assert ingestor.drain(30)
+    ingestor.stop()
+    assert [len(b) for b in committed] == [10, 10, 5]
+    assert sum(committed, []) == [m.payload.decode() for m in msgs]
+    assert stored_readings(engine) == 25 and ingestor.stats.batches == 3
