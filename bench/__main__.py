@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only ingest|wall|drill|alerts|load|points]`: run the benchmarks, print figures beside
+"""`python -m bench [--quick] [--only ingest|wall|drill|alerts|load|points|month]`: run the benchmarks, print figures beside
 baselines."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from bench import alerts, drill, ingest, load, points, results, wall
+from bench import alerts, drill, ingest, load, month, points, results, wall
 
 
 def main() -> None:
     """Parse sizes and run."""
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts", "load", "points"),
+    p.add_argument("--only", choices=("ingest", "wall", "drill", "alerts", "load", "points", "month"),
                    help="run one section (all by default)")
     p.add_argument("--n", type=int, default=100_000, help="messages per rate measurement")
     p.add_argument("--million", type=int, default=1_000_000, help="messages of the memory run (0 skips it)")
@@ -45,6 +45,8 @@ def main() -> None:
     p.add_argument("--points-repeats", type=int, default=5, help="page loads per map and renderer")
     p.add_argument("--points-browser", action=argparse.BooleanOptionalAction, default=True,
                    help="draw the maps in headless Chromium (else the server's figure alone)")
+    p.add_argument("--month-devices", type=int, default=1_000, help="devices of the month store (PostgreSQL; --only month)")
+    p.add_argument("--month-days", type=int, default=30, help="days of minute-by-minute history of the month store")
     p.add_argument("--quick", action="store_true", help="small sizes, to check the benchmark itself runs")
     p.add_argument("--json", action=argparse.BooleanOptionalAction, default=True,
                    help="write the figures to bench/results/<date>.json (default; --no-json to skip)")
@@ -57,6 +59,7 @@ def main() -> None:
         a.alert_stations, a.alert_minutes = 200, 30
         a.load_screens, a.load_leaders, a.load_seconds = 40, 4, 30
         a.points_devices, a.points_small, a.points_repeats = 5_000, 1_000, 1
+        a.month_devices, a.month_days = 100, 1
     logging.basicConfig(level=logging.WARNING)
     gc.freeze()  # as app.py does once the app is built
     started = datetime.now().astimezone()
@@ -93,6 +96,12 @@ def main() -> None:
         print("\n== points ==", flush=True)
         show("points", points.run(points.PointSizes(devices=a.points_devices, small=a.points_small,
                                                     repeats=a.points_repeats, browser=a.points_browser)))
+    if a.only == "month":  # only when asked: building the month store alone takes 10–60 minutes on 2 cores
+        print("\n== month ==", flush=True)
+        msizes = month.MonthSizes(devices=a.month_devices, days=a.month_days)
+        if a.quick:
+            msizes.events, msizes.ticks, msizes.renders, msizes.drills, msizes.drops = 2_000, 10, 2, 8, 1
+        show("month", month.run(msizes))
     if a.json and not a.quick:
         print(f"\nfigures written to {results.write(printed, vars(a), started)}", flush=True)
 
