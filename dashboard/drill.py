@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -179,12 +179,14 @@ def map_data(ctx: AppContext, session: Session, county: str | None, at: datetime
 def devices_at(ctx: AppContext, session: Session, county: str | None, moment: datetime) -> list[PointRow]:
     """The devices of the city or a county as points, each with its status at a moment (each kind's window)."""
     windows = ctx.device_windows()
-    out = []
-    for st in dq.device_states_as_of(session, moment, county, window=max(windows.values())).values():
-        window = windows.get(st.kind) or timedelta(seconds=ctx.settings.stale_after_s)
-        status = devices.device_status(st.kind, devices.reporting(st.last_ts, moment, window), st.online, st.data)
-        out.append(PointRow(st.id, st.kind, st.lon, st.lat, st.name or st.id, status != "offline", status=status))
-    return out
+    floor = moment - timedelta(seconds=ctx.settings.stale_after_s)
+    since = defaultdict(lambda: floor, {kind: moment - w for kind, w in windows.items() if w})  # as reporting() has it
+    status_of = devices.device_status
+    # PointRow._make skips the constructor's check: device_status only answers valid statuses.
+    return [PointRow._make((st.id, st.kind, st.lon, st.lat, st.name or st.id, status != "offline", status))
+            for st in dq.device_states_as_of(session, moment, county, window=max(windows.values())).values()
+            for status in (status_of(st.kind, st.last_ts is not None and st.last_ts >= since[st.kind], st.online,
+                                     st.data),)]
 
 
 # ---- traces -------------------------------------------------------------------------------------
