@@ -27,6 +27,7 @@ from measures import devices
 from layers import PointRow, map_figure_dict
 from layers.choropleth import Shading, plain
 from layers.classify import shading_for_metric
+from layers.points import CELLS_ALONG
 from settings import CITY_TZ
 from store import drill_queries as dq
 from dashboard.panels.base import default_city
@@ -57,6 +58,7 @@ class DrillView:
     at: datetime | None = None
     metric: str = OPEN_EVENTS
     screen: float = 1.0  # the screen's width over 1920 px (not in the URL: each screen knows its own)
+    px: int = 1920  # the screen's width in CSS pixels: a phone's map draws coarser device cells
     visible: frozenset[str] | None = None  # the viewer's counties (None: the city); not in the URL (dashboard/scope)
 
     def params(self, scope_default: tuple[str, ...], **changes: object) -> dict[str, str | None]:
@@ -117,7 +119,8 @@ def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, .
     if metric not in {k for k, *_ in metric_choices(themes)}:
         metric = OPEN_EVENTS
     screen = max(1.0, min(4.0, (width or 1920) / 1920))
-    return DrillView(lang=lang, layers=layers, at=at, metric=metric, screen=screen, visible=visible)
+    px = max(320, min(7680, width or 1920))
+    return DrillView(lang=lang, layers=layers, at=at, metric=metric, screen=screen, px=px, visible=visible)
 
 
 def replay_end(now: datetime) -> datetime:
@@ -238,8 +241,14 @@ def grid_shading(cells: Any, data: MapData, ctx: AppContext, lang: str) -> Shadi
 HEX_RESOLUTION = {True: 6, False: 8}
 
 
+def cells_along(px: int) -> int:
+    """Device cells along a map's longer side: 64 at 1920 px and wider (fit_screen grows the squares with the
+    screen), fewer on a narrower screen so a phone's cells stay ~30 px apart rather than a solid block."""
+    return max(8, round(CELLS_ALONG * min(1.0, px / 1920)))
+
+
 def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], bounds: tuple[float, ...],
-                   lang: str, city: bool) -> list[Any]:
+                   lang: str, city: bool, px: int = 1920) -> list[Any]:
     reg = ctx.registries.layers
     traces: list[Any] = []
     lons = [e.lon for e in data.events]
@@ -249,12 +258,13 @@ def _points_layers(ctx: AppContext, data: MapData, layers: tuple[str, ...], boun
     if "heat" in layers and data.events:
         traces += reg.build("heat", lons, lats, bounds, lang=lang)
     if "events" in layers and data.events:
-        rows = [PointRow(e.id, "event", e.lon, e.lat, e.subcategory or e.category) for e in data.events]
+        rows = [PointRow._make((e.id, "event", e.lon, e.lat, e.subcategory or e.category, True, "online"))
+                for e in data.events]  # _make: no per-row check (9,000 cases in a city replay)
         traces += reg.build("events", rows, [e.step for e in data.events], lang,
                             categories=[(e.kind, e.category) for e in data.events])
     if "devices" in layers and data.devices:
         # The map's bounds: from layers.points.CLUSTER_FROM devices on, they are drawn per grid cell of the map.
-        traces += reg.build("devices", data.devices, lang, bounds=bounds)
+        traces += reg.build("devices", data.devices, lang, bounds=bounds, along=cells_along(px))
     return traces
 
 
@@ -283,7 +293,7 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
     # County names on top of whatever the other layers draw over the fills.
     labels = [t for t in traces if (t.meta or {}).get("layer") == "county-labels"]
     traces = [t for t in traces if t not in labels]
-    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True) + labels
+    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=True, px=view.px) + labels
     figure = fit_screen(map_figure_dict(clickable(traces), b, legend=True), view.screen)
     return with_key(figure, view, data, shading), title, shading
 
@@ -311,7 +321,7 @@ def county_figure(ctx: AppContext, session: Session, adcode: str, view: DrillVie
         shading = grid_shading(cells, data, ctx, view.lang)
         traces += reg.build("grid_choropleth", cells, shading, lang=view.lang, precision=4)  # ≈10 m: under a pixel
     see_through(traces, view.layers)
-    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False)
+    traces += _points_layers(ctx, data, view.layers, b, view.lang, city=False, px=view.px)
     figure = map_figure_dict([*frame, *clickable(traces)], b, legend=True)
     if "heat" in view.layers:  # see_through, on this figure's own copies of the shared frame traces
         for trace in figure["data"][:len(frame)]:
@@ -350,7 +360,7 @@ def with_key(figure: dict, view: DrillView, data: MapData, shading: Shading | No
 
     Hashing what the map was drawn from costs ≈1 ms; hashing the figure's JSON cost 16 ms a drill.
     """
-    what = [view.lang, list(view.layers), view.metric, view.screen, list(map(_ID_STEP, data.events)),
+    what = [view.lang, list(view.layers), view.metric, view.screen, view.px, list(map(_ID_STEP, data.events)),
             [(d.id, d.status) for d in data.devices],
             [shading.colours, shading.labels, shading.hover] if shading else None]
     figure["layout"]["meta"] = {"key": hashlib.blake2b(orjson.dumps(what), digest_size=8).hexdigest()}

@@ -79,7 +79,8 @@ STATUS_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}  # worse later: a cell 
 
 
 def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None = None,
-                  bounds: Sequence[float] | None = None, size: float = 13) -> list[go.Scatter | go.Scattergl]:
+                  bounds: Sequence[float] | None = None, size: float = 13, along: int = CELLS_ALONG
+                  ) -> list[go.Scatter | go.Scattergl]:
     """One trace per device kind and status (one legend entry per kind); the hover names the status. With the
     map's bounds and CLUSTER_FROM devices or more, devices sharing a grid cell are drawn as one square per cell
     (device_cells); WebGL traces from WEBGL_FROM devices on (`webgl` forces either way).
@@ -92,7 +93,7 @@ def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None
     if n == 0:
         return []
     if bounds is not None and n >= CLUSTER_FROM and not webgl:
-        return device_cells(rows, bounds, lang)
+        return device_cells(rows, bounds, lang, along)
     en = lang == "en"
     gl = (WEBGL_FROM is not None and n >= WEBGL_FROM) if webgl is None else webgl
     make = scattergl if gl else scatter

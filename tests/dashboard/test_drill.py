@@ -153,3 +153,21 @@ def test_a_county_maps_outlines_are_drawn_once_and_shared_unchanged(ctx) -> None
     assert again["data"][:8] == plain["data"][:8] and all("opacity" not in t for t in again["data"][:8])
     neighbour = again["data"][0]["customdata"]
     assert all(c.count("county:") == 1 for c in neighbour) and len(ctx.shapes) == 1
+
+
+def test_a_phone_draws_coarser_device_cells_than_a_desk_or_a_wall() -> None:
+    """A 390 px phone gets 13 cells along the map (about 30 px each, not a solid block); 1920 and 4K get 64 (4K's
+    squares grow with fit_screen instead)."""
+    assert [parse({}, w).px for w in (390, None, 3840)] == [390, 1920, 3840]
+    assert [drill.cells_along(w) for w in (390, 1280, 1920, 3840, 5760)] == [13, 43, 64, 64, 64]
+    assert drill.cells_along(100) == 8
+    import numpy as np
+
+    from layers.points import CLUSTER_FROM, PointRow, device_points
+
+    rng = np.random.default_rng(1)
+    rows = [PointRow(f"d{i}", "video_point", 112 + x, 23 + y, f"d{i}") for i, (x, y) in
+            enumerate(rng.uniform(0, 1, size=(CLUSTER_FROM + 1000, 2)))]
+    drawn = {w: sum(len(t.x) for t in device_points(rows, bounds=(112, 23, 113, 24), along=drill.cells_along(w)))
+             for w in (390, 1920)}
+    assert drawn[390] <= 13 * 13 < drawn[1920] <= 64 * 64
