@@ -46,6 +46,8 @@ ONLINE_METRIC = "online"
 # read is one reported_at index range however long the history is.
 MAX_OPEN_AGE = timedelta(days=30)
 DEVICE_DETAIL_LIMIT = 500
+# How far back a device's state looks for its newest message (device_states_as_of).
+STATE_HORIZON = timedelta(days=1)
 
 
 def _county(stmt: Select[Any], column: Any, county: str | None) -> Select[Any]:
@@ -400,7 +402,7 @@ class DeviceStateAt(NamedTuple):
     county_adcode: str | None
     lon: float
     lat: float
-    last_ts: datetime | None  # newest message at or before the moment; None: none stored
+    last_ts: datetime | None  # newest message at or before the moment; None: none in the day (STATE_HORIZON) before
     reporting: bool  # last_ts within the window before the moment
     online: bool | None  # the flag metric in that message (video points); None: not in it
     data: dict[str, Any] | None = None  # all values of that message (the caller applies the standards)
@@ -413,9 +415,13 @@ def device_states_as_of(session: Session, at: datetime, county: str | None = Non
     its flag then."""
     at_ms = epoch_ms(at)
     # Observations have only their unique (device_id, feed, ts) index; a device's kind is its feed
-    # (feeds/rows.py), so "its newest message by `at`" is one backward seek on that index per device.
+    # (feeds/rows.py), so "its newest message by `at`" is one backward seek on that index per device. Bounded
+    # below by a day (or the window, if longer): on PostgreSQL's day partitions an unbounded seek merged every
+    # partition's index for every device (the city's states 300 ms on a month's store, 7 ms bounded:
+    # docs/data-retention.md); a device silent longer is stale whatever its last message was.
+    since_horizon = epoch_ms(at - max(window, STATE_HORIZON))
     o = aliased(Observation)
-    mine = (o.device_id == Device.id, o.feed == Device.kind, o.ts <= at_ms)
+    mine = (o.device_id == Device.id, o.feed == Device.kind, o.ts <= at_ms, o.ts > since_horizon)
     columns = (Device.id, Device.kind, Device.county_adcode, Device.lon, Device.lat, Device.name)
     if session.get_bind().dialect.name == "postgresql":
         # PostgreSQL hashed the whole observations table to join on a correlated subquery (160 ms for 10,000

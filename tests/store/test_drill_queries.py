@@ -308,6 +308,9 @@ def test_device_states_as_of(engine: Engine) -> None:
     assert (at_1031["V1"].last_ts, at_1031["V1"].reporting, at_1031["V1"].online) == (utc(at(10, 30)), True, True)
     assert not at_1031["R2"].reporting
     assert list(county) == ["R2"]
+    with Session(engine) as s:  # a day and more later: silent, with no message within the horizon to show
+        later = dq.device_states_as_of(s, at(10, 7) + dq.STATE_HORIZON, window=window)
+    assert later["V1"].last_ts == utc(at(10, 30)) and later["R1"].last_ts is None and not later["R1"].reporting
 
 
 def test_events_in_bbox(engine: Engine) -> None:
