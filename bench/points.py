@@ -17,11 +17,10 @@ the store is frozen) and served on a free port, so the bench can draw the same p
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ import orjson
 
 from bench import drill as drill_bench
 from bench.wall import heap, ms
+from tests.servers import wsgi_thread
 
 PATH = "/map?layers=county_choropleth,devices"
 
@@ -75,21 +75,9 @@ def make_app(url: str, allow_eval: bool = False) -> Any:
     return app
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
+def serving(app: Any) -> contextlib.AbstractContextManager[str]:
     """The app's Flask server on a free local port, in a thread, for as long as the block runs."""
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    return wsgi_thread(app.server)
 
 
 MODES = {"svg": "one SVG marker per device", "webgl": "one WebGL canvas (CSP relaxed: 'unsafe-eval')",

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -251,3 +252,23 @@ def redis_server() -> Iterator[Redis]:
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def wsgi_thread(wsgi_app: Any) -> Iterator[str]:
+    """A WSGI app (a Dash app's Flask server) on a free local port in a thread, for as long as the block runs:
+    its URL. For pages a browser must load from the test's own process (its callbacks, its store)."""
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)

@@ -3,7 +3,6 @@ the simulator's plan progress through the real decoder, and the page and panel s
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ from dash import Dash, dcc, html
 from selenium.webdriver.common.by import By
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from dashboard import ids
 from dashboard.context import AppContext
@@ -30,7 +28,7 @@ from settings import CITY_TZ, Settings
 from store import Batch, write_batch
 from tests.browser import chromium
 from tests.feeds.samples import make_decoder
-from tests.servers import free_port
+from tests.servers import wsgi_thread
 from topics.loader import BUILTIN_DIR, ThemeStore
 from topics.plan import load_plan
 
@@ -255,15 +253,8 @@ def serve(layout: Any, ctx: AppContext | None = None) -> Iterator[str]:
     app.layout = html.Div([dcc.Location(id=ids.URL), layout])
     if ctx is not None:
         plan_page.register(app, ctx)
-    port = free_port()
-    server = make_server("127.0.0.1", port, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with wsgi_thread(app.server) as url:
+        yield url
 
 
 def exact_viewport(d: Any, width: int, height: int) -> None:
