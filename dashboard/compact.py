@@ -119,7 +119,7 @@ FRONT_MAX = 74  # a shared length goes as one character, chr(48 + n): "0" to "z"
 
 def _front_coded(values: list[str]) -> dict[str, str] | None:
     """ASCII strings each as the length it shares with the one before (one character) and its own rest, joined: ids
-    in order ("case:AJ441202202612035080{2,3,4}") shrink to a few characters each. ASCII without NUL only (numpy's
+    in order ("case:AJ…0802", "case:AJ…0803") shrink to a few characters each. ASCII without NUL only (numpy's
     fixed width would drop trailing NULs); None for an empty width."""
     rows = np.array([v.encode() for v in values])  # fixed width, padded with NUL
     if rows.dtype.itemsize == 0:
