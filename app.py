@@ -31,14 +31,13 @@ def main() -> None:
         run_background(settings)
         return
     from dashboard import create_app
+    from dashboard.factory import settle
     from dashboard.headers import QuietRequestHandler
 
     app = create_app(settings)
-    # Grid cells are loaded (or generated) now rather than on the first drill, so they are frozen too.
-    app.server.config["ZQ_CONTEXT"].grids.get()
     # Everything built so far lives for the whole run: keep the collector from rescanning it on every pass,
-    # which otherwise costs the ingest path a third of its time.
-    gc.freeze()
+    # which otherwise costs the ingest path a third of its time (grid cells loaded first, so they are too).
+    settle(app)
     # SIGTERM ends the development server's loop as Ctrl-C does (werkzeug returns from serve_forever on
     # KeyboardInterrupt); the roles are stopped below, not killed with the process.
     signal.signal(signal.SIGTERM, _interrupt)

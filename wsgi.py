@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from clock import use
 from dashboard import create_app
+from dashboard.factory import settle
 from settings import Settings, clock_of
 
 try:
@@ -24,4 +25,6 @@ except ImportError:  # another WSGI server
 settings = Settings()
 use(clock_of(settings))
 # Web workers start no background roles whatever ZQ_ROLES says: those run in their own processes.
-app = create_app(settings, start_feeds=False).server
+dash_app = create_app(settings, start_feeds=False)
+settle(dash_app)  # as app.py: grid cells loaded, the built app frozen out of the collector, collections spaced
+app = dash_app.server

@@ -9,7 +9,6 @@ their figures is what history costs a tick.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import os
@@ -429,11 +428,11 @@ def tick_parts(app: Any, theme_key: str, repeat: int = 30) -> dict[str, float]:
 def tick_app(url: str) -> Any:
     """The app as `python app.py` builds it, without feeds (the store is frozen)."""
     from dashboard import create_app
+    from dashboard.factory import settle
 
     app = create_app(Settings(db=url, stale_after_s=STALE_AFTER_S, simulate=False, poll=False, ingest=False),
                      start_feeds=False)
-    app.server.config["ZQ_CONTEXT"].grids.get()  # as app.py does before it freezes the collector
-    gc.freeze()
+    settle(app)  # as app.py and wsgi.py do
     return app
 
 
