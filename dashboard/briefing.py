@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 
 from alerts.notify import MAX_TARGET, MAX_URL, Notifier, url_problem
 from dashboard.context import AppContext
-from dashboard.i18n import pick
 from dashboard.pages.wall import city_map, map_state
 from dashboard.panels.kpis import fmt_amount, is_met
 from dashboard.panels.measures import TrendData, trend_figure
@@ -50,6 +49,7 @@ from store.leases import Leadership
 from store.models import Briefing, Delivery
 from topics.plan import STATUS_STYLE, plan_for, statuses
 from topics.themes import KpiDef
+from words import pick
 
 log = logging.getLogger(__name__)
 

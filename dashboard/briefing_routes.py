@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from dashboard import auth
 from dashboard.briefing import make_briefing
 from dashboard.context import AppContext
-from dashboard.i18n import pick
 from store import briefing_queries as bq
 from store.models import Briefing
+from words import pick
 
 PATH = "/briefings"
 

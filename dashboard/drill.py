@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from dashboard import scope
 from dashboard.context import AppContext
-from dashboard.i18n import pick, t
 from measures import devices
 from layers import PointRow, map_figure_dict
 from layers.choropleth import Shading, plain
@@ -33,6 +32,7 @@ from store import drill_queries as dq
 from dashboard.panels.base import default_city
 from geo import City
 from topics import Theme, builtin_themes
+from words import pick, t
 
 CITY = "city"  # the city scope of a drill view (its counties), beside a county's
 REPLAY_HOURS = 24

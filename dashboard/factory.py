@@ -16,7 +16,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard import admin, auth, briefing_routes, connection, headers, health, ids, metrics, scope
 from dashboard.briefing import BriefingRole
 from dashboard.context import AppContext, Registries
-from dashboard.i18n import t
 from dashboard.grids import GridProvider
 from dashboard.pages import (alarms, case, citymap, consistency, county, device, drillmap, evaluation, grid, plan,
                              topics_admin, wall)
@@ -35,6 +34,7 @@ from roles import Runtime, alert_parts
 from store import make_engine, migrate
 from topics import THEMES
 from topics.loader import BUILTIN_DIR, ThemeStore
+from words import t
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

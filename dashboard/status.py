@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from dashboard.i18n import pick
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from settings import CITY_TZ
 from store import alarm_queries as alq
 from store import queries as q
 from store.models import Alarm
+from words import pick
 
 
 @dataclass(frozen=True)

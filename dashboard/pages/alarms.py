@@ -14,36 +14,19 @@ from alerts.rules import SEVERITY_NAMES
 from dashboard import alarm_actions, auth
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
-from dashboard.i18n import Texts, pick
 from dashboard.pages.common import header, query
 from store import alarm_queries as alq
 from store import delivery_queries as dq
 from store import scope_queries as sq
 from store.models import Alarm
+from words import Words, pick
 
 PATH = "/alarms"
 TABLE, TICK, ACT, RESULT, SILENCE_MIN, DELIVERIES = ("alarm-table", "alarm-tick", "alarm-act", "alarm-result",
                                                       "alarm-silence-min", "alarm-deliveries")
 SEVERITY_CLASS = {1: "sev-blue", 2: "sev-yellow", 3: "sev-orange", 4: "sev-red"}
-TEXT: dict[str, tuple[str, str]] = {
-    "title": ("值班台 · 告警", "Console · alarms"),
-    "sign_in": ("请先登录", "Sign in first"),
-    "none": ("当前无告警", "No open alarms"),
-    "ack": ("确认", "Acknowledge"),
-    "clear": ("解除", "Clear"),
-    "case": ("立案", "Open case"),
-    "silence": ("静默", "Silence"),
-    "minutes": ("静默分钟", "Silence minutes"),
-    "deliveries": ("通知投递", "Notifications"),
-    "acked": ("已确认", "acknowledged"),
-    "active": ("未确认", "active"),
-    "silenced": ("已静默", "silenced"),
-    "escalated": ("已升级 {n} 次", "escalated ×{n}"),
-    "readings": ("{n} 次", "{n} readings"),
-}
 
-
-tx = Texts(TEXT)  # this module's own words
+tx = Words("pages.alarms")  # this module's words in the catalog (words/locale)
 
 
 def _user() -> dict[str, Any] | None:

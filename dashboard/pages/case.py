@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from dashboard import alarm_actions, ids, scope
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.pages.common import query
 from dashboard.pages.detail import facts, not_found, page, section, small_map
 from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
@@ -22,6 +21,7 @@ from alerts.cases import case_id
 from store import case_queries as cq
 from store import drill_queries as dq
 from topics.cases import case_limits
+from words import t
 
 PATH_PREFIX = "/case/"
 ADVANCE_STEP, ADVANCE_NOTE, ADVANCE_GO, ADVANCE_CASE, ADVANCE_RESULT = (

@@ -6,9 +6,9 @@ from dash import dcc, html
 
 from dashboard import drill
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.pages import drillmap
 from dashboard.pages.common import breadcrumbs, header, href
+from words import t
 
 PATH = "/map"
 

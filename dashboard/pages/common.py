@@ -8,12 +8,12 @@ from dash import dcc, html
 
 from dashboard import ids
 from dashboard.context import AppContext
-from dashboard.i18n import pick, t
 from dashboard.status import Conditions
 from dashboard.urls import href
 from dashboard.urls import query as query  # re-exported: the pages read a URL through common
 from feeds.health import FeedHealth
 from topics import THEMES
+from words import pick, t
 
 THEME_KEYS = tuple(th.key for th in THEMES)
 

@@ -9,11 +9,11 @@ from dash import dcc, html
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.pages.common import breadcrumbs, header, href
 from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
+from words import t
 
 PATH = "/consistency"
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
-from dashboard.i18n import pick, t
 from dashboard.drill import kpi_names
 from dashboard.pages import drillmap
 from dashboard.pages.common import breadcrumbs, header, href, query, status_chips
@@ -27,6 +26,7 @@ from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
 from topics.cases import case_limits
+from words import pick, t
 
 PATH_PREFIX = "/county/"
 KINDS = ("video_point", "road_weather", "fire_risk")

@@ -8,11 +8,11 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import drill, ids
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.pages.common import breadcrumbs, header
 from dashboard.pages.drillmap import MAP_CONFIG
 from layers import map_figure_dict
 from layers.choropleth import plain
+from words import t
 
 DETAIL_MAP = "detail-map"
 

@@ -10,7 +10,6 @@ from dash import dcc, html
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.pages.detail import facts, not_found, page, section, small_map
 from layers import PointRow
 from settings import CITY_TZ
@@ -18,6 +17,7 @@ from feeds.payloads import is_gbt28181
 from standards import gbt28181
 from measures import devices
 from store import drill_queries as dq
+from words import t
 
 PATH_PREFIX = "/device/"
 HISTORY_METRICS = ("visibility_m", "air_temp_c", "road_temp_c", "wind_speed_ms", "rh_pct", "online")

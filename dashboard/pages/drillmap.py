@@ -12,10 +12,10 @@ from dashboard import compact, drill, ids
 from dashboard.scope import current as viewer_scope
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
-from dashboard.i18n import pick, t
 from dashboard.pages.common import href, query
 from layers.choropleth import Shading
 from settings import CITY_TZ
+from words import pick, t
 
 MAP_CONFIG = {"displayModeBar": False, "scrollZoom": False, "responsive": True}
 

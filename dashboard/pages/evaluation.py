@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
 from dashboard.scope import current as viewer_scope
-from dashboard.i18n import pick
 from dashboard.pages.common import breadcrumbs, header, href
 from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate_period
 from settings import CITY_TZ
+from words import pick
 
 PATH = "/evaluation"
 

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from dashboard import drill
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.pages.common import href
 from dashboard.pages.detail import facts, not_found, page, section, small_map
 from geo import area_km2
@@ -16,6 +15,7 @@ from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from layers import PointRow
 from layers.choropleth import Shading
 from store import drill_queries as dq
+from words import t
 
 PATH_PREFIX = "/grid/"
 

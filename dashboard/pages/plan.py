@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from dashboard import ids
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
-from dashboard.i18n import pick, t
 from dashboard.pages.common import header, query, status_chips
 from dashboard.panels.base import fmt_time
 from dashboard.panels.plan import TaskRow, plan_rows, read_progress, status_counts
@@ -21,6 +20,7 @@ from dashboard.status import conditions
 from feeds.health import FeedHealth
 from store import queries as q
 from topics.plan import PlanFile, StatusKind, plan_for, statuses
+from words import pick, t
 
 PATH = "/plan"
 PLAN_TICK = "plan-tick"

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from dashboard import ids, scope
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
-from dashboard.i18n import pick, t
 from dashboard.pages.common import View, header, parse_view, query, status_chips
 from dashboard.panels import PanelInput, PanelOutput, freshness, shell
 from dashboard.status import conditions, ticker
@@ -35,6 +34,7 @@ from store import snapshot
 from measures.air import AQI_KEY
 from topics import Theme
 from topics.themes import KPI_STRIP, PanelDef, Placed
+from words import pick, t
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from dashboard import ids
-from dashboard.i18n import pick, t
 from feeds.health import FeedHealth
 from geo import City
 from measures import MeasureRegistry
 from settings import Settings
 from topics import Theme
+from words import pick, t
 
 
 @cache

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 from dash import html
 
-from dashboard.i18n import pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time, silent_before
 from measures.cases import OPEN_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
@@ -21,6 +20,7 @@ from store import queries as q
 from store.queries import LatestRow
 from topics import KpiDef
 from topics import theme as get_theme
+from words import pick, t
 
 
 def _by_device(rows: Sequence[LatestRow]) -> dict[str, dict[str, LatestRow]]:

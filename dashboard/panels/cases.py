@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from dash import html
 
-from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
 from measures.cases import OPEN_CASES_KEY
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
 from store.env_queries import ClassCount, events_updated_at, open_events_by_class
+from words import Words, pick, t
 
 KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("部件", "Components", COMPONENT_CATEGORIES),
@@ -28,14 +28,8 @@ CLASS_EN: dict[tuple[str, str], str] = {
     ("事件", "突发事件"): "Emergencies", ("事件", "街面秩序"): "Street order", ("事件", "扩展事件"): "Ext. events",
 }
 
-TEXT: dict[str, tuple[str, str]] = {
-    "open": ("件在办", "open cases"),
-    "top_sub": ("高发小类", "Top subcategories"),
-    "note": ("分类按 CJJ/T 106 · 市城管执法局", "Classes of CJJ/T 106 · Municipal Urban Management Bureau"),
-}
 
-
-tx = Texts(TEXT)  # this module's own words
+tx = Words("panels.cases")  # this module's words in the catalog (words/locale)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from typing import Any
 
 from dash import html
 
-from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, silent_before
 from layers.aqi import aqi_colour
 from layers.choropleth import NO_DATA, text_colour
@@ -25,35 +24,7 @@ from measures.stations import WATER_OVER_WARNING_KEY
 from standards.aqi import AqiBand, AqiResult, Edition, Metric, aqi_band
 from standards.hydro import STATIONS, WaterState, WaterStatus, water_status
 from store.env_queries import AirStation, GaugeReading, gauge_readings
-
-TEXT: dict[str, tuple[str, str]] = {
-    "city": ("全市", "City"),
-    "primary": ("首要污染物", "Primary"),
-    "none_primary": ("无", "none"),
-    "aqi_rule": ("区县、全市均取各站浓度均值（HJ 663）", "County and city: mean of stations (HJ 663)"),
-    "aqi_rule_county": ("区县取各站浓度均值（HJ 663）", "County: mean of its stations (HJ 663)"),
-    "realtime": ("实时报", "real-time"),
-    "unverified": ("断点未核实", "breakpoints unverified"),
-    "pm_1h": ("PM按1小时值计的站点", "Stations whose PM AQI uses 1-h values"),
-    "dept_env": ("市生态环境局", "Eco-Env. Bureau"),
-    "dept_water": ("市水利局", "Water Resources Bureau"),
-    "above_warning": ("站超警戒", "stations ≥ warning"),
-    "above_guaranteed": ("超保证 {n}", "{n} ≥ guaranteed"),
-    "station": ("站点", "Station"),
-    "river_county": ("河流·区县", "River · county"),
-    "level": ("水位 m", "Level m"),
-    "levels": ("警戒/保证", "Warn./guar."),
-    "margin": ("较警戒", "vs warning"),
-    "to_warning": ("距警戒 {v} m", "{v} m to warn."),
-    "over_warning": ("超警戒 {v} m", "{v} m over warn."),
-    "over_guaranteed": ("超保证 {v} m", "{v} m over guar."),
-    "no_levels": ("无警戒水位", "no warning level"),
-    "datum_news": ("{names}警戒水位源自新闻报道，基面未核实", "{names}: warning levels from news reports, datum unverified"),
-    "datum_source": ("表 standards.hydro.STATIONS，可按部署覆盖",
-                     "table standards.hydro.STATIONS, overridable per deployment"),
-    "datum_api": ("其余取自水文接口", "others from the hydrology API"),
-    "datum_all": ("水位为各站自身基面", "Levels on each station's own datum"),
-}
+from words import Words, pick, t
 
 RIVER_EN = {"西江": "Xi", "绥江": "Sui", "贺江": "He", "新兴江": "Xinxing", "北江": "Bei"}
 
@@ -61,7 +32,7 @@ _POLLUTANT = {"pm2_5": "PM₂.₅", "pm10": "PM₁₀", "so2": "SO₂", "no2": "
 MINUS = "\u2212"
 
 
-tx = Texts(TEXT)  # this module's own words
+tx = Words("panels.environment")  # this module's words in the catalog (words/locale)
 
 
 def no_data(inp: PanelInput, data_time: datetime | None = None) -> PanelOutput:

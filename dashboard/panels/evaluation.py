@@ -10,11 +10,11 @@ from typing import Literal
 from dash import dcc, html
 from pydantic import Field
 
-from dashboard.i18n import pick
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.settings import PanelSettings
 from measures.evaluation import INDICATORS, RegionEvaluation, evaluate_period
 from settings import CITY_TZ
+from words import pick
 
 Period = Literal["month", "last_month", "year"]
 

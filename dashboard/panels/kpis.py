@@ -15,11 +15,11 @@ from typing import Any
 
 from dash import html
 
-from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.builtin import fmt_value
 from settings import CITY_TZ
 from store.kpi_queries import KpiPoint, kpi_samples, kpis_as_of, latest_points
+from words import Words, pick, t
 
 FEED = "kpi"
 
@@ -36,36 +36,8 @@ DEPARTMENTS_EN: dict[str, str] = {
     "市投促局": "Investment Promotion Bureau",
 }
 
-TEXT: dict[str, tuple[str, str]] = {
-    "dept": ("责任单位", "Owner"),
-    "unit": ("单位", "Unit"),
-    "plan": ("工作要点", "Work plan"),
-    "city": ("全市", "City-wide"),
-    "city_only": ("仅全市", "City only"),
-    "met": ("达标", "Met"),
-    "behind": ("未达标", "Behind"),
-    "target_met": ("已达全年目标", "Annual target met"),
-    "on_track": ("进度正常", "On track"),
-    "behind_pace": ("落后时间进度 {p} 个百分点", "{p} pts behind pace"),
-    "target_done": ("目标完成", "Of target"),
-    "year_elapsed": ("时间进度", "Of year"),
-    "annual": ("全年", "for the year"),
-    "vs_yesterday": ("▲▼ 较24小时前", "▲▼ vs 24 h earlier"),
-    "last_24h": ("近24小时", "Last 24 h"),
-    "peak": ("峰值 {v}", "Peak {v}"),
-    "no_warnings": ("无预警", "None"),
-    "act": ("需处置", "Action needed"),
-    "yesterday_same": ("昨日同时 {v}", "Yesterday by now {v}"),
-    "since_midnight": ("今日0时起", "Since midnight"),
-    "total_4": ("四级合计", "All four levels"),
-    "open": ("在办", "open"),
-    "today": ("今日受理", "today"),
-    "share_city": ("占全市在办 {p}%", "{p}% of the city's open"),
-    "claim_note": ("无监管职能或无监管对象的事项除外", "Items without a remit or subject excluded"),
-}
 
-
-tx = Texts(TEXT)  # this module's own words
+tx = Words("panels.kpis")  # this module's words in the catalog (words/locale)
 
 
 @dataclass(frozen=True)

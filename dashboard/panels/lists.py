@@ -21,7 +21,6 @@ from dash import dcc, html
 from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy.orm import Session
 
-from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
 from dashboard.panels.cases import CLASS_EN
 from dashboard.panels import markdown
@@ -45,38 +44,10 @@ from store.env_queries import events_updated_at
 from store.case_queries import hours_over
 from store.panel_queries import CaseLine, latest_cases, overdue_cases
 from topics.cases import case_limits
-
-TEXT: dict[str, tuple[str, str]] = {
-    "status_online": ("在线", "Online"),
-    "status_offline": ("离线", "Offline"),
-    "status_silent": ("未上报", "Silent"),
-    "status_alarm": ("告警", "Alarm"),
-    "col_time": ("上报时间", "Reported"),
-    "col_county": ("区县", "County"),
-    "col_category": ("大类", "Class"),
-    "col_subcategory": ("小类", "Subclass"),
-    "col_step": ("环节", "Step"),
-    "col_age": ("历时", "Age"),
-    "col_address": ("位置", "Location"),
-    "open_total": ("符合条件 {n} 件", "{n} matching"),
-    "overdue_total": ("超期 {n} 件", "{n} overdue"),
-    "no_cases": ("无符合条件的案件", "No matching cases"),
-    "no_overdue": ("无超期案件", "No overdue cases"),
-    "overdue_h": ("超期 {h} 小时", "{h} h overdue"),
-    "minutes": ("{n}分钟", "{n} min"),
-    "hours": ("{n}小时", "{n} h"),
-    "days": ("{n}天", "{n} d"),
-    "no_alarms": ("无预警", "No alarms"),
-    "sev_4": ("红色", "Red"),
-    "sev_3": ("橙色", "Orange"),
-    "sev_2": ("黄色", "Yellow"),
-    "sev_1": ("蓝色", "Blue"),
-    "more": ("另有 {n} 条", "{n} more"),
-    "silent_sources": ("未更新: {names}", "Not updating: {names}"),
-}
+from words import Words, pick, t
 
 
-tx = Texts(TEXT)  # this module's own words
+tx = Words("panels.lists")  # this module's words in the catalog (words/locale)
 
 
 def _empty(text: str) -> html.Div:

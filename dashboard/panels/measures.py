@@ -21,7 +21,6 @@ from typing import Any
 from dash import dcc, html
 from pydantic import Field, ValidationInfo, model_validator
 
-from dashboard.i18n import Texts, pick, t
 from dashboard.panels.base import (
     PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, figure, fmt_time,
 )
@@ -42,31 +41,9 @@ from settings import CITY_TZ
 from store.kpi_queries import KpiPoint
 from topics import KpiDef, Theme
 from topics import theme as get_theme
+from words import Words, pick, t
 
 KPI_FEED = "kpi"
-
-TEXT: dict[str, tuple[str, str]] = {
-    "city": ("全市", "City"),
-    "met": ("达标", "Met"),
-    "behind": ("未达标", "Behind"),
-    "reached": ("完成", "Reached"),
-    "used": ("已用", "Used"),
-    "dept": ("责任单位", "Owner"),
-    "plan": ("工作要点", "Work plan"),
-    "warn": ("预警", "Warning"),
-    "alarm": ("报警", "Alarm"),
-    "change": ("{h}小时", "{h} h"),
-    "ago": ("{h}小时前", "{h} h ago"),
-    "now": ("现在", "now"),
-    "order_worst_first": ("由差到好", "Worst first"),
-    "order_best_first": ("由好到差", "Best first"),
-    "order_high_first": ("由高到低", "Highest first"),
-    "order_low_first": ("由低到高", "Lowest first"),
-    "aqi_rule": ("区县取最差站点 · HJ 633 实时报", "County = worst station · HJ 633 real-time"),
-    "cases_rule": ("未结案网格案件", "Grid cases not closed"),
-    "not_in_theme": ("{key} 不是本主题的指标", "{key} is not a KPI of this theme"),
-    "target": ("目标", "Target"),
-}
 
 # The theme files give a KPI's unit in Chinese; these are the words ?lang=en shows (fmt_amount shows 亿元
 # amounts in English as billions, hence "bn CNY").
@@ -78,7 +55,7 @@ DEPARTMENTS_EN_MORE: dict[str, str] = {"市生态环境局": "Eco-Env. Bureau", 
 MINUS = "\u2212"
 
 
-tx = Texts(TEXT)  # this module's own words
+tx = Words("panels.measures")  # this module's words in the catalog (words/locale)
 
 
 def feed_of(measures: MeasureRegistry, measure: str) -> str:

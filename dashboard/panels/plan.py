@@ -11,7 +11,6 @@ from datetime import date, datetime
 from dash import dcc, html
 from sqlalchemy.orm import Session
 
-from dashboard.i18n import pick
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from store import queries as q
 from topics.plan import (
@@ -24,6 +23,7 @@ from topics.plan import (
     statuses,
     task_status,
 )
+from words import pick
 
 PLAN_PATH = "/plan"  # the full table (dashboard/pages/plan.py)
 OVERDUE_ROWS = 8  # rows rendered; CSS shows only the whole rows that fit the panel

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 import clock
 from clock import FakeClock
-from dashboard.i18n import t
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, default_measures
 from dashboard.panels.cases import register_case_panels
 from dashboard.panels.environment import city_aqi, register_environment_panels, station_primary
 from store.env_queries import AirStation, air_stations
 from tests.feeds.samples import ingest, INSIDE, T0, event, iso
 from tests.components import texts, with_class
+from words import t
 
 NAMES = {"441202": "端州区", "441203": "鼎湖区", "441204": "高要区", "441223": "广宁县", "441224": "怀集县",
          "441225": "封开县", "441226": "德庆县", "441284": "四会市"}

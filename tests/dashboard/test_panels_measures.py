@@ -15,7 +15,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from dashboard.i18n import t
 from dashboard.panels import PanelRegistry, register_builtin_panels
 from dashboard.panels.base import PanelInput, PanelOutput
 from dashboard.panels.measures import (
@@ -28,6 +27,7 @@ from tests.feeds.samples import ingest, INSIDE, T0, event, iso
 from topics import THEMES, KpiDef, Theme
 from topics.loader import BUILTIN_DIR, parse_theme
 from tests.components import nodes, texts, with_class
+from words import t
 
 NAMES = {"441202": "端州区", "441203": "鼎湖区", "441204": "高要区", "441223": "广宁县", "441224": "怀集县",
          "441225": "封开县", "441226": "德庆县", "441284": "四会市"}
