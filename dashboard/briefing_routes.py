@@ -16,7 +16,7 @@ from dashboard.briefing import make_briefing
 from dashboard.context import AppContext
 from store import briefing_queries as bq
 from store.models import Briefing
-from words import pick
+from words import html_lang, lang_query, pick
 
 PATH = "/briefings"
 
@@ -79,7 +79,7 @@ def region_name(ctx: AppContext, region: str, lang: str) -> str:
 def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: str) -> str:
     """The briefings, newest day first, with links to their PDFs and each failure's reason."""
     p = lambda zh, en: pick(zh, en, lang)  # noqa: E731
-    q = "&lang=en" if lang == "en" else ""
+    q = lang_query(lang, "&")
     trig = {"schedule": p("定时", "scheduled"), "demand": p("即时", "on demand")}
     state = {"ready": p("已生成", "ready"), "failed": p("失败", "failed"), "making": p("生成中", "making")}
     items = []
@@ -98,13 +98,13 @@ def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: s
     now = "".join(f'<li><a href="{PATH}/now.pdf?region={r}{q}">{_e(region_name(ctx, r, lang))}</a></li>'
                   for r in regions)
     other = (f'<a href="{PATH}">中文</a>' if lang == "en" else f'<a href="{PATH}?lang=en">English</a>')
-    other += f' · <a href="/map{"?lang=en" if lang == "en" else ""}">{p("全市地图", "City map")}</a>'
-    other += f' · <a href="/{"?lang=en" if lang == "en" else ""}">{p("大屏", "Wall")}</a>'
+    other += f' · <a href="/map{lang_query(lang)}">{p("全市地图", "City map")}</a>'
+    other += f' · <a href="/{lang_query(lang)}">{p("大屏", "Wall")}</a>'
     body = (f"<h1>{p('运行日报', 'Daily briefings')}</h1>"
             f"<p class=\"lead\">{p(f'每天 {ctx.settings.briefing_at} 生成前一日的日报（全市及各区县）。', f'Made each day at {ctx.settings.briefing_at} for the day before (the city and each county).')} {other}</p>"
             f"<p class=\"lead\">{p('立即生成今日（截至现在）：', 'Make one now (today so far):')}</p><ul class=\"now\">{now}</ul>"
             + (f'<ul class="list">{"".join(items)}</ul>' if items else f"<p>{p('暂无日报', 'No briefings yet')}</p>"))
-    return (f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8">'
+    return (f'<!doctype html><html lang="{html_lang(lang)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{p('运行日报', 'Daily briefings')}</title><style>{CSS}</style></head><body><main>{body}</main>"
             "</body></html>")

@@ -32,7 +32,7 @@ from store import drill_queries as dq
 from dashboard.panels.base import default_city
 from geo import City
 from topics import Theme, builtin_themes
-from words import pick, t
+from words import lang_query, pick, t
 
 CITY = "city"  # the city scope of a drill view (its counties), beside a county's
 REPLAY_HOURS = 24
@@ -415,4 +415,4 @@ def click_url(click: dict[str, Any] | None, search: str | None, counties: Mappin
     if target is None or (target[0] == "county" and (target[1] == current or target[1] not in counties)):
         return None
     lang = parse_qs((search or "").lstrip("?")).get("lang", [None])[0]
-    return target_path(*target), ("?lang=en" if lang == "en" else "")
+    return target_path(*target), lang_query(lang)

@@ -8,12 +8,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from settings import CITY_TZ
 from store import alarm_queries as alq
 from store import queries as q
 from store.models import Alarm
-from words import pick
+from words import Words, pick
+
+STEP = Words("workflow")  # the seven steps of the grid workflow (GB/T 30428), step_1 … step_7
+
+
+def workflow_steps(lang: str) -> tuple[str, ...]:
+    """The workflow's seven step names in a language, step 1 first."""
+    return tuple(STEP(f"step_{i}", lang) for i in range(1, 8))
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def conditions(session: Session, now: datetime, county: str | None = None,
 def ticker(session: Session, cond: Conditions, lang: str, county: str | None = None, limit: int = 8) -> list[str]:
     """The lines of the ticker: standing warnings first, then the latest case updates."""
     lines = [pick(w.zh, w.en, lang) for w in cond.items[:limit]]
-    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    steps = workflow_steps(lang)
     for e in q.recent_events(session, limit, county):
         local = e.updated_at.astimezone(CITY_TZ).strftime("%H:%M")
         lines.append(f"{local} {e.subcategory or e.category} → {steps[e.step - 1]}")

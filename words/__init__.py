@@ -40,6 +40,10 @@ class Words:
         text = catalog(norm(lang))[(self.context, key)]
         return text.format(**kw)
 
+    def get(self, key: str, lang: str | None, default: str) -> str:
+        """A word keyed by data (a department's or a unit's Chinese name), or `default` when the catalog lacks it."""
+        return catalog(norm(lang)).get((self.context, key), default)
+
     def has(self, key: str) -> bool:
         """Whether the catalog holds this key in this context."""
         return (self.context, key) in catalog("zh")

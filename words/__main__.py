@@ -24,16 +24,17 @@ def save(lang: str, cat: Catalog) -> None:
         write_po(f, cat, width=0, omit_header=False, sort_output=False, ignore_obsolete=True)
 
 
-def add(context: str, key: str, texts: dict[str, str]) -> None:
-    """Add or change one message in every language."""
-    for lang in LANGS:
+def add(context: str, entries: dict[str, tuple[str, str]]) -> None:
+    """Add or change messages of one context, key → (Chinese, English), in every language."""
+    for i, lang in enumerate(LANGS):
         cat = load(lang)
-        cat.add(key, texts[lang], context=context or None)
+        for key, texts in entries.items():
+            cat.add(key, texts[i], context=context or None)
         save(lang, cat)
 
 
 def problems() -> list[str]:
-    """Messages missing from a language or empty there, and placeholders that differ between languages."""
+    """Messages missing from a language or empty there, and placeholders a translation adds to the Chinese."""
     from string import Formatter
 
     found = []
@@ -44,9 +45,11 @@ def problems() -> list[str]:
         for lang, text in texts.items():
             if not text.strip():
                 found.append(f"{ctx or '(shared)'} {key}: no {lang} text")
-        fields = {lang: sorted({f for _, f, _, _ in Formatter().parse(x) if f is not None}) for lang, x in texts.items()}
-        if len({tuple(v) for v in fields.values()}) > 1:
-            found.append(f"{ctx or '(shared)'} {key}: placeholders differ {fields}")
+        # The Chinese source names the values a caller passes; a translation may leave one out, never add one.
+        fields = {lang: {f for _, f, _, _ in Formatter().parse(x) if f} for lang, x in texts.items()}
+        for lang in LANGS[1:]:
+            if extra := fields[lang] - fields[LANGS[0]]:
+                found.append(f"{ctx or '(shared)'} {key}: {lang} has placeholders the Chinese lacks: {sorted(extra)}")
     return found
 
 
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="list messages without Chinese or English text")
     args = ap.parse_args(argv)
     if args.cmd == "add":
-        add(args.context, args.key, {"zh": args.zh, "en": args.en})
+        add(args.context, {args.key: (args.zh, args.en)})
         return 0
     bad = problems()
     print("\n".join(bad) or "every message has Chinese and English text")

@@ -14,7 +14,7 @@ from dashboard import alarm_actions, ids, scope
 from dashboard.context import AppContext
 from dashboard.pages.common import query
 from dashboard.pages.detail import facts, not_found, page, section, small_map
-from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from dashboard.status import workflow_steps
 from layers import PointRow
 from settings import CITY_TZ
 from alerts.cases import case_id
@@ -57,7 +57,7 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
     if detail is None:
         return alarm_case(ctx, path, lang, sla) if sla is not None else not_found(ctx, path, lang)
     e = detail
-    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    steps = workflow_steps(lang)
     on_calendar = sla is not None and sla.case.deadline_at is not None
     if sla is not None and sla.case.deadline_at is not None:  # the case's deadline, counted in working hours
         hours, deadline = sla.case.limit_hours or 0.0, sla.case.deadline_at
@@ -101,7 +101,7 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
 def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> html.Div:
     """A case opened from an alarm: its department and level, step, deadline in working hours, history."""
     c = detail.case
-    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    steps = workflow_steps(lang)
     fmt = "%Y-%m-%d %H:%M"
     overdue = c.deadline_at is not None and (c.closed_at or ctx.now()) > c.deadline_at
     zh = lang == "zh"

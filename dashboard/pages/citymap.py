@@ -8,7 +8,7 @@ from dashboard import drill
 from dashboard.context import AppContext
 from dashboard.pages import drillmap
 from dashboard.pages.common import breadcrumbs, header, href
-from words import t
+from words import lang_param, t
 
 PATH = "/map"
 
@@ -16,7 +16,7 @@ PATH = "/map"
 def layout(ctx: AppContext, search: str | None, width: int | None = None, held: list[str] | None = None) -> html.Div:
     """The city map page: one map, full width, with its controls."""
     view = drillmap.view_for(ctx, drill.CITY, search, width)
-    keep = {"lang": view.lang if view.lang == "en" else None}
+    keep = {"lang": lang_param(view.lang)}
     return html.Div(className="wall drill city-drill", children=[
         header(ctx, PATH, view.lang, None),
         html.Div(className="drill-bar", children=[

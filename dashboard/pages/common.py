@@ -13,7 +13,7 @@ from dashboard.urls import href
 from dashboard.urls import query as query  # re-exported: the pages read a URL through common
 from feeds.health import FeedHealth
 from topics import THEMES
-from words import pick, t
+from words import html_lang, lang_param, pick, t
 
 THEME_KEYS = tuple(th.key for th in THEMES)
 
@@ -142,7 +142,7 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: V
     if not view.kiosk:
         right.append(dcc.Link(t("lang_switch", lang), href=href(path, **view.params(lang=other)), className="lang",
                               id="lang-switch"))
-    return html.Header(className="wall-header", lang="en" if lang == "en" else "zh-CN", children=[
+    return html.Header(className="wall-header", lang=html_lang(lang), children=[
         html.Div(className="brand", children=[
             html.H1(t("app_title", lang)), html.Div(t("app_subtitle", lang), className="subtitle")]),
         html.Nav(tabs, className="tabs"),
@@ -153,7 +153,7 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: V
 def breadcrumbs(ctx: AppContext, lang: str, county: str | None = None, cell: tuple[str, str] | None = None,
                 leaf: str | None = None) -> html.Nav:
     """City › county › grid cell › device or case; every crumb but the last is a link."""
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
     crumbs: list[tuple[str, str]] = [(t("city", lang), href("/map", **keep))]
     if county:
         crumbs.append((ctx.county_name(county, lang), href(f"/county/{county}", **keep)))

@@ -13,7 +13,7 @@ from dashboard.pages.common import breadcrumbs, header, href
 from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
-from words import t
+from words import lang_param, t
 
 PATH = "/consistency"
 
@@ -42,7 +42,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
     with Session(ctx.engine) as s:
         rows = dq.consistency(s)
         outside = outside_rows(s)
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
     name = lambda a: ctx.county_name(a, lang) if a else t("outside_city", lang)  # noqa: E731
     head = html.Tr([html.Th(x) for x in ("设备" if lang == "zh" else "Device", t("reason", lang),
                                           t("county_by_id", lang), t("county_by_xy", lang),

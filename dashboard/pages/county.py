@@ -18,15 +18,14 @@ from dashboard.pages import drillmap
 from dashboard.pages.common import breadcrumbs, header, href, query, status_chips
 from dashboard.panels.base import figure_attrs
 from dashboard.panels.kpis import fmt_amount
-from dashboard.status import conditions
-from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from dashboard.status import conditions, workflow_steps
 from measures.cases import OPEN_CASES_KEY, OVERDUE_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
 from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
 from topics.cases import case_limits
-from words import pick, t
+from words import lang_param, pick, t
 
 PATH_PREFIX = "/county/"
 KINDS = ("video_point", "road_weather", "fire_risk")
@@ -83,13 +82,13 @@ def cases_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> lis
     """Open and overdue cases, how many are at each step, and the most overdue ones (links to them)."""
     limits = case_limits()
     summary = dq.case_summary(session, adcode, ctx.now(), limits.limits, limits.default_hours)
-    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
+    steps = workflow_steps(lang)
     top = max([1, *summary.by_step.values()])
     bars = [html.Div(className="step-row", children=[
         html.Span(steps[s - 1], className="step-name"),
         html.Span(html.I(style={"width": f"{100 * summary.by_step.get(s, 0) / top:.0f}%"}), className="step-bar"),
         html.Span(str(summary.by_step.get(s, 0)), className="step-n")]) for s in range(1, 7)]
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
     late = [html.Li(dcc.Link([html.Span(c.subcategory or "—", className="what"),
                               html.Span(t("overdue_by", lang, h=f"{c.hours_over:.1f}"), className="late")],
                              href=href(f"/case/{c.id}", **keep), className="case-link"))
@@ -117,7 +116,7 @@ def devices_body(ctx: AppContext, session: Session, adcode: str, lang: str) -> l
     now = ctx.now()
     rate = dq.device_online_rate(session, adcode, now, ctx.device_windows())  # each kind's window: the map's
     video = ctx.registries.measures.value(session, VIDEO_ONLINE_KEY, adcode, now)
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
     out: list[Any] = []
     for kind in KINDS:
         r = rate.get(kind)
@@ -185,7 +184,7 @@ def layout(ctx: AppContext, adcode: str, search: str | None, width: int | None =
         return html.Div(className="wall", children=[header(ctx, f"{PATH_PREFIX}{adcode}", lang, None),
                                                     html.H2(t("not_found", lang), className="not-found")])
     kpis, cases, devices, events = side(ctx, adcode, lang, view.screen)
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
     return html.Div(className="wall county drill", children=[
         header(ctx, f"{PATH_PREFIX}{adcode}", lang, None, status=status(ctx, adcode, lang)),
         html.Div(className="drill-bar", children=[

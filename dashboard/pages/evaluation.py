@@ -15,7 +15,7 @@ from dashboard.scope import current as viewer_scope
 from dashboard.pages.common import breadcrumbs, header, href
 from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate_period
 from settings import CITY_TZ
-from words import pick
+from words import lang_param, pick
 
 PATH = "/evaluation"
 
@@ -77,7 +77,7 @@ def table(ctx: AppContext, ev: Evaluation, lang: str, visible: frozenset[str] | 
                     html.Th(pick("综合得分", "Score", lang)), html.Th(pick("上报", "Reports", lang)),
                     *[html.Th(pick(INDICATORS[k].name_zh, INDICATORS[k].name_en, lang), title=_hint(k, lang),
                               className="ev-ind") for k in keys]])
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
 
     def row(r: RegionEvaluation, rank: int | None, cls: str) -> html.Tr:
         name = ctx.county_name(r.region, lang) if r.region != ctx.city.adcode else pick("全市", "City", lang)
@@ -97,7 +97,7 @@ def layout(ctx: AppContext, params: dict[str, str], lang: str) -> html.Div:
     today = ctx.now().astimezone(CITY_TZ).date()
     first, last = period_of(params, today)
     ev = evaluation_for(ctx, first, last)
-    keep = {"lang": lang if lang == "en" else None}
+    keep = {"lang": lang_param(lang)}
     month = today.replace(day=1)
     previous = (month - timedelta(days=1)).replace(day=1)
     periods = [(pick("本月", "This month", lang), month, today),

@@ -10,12 +10,12 @@ from dashboard import drill
 from dashboard.context import AppContext
 from dashboard.pages.common import href
 from dashboard.pages.detail import facts, not_found, page, section, small_map
+from dashboard.status import workflow_steps
 from geo import area_km2
-from feeds.payloads import WORKFLOW_STEPS, WORKFLOW_STEPS_EN
 from layers import PointRow
 from layers.choropleth import Shading
 from store import drill_queries as dq
-from words import t
+from words import lang_param, t
 
 PATH_PREFIX = "/grid/"
 
@@ -41,8 +41,8 @@ def layout(ctx: AppContext, grid_id: str, lang: str) -> html.Div:
     now = ctx.now()
     with Session(ctx.engine) as s:
         events, devices = cell_contents(ctx, s, cell, now)
-    steps = WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS
-    keep = {"lang": lang if lang == "en" else None}
+    steps = workflow_steps(lang)
+    keep = {"lang": lang_param(lang)}
     reg = ctx.registries.layers
     frame = cells.frame[cells.frame["grid_id"] == grid_id]
     shading = Shading(colours={grid_id: "rgba(79,195,247,0.35)"}, labels={grid_id: ""}, hover={grid_id: cell["name"]},

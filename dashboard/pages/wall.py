@@ -34,7 +34,7 @@ from store import snapshot
 from measures.air import AQI_KEY
 from topics import Theme
 from topics.themes import KPI_STRIP, PanelDef, Placed
-from words import pick, t
+from words import html_lang, pick, t
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
     title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
     map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
     size = "three" if max(len(left), len(right)) > 2 else "two"
-    return html.Div(className=view.classes(), lang="en" if lang == "en" else "zh-CN",
+    return html.Div(className=view.classes(), lang=html_lang(lang),
                     children=[
         header(ctx, PATH, lang, th.key, view),
         html.Div(className="ticker", children=html.Div(id=ids.TICKER, className="ticker-track")),

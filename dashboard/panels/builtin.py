@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from dash import html
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time, silent_before
+from dashboard.status import workflow_steps
 from measures.cases import OPEN_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
 from measures.stations import FIRE, FIRE_LEVEL_KEY, FOG, FOG_STATIONS_KEY, FIRE_METRICS, latest_rows
-from feeds.payloads import DETECTION_NAMES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN, Detection
+from feeds.payloads import DETECTION_NAMES, Detection
 from standards.fire import FIRE_LEVELS, FireDangerResult, beaufort, fire_danger
 from standards.fog import expressway_rule, fog_signal
 from store import queries as q
@@ -207,7 +208,7 @@ def render_grid_events(inp: PanelInput) -> PanelOutput:
     got = inp.measures.value(inp.session, OPEN_CASES_KEY, region, inp.now)  # the one count of open cases
     total = int(got.value) if got is not None else sum(by_step.values())
     top = max(by_step.values(), default=1)
-    steps = WORKFLOW_STEPS if inp.lang != "en" else WORKFLOW_STEPS_EN
+    steps = workflow_steps(inp.lang)
     bars = html.Div(className="step-bars", children=[
         html.Div(className="step", children=[
             html.Span(steps[i], className="label"),

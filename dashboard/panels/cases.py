@@ -12,7 +12,7 @@ from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelT
 from measures.cases import OPEN_CASES_KEY
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
 from store.env_queries import ClassCount, events_updated_at, open_events_by_class
-from words import Words, pick, t
+from words import Words, html_lang, pick, t
 
 KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("部件", "Components", COMPONENT_CATEGORIES),
@@ -101,7 +101,7 @@ def render_grid_categories(inp: PanelInput) -> PanelOutput:
                 html.Span(str(n), className="ev-bar-num"),
             ]))
         columns.append(html.Div(rows, className="ev-kind"))
-    body = html.Div(className="ev-gc", lang="en" if lang == "en" else "zh-CN", children=[
+    body = html.Div(className="ev-gc", lang=html_lang(lang), children=[
         head, html.Div(columns, className="ev-kinds"), html.Div(tx("note", lang), className="footnote")])
     return PanelOutput(body, updated)
 

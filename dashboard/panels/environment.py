@@ -24,7 +24,7 @@ from measures.stations import WATER_OVER_WARNING_KEY
 from standards.aqi import AqiBand, AqiResult, Edition, Metric, aqi_band
 from standards.hydro import STATIONS, WaterState, WaterStatus, water_status
 from store.env_queries import AirStation, GaugeReading, gauge_readings
-from words import Words, pick, t
+from words import Words, html_lang, pick, t
 
 RIVER_EN = {"西江": "Xi", "绥江": "Sui", "贺江": "He", "新兴江": "Xinxing", "北江": "Bei"}
 
@@ -42,7 +42,7 @@ def no_data(inp: PanelInput, data_time: datetime | None = None) -> PanelOutput:
 
 def _lang_attr(lang: str) -> str:
     """The HTML lang of a panel body, so the stylesheet can fit longer English labels."""
-    return "en" if lang == "en" else "zh-CN"
+    return html_lang(lang)
 
 
 def _newest(times: Iterable[datetime]) -> datetime | None:

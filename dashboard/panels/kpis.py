@@ -23,21 +23,8 @@ from words import Words, pick, t
 
 FEED = "kpi"
 
-# The plan names departments by their short Chinese names; the English ones are for ?lang=en.
-DEPARTMENTS_EN: dict[str, str] = {
-    "市商务局": "Commerce Bureau",
-    "市发改局": "Dev. & Reform Bureau",
-    "市工信局": "Industry & IT Bureau",
-    "市统计局": "Statistics Bureau",
-    "市人社局": "HR & Social Security",
-    "市市场监管局": "Market Regulation Admin.",
-    "市政数局": "Gov. Service & Data Admin.",
-    "市委政法委": "Political-Legal Commission",
-    "市投促局": "Investment Promotion Bureau",
-}
-
-
 tx = Words("panels.kpis")  # this module's words in the catalog (words/locale)
+DEPARTMENT = Words("department")  # the plan's departments, keyed by their short Chinese names
 
 
 @dataclass(frozen=True)
@@ -105,10 +92,7 @@ MEDIATION_PLAN = _m("social.mediation", "四级矛盾调处", "Four-level mediat
                    depts=("市委政法委", "市政数局"), plan=("(十六)5", "§16.5"))
 HOTLINE_TODAY = _m("social.hotline_12345.today", "今日受理", "Today", "件", "tickets", plan=("(八)", "§8"))
 HOTLINE_OPEN = _m("social.hotline_12345.open", "在办", "Open", "件", "tickets", plan=("(八)", "§8"))
-HOTLINE_STATUSES: tuple[tuple[str, str, str], ...] = (
-    ("accepted", "受理", "Accepted"), ("dispatched", "派单", "Dispatched"),
-    ("in_progress", "办理中", "In progress"), ("closed", "已办结", "Closed"),
-)
+HOTLINE_STATUSES = ("accepted", "dispatched", "in_progress", "closed")  # words: hotline_<status>
 
 
 # ---- pure helpers ------------------------------------------------------------------------------
@@ -163,7 +147,7 @@ def fmt_amount(value: float, unit: str, lang: str) -> str:
 
 def unit_of(m: Metric, lang: str) -> str:
     """The unit shown after a value."""
-    return m.unit_en if lang == "en" else m.unit
+    return pick(m.unit, m.unit_en, lang)
 
 
 def target_text(m: Metric, lang: str) -> str:
@@ -203,14 +187,14 @@ def _empty(lang: str) -> html.Div:
     return html.Div(t("no_data", lang), className="empty kp-empty")
 
 
-def _depts(names: Sequence[str], lang: str) -> str:
-    sep = ", " if lang == "en" else "、"
-    return sep.join(DEPARTMENTS_EN.get(d, d) if lang == "en" else d for d in names)
+def departments(names: Sequence[str], lang: str) -> str:
+    """Departments by their names in a language (the catalog's `department` words; an unknown one as written)."""
+    return t("list_sep", lang).join(DEPARTMENT.get(d, lang, d) for d in names)
 
 
 def _foot(m: Metric, lang: str, county: str | None, city_level: bool = True) -> html.Div:
     """Department, plan item and scope."""
-    parts: list[Any] = [html.Span(f"{tx('dept', lang)} {_depts(m.departments, lang)}", className="kp-dept")]
+    parts: list[Any] = [html.Span(f"{tx('dept', lang)} {departments(m.departments, lang)}", className="kp-dept")]
     if m.plan_zh:
         parts.append(html.Span(f"{tx('plan', lang)} {pick(m.plan_zh, m.plan_en or m.plan_zh, lang)}",
                                className="kp-plan"))
@@ -293,7 +277,7 @@ def render_project_lifecycle(inp: PanelInput) -> PanelOutput:
         width = 0.0 if p is None else max(18.0, 100 * p.value / top)
         rows.append(html.Div(className="kp-stage", children=[
             html.Div([html.Span(f"{i + 1} {m.name(lang)}", className="kp-stage-name"),
-                      html.Span(_depts(m.departments, lang), className="kp-stage-dept")], className="kp-stage-label"),
+                      html.Span(departments(m.departments, lang), className="kp-stage-dept")], className="kp-stage-label"),
             html.Div(className="kp-funnel-track", children=html.Div(
                 className=f"kp-funnel-bar kp-step-{i + 1}" + (" kp-none" if p is None else ""),
                 style={"width": f"{width:.1f}%"},
@@ -393,7 +377,7 @@ def render_market_entities(inp: PanelInput) -> PanelOutput:
     clip = area_polygon(values, xs, top * 1.1)
     chart = html.Div(className="kp-area", children=html.Div(
         className="kp-area-fill", style={"clipPath": clip} if clip else {"display": "none"}))
-    ticks = html.Div([html.Span(f"{h}" if lang == "en" else f"{h}时") for h in (0, 6, 12, 18, 24)],
+    ticks = html.Div([html.Span(tx("hour_tick", lang, h=h)) for h in (0, 6, 12, 18, 24)],
                      className="kp-ticks")
     right: list[Any] = []
     if prev is not None:
@@ -493,7 +477,7 @@ def hotline_rows(points: dict[str, dict[str, KpiPoint]], names: dict[str, str],
 def render_hotline_12345(inp: PanelInput) -> PanelOutput:
     """12345 tickets today and open: the city and bars by county, or one county with its status mix."""
     lang = inp.lang
-    status_keys = [f"social.hotline_12345.status.{s}" for s, _, _ in HOTLINE_STATUSES]
+    status_keys = [f"social.hotline_12345.status.{s}" for s in HOTLINE_STATUSES]
     keys = [HOTLINE_TODAY.key, HOTLINE_OPEN.key]
     foot = _foot(Metric("", "", "", "", "", departments=("市政数局",), plan_zh="(八)", plan_en="§8"),
                  lang, inp.county, city_level=False)
@@ -502,10 +486,10 @@ def render_hotline_12345(inp: PanelInput) -> PanelOutput:
     def summary(open_: KpiPoint | None, today: KpiPoint | None, with_foot: bool = False) -> html.Div:
         kids: list[Any] = [
             _big(fmt_amount(open_.value, "件", lang) if open_ else "—", "", "kp-open"),
-            html.Span(tx("open", lang) if lang == "en" else f"{tx('open', lang)} {unit}",
+            html.Span(tx("open_unit", lang, unit=unit),
                       className="kp-unit kp-open-label"),
             _big(fmt_amount(today.value, "件", lang) if today else "—", "", "kp-today"),
-            html.Span(tx("today", lang) if lang == "en" else f"{tx('today', lang)} {unit}", className="kp-unit"),
+            html.Span(tx("today_unit", lang, unit=unit), className="kp-unit"),
         ]
         if with_foot:  # eight county rows leave no room for a foot line of its own
             kids.append(html.Div(foot.children, className="kp-foot kp-foot-side"))
@@ -520,8 +504,8 @@ def render_hotline_12345(inp: PanelInput) -> PanelOutput:
         chips = html.Div(className="level-chips kp-status", children=[
             html.Div(className="chip", children=[
                 html.Span(fmt_amount(mine[k].value, "件", lang) if k in mine else "—", className="value"),
-                html.Span(pick(zh, en, lang), className="label")])
-            for k, (_, zh, en) in zip(status_keys, HOTLINE_STATUSES, strict=True)])
+                html.Span(tx(f"hotline_{status}", lang), className="label")])
+            for k, status in zip(status_keys, HOTLINE_STATUSES, strict=True)])
         body: list[Any] = [summary(open_, today), chips]
         city_open = got.get(HOTLINE_OPEN.key, {}).get(inp.city.adcode)
         note = [inp.names.get(inp.county, inp.county)]

@@ -25,10 +25,10 @@ from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelT
 from dashboard.panels.cases import CLASS_EN
 from dashboard.panels import markdown
 from dashboard.panels.settings import PanelSettings, safe_markdown
-from dashboard.status import StandingWarning, warnings_of
+from dashboard.status import StandingWarning, warnings_of, workflow_steps
 from feeds.builtin import BUILTIN_FEEDS
 from feeds.health import FeedHealth
-from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS, WORKFLOW_STEPS_EN
+from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS
 from feeds.polled import POLLED_FEEDS
 from layers import LayerRegistry, PointRow, map_figure_dict, register_builtin_layers
 from layers.choropleth import plain
@@ -44,7 +44,7 @@ from store.env_queries import events_updated_at
 from store.case_queries import hours_over
 from store.panel_queries import CaseLine, latest_cases, overdue_cases
 from topics.cases import case_limits
-from words import Words, pick, t
+from words import Words, html_lang, lang_query, pick, t
 
 
 tx = Words("panels.lists")  # this module's words in the catalog (words/locale)
@@ -55,7 +55,7 @@ def _empty(text: str) -> html.Div:
 
 
 def _lang_attr(lang: str) -> str:
-    return "en" if lang == "en" else "zh-CN"
+    return html_lang(lang)
 
 
 # ---- shared --------------------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def fmt_duration(delta: timedelta, lang: str) -> str:
 
 def case_href(case_id: str, lang: str) -> str:
     """The case page of a case, in the panel's language."""
-    return f"/case/{quote(case_id, safe='')}" + ("?lang=en" if lang == "en" else "")
+    return f"/case/{quote(case_id, safe='')}" + lang_query(lang)
 
 
 def _cell(column: str, c: CaseLine, inp: PanelInput, hours_over: float | None) -> html.Span:
@@ -318,7 +318,7 @@ def _cell(column: str, c: CaseLine, inp: PanelInput, hours_over: float | None) -
     elif column == "subcategory":
         value = c.subcategory or "—"
     elif column == "step":
-        name = (WORKFLOW_STEPS_EN if lang == "en" else WORKFLOW_STEPS)[c.step - 1] if 1 <= c.step <= 7 else "?"
+        name = workflow_steps(lang)[c.step - 1] if 1 <= c.step <= 7 else "?"
         value = [html.I(className="ls-dot", style={"background": step_colour(c.step)}), f"{c.step} {name}"]
         title = f"{c.step}/7 {name}"
     elif column == "age":

@@ -25,7 +25,7 @@ from dashboard.panels.base import (
     PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, figure, fmt_time,
 )
 from dashboard.panels.kpis import (
-    DEPARTMENTS_EN, Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
+    Metric, departments, fmt_amount, is_met, progress, target_text, trailing_edges,
 )
 from dashboard.panels.settings import (
     COUNTIES, KpiKey, Measure, Order, PanelSettings, Region,
@@ -41,7 +41,7 @@ from settings import CITY_TZ
 from store.kpi_queries import KpiPoint
 from topics import KpiDef, Theme
 from topics import theme as get_theme
-from words import Words, pick, t
+from words import Words, html_lang, pick, t
 
 KPI_FEED = "kpi"
 
@@ -49,9 +49,6 @@ KPI_FEED = "kpi"
 # amounts in English as billions, hence "bn CNY").
 UNIT_EN: dict[str, str] = {"亿元": "bn CNY", "个": "", "家": "firms", "人": "people", "户": "entities",
                            "件": "cases", "项": "items", "%": "%"}
-# Departments the theme files name beyond those of the KPI panels (dashboard.panels.kpis.DEPARTMENTS_EN).
-DEPARTMENTS_EN_MORE: dict[str, str] = {"市生态环境局": "Eco-Env. Bureau", "市城管执法局": "Urban Mgmt. Bureau",
-                                       "市水利局": "Water Resources Bureau"}
 MINUS = "\u2212"
 
 
@@ -65,7 +62,7 @@ def feed_of(measures: MeasureRegistry, measure: str) -> str:
 
 
 def _lang_attr(lang: str) -> str:
-    return "en" if lang == "en" else "zh-CN"
+    return html_lang(lang)
 
 
 # ---- settings ------------------------------------------------------------------------------------------
@@ -242,7 +239,7 @@ def metric_of(kpi: KpiDef) -> Metric:
 def unit_text(kpi: KpiDef, lang: str) -> str:
     """The unit shown after a value."""
     unit = kpi.unit or ""
-    return UNIT_EN.get(unit, unit) if lang == "en" else unit
+    return pick(unit, UNIT_EN.get(unit, unit), lang)
 
 
 def amount(value: float, kpi: KpiDef, lang: str) -> str:
@@ -291,12 +288,10 @@ def _head(view: KpiView) -> html.Div:
 
 def _foot(kpi: KpiDef, lang: str, extra: Sequence[Any] = ()) -> html.Div:
     """Department and plan item (and whatever else the panel adds first)."""
-    sep = ", " if lang == "en" else "、"
-    english = {**DEPARTMENTS_EN_MORE, **DEPARTMENTS_EN}
-    depts = sep.join(english.get(d, d) if lang == "en" else d for d in kpi.department.split("、"))
+    depts = departments(kpi.department.split("、"), lang)
     parts: list[Any] = [*extra, html.Span(f"{tx('dept', lang)} {depts}", className="ms-dept", title=depts)]
     if kpi.target is not None and kpi.target_year is not None:
-        parts.append(html.Span(pick(f"{kpi.target_year}年目标", f"{kpi.target_year} target", lang),
+        parts.append(html.Span(tx("year_target", lang, year=kpi.target_year),
                                className="ms-year"))
     if kpi.plan_item:
         parts.append(html.Span(f"{tx('plan', lang)} {kpi.plan_item}", className="ms-plan", title=kpi.plan_item))
@@ -735,7 +730,7 @@ def county_shading(cv: CountyValues, adcodes: Sequence[str], names: Mapping[str,
     colours = {a: (shading.colours[a] if a in cv.values else NO_DATA) for a in adcodes}
     legend = [(c, f"{label} {cv.unit}".strip()) for c, label in shading.legend]
     if cv.kpi is not None and any(a not in cv.values for a in adcodes):
-        legend.append((NO_DATA, pick("无数据", "no data", lang)))
+        legend.append((NO_DATA, t("legend_no_data", lang)))
     return replace(shading, colours=colours, labels=labels, hover=hover, legend=legend)
 
 

@@ -23,7 +23,7 @@ from topics.plan import (
     statuses,
     task_status,
 )
-from words import pick
+from words import lang_query, pick
 
 PLAN_PATH = "/plan"  # the full table (dashboard/pages/plan.py)
 OVERDUE_ROWS = 8  # rows rendered; CSS shows only the whole rows that fit the panel
@@ -114,7 +114,7 @@ def render_plan_supervision(inp: PanelInput) -> PanelOutput:
     head = html.Div(className="pl-late-head", children=[
         html.Span(title, className="pl-late-title"),
         dcc.Link(pick(f"全部{len(tasks)}项 →", f"All {len(tasks)} →", lang), className="pl-more",
-                 href=PLAN_PATH + ("?lang=en" if lang == "en" else "")),
+                 href=PLAN_PATH + lang_query(lang)),
     ])
 
     def how_far(r: TaskRow) -> str:
