@@ -47,7 +47,7 @@ from settings import CITY_TZ
 from store import briefing_queries as bq
 from store.leases import Leadership
 from store.models import Briefing, Delivery
-from topics.plan import STATUS_STYLE, plan_for, statuses
+from topics.plan import plan_for, status_word, statuses
 from topics.themes import KpiDef
 from words import pick
 
@@ -236,7 +236,7 @@ def gather(ctx: AppContext, s: Session, region: str, day: date, end: datetime, l
     progress, _ = read_progress(s, plan.tasks, city.adcode)
     rows_ = plan_rows(plan.tasks, progress, day, plan.year)
     data.plan_year = plan.year
-    data.plan_counts = [(pick(STATUS_STYLE[k][0], STATUS_STYLE[k][1], lang), n)
+    data.plan_counts = [(status_word(k, lang), n)
                         for k, n in status_counts(rows_, statuses(plan.ended(day))).items()]
     data.plan_late = [(r.task.label, r.task.title, "、".join(r.task.departments), r.status.progress or 0.0,
                        r.status.days_overdue or 0) for r in overdue_worst_first(rows_)[:PLAN_ROWS]]

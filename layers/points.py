@@ -11,20 +11,19 @@ import plotly.graph_objects as go
 
 from standards.colours import RED
 from layers.figure import scatter, scattergl
+from words import Words
 
+WORDS = Words("layers.points")  # kinds (kind_<kind>), statuses (status_<status>), class groups (group_<key>)
+STEP = Words("workflow")  # the workflow's step names, step_1 … step_7
+
+# (colour, symbol) per device kind; its legend name is the word kind_<kind>.
 KIND_STYLE = {
-    "video_point": ("#4fc3f7", "circle", "河长视频点位", "Video points"),
-    "road_weather": ("#b39ddb", "diamond", "交通气象站", "Road-weather stations"),
-    "fire_risk": ("#ffb74d", "triangle-up", "森林火险站", "Fire-risk stations"),
+    "video_point": ("#4fc3f7", "circle"),
+    "road_weather": ("#b39ddb", "diamond"),
+    "fire_risk": ("#ffb74d", "triangle-up"),
 }
 
 Status = Literal["online", "offline", "alarm", "stale"]
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    "online": ("在线", "online"),
-    "offline": ("离线", "offline"),
-    "alarm": ("告警", "alarm"),
-    "stale": ("数据延迟", "stale"),
-}
 ALARM_RED = RED.hex  # the warning-signal red of standards.colours
 STALE_GREY = "#7b8794"  # the muted grey of a stale panel: "we do not know", not "off"
 
@@ -51,8 +50,8 @@ class PointRow(_Point):
                 status: Status | None = None) -> PointRow:
         if status is None:
             status = "online" if ok else "offline"
-        elif status not in STATUS_TEXT:
-            raise ValueError(f"unknown status {status!r}; expected one of {tuple(STATUS_TEXT)}")
+        elif status not in STATUS_RANK:
+            raise ValueError(f"unknown status {status!r}; expected one of {STATUS_ORDER}")
         return tuple.__new__(cls, (id, kind, lon, lat, label, ok, status))
 
 
@@ -94,7 +93,6 @@ def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None
         return []
     if bounds is not None and n >= CLUSTER_FROM and not webgl:
         return device_cells(rows, bounds, lang, along)
-    en = lang == "en"
     gl = (WEBGL_FROM is not None and n >= WEBGL_FROM) if webgl is None else webgl
     make = scattergl if gl else scatter
     kinds = np.array([r.kind for r in rows])
@@ -102,7 +100,7 @@ def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None
     lon = np.fromiter((r.lon for r in rows), float, n).round(5)
     lat = np.fromiter((r.lat for r in rows), float, n).round(5)
     traces: list[go.Scatter | go.Scattergl] = []
-    for kind, (colour, symbol, zh, name_en) in KIND_STYLE.items():
+    for kind, (colour, symbol) in KIND_STYLE.items():
         of_kind = kinds == kind
         if not of_kind.any():
             continue
@@ -111,10 +109,10 @@ def device_points(rows: Sequence[PointRow], lang: str = "zh", webgl: bool | None
             sel = np.flatnonzero(of_kind & (statuses == status)).tolist()
             if not sel:
                 continue
-            word = STATUS_TEXT[status][1 if en else 0]
+            word = WORDS(f"status_{status}", lang)
             traces.append(make(
                 x=lon[sel].tolist(), y=lat[sel].tolist(), mode="markers",
-                name=name_en if en else zh, legendgroup=kind, showlegend=first,
+                name=kind_name(kind, lang), legendgroup=kind, showlegend=first,
                 marker=device_marker(status, colour, symbol, size), text=[rows[i].label for i in sel],
                 hovertemplate=f"%{{text}}<br>{word}<extra></extra>", customdata=[rows[i].id for i in sel],
                 meta={"layer": "devices", "kind": kind, "status": status},
@@ -166,15 +164,13 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
     worst = np.zeros(m, dtype=np.int64)
     np.maximum.at(worst, group, status_code)
     major = by_kind.argmax(axis=1)
-    en = lang == "en"
-    words = [STATUS_TEXT[s][1 if en else 0] for s in STATUS_ORDER]
-    unit = "devices" if en else "台设备"
-    text = [f"{c:,} {unit}<br>" + " · ".join(f"{w} {k:,}" for w, k in zip(words, row, strict=True) if k)
+    words = [WORDS(f"status_{s}", lang) for s in STATUS_ORDER]
+    text = [WORDS("n_devices", lang, n=f"{c:,}") + "<br>" + " · ".join(f"{w} {k:,}" for w, k in zip(words, row, strict=True) if k)
             for c, row in zip(size.tolist(), by_status.tolist(), strict=True)]
     marker_px = np.minimum(5 + 1.2 * np.log2(size), 10).round(1)  # at most a cell's pitch on a 1920×1080 map
     first = True
     for k, kind in enumerate(kind_names):
-        colour, _, zh, name_en = KIND_STYLE[kind]
+        colour, _ = KIND_STYLE[kind]
         for s, status in enumerate(STATUS_ORDER):
             sel = np.flatnonzero((major == k) & (worst == s)).tolist()
             if not sel:
@@ -183,7 +179,7 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
             marker = {**device_marker(status, colour, "square"), "size": marker_px[sel].tolist(), "opacity": 0.6}
             traces.append(scatter(
                 x=x[sel].tolist(), y=y[sel].tolist(), mode="markers",
-                name="设备聚合（每格）" if not en else "Devices per cell", legendgroup="device-cells",
+                name=WORDS("devices_per_cell", lang), legendgroup="device-cells",
                 showlegend=first, marker=marker, text=[text[i] for i in sel],
                 hovertemplate="%{text}<extra></extra>",
                 meta={"layer": "devices", "cell": True, "kind": kind, "status": status},
@@ -195,48 +191,43 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
 STEP_COLOURS = ("#ef5350", "#ff7043", "#ffa726", "#ffca28", "#9ccc65", "#66bb6a", "#26a69a")
 UNKNOWN_STEP = "#9e9e9e"
 # CJJ/T 106 / GB/T 30428 case workflow (DOMAIN.md §4), step 1 to 7; the English names are the ones the
-# grid-event feed uses (feeds.payloads.WORKFLOW_STEPS_EN), so a case reads the same on the map and in panels.
-STEP_NAMES = (
-    ("信息收集", "Collection"),
-    ("案卷建立", "Filing"),
-    ("任务派遣", "Dispatch"),
-    ("任务处理", "Handling"),
-    ("处理反馈", "Feedback"),
-    ("核查结案", "Verification & closing"),
-    ("综合评价", "Evaluation"),
-)
+# grid-event feed uses (feeds.payloads.WORKFLOW_STEPS_EN): the catalog's workflow words, as the panels show them.
+STEPS = 7
 
 # The 7 部件 and 6 事件 top-level classes (DOMAIN.md §4) drawn with six symbols, grouped by what is on the
 # street: 市容环境 is both a 部件 and an 事件 class and gets one symbol; the kind is named in the hover.
-# (key, symbol, zh, en, classes)
-CATEGORY_GROUPS: tuple[tuple[str, str, str, str, frozenset[str]], ...] = (
-    ("appearance", "square", "市容环境·园林绿化·宣传广告", "Appearance, greenery, advertising",
-     frozenset({"市容环境", "园林绿化", "宣传广告"})),
-    ("streets", "triangle-down", "道路交通·街面秩序", "Roads and street order", frozenset({"道路交通", "街面秩序"})),
-    ("facilities", "pentagon", "公用设施", "Public facilities", frozenset({"公用设施"})),
-    ("building", "hexagon", "房屋土地·施工管理", "Buildings, land, construction", frozenset({"房屋土地", "施工管理"})),
-    ("emergency", "star", "突发事件", "Emergencies", frozenset({"突发事件"})),
-    ("other", "x", "其他·扩展类", "Other and extended classes", frozenset({"其他设施", "扩展部件", "扩展事件"})),
+# (key, symbol, classes); a group's legend name is the word group_<key>.
+CATEGORY_GROUPS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("appearance", "square", frozenset({"市容环境", "园林绿化", "宣传广告"})),
+    ("streets", "triangle-down", frozenset({"道路交通", "街面秩序"})),
+    ("facilities", "pentagon", frozenset({"公用设施"})),
+    ("building", "hexagon", frozenset({"房屋土地", "施工管理"})),
+    ("emergency", "star", frozenset({"突发事件"})),
+    ("other", "x", frozenset({"其他设施", "扩展部件", "扩展事件"})),
 )
-KIND_EN = {"部件": "component", "事件": "event"}
 Category = str | tuple[str, str] | None  # "市容环境", or (kind, category) such as ("事件", "市容环境")
 
 
-def category_group(category: Category) -> tuple[str, str, str, str]:
-    """(key, symbol, zh, en) of the group a top-level class is drawn with ("other" for unknown ones)."""
+def kind_name(kind: str, lang: str) -> str:
+    """A device kind's legend name in a language (the word kind_<kind>)."""
+    return WORDS(f"kind_{kind}", lang)
+
+
+def category_group(category: Category) -> tuple[str, str]:
+    """(key, symbol) of the group a top-level class is drawn with ("other" for unknown ones)."""
     name = category[1] if isinstance(category, tuple) else category
-    for key, symbol, zh, en, classes in CATEGORY_GROUPS:
+    for key, symbol, classes in CATEGORY_GROUPS:
         if name in classes:
-            return key, symbol, zh, en
-    key, symbol, zh, en, _ = CATEGORY_GROUPS[-1]
-    return key, symbol, zh, en
+            return key, symbol
+    key, symbol, _ = CATEGORY_GROUPS[-1]
+    return key, symbol
 
 
 def step_text(step: int, lang: str = "zh") -> str:
     """The workflow step as hover text, e.g. "任务派遣 (3/7)"."""
-    if not 1 <= step <= len(STEP_NAMES):
+    if not 1 <= step <= STEPS:
         return f"? ({step}/7)"
-    return f"{STEP_NAMES[step - 1][1 if lang == 'en' else 0]} ({step}/7)"
+    return f"{STEP(f'step_{step}', lang)} ({step}/7)"
 
 
 def step_colour(step: int) -> str:
@@ -248,7 +239,7 @@ def category_text(category: Category, lang: str = "zh") -> str:
     """The class as hover text: "事件 · 市容环境" (kind known) or "市容环境"."""
     if isinstance(category, tuple):
         kind, name = category
-        return f"{KIND_EN.get(kind, kind) if lang == 'en' else kind} · {name}"
+        return f"{WORDS.get(f'case_kind_{kind}', lang, kind)} · {name}"
     return category or ""
 
 
@@ -259,7 +250,6 @@ def event_points(rows: Sequence[PointRow], steps: Sequence[int], lang: str = "zh
         return []
     if len(steps) != len(rows) or (categories is not None and len(categories) != len(rows)):
         raise ValueError("rows, steps and categories must have the same length")
-    en = lang == "en"
     n = len(rows)
     cats: Sequence[Category] = categories if categories is not None else [None] * n
     # A city replay draws ~9,000 cases of a few hundred distinct (label, class, step): each text, colour and
@@ -282,17 +272,17 @@ def event_points(rows: Sequence[PointRow], steps: Sequence[int], lang: str = "zh
                 g = groups[c] = category_group(c)[0]
             index_of[g].append(i)
     if categories is None:
-        buckets = [("all", "square", "网格事件", "Grid events", index_of["all"])]
+        buckets = [("all", "square", index_of["all"])]
     else:
-        buckets = [(key, symbol, zh, name_en, index_of.get(key, [])) for key, symbol, zh, name_en, _ in CATEGORY_GROUPS]
+        buckets = [(key, symbol, index_of.get(key, [])) for key, symbol, _ in CATEGORY_GROUPS]
     lon = np.fromiter((r.lon for r in rows), float, n).round(5)
     lat = np.fromiter((r.lat for r in rows), float, n).round(5)
     colours = {st: step_colour(st) for st in set(steps)}
     traces = []
-    for key, symbol, zh, name_en, index in buckets:
+    for key, symbol, index in buckets:
         if not index:
             continue
-        name = name_en if en else zh
+        name = WORDS(f"group_{key}", lang)
         traces.append(scatter(
             x=lon[index].tolist(), y=lat[index].tolist(), mode="markers",
             name=name,

@@ -85,7 +85,7 @@ def chinese_literals(path: Path) -> int:
                and id(n) not in skip and CJK.search(n.value))
 
 
-def test_every_message_has_chinese_and_english_and_no_unknown_placeholder() -> None:
+def test_every_message_has_chinese_and_english_as_templates_of_named_values() -> None:
     assert problems() == []
     zh, en = words.catalog("zh"), words.catalog("en")
     assert zh.keys() == en.keys() and len(zh) > 200

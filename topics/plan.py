@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from words import Words
+
 SCHEMA_VERSION = 1
 PLANS_DIR = Path(__file__).resolve().parent / "plans"
 PLAN_FILE = PLANS_DIR / "2021.json"  # the packaged example: the seed's 2021 plan
@@ -138,15 +140,18 @@ class StatusKind(StrEnum):
     NOT_DONE = "not_done"  # the plan's year ended with the task below 100 %
 
 
-# Label zh, label en, colour — the wall's own palette (assets/wall.css --ok/--accent/--warn/--alert/--muted).
-STATUS_STYLE: dict[StatusKind, tuple[str, str, str]] = {
-    StatusKind.DONE: ("已完成", "Done", "#66bb6a"),
-    StatusKind.ON_TRACK: ("正常推进", "On track", "#4fc3f7"),
-    StatusKind.AT_RISK: ("临期预警", "At risk", "#ffb74d"),
-    StatusKind.OVERDUE: ("已逾期", "Overdue", "#ff5252"),
-    StatusKind.UNKNOWN: ("未报进度", "No data", "#8a9bb5"),
-    StatusKind.NOT_DONE: ("未完成", "Not done", "#ff5252"),
+# The wall's own palette (assets/wall.css --ok/--accent/--warn/--alert/--muted); the labels are the catalog's
+# `plan` words status_<kind>.
+STATUS_COLOUR: dict[StatusKind, str] = {
+    StatusKind.DONE: "#66bb6a", StatusKind.ON_TRACK: "#4fc3f7", StatusKind.AT_RISK: "#ffb74d",
+    StatusKind.OVERDUE: "#ff5252", StatusKind.UNKNOWN: "#8a9bb5", StatusKind.NOT_DONE: "#ff5252",
 }
+WORDS = Words("plan")
+
+
+def status_word(kind: StatusKind, lang: str) -> str:
+    """A status's label in a language."""
+    return WORDS(f"status_{kind.value}", lang)
 STATUS_ORDER = tuple(StatusKind)  # done, on track, at risk, overdue, unknown, not done
 ACTIVE_STATUSES = (StatusKind.DONE, StatusKind.ON_TRACK, StatusKind.AT_RISK, StatusKind.OVERDUE, StatusKind.UNKNOWN)
 FINAL_STATUSES = (StatusKind.DONE, StatusKind.NOT_DONE, StatusKind.UNKNOWN)  # a plan whose year has ended
@@ -170,25 +175,25 @@ class TaskStatus:
     @property
     def label_zh(self) -> str:
         """Chinese label."""
-        return STATUS_STYLE[self.kind][0]
+        return status_word(self.kind, "zh")
 
     @property
     def label_en(self) -> str:
         """English label."""
-        return STATUS_STYLE[self.kind][1]
+        return status_word(self.kind, "en")
 
     @property
     def colour(self) -> str:
         """Colour of the status (hex)."""
-        return STATUS_STYLE[self.kind][2]
+        return STATUS_COLOUR[self.kind]
 
     def label(self, lang: str) -> str:
         """Label with the days overdue, in the UI language."""
         if self.kind is StatusKind.OVERDUE and self.days_overdue is not None:
-            return (f"Overdue {self.days_overdue} d" if lang == "en" else f"逾期{self.days_overdue}天")
+            return WORDS("overdue_days", lang, d=self.days_overdue)
         if self.kind is StatusKind.NOT_DONE and self.short_by is not None:
-            return (f"{self.short_by:.0f}% short" if lang == "en" else f"未完成 差{self.short_by:.0f}%")
-        return self.label_en if lang == "en" else self.label_zh
+            return WORDS("not_done_short", lang, p=f"{self.short_by:.0f}")
+        return status_word(self.kind, lang)
 
 
 def task_status(task: PlanTask, progress_pct: float | None, today: date, year: int | None = None) -> TaskStatus:

@@ -34,7 +34,7 @@ def add(context: str, entries: dict[str, tuple[str, str]]) -> None:
 
 
 def problems() -> list[str]:
-    """Messages missing from a language or empty there, and placeholders a translation adds to the Chinese."""
+    """Messages missing from a language or empty there, and texts that are not templates of named values."""
     from string import Formatter
 
     found = []
@@ -45,11 +45,16 @@ def problems() -> list[str]:
         for lang, text in texts.items():
             if not text.strip():
                 found.append(f"{ctx or '(shared)'} {key}: no {lang} text")
-        # The Chinese source names the values a caller passes; a translation may leave one out, never add one.
-        fields = {lang: {f for _, f, _, _ in Formatter().parse(x) if f} for lang, x in texts.items()}
-        for lang in LANGS[1:]:
-            if extra := fields[lang] - fields[LANGS[0]]:
-                found.append(f"{ctx or '(shared)'} {key}: {lang} has placeholders the Chinese lacks: {sorted(extra)}")
+        # Each text is a str.format template whose fields are plain names a caller passes by keyword; a language
+        # may leave a value out or use one the other does not show (Chinese 等 for English's "+2").
+        for lang, text in texts.items():
+            try:
+                names = [f for _, f, _, _ in Formatter().parse(text) if f is not None]
+            except ValueError as e:
+                found.append(f"{ctx or '(shared)'} {key}: {lang} text is not a template: {e}")
+                continue
+            if bad := [f for f in names if not f.isidentifier()]:
+                found.append(f"{ctx or '(shared)'} {key}: {lang} placeholders must be names: {bad}")
     return found
 
 

@@ -12,21 +12,18 @@ from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelT
 from measures.cases import OPEN_CASES_KEY
 from feeds.payloads import COMPONENT_CATEGORIES, EVENT_CATEGORIES
 from store.env_queries import ClassCount, events_updated_at, open_events_by_class
-from words import Words, html_lang, pick, t
+from words import Words, html_lang, t
 
-KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("部件", "Components", COMPONENT_CATEGORIES),
-    ("事件", "Events", EVENT_CATEGORIES),
-)
+# The standard's two kinds (部件, 事件) and their top-level classes, by their Chinese names (the data's own);
+# their words are the catalog's `case_class` context, keyed "kind" or "kind/class".
+KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (("部件", COMPONENT_CATEGORIES), ("事件", EVENT_CATEGORIES))
+CASE_CLASS = Words("case_class")
 
-# Short English names of the standard's top-level classes (the Chinese ones are the standard's own).
-CLASS_EN: dict[tuple[str, str], str] = {
-    ("部件", "公用设施"): "Utilities", ("部件", "道路交通"): "Roads & traffic", ("部件", "市容环境"): "Cityscape",
-    ("部件", "园林绿化"): "Green space", ("部件", "房屋土地"): "Buildings & land",
-    ("部件", "其他设施"): "Other facilities", ("部件", "扩展部件"): "Ext. components",
-    ("事件", "市容环境"): "Cityscape", ("事件", "宣传广告"): "Advertising", ("事件", "施工管理"): "Construction",
-    ("事件", "突发事件"): "Emergencies", ("事件", "街面秩序"): "Street order", ("事件", "扩展事件"): "Ext. events",
-}
+
+def class_name(kind: str, category: str | None, lang: str) -> str:
+    """A kind's (category None) or a top-level class's short name in a language; an unknown class as written."""
+    key = kind if category is None else f"{kind}/{category}"
+    return CASE_CLASS.get(key, lang, category or kind)
 
 
 tx = Words("panels.cases")  # this module's words in the catalog (words/locale)
@@ -47,7 +44,7 @@ def class_view(counts: Sequence[ClassCount]) -> list[KindView]:
     for c in counts:
         per[(c.kind, c.category)] += c.count
     out = []
-    for kind, _, standard in KINDS:
+    for kind, standard in KINDS:
         extra = sorted(cat for k, cat in per if k == kind and cat not in standard)
         # The 扩展 (local extension) classes are listed only when a city uses them: rows are scarce.
         shown = [cat for cat in standard if not cat.startswith("扩展") or per.get((kind, cat))]
@@ -89,12 +86,11 @@ def render_grid_categories(inp: PanelInput) -> PanelOutput:
     ])
     columns = []
     for kv in kinds:
-        zh, en, _ = next(k for k in KINDS if k[0] == kv.kind)
         rows = [html.Div(className="ev-kind-head", children=[
-            html.Span(pick(zh, en, lang)), html.Span(str(kv.total), className="ev-bar-num")])]
+            html.Span(class_name(kv.kind, None, lang)), html.Span(str(kv.total), className="ev-bar-num")])]
         for cat, n in kv.classes:
             rows.append(html.Div(className="ev-bar-row" + ("" if n else " zero"), children=[
-                html.Span(pick(cat, CLASS_EN.get((kv.kind, cat), cat), lang), className="ev-bar-label"),
+                html.Span(class_name(kv.kind, cat, lang), className="ev-bar-label"),
                 html.Div(className="ev-bar", children=html.Div(
                     className="ev-fill " + ("component" if kv.kind == "部件" else "event"),
                     style={"width": f"{100 * n / top:.0f}%"})),

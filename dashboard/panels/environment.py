@@ -26,13 +26,13 @@ from standards.hydro import STATIONS, WaterState, WaterStatus, water_status
 from store.env_queries import AirStation, GaugeReading, gauge_readings
 from words import Words, html_lang, pick, t
 
-RIVER_EN = {"西江": "Xi", "绥江": "Sui", "贺江": "He", "新兴江": "Xinxing", "北江": "Bei"}
 
 _POLLUTANT = {"pm2_5": "PM₂.₅", "pm10": "PM₁₀", "so2": "SO₂", "no2": "NO₂", "co": "CO", "o3": "O₃"}
 MINUS = "\u2212"
 
 
 tx = Words("panels.environment")  # this module's words in the catalog (words/locale)
+RIVER = Words("river")  # rivers by their Chinese names
 
 
 def no_data(inp: PanelInput, data_time: datetime | None = None) -> PanelOutput:
@@ -130,7 +130,7 @@ def station_rows(stations: Sequence[AirStation], county_name: str = "") -> list[
 
 
 def _pollutants(metrics: Sequence[str], lang: str) -> str:
-    return (", " if lang == "en" else "、").join(pollutant_symbol(m) for m in metrics)
+    return t("list_sep", lang).join(pollutant_symbol(m) for m in metrics)
 
 
 # Short English categories for the wall's narrow cells (the standard's full names are in standards.aqi).
@@ -276,7 +276,7 @@ def _datum_note(views: Sequence[GaugeView], lang: str) -> str:
             from_table.append(name)
     parts = [tx("datum_all", lang)]
     if from_table:
-        parts.append(tx("datum_news", lang, names=("、" if lang != "en" else ", ").join(from_table)))
+        parts.append(tx("datum_news", lang, names=t("list_sep", lang).join(from_table)))
         if any(v.reading.levels_from == "payload" for v in views):
             parts.append(tx("datum_api", lang))
     parts.append(tx("dept_water", lang))
@@ -308,9 +308,7 @@ def render_water_levels(inp: PanelInput) -> PanelOutput:
     for v in views[:5]:  # the five most urgent: room for the two-line datum caveat
         r = v.reading
         colour = v.status.colour.hex if v.status else NO_DATA
-        river = r.river or "—"
-        if lang == "en":
-            river = RIVER_EN.get(river, river)
+        river = RIVER.get(r.river, lang, r.river) if r.river else "—"
         dim = " silent" if r.ts < silent else ""
         cells += [
             html.Span(className="ev-gname" + dim, children=[

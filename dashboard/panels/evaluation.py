@@ -14,7 +14,9 @@ from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelT
 from dashboard.panels.settings import PanelSettings
 from measures.evaluation import INDICATORS, RegionEvaluation, evaluate_period
 from settings import CITY_TZ
-from words import pick
+from words import Words, pick, t
+
+tx = Words("panels.evaluation")  # this module's words in the catalog (words/locale)
 
 Period = Literal["month", "last_month", "year"]
 
@@ -44,7 +46,7 @@ def indicators_text(r: RegionEvaluation, lang: str) -> str:
     lines = []
     for key, ind in INDICATORS.items():
         v = r.values[key]
-        shown = (pick("未计", "not measured", lang) if not v.measured else "—" if v.rate is None
+        shown = (t("not_measured", lang) if not v.measured else "—" if v.rate is None
                  else f"{100 * v.rate:.1f}% ({v.numerator}/{v.denominator})")
         lines.append(f"{pick(ind.name_zh, ind.name_en, lang)} {shown} — {pick(ind.help_zh, ind.help_en, lang)}")
     return "\n".join(lines)
@@ -71,12 +73,10 @@ def render_evaluation(inp: PanelInput) -> PanelOutput:
     covered = ev.city.weight_covered
     if inp.visible is not None:  # a county user: not the city's figure either
         ev = replace(ev, city=replace(ev.city, score=None))
-    foot = pick(f"综合得分 = Σ权重×指标（权重覆盖 {100 * covered:.0f}%）· 全市 "
-                f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · 悬停看指标",
-                f"Score = Σ weight × indicator ({100 * covered:.0f}% of the weight) · city "
-                f"{'—' if ev.city.score is None else f'{ev.city.score:.1f}'} · hover a row", lang)
+    foot = tx("score_foot", lang, covered=f"{100 * covered:.0f}",
+              score="—" if ev.city.score is None else f"{ev.city.score:.1f}")
     body = [html.Ul(rows, className="rows ev-panel"),
-            html.Div([foot, " · ", dcc.Link(pick("全部指标", "all indicators", lang), href="/evaluation")],
+            html.Div([foot, " · ", dcc.Link(tx("all_indicators", lang), href="/evaluation")],
                      className="footnote")]
     return PanelOutput(body, ev.newest)
 

@@ -22,7 +22,7 @@ from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy.orm import Session
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
-from dashboard.panels.cases import CLASS_EN
+from dashboard.panels.cases import class_name
 from dashboard.panels import markdown
 from dashboard.panels.settings import PanelSettings, safe_markdown
 from dashboard.status import StandingWarning, warnings_of, workflow_steps
@@ -32,7 +32,7 @@ from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES,
 from feeds.polled import POLLED_FEEDS
 from layers import LayerRegistry, PointRow, map_figure_dict, register_builtin_layers
 from layers.choropleth import plain
-from layers.points import ALARM_RED, KIND_STYLE, STALE_GREY, STATUS_ORDER, device_marker, step_colour
+from layers.points import ALARM_RED, KIND_STYLE, STALE_GREY, STATUS_ORDER, device_marker, kind_name, step_colour
 from layers.figure import scatter
 from settings import Settings
 from standards.colours import ORANGE, RED, YELLOW
@@ -82,10 +82,7 @@ STATUSES: tuple[str, ...] = ("online", "offline", "silent", "alarm")
 # The layer's name for a status where it differs (layers.points says "stale" for a silent device).
 _LAYER_STATUS = {"silent": "stale"}
 # Kinds the devices layer does not style yet, drawn here the same way (colour per kind, marker per status).
-EXTRA_KIND_STYLE: dict[str, tuple[str, str, str, str]] = {
-    "air_quality": ("#aed581", "square", "空气质量站", "Air-quality stations"),
-    "hydrology": ("#7986cb", "hexagon", "水文站", "Hydrological stations"),
-}
+EXTRA_KIND_STYLE: dict[str, tuple[str, str]] = {"air_quality": ("#aed581", "square"), "hydrology": ("#7986cb", "hexagon")}
 POINT_SIZE = {False: 9, True: 12}  # px, city view and county view
 # The count chips' dots, drawn as the map marks each status: filled, hollow (offline), grey, alarm red.
 STATUS_DOT: dict[str, dict[str, str]] = {
@@ -153,7 +150,7 @@ def point_view(session: Session, settings: PointLayerSettings, county: str | Non
 def extra_kind_traces(rows: Sequence[PointRow], lang: str) -> list[Any]:
     """Traces of the kinds the devices layer has no style for, marked by status as it marks them."""
     traces = []
-    for kind, (colour, symbol, zh, en) in EXTRA_KIND_STYLE.items():
+    for kind, (colour, symbol) in EXTRA_KIND_STYLE.items():
         first = True
         for status in STATUS_ORDER:
             sel = [r for r in rows if r.kind == kind and r.status == status]
@@ -162,7 +159,7 @@ def extra_kind_traces(rows: Sequence[PointRow], lang: str) -> list[Any]:
             word = tx(f"status_{'silent' if status == 'stale' else status}", lang)
             traces.append(scatter(
                 x=[round(r.lon, 5) for r in sel], y=[round(r.lat, 5) for r in sel], mode="markers",
-                name=pick(zh, en, lang), legendgroup=kind, showlegend=first,
+                name=kind_name(kind, lang), legendgroup=kind, showlegend=first,
                 marker=device_marker(status, colour, symbol), text=[r.label for r in sel],
                 hovertemplate=f"%{{text}}<br>{word}<extra></extra>", customdata=[r.id for r in sel],
                 meta={"layer": "devices", "kind": kind, "status": status}))
@@ -170,8 +167,8 @@ def extra_kind_traces(rows: Sequence[PointRow], lang: str) -> list[Any]:
     return traces
 
 
-def kind_style(kind: str) -> tuple[str, str, str, str]:
-    """(colour, symbol, zh, en) a kind is drawn with."""
+def kind_style(kind: str) -> tuple[str, str]:
+    """(colour, symbol) a kind is drawn with."""
     return KIND_STYLE.get(kind) or EXTRA_KIND_STYLE[kind]
 
 
@@ -231,7 +228,7 @@ def render_point_layer(inp: PanelInput) -> PanelOutput:
         kids.append(html.Div(className="ls-kinds", children=[
             html.Span(className="ls-kind", children=[
                 html.Span(_SYMBOL_CHAR.get(kind_style(k)[1], "●"), style={"color": kind_style(k)[0]}),
-                html.Span(pick(kind_style(k)[2], kind_style(k)[3], lang))]) for k in s.kinds]))
+                html.Span(kind_name(k, lang))]) for k in s.kinds]))
     figure = point_figure(inp, view.points)
     if figure is not None:
         kids.append(dcc.Graph(figure=figure, className="ls-map", responsive=True,
@@ -313,7 +310,7 @@ def _cell(column: str, c: CaseLine, inp: PanelInput, hours_over: float | None) -
     elif column == "county":
         value = inp.names.get(c.county_adcode or "", c.county_adcode or "—")
     elif column == "category":
-        value = pick(c.category, CLASS_EN.get((c.kind, c.category), c.category), lang)
+        value = class_name(c.kind, c.category, lang)
         title = f"{c.kind} · {c.category}"
     elif column == "subcategory":
         value = c.subcategory or "—"
@@ -442,7 +439,7 @@ def render_alarm_list(inp: PanelInput) -> PanelOutput:
     else:
         kids.append(_empty(tx("no_alarms", lang)))
     if silent and badge is None:
-        kids.append(html.Div(tx("silent_sources", lang, names=("、" if lang != "en" else ", ").join(silent)),
+        kids.append(html.Div(tx("silent_sources", lang, names=t("list_sep", lang).join(silent)),
                              className="footnote ls-silent"))
     return PanelOutput(html.Div(kids, className="ls-alarm-list", lang=_lang_attr(lang)), newest, badge)
 

@@ -15,17 +15,19 @@ from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelT
 from store import queries as q
 from topics.plan import (
     STATUS_ORDER,
-    STATUS_STYLE,
+    STATUS_COLOUR,
     PlanTask,
     StatusKind,
     TaskStatus,
     plan_for,
+    status_word,
     statuses,
     task_status,
 )
-from words import lang_query, pick
+from words import Words, lang_query, pick
 
 PLAN_PATH = "/plan"  # the full table (dashboard/pages/plan.py)
+tx = Words("panels.plan")  # this module's words in the catalog (words/locale)
 OVERDUE_ROWS = 8  # rows rendered; CSS shows only the whole rows that fit the panel
 
 
@@ -71,17 +73,17 @@ def overdue_worst_first(rows: Sequence[TaskRow]) -> list[TaskRow]:
 
 def task_label(task: PlanTask, lang: str) -> str:
     """(五) in Chinese, #5 in English."""
-    return f"#{task.code}" if lang == "en" else task.label
+    return pick(task.label, f"#{task.code}", lang)
 
 
 def status_chips(counts: dict[StatusKind, int], lang: str, big: bool = True) -> html.Div:
     """One coloured chip per status counted, with its count."""
     chips = []
     for kind in counts:
-        zh, en, colour = STATUS_STYLE[kind]
+        colour = STATUS_COLOUR[kind]
         chips.append(html.Div(className=f"pl-chip pl-{kind.value}", style={"borderColor": colour}, children=[
             html.Span(str(counts[kind]), className="pl-chip-n", style={"color": colour}),
-            html.Span(pick(zh, en, lang), className="pl-chip-label")]))
+            html.Span(status_word(kind, lang), className="pl-chip-label")]))
     return html.Div(chips, className="pl-chips" + ("" if big else " pl-chips-small"))
 
 
@@ -90,12 +92,12 @@ def lead_text(task: PlanTask, lang: str) -> str:
     others = len(task.departments) - 1
     if not others:
         return task.lead_department
-    return f"{task.lead_department} +{others}" if lang == "en" else f"{task.lead_department}等"
+    return tx("lead_and_others", lang, lead=task.lead_department, others=others)
 
 
 def days_text(days: int, lang: str) -> str:
     """Days overdue, short."""
-    return f"{days:,} d late" if lang == "en" else f"逾期{days}天"
+    return tx("days_late", lang, days=days)
 
 
 def render_plan_supervision(inp: PanelInput) -> PanelOutput:
@@ -109,17 +111,17 @@ def render_plan_supervision(inp: PanelInput) -> PanelOutput:
     rows = plan_rows(tasks, progress, today, plan.year)
     late = not_done_worst_first(rows) if ended else overdue_worst_first(rows)
     lang = inp.lang
-    title = (pick(f"{plan.year}年度已结束 · 未完成 {len(late)} 项", f"{plan.year} ended · not done: {len(late)}", lang)
-             if ended else pick(f"逾期任务 {len(late)} 项", f"Overdue tasks: {len(late)}", lang))
+    title = (tx("year_ended_not_done", lang, year=plan.year, n=len(late)) if ended
+             else tx("overdue_tasks", lang, n=len(late)))
     head = html.Div(className="pl-late-head", children=[
         html.Span(title, className="pl-late-title"),
-        dcc.Link(pick(f"全部{len(tasks)}项 →", f"All {len(tasks)} →", lang), className="pl-more",
+        dcc.Link(tx("all_tasks", lang, n=len(tasks)), className="pl-more",
                  href=PLAN_PATH + lang_query(lang)),
     ])
 
     def how_far(r: TaskRow) -> str:
         if ended:
-            return pick(f"差{r.status.short_by or 0:.0f}%", f"{r.status.short_by or 0:.0f}% short", lang)
+            return tx("short_by", lang, p=f"{r.status.short_by or 0:.0f}")
         return days_text(r.status.days_overdue or 0, lang)
 
     items = [html.Li(className="pl-row", children=[
@@ -129,7 +131,7 @@ def render_plan_supervision(inp: PanelInput) -> PanelOutput:
         html.Span(f"{r.status.progress:.0f}%", className="pl-pct"),
         html.Span(how_far(r), className="pl-days"),
     ], title=f"{r.task.label} {r.task.title} · {'、'.join(r.task.departments)}") for r in late[:OVERDUE_ROWS]]
-    empty = pick("全部完成", "All done", lang) if ended else pick("无逾期任务", "No overdue tasks", lang)
+    empty = tx("all_done" if ended else "no_overdue_tasks", lang)
     listing = html.Ul(items, className="pl-rows") if items else html.Div(empty, className="pl-empty")
     chips = status_chips(status_counts(rows, statuses(ended)), lang)
     body = html.Div(className="pl-panel", children=[chips, head, listing])

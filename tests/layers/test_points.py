@@ -16,13 +16,13 @@ from layers.points import (
     KIND_STYLE,
     STALE_GREY,
     STEP_COLOURS,
-    STEP_NAMES,
     UNKNOWN_STEP,
     PointRow,
     category_group,
     device_cells,
     device_points,
     event_points,
+    step_text,
 )
 
 VIDEO_BLUE = KIND_STYLE["video_point"][0]
@@ -107,7 +107,7 @@ def test_events_with_categories_get_a_symbol_per_class_group() -> None:
 def test_every_domain_class_has_a_group_and_only_other_and_extended_share_the_fallback() -> None:
     classes = set(COMPONENT_CATEGORIES) | set(EVENT_CATEGORIES)
     assert len(classes) == 12  # 7 部件 + 6 事件 classes, 市容环境 in both
-    grouped = set().union(*(g[4] for g in CATEGORY_GROUPS))
+    grouped = set().union(*(g[2] for g in CATEGORY_GROUPS))
     assert grouped == classes
     assert {c for c in classes if category_group(c)[0] == "other"} == {"其他设施", "扩展部件", "扩展事件"}
     assert category_group("不存在的类")[0] == "other"
@@ -115,8 +115,8 @@ def test_every_domain_class_has_a_group_and_only_other_and_extended_share_the_fa
 
 
 def test_step_names_are_the_workflow_of_domain_md() -> None:
-    assert tuple(zh for zh, _ in STEP_NAMES) == WORKFLOW_STEPS
-    assert tuple(en for _, en in STEP_NAMES) == WORKFLOW_STEPS_EN
+    assert tuple(step_text(i, "zh").split(" (")[0] for i in range(1, 8)) == WORKFLOW_STEPS
+    assert tuple(step_text(i, "en").split(" (")[0] for i in range(1, 8)) == WORKFLOW_STEPS_EN
 
 
 def test_mismatched_lengths_and_no_rows() -> None:

@@ -21,7 +21,7 @@ from topics.build_plan import (
 )
 from topics.plan import (
     PLAN_FILE,
-    STATUS_STYLE,
+    STATUS_COLOUR,
     PlanTask,
     StatusKind,
     load_plan,
@@ -289,7 +289,7 @@ def test_status_labels_and_colours() -> None:
     assert task_status(task(), 100, DUE).label("zh") == "已完成"
     assert task_status(task(), None, DUE).label("en") == "No data"
     assert task_status(task(), 50, DUE - timedelta(days=3)).days_left == 3
-    colours = {k: v[2] for k, v in STATUS_STYLE.items()}
+    colours = STATUS_COLOUR
     assert colours == {StatusKind.DONE: "#66bb6a", StatusKind.ON_TRACK: "#4fc3f7",
                        StatusKind.AT_RISK: "#ffb74d",
                        StatusKind.OVERDUE: "#ff5252", StatusKind.UNKNOWN: "#8a9bb5",
