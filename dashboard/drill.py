@@ -8,7 +8,10 @@ at any moment of the last 24 hours (`?at=`).
 from __future__ import annotations
 
 import hashlib
+import math
 import operator
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -170,13 +173,55 @@ def map_data(ctx: AppContext, session: Session, county: str | None, at: datetime
     moment = at or now
 
     def read() -> MapData:
-        events = dq.events_open_now(session, county) if at is None else dq.events_as_of(session, moment, county)
+        events = dq.events_open_now(session, county) if at is None else _events_then(ctx, session, county, moment)
         devices = devices_at(ctx, session, county, moment) if with_devices else []
         return MapData(at=moment, live=at is None, events=events, devices=devices)
 
     if at is not None:
         return read()
     return ctx.cache.get(("drill-data", county, with_devices), ctx.settings.tick_seconds, read)
+
+
+# A replayed moment is read as what changed since a nearby moment read within this many seconds: a write about
+# the past (a late message, a backfill) shows in a replay at most this late. Beyond REPLAY_NEAR, a whole read.
+REPLAY_REUSE_S = 30.0
+REPLAY_NEAR = timedelta(hours=2)
+
+
+class ReplayBases:
+    """The last few replayed moments' open cases per county (None: the city), to read the next as a change."""
+
+    def __init__(self, keep: int = 3) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._bases: dict[str | None, list[tuple[float, datetime, list[dq.EventAt]]]] = {}
+
+    def nearest(self, county: str | None, moment: datetime) -> tuple[float, datetime, list[dq.EventAt]] | None:
+        """The base nearest to `moment` (its read's time, moment and cases), if one is fresh and near enough."""
+        now = time.monotonic()
+        with self._lock:
+            fresh = [b for b in self._bases.get(county, []) if now - b[0] < REPLAY_REUSE_S
+                     and abs(b[1] - moment) <= REPLAY_NEAR]
+        return min(fresh, key=lambda b: abs(b[1] - moment), default=None)
+
+    def add(self, county: str | None, read_at: float, moment: datetime, events: list[dq.EventAt]) -> None:
+        """Keep a moment's cases; `read_at` is when the whole read it derives from was made (staleness is bounded
+        from there, however many steps were derived since)."""
+        with self._lock:
+            bases = [b for b in self._bases.get(county, []) if b[1] != moment]
+            self._bases[county] = [*bases, (read_at, moment, events)][-self.keep:]
+
+
+def _events_then(ctx: AppContext, session: Session, county: str | None, moment: datetime) -> list[dq.EventAt]:
+    """Open cases at a past moment: from a nearby replayed moment's when there is one, else a whole read."""
+    bases = ctx.cache.get(("replay-bases",), math.inf, ReplayBases)
+    base = bases.nearest(county, moment)
+    if base is None:
+        read_at, events = time.monotonic(), dq.events_as_of(session, moment, county)
+    else:
+        read_at, events = base[0], dq.events_as_of_from(session, moment, base[1], base[2], county)
+    bases.add(county, read_at, moment, events)
+    return events
 
 
 def devices_at(ctx: AppContext, session: Session, county: str | None, moment: datetime) -> list[PointRow]:

@@ -171,3 +171,24 @@ def test_a_phone_draws_coarser_device_cells_than_a_desk_or_a_wall() -> None:
     drawn = {w: sum(len(t.x) for t in device_points(rows, bounds=(112, 23, 113, 24), along=drill.cells_along(w)))
              for w in (390, 1920)}
     assert drawn[390] <= 13 * 13 < drawn[1920] <= 64 * 64
+
+
+def test_replay_bases_are_used_only_while_fresh_and_near(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replayed moment is read from a kept one only within REPLAY_REUSE_S of the whole read it derives from, and
+    within REPLAY_NEAR of it; the nearest wins, each county keeps its own."""
+    clock = [1000.0]
+    monkeypatch.setattr(drill.time, "monotonic", lambda: clock[0])
+    bases = drill.ReplayBases(keep=2)
+    m = datetime(2026, 3, 2, 10, 0, tzinfo=CITY_TZ)
+    bases.add(None, 1000.0, m, ["at 10:00"])  # type: ignore[list-item]
+    bases.add(None, 990.0, m - timedelta(minutes=5), ["at 9:55"])  # type: ignore[list-item]
+    assert bases.nearest(None, m - timedelta(minutes=4))[2] == ["at 9:55"]
+    assert bases.nearest(None, m + timedelta(minutes=1))[2] == ["at 10:00"]
+    assert bases.nearest("441203", m) is None
+    assert bases.nearest(None, m + drill.REPLAY_NEAR + timedelta(minutes=1)) is None
+    clock[0] = 990.0 + drill.REPLAY_REUSE_S  # the 9:55 base's whole read is now too old; 10:00's is not
+    assert bases.nearest(None, m - timedelta(minutes=5))[2] == ["at 10:00"]
+    bases.add(None, 1000.0, m + timedelta(minutes=5), ["at 10:05"])  # type: ignore[list-item]
+    clock[0] = 1000.0
+    assert [bases.nearest(None, m + timedelta(minutes=k))[2] for k in (-6, 4)] == [
+        ["at 9:55"], ["at 10:05"]]  # kept the last two added: 10:00, added first, was let go

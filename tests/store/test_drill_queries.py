@@ -393,3 +393,45 @@ def test_observations_are_read_through_their_unique_index(engine: Engine) -> Non
     index = "sqlite_autoindex_observations_1" if engine.dialect.name == "sqlite" else "_device_id_feed_ts_key"
     assert len(states) == 1 and index in states[0]
     assert any(index in p for p in detail)
+
+
+def test_events_as_of_from_another_moment_is_the_whole_read(engine: Engine) -> None:
+    """A seeded history (reports, steps, rework, closes, cases aging past max_open_age): for pairs of moments
+    either way apart, the read from the other moment's cases gives what the whole read gives."""
+    import random
+
+    rng = random.Random(20261205)
+    start, age = at(0), timedelta(hours=20)
+    for n in range(80):
+        reported = start + timedelta(minutes=rng.randrange(0, 48 * 60))
+        county = rng.choice(["441202", "441203"])
+        t, step, updates = reported, 1, []
+        while step <= 7 and t < start + timedelta(hours=60):
+            updates.append((step, t))
+            step = step - 1 if step >= 5 and rng.random() < 0.15 else step + 1  # now and then sent back
+            t += timedelta(minutes=rng.randrange(5, 300))
+        for step, ts in updates:
+            write(engine, lambda b, i=f"C{n:03d}", s=step, ts=ts, c=county, r=reported: case_update(
+                b, i, s, ts, reported=r, county=c, closed=s == 7))
+    moments = [start + timedelta(minutes=rng.randrange(0, 60 * 60)) for _ in range(40)]
+    checked = 0
+    with Session(engine) as s:
+        for a, b in zip(moments, moments[1:]):
+            for county in (None, "441203"):
+                whole = dq.events_as_of(s, a, county, max_open_age=age)
+                base = dq.events_as_of(s, b, county, max_open_age=age)
+                got = dq.events_as_of_from(s, a, b, base, county, max_open_age=age)
+                assert got == whole, (a, b, county)
+                checked += len(whole) > 0 and whole != base
+    assert checked > 20  # the moments did differ: the test is not comparing empty reads
+
+
+def test_events_changed_gives_up_past_its_limit(engine: Engine) -> None:
+    for n in range(5):
+        write(engine, lambda b, n=n: case_update(b, f"L{n}", 1, at(10, n)))
+    with Session(engine) as s:
+        assert dq.events_changed(s, at(9), at(11)) == {f"L{n}" for n in range(5)}
+        assert dq.events_changed(s, at(10, 1), at(10, 2)) == {"L1", "L2"}  # both ends count
+        assert dq.events_changed(s, at(9), at(11), limit=4) is None
+        base = dq.events_as_of(s, at(9, 30))
+        assert dq.events_as_of_from(s, at(10, 30), at(9, 30), base) == dq.events_as_of(s, at(10, 30))
