@@ -61,6 +61,7 @@ def make_app(url: str, allow_eval: bool = False) -> Any:
     to its Content-Security-Policy (as --debug does), which plotly's WebGL traces need: regl compiles its draw
     calls with new Function()."""
     from dashboard import create_app, headers
+    from dashboard.factory import settle
     from settings import Settings
 
     csp = headers.content_security_policy
@@ -71,7 +72,7 @@ def make_app(url: str, allow_eval: bool = False) -> Any:
         app.server.test_client().get("/healthz")  # the policy is fixed at the first response
     finally:
         headers.content_security_policy = csp
-    app.server.config["ZQ_CONTEXT"].grids.get()
+    settle(app)  # as app.py and wsgi.py do, and the other benches
     return app
 
 
@@ -182,7 +183,7 @@ TARGET = """
 const [i, k, clickable] = arguments;
 const g = document.querySelector('#drill-map .js-plotly-plot');
 const dev = g._fullData.filter(t => t.meta && t.meta.layer === 'devices' && t._length > 0 &&
-                                    (!clickable || t.customdata));
+                                    (!clickable || (t.customdata && !t.meta.cell)));
 if (!dev.length) { return null; }
 const tr = dev[i % dev.length], j = k % tr._length;
 const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;

@@ -13,7 +13,7 @@ import operator
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -244,7 +244,8 @@ def clickable(traces: list[Any]) -> list[Any]:
     """Prefix each trace's customdata with what a click on it opens (county:, grid:, device:, case:)."""
     for tr in traces:
         layer = (tr.meta or {}).get("layer") if isinstance(tr.meta, dict) else None
-        target = CLICK_TARGETS.get(layer or "")
+        # A cell of several devices names its place: the county holding it, or in a county its grid cell.
+        target = "spot" if tr.meta and tr.meta.get("cell") else CLICK_TARGETS.get(layer or "")
         if target and tr.customdata is not None:
             tr.customdata = [f"{target}:{c}" for c in np.asarray(tr.customdata, dtype=object).ravel()]
     return traces
@@ -443,7 +444,7 @@ def click_target(click: dict[str, Any] | None) -> tuple[str, str] | None:
             value = value[0] if value else None
         if isinstance(value, str) and ":" in value:
             kind, _, ident = value.partition(":")
-            if kind in {"county", "grid", "device", "case"} and ident:
+            if kind in {"county", "grid", "device", "case", "spot"} and ident:
                 return kind, ident
     return None
 
@@ -453,10 +454,32 @@ def target_path(kind: str, ident: str) -> str:
     return f"/{kind}/{ident}"
 
 
+def spot_target(ident: str, current: str | None, locate: Callable[[float, float], str | None],
+                county_of: Mapping[str, str]) -> tuple[str, str] | None:
+    """What a click on a place (a cell of several devices: "lon,lat") opens: on the city's map the county holding
+    it, on a county's its grid cell (whose page lists the devices in it); None outside every grid cell."""
+    try:
+        lon, lat = (float(v) for v in ident.split(","))
+    except ValueError:
+        return None
+    grid = locate(lon, lat)
+    if grid is None:
+        return None
+    if current is None or current == CITY:
+        return ("county", county_of[grid]) if grid in county_of else None
+    return "grid", grid
+
+
 def click_url(click: dict[str, Any] | None, search: str | None, counties: Mapping[str, str],
-              current: str | None = None) -> tuple[str, str] | None:
-    """(path, query) a map click opens, keeping the language; None for a miss, the current county or an unknown one."""
+              current: str | None = None, grids: Any = None) -> tuple[str, str] | None:
+    """(path, query) a map click opens, keeping the language; None for a miss, the current county or an unknown one.
+    `grids` (dashboard.grids.GridCells) places a click on a cell of several devices."""
     target = click_target(click)
+    if target is not None and target[0] == "spot":
+        if grids is None:
+            return None
+        county_of = dict(zip(grids.frame["grid_id"], grids.frame["county_adcode"], strict=True))
+        target = spot_target(target[1], current, lambda x, y: grids.locate([x], [y])[0], county_of)
     if target is None or (target[0] == "county" and (target[1] == current or target[1] not in counties)):
         return None
     lang = parse_qs((search or "").lstrip("?")).get("lang", [None])[0]

@@ -181,6 +181,7 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
                 x=x[sel].tolist(), y=y[sel].tolist(), mode="markers",
                 name=WORDS("devices_per_cell", lang), legendgroup="device-cells",
                 showlegend=first, marker=marker, text=[text[i] for i in sel],
+                customdata=[f"{x[i]},{y[i]}" for i in sel],  # the cell's place: a click opens what holds it
                 hovertemplate="%{text}<extra></extra>",
                 meta={"layer": "devices", "cell": True, "kind": kind, "status": status},
             ))

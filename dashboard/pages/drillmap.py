@@ -170,4 +170,4 @@ def register(app: Dash, ctx: AppContext) -> None:
                   Input(ids.DRILL_MAP, "clickData"), State(ids.URL, "search"), State(ids.DRILL_SCOPE, "data"),
                   prevent_initial_call=True)
     def click(data: dict[str, Any] | None, search: str | None, scope: str) -> Any:
-        return drill.click_url(data, search, ctx.names, current=scope) or (no_update, no_update)
+        return drill.click_url(data, search, ctx.names, current=scope, grids=ctx.grids.get()) or (no_update, no_update)

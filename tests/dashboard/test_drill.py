@@ -192,3 +192,31 @@ def test_replay_bases_are_used_only_while_fresh_and_near(monkeypatch: pytest.Mon
     clock[0] = 1000.0
     assert [bases.nearest(None, m + timedelta(minutes=k))[2] for k in (-6, 4)] == [
         ["at 9:55"], ["at 10:05"]]  # kept the last two added: 10:00, added first, was let go
+
+
+def test_a_click_on_a_cell_of_several_devices_opens_what_holds_it() -> None:
+    """On the city's map the county holding the cell; on a county's its grid cell; outside every cell nothing."""
+    import pandas as pd
+
+    class Grids:
+        frame = pd.DataFrame({"grid_id": ["G1", "G2"], "county_adcode": ["441224", "441203"]})
+
+        def locate(self, lons: list[float], lats: list[float]) -> list[str | None]:
+            return ["G1" if lons[0] < 112.0 else "G2" if lons[0] < 113.0 else None]
+
+    def click(x: float, y: float) -> dict:
+        return {"points": [{"customdata": f"spot:{x},{y}"}]}
+
+    names = {"441224": "怀集县", "441203": "鼎湖区"}
+    assert drill.click_url(click(111.9, 23.9), "", names, current=drill.CITY, grids=Grids()) == ("/county/441224", "")
+    assert drill.click_url(click(112.6, 23.2), "?lang=en", names, current="441203", grids=Grids()) == \
+        ("/grid/G2", "?lang=en")
+    assert drill.click_url(click(113.5, 23.2), "", names, current=drill.CITY, grids=Grids()) is None
+    assert drill.click_url({"points": [{"customdata": "spot:x,1"}]}, "", names, grids=Grids()) is None
+    # The layer names each multi-device cell's centre; clickable() makes it a place.
+    from layers import PointRow
+    from layers.points import device_cells
+
+    rows = [PointRow(f"D{i}", "video_point", 112.50 + i * 1e-4, 23.10, f"D{i}", True, "online") for i in range(3)]
+    cells = drill.clickable([t for t in device_cells(rows, (112.0, 23.0, 113.0, 24.0)) if t.meta.get("cell")])
+    assert [list(t.customdata) for t in cells] == [[f"spot:{cells[0].x[0]},{cells[0].y[0]}"]]

@@ -14,6 +14,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from bench.points import build
+from geo import load_counties
 from tests.browser import ROOT, severe_console_errors, wait_for
 from tests.servers import free_port, wait_for_port
 
@@ -115,3 +116,16 @@ def test_twenty_thousand_devices_draw_per_cell_and_a_device_hovers_and_opens(cro
     out = Path(__file__).resolve().parents[2] / "test-output"
     out.mkdir(exist_ok=True)
     browser.save_screenshot(str(out / "points-device-1920x1080.png"))
+
+    # A click on a cell of several devices opens the county holding it.
+    browser.get(crowded + "/map?layers=county_choropleth,devices")
+    drawn = wait_for(lambda: browser.execute_script(DRAWN), timeout=60, what="the devices on the city map again")
+    busiest = max(((c, p) for t in drawn["traces"] if t["cell"] for c, p in zip(t["text"], t["px"], strict=True)),
+                  key=lambda cp: int(cp[0].split(" ")[0].replace(",", "")))
+    _mouse(browser, "mouseMoved", busiest[1])
+    wait_for(lambda: "台设备" in (browser.execute_script(LABEL) or ""), what="the busiest cell's label")
+    _mouse(browser, "mousePressed", busiest[1])
+    _mouse(browser, "mouseReleased", busiest[1])
+    path = wait_for(lambda: (p := urlparse(browser.current_url).path).startswith("/county/") and p,
+                    what="a county opened by a click on a cell")
+    assert path.removeprefix("/county/") in set(load_counties("441200", "coarse")["adcode"])

@@ -143,7 +143,7 @@ def test_many_devices_are_drawn_per_grid_cell_and_a_lone_device_as_itself() -> N
     assert [list(t.customdata) for t in lone] == [["f1"]] and lone[0].text[0] == "山顶"
     (cell,) = cells
     assert cell.meta == {"layer": "devices", "cell": True, "kind": "video_point", "status": "alarm"}  # most, worst
-    assert cell.customdata is None  # a click on a cell opens nothing; the county drill shows its devices
+    assert list(cell.customdata) == [f"{cell.x[0]},{cell.y[0]}"]  # its place: a click opens what holds it
     assert cell.text[0] == "3 台设备<br>在线 1 · 离线 1 · 告警 1"
     assert cell.marker.line.color == ALARM_RED and cell.marker.symbol == "square"
     shrink = math.cos(math.radians(23.5))
