@@ -21,7 +21,9 @@ from alerts.cases import case_id
 from store import case_queries as cq
 from store import drill_queries as dq
 from topics.cases import case_limits
-from words import t
+from words import Words, t
+
+FACT = Words("fact")  # the detail pages' labels and facts
 
 PATH_PREFIX = "/case/"
 ADVANCE_STEP, ADVANCE_NOTE, ADVANCE_GO, ADVANCE_CASE, ADVANCE_RESULT = (
@@ -71,16 +73,16 @@ def layout(ctx: AppContext, event_id: str, lang: str) -> html.Div:
     cell_id = cells.locate([e.lon], [e.lat])[0]
     cell = cells.get(cell_id) if cell_id else None
     info = facts([
-        ("案件号" if lang == "zh" else "Case", e.id), ("类别" if lang == "zh" else "Class", f"{e.kind} · {e.category}"),
-        ("小类" if lang == "zh" else "Subclass", e.subcategory), ("描述" if lang == "zh" else "Description", e.description),
-        ("区县" if lang == "zh" else "County", ctx.county_name(e.county_adcode or e.declared_adcode, lang)),
-        ("网格" if lang == "zh" else "Grid cell", cell["name"] if cell else e.grid_code),
-        ("当前环节" if lang == "zh" else "Step", html.Span(f"{e.step} {steps[e.step - 1]}", id="case-step")),
-        ("上报时间" if lang == "zh" else "Reported", e.reported_at.astimezone(CITY_TZ).strftime(fmt)),
-        ("处置时限" if lang == "zh" else "Time limit", f"{hours:g} 工作小时" if lang == "zh" else f"{hours:g} working h"),
-        ("责任单位" if lang == "zh" else "Department", f"{sla.case.department} · {sla.case.level}" if sla else None),
-        ("期限" if lang == "zh" else "Deadline", deadline_cell(ctx, e.reported_at, deadline, overdue, lang, on_calendar)),
-        ("结案时间" if lang == "zh" else "Closed", e.closed_at.astimezone(CITY_TZ).strftime(fmt) if e.closed_at else None),
+        (FACT("case_no", lang), e.id), (FACT("class", lang), f"{e.kind} · {e.category}"),
+        (FACT("subclass", lang), e.subcategory), (FACT("description", lang), e.description),
+        (FACT("county", lang), ctx.county_name(e.county_adcode or e.declared_adcode, lang)),
+        (FACT("grid_cell", lang), cell["name"] if cell else e.grid_code),
+        (FACT("step", lang), html.Span(f"{e.step} {steps[e.step - 1]}", id="case-step")),
+        (FACT("reported", lang), e.reported_at.astimezone(CITY_TZ).strftime(fmt)),
+        (FACT("time_limit", lang), FACT("working_hours", lang, h=f"{hours:g}")),
+        (FACT("department", lang), f"{sla.case.department} · {sla.case.level}" if sla else None),
+        (FACT("deadline", lang), deadline_cell(ctx, e.reported_at, deadline, overdue, lang, on_calendar)),
+        (FACT("closed", lang), e.closed_at.astimezone(CITY_TZ).strftime(fmt) if e.closed_at else None),
     ])
     timeline = html.Ol([html.Li(className="step done", children=[
         html.Span(f"{st.step} {steps[st.step - 1]}", className="step-name"),
@@ -104,18 +106,17 @@ def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> 
     steps = workflow_steps(lang)
     fmt = "%Y-%m-%d %H:%M"
     overdue = c.deadline_at is not None and (c.closed_at or ctx.now()) > c.deadline_at
-    zh = lang == "zh"
     info = facts([
-        ("案件号" if zh else "Case", c.id), ("来源" if zh else "From", html.A(
-            f"告警 #{c.origin_id}" if zh else f"alarm #{c.origin_id}", href="/alarms")),
-        ("事项" if zh else "Subject", c.title),
-        ("区县" if zh else "County", ctx.county_name(c.county_adcode, lang) if c.county_adcode else None),
-        ("责任单位" if zh else "Department", f"{c.department} · {c.level}"),
-        ("当前环节" if zh else "Step", html.Span(f"{c.step} {steps[c.step - 1]}", id="case-step")),
-        ("立案时间" if zh else "Opened", c.opened_at.astimezone(CITY_TZ).strftime(fmt)),
-        ("处置时限" if zh else "Time limit", f"{c.limit_hours or 0:g} 工作小时" if zh else f"{c.limit_hours or 0:g} working h"),
-        ("期限" if zh else "Deadline", deadline_cell(ctx, c.opened_at, c.deadline_at, overdue, lang)),
-        ("结案时间" if zh else "Closed", c.closed_at.astimezone(CITY_TZ).strftime(fmt) if c.closed_at else None),
+        (FACT("case_no", lang), c.id), (FACT("from", lang), html.A(
+            FACT("from_alarm", lang, id=c.origin_id), href="/alarms")),
+        (FACT("subject", lang), c.title),
+        (FACT("county", lang), ctx.county_name(c.county_adcode, lang) if c.county_adcode else None),
+        (FACT("department", lang), f"{c.department} · {c.level}"),
+        (FACT("step", lang), html.Span(f"{c.step} {steps[c.step - 1]}", id="case-step")),
+        (FACT("opened", lang), c.opened_at.astimezone(CITY_TZ).strftime(fmt)),
+        (FACT("time_limit", lang), FACT("working_hours", lang, h=f"{c.limit_hours or 0:g}")),
+        (FACT("deadline", lang), deadline_cell(ctx, c.opened_at, c.deadline_at, overdue, lang)),
+        (FACT("closed", lang), c.closed_at.astimezone(CITY_TZ).strftime(fmt) if c.closed_at else None),
     ])
     timeline = html.Ol([html.Li(className="step done", children=[
         html.Span(f"{st.step} {steps[st.step - 1]}", className="step-name"),

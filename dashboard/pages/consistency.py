@@ -13,7 +13,9 @@ from dashboard.pages.common import breadcrumbs, header, href
 from settings import CITY_TZ
 from store import drill_queries as dq
 from store import queries as q
-from words import lang_param, t
+from words import Words, lang_param, t
+
+FACT = Words("fact")  # the detail pages' labels and facts
 
 PATH = "/consistency"
 
@@ -44,16 +46,16 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
         outside = outside_rows(s)
     keep = {"lang": lang_param(lang)}
     name = lambda a: ctx.county_name(a, lang) if a else t("outside_city", lang)  # noqa: E731
-    head = html.Tr([html.Th(x) for x in ("设备" if lang == "zh" else "Device", t("reason", lang),
+    head = html.Tr([html.Th(x) for x in (FACT("device", lang), t("reason", lang),
                                           t("county_by_id", lang), t("county_by_xy", lang),
-                                          "坐标" if lang == "zh" else "Position")])
+                                          FACT("position", lang))])
     body = [html.Tr(className=f"finding {r.reason}", children=[
         html.Td(dcc.Link(r.name or r.device_id, href=href(f"/device/{r.device_id}", **keep)), className="device"),
         html.Td(t(r.reason, lang)), html.Td(name(r.id_county or r.declared_adcode)), html.Td(name(r.located_adcode)),
         html.Td(f"{r.lon:.5f}, {r.lat:.5f}")]) for r in rows]
     body += [html.Tr(className="finding outside_city refused", children=[
         html.Td(r["id"], className="device"),
-        html.Td(f"{t('outside_city', lang)} · " + (f"已拒收 {r['count']} 条" if lang == "zh" else f"{r['count']} refused")),
+        html.Td(f"{t('outside_city', lang)} · " + FACT("refused", lang, n=r['count'])),
         html.Td(name(r["county_by_id"])), html.Td(t("outside_city", lang)),
         html.Td(f"{r['lon']}, {r['lat']} · {r['last'].astimezone(CITY_TZ):%m-%d %H:%M}")]) for r in outside]
     table = html.Table([html.Thead(head), html.Tbody(body)], className="consistency-table", id="consistency-table") \

@@ -17,7 +17,9 @@ from feeds.payloads import is_gbt28181
 from standards import gbt28181
 from measures import devices
 from store import drill_queries as dq
-from words import t
+from words import Words, pick, t
+
+FACT = Words("fact")  # the detail pages' labels and facts
 
 PATH_PREFIX = "/device/"
 HISTORY_METRICS = ("visibility_m", "air_temp_c", "road_temp_c", "wind_speed_ms", "rh_pct", "online")
@@ -62,15 +64,15 @@ def layout(ctx: AppContext, device_id: str, lang: str) -> html.Div:
     cell = cells.get(cell_id) if cell_id else None
     check = gbt28181.check_county(d.id, d.county_adcode) if is_gbt28181(d.id) else None
     info = facts([
-        ("编号" if lang == "zh" else "Id", d.id), ("类型" if lang == "zh" else "Kind", t(f"kind_{d.kind}", lang)),
-        ("名称" if lang == "zh" else "Name", d.name),
-        ("状态" if lang == "zh" else "Status", html.Span(t(f"status_{status}", lang), className=f"status {status}",
+        (FACT("id", lang), d.id), (FACT("kind", lang), t(f"kind_{d.kind}", lang)),
+        (FACT("name", lang), d.name),
+        (FACT("status", lang), html.Span(t(f"status_{status}", lang), className=f"status {status}",
                                                           id="device-status")),
         (t("county_by_xy", lang), ctx.county_name(d.county_adcode, lang) if d.county_adcode else t("outside_city", lang)),
         (t("county_by_id", lang), (ctx.county_name(check.id_county_adcode, lang) + ("" if not check.is_finding else
-                                   f" · {check.label_zh if lang == 'zh' else check.label_en}")) if check else None),
-        ("坐标" if lang == "zh" else "Position", f"{d.lon:.5f}, {d.lat:.5f}"),
-        ("最后上报" if lang == "zh" else "Last report", d.last_seen.astimezone(CITY_TZ).strftime("%Y-%m-%d %H:%M:%S")),
+                                   f" · {pick(check.label_zh, check.label_en, lang)}")) if check else None),
+        (FACT("position", lang), f"{d.lon:.5f}, {d.lat:.5f}"),
+        (FACT("last_report", lang), d.last_seen.astimezone(CITY_TZ).strftime("%Y-%m-%d %H:%M:%S")),
     ])
     latest = facts([(m, f"{v:g}") for m, (_ts, v) in sorted(detail.latest.items())])
     point = PointRow(d.id, d.kind, d.lon, d.lat, d.name or d.id, status != "offline", status=status)

@@ -15,7 +15,9 @@ from dashboard.scope import current as viewer_scope
 from dashboard.pages.common import breadcrumbs, header, href
 from measures.evaluation import INDICATORS, Evaluation, RegionEvaluation, Value, evaluate_period
 from settings import CITY_TZ
-from words import lang_param, pick
+from words import Words, lang_param, pick
+
+tx = Words("pages.evaluation")  # this module's words in the catalog (words/locale)
 
 PATH = "/evaluation"
 
@@ -42,17 +44,15 @@ def _hint(key: str, lang: str) -> str:
     """What an indicator is, its formula and its source: the header's hover text."""
     i = INDICATORS[key]  # type: ignore[index]
     return (f"{pick(i.help_zh, i.help_en, lang)}\n{i.name_zh} = {i.numerator_zh} / {i.denominator_zh}\n"
-            f"{pick('来源', 'Source', lang)}: {i.source}")
+            f"{tx('source', lang)}: {i.source}")
 
 
 def _cell(v: Value, lang: str) -> html.Td:
     """A rate with its counts; — when there is nothing to judge, 未计 when the data cannot show it."""
     if not v.measured:
-        return html.Td(pick("未计", "not measured", lang), className="ev-none", title=pick(
-            "本系统数据无法体现，不计入得分（docs/evaluation.md）", "Not recorded by this store; left out of the score",
-            lang))
+        return html.Td(tx("not_measured", lang), className="ev-none", title=tx("not_recorded_by_this_store", lang))
     if v.rate is None:
-        return html.Td("—", className="ev-none", title=pick("无可评价案件", "Nothing to judge", lang))
+        return html.Td("—", className="ev-none", title=tx("nothing_to_judge", lang))
     return html.Td([html.Span(f"{100 * v.rate:.1f}%", className="ev-rate"),
                     html.Span(f"{v.numerator}/{v.denominator}", className="ev-counts")],
                    **{"data-value": repr(v.rate)})
@@ -61,26 +61,25 @@ def _cell(v: Value, lang: str) -> html.Td:
 def _score(r: RegionEvaluation, lang: str) -> html.Td:
     if r.score is None:
         return html.Td("—", className="ev-score ev-none")
-    covered = "" if r.weight_covered >= 0.999 else pick(f"权重覆盖 {100 * r.weight_covered:.0f}%",
-                                                         f"{100 * r.weight_covered:.0f}% of the weight", lang)
+    covered = "" if r.weight_covered >= 0.999 else tx("weight_covered", lang,
+                                                       p=f"{100 * r.weight_covered:.0f}")
     return html.Td([html.Span(f"{r.score:.1f}", className="ev-score-n"), html.Span(covered, className="ev-counts")],
                    className="ev-score", **{"data-value": repr(r.score)},
-                   title=pick("综合得分 = Σ 权重 × 指标 / Σ 权重（无值指标不计，topics/evaluation.yaml）",
-                              "Score = Σ weight × indicator / Σ weight over indicators with a value", lang))
+                   title=tx("score_weight_indicator_weight_over", lang))
 
 
 def table(ctx: AppContext, ev: Evaluation, lang: str, visible: frozenset[str] | None = None) -> html.Table:
     """Counties by rank, then the city; each indicator's header explains it on hover. A county user sees their
     counties' rows (with their rank among all) and not the city's."""
     keys = list(INDICATORS)
-    head = html.Tr([html.Th(pick("排名", "Rank", lang)), html.Th(pick("区县", "County", lang)),
-                    html.Th(pick("综合得分", "Score", lang)), html.Th(pick("上报", "Reports", lang)),
+    head = html.Tr([html.Th(tx("rank", lang)), html.Th(tx("county", lang)),
+                    html.Th(tx("score", lang)), html.Th(tx("reports", lang)),
                     *[html.Th(pick(INDICATORS[k].name_zh, INDICATORS[k].name_en, lang), title=_hint(k, lang),
                               className="ev-ind") for k in keys]])
     keep = {"lang": lang_param(lang)}
 
     def row(r: RegionEvaluation, rank: int | None, cls: str) -> html.Tr:
-        name = ctx.county_name(r.region, lang) if r.region != ctx.city.adcode else pick("全市", "City", lang)
+        name = ctx.county_name(r.region, lang) if r.region != ctx.city.adcode else tx("city", lang)
         place = dcc.Link(name, href=href(f"/county/{r.region}", **keep)) if r.region != ctx.city.adcode else name
         return html.Tr(className=cls, id=f"ev-{r.region}", children=[
             html.Td("—" if rank is None else str(rank), className="ev-rank"), html.Td(place, className="ev-name"),
@@ -100,23 +99,22 @@ def layout(ctx: AppContext, params: dict[str, str], lang: str) -> html.Div:
     keep = {"lang": lang_param(lang)}
     month = today.replace(day=1)
     previous = (month - timedelta(days=1)).replace(day=1)
-    periods = [(pick("本月", "This month", lang), month, today),
-               (pick("上月", "Last month", lang), previous, month - timedelta(days=1)),
-               (pick("本年", "This year", lang), today.replace(month=1, day=1), today)]
+    periods = [(tx("this_month", lang), month, today),
+               (tx("last_month", lang), previous, month - timedelta(days=1)),
+               (tx("this_year", lang), today.replace(month=1, day=1), today)]
     links = [dcc.Link(name, href=href(PATH, **{"from": a.isoformat(), "to": b.isoformat()}, **keep),
                       className="bar-link" + (" active" if (a, b) == (first, last) else ""))
              for name, a, b in periods]
-    title = pick("综合评价 · 区县排名", "Comprehensive evaluation · counties", lang)
+    title = tx("comprehensive_evaluation_counties", lang)
     return html.Div(className="wall drill detail", children=[
         header(ctx, PATH, lang, None),
         html.Div(className="drill-bar", children=[breadcrumbs(ctx, lang, leaf=title), *links,
                                                   html.H1(title, id="evaluation-title")]),
         html.Main(className="detail-grid single", children=[html.Section(className="panel", children=[
             html.Header(className="panel-head", children=[
-                html.H2(pick(f"{first.isoformat()} 至 {last.isoformat()} 上报的案件",
-                             f"Cases reported {first.isoformat()} to {last.isoformat()}", lang), id="evaluation-period"),
-                html.Span(pick("指标含义、公式与出处：悬停表头；docs/evaluation.md",
-                               "Hover a header for its meaning, formula and source (docs/evaluation.md)", lang),
+                html.H2(tx("cases_reported", lang, first=first.isoformat(),
+                           last=last.isoformat()), id="evaluation-period"),
+                html.Span(tx("hover_a_header_for_its", lang),
                           className="panel-meta")]),
             html.Div(table(ctx, ev, lang, viewer_scope()), className="panel-body scroll ev-wrap")])]),
     ])

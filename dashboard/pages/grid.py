@@ -15,7 +15,9 @@ from geo import area_km2
 from layers import PointRow
 from layers.choropleth import Shading
 from store import drill_queries as dq
-from words import lang_param, t
+from words import Words, lang_param, t
+
+FACT = Words("fact")  # the detail pages' labels and facts
 
 PATH_PREFIX = "/grid/"
 
@@ -58,9 +60,9 @@ def layout(ctx: AppContext, grid_id: str, lang: str) -> html.Div:
     device_items = [html.Li(dcc.Link(f"{d.label.split('<br>')[0]} · {t('status_' + (d.status or 'online'), lang)}",
                                      href=href(f"/device/{d.id}", **keep), className="device-link")) for d in devices]
     info = facts([
-        ("编号" if lang == "zh" else "Id", grid_id), ("来源" if lang == "zh" else "Source", source),
-        ("区县" if lang == "zh" else "County", ctx.county_name(cell["county_adcode"], lang)),
-        ("面积" if lang == "zh" else "Area", f"{cell.get('area_km2') or area_km2(cell['geometry']):.2f} km²"),
+        (FACT("id", lang), grid_id), (FACT("source", lang), source),
+        (FACT("county", lang), ctx.county_name(cell["county_adcode"], lang)),
+        (FACT("area", lang), f"{cell.get('area_km2') or area_km2(cell['geometry']):.2f} km²"),
         (t("open_cases", lang), len(events)), (t("devices", lang), len(devices)),
     ])
     minx, miny, maxx, maxy = cell["geometry"].bounds

@@ -20,7 +20,9 @@ from dashboard.status import conditions
 from feeds.health import FeedHealth
 from store import queries as q
 from topics.plan import PlanFile, StatusKind, plan_for, statuses
-from words import pick, t
+from words import Words, pick, t
+
+tx = Words("pages.plan")  # this module's words in the catalog (words/locale)
 
 PATH = "/plan"
 PLAN_TICK = "plan-tick"
@@ -29,8 +31,7 @@ PLAN_TABLES = "plan-tables"
 LEFT_ROWS = 15  # (一)…(十五) left, (十六)…(二十九) right: 29 rows on a 1080-high screen without scrolling
 DEPTS_SHOWN = 3
 
-HEAD = (("序号", "No."), ("任务", "Task"), ("责任部门", "Departments"), ("完成时限", "Deadline"),
-        ("进度", "Progress"), ("状态", "Status"))
+HEAD = ("no", "task", "departments", "deadline", "progress", "status")  # the columns' words: head_<column>
 
 
 def departments_text(row: TaskRow, lang: str) -> str:
@@ -40,7 +41,7 @@ def departments_text(row: TaskRow, lang: str) -> str:
     if len(depts) <= DEPTS_SHOWN:
         return "、".join(depts)
     shown = "、".join(depts[: DEPTS_SHOWN - 1])
-    return f"{shown} +{len(depts) - DEPTS_SHOWN + 1}" if lang == "en" else f"{shown} 等{len(depts)}个部门"
+    return tx("departments_more", lang, shown=shown, more=len(depts) - DEPTS_SHOWN + 1, n=len(depts))
 
 
 def deadline_cell(row: TaskRow, lang: str) -> list[Any]:
@@ -48,7 +49,7 @@ def deadline_cell(row: TaskRow, lang: str) -> list[Any]:
     task = row.task
     out: list[Any] = [html.Span(task.deadline.isoformat(), className="pl-date")]
     if task.ongoing or task.subtasks:
-        note = pick("持续推进" if task.ongoing else "按子项", "ongoing" if task.ongoing else "by sub-items", lang)
+        note = tx("ongoing" if task.ongoing else "by_subitems", lang)
         out.append(html.Span(note, className="pl-note"))
     return out
 
@@ -71,7 +72,7 @@ def task_title(row: TaskRow, lang: str) -> html.Td:
     hover += [f"{s.label} {s.title} [{'、'.join(s.departments)} · {s.deadline_text}]" for s in task.subtasks]
     children: list[Any] = [html.Span(task.title, className="pl-title")]
     if task.subtasks:
-        children.append(html.Span(pick(f"含{len(task.subtasks)}项", f"{len(task.subtasks)} sub-items", lang),
+        children.append(html.Span(tx("subitems", lang, n=len(task.subtasks)),
                                   className="pl-subs"))
     return html.Td(children, className="pl-task", title="\n".join(hover))
 
@@ -79,11 +80,11 @@ def task_title(row: TaskRow, lang: str) -> html.Td:
 def task_table(rows: list[TaskRow], lang: str) -> html.Table:
     """One column of the plan: a header and one compact row per task."""
     return html.Table(className="pl-table", children=[
-        html.Thead(html.Tr([html.Th(pick(zh, en, lang), className=f"pl-h{i}")
-                            for i, (zh, en) in enumerate(HEAD)])),
+        html.Thead(html.Tr([html.Th(tx(f"head_{col}", lang), className=f"pl-h{i}")
+                            for i, col in enumerate(HEAD)])),
         html.Tbody([html.Tr(className=f"pl-tr pl-{r.status.kind.value}", id=f"plan-task-{r.task.number}",
                             children=[
-            html.Td(r.task.label if lang != "en" else str(r.task.number), className="pl-no"),
+            html.Td(pick(r.task.label, str(r.task.number), lang), className="pl-no"),
             task_title(r, lang),
             html.Td(html.Span(departments_text(r, lang), className="pl-clamp"), className="pl-depts",
                     title="、".join(r.task.departments)),
@@ -106,9 +107,8 @@ def summary(plan: PlanFile, rows: list[TaskRow], newest: datetime | None, now: d
     ended = plan.ended(now.date())
     counts = status_counts(rows, statuses(ended))
     late = counts[StatusKind.NOT_DONE] if ended else counts[StatusKind.OVERDUE]
-    asof = (pick(f"年度已结束 · 年末状态 {plan.year_end.isoformat()}", f"Year ended · as at {plan.year_end.isoformat()}",
-                 lang) if ended else
-            pick(f"统计日 {now.date().isoformat()}", f"As of {now.date().isoformat()}", lang))
+    asof = (tx("year_ended_as_at", lang, day=plan.year_end.isoformat()) if ended else
+            tx("as_of", lang, day=now.date().isoformat()))
     meta: list[Any] = [
         html.Span(asof, className="pl-asof"),
         html.Span(f"{t('data_time', lang)} {fmt_time(newest, now)}", className="data-time"),
@@ -119,12 +119,8 @@ def summary(plan: PlanFile, rows: list[TaskRow], newest: datetime | None, now: d
                               className="badge-stale"))
     return [
         html.Div(className="pl-heading", children=[
-            html.H2(pick(f"挂图作战 · {plan.title}",
-                         f"Plan supervision · Zhaoqing digital government {plan.year}", lang)),
-            html.Div(pick(f"{len(rows)}项任务 · {'未完成' if ended else '逾期'}{late}项 · "
-                          f"责任部门与完成时限据{plan.issued or plan.year}印发原文",
-                          f"{len(rows)} tasks · {late} {'not done' if ended else 'overdue'} · departments and "
-                          f"deadlines as issued {plan.issued or plan.year} (titles in the plan's Chinese)", lang),
+            html.H2(tx("heading", lang, title=plan.title, year=plan.year)),
+            html.Div(tx("sub_ended" if ended else "sub", lang, n=len(rows), late=late, issued=plan.issued or plan.year),
                      className="pl-sub"),
         ]),
         plan_chips(counts, lang, big=False),
