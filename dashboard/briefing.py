@@ -49,7 +49,9 @@ from store.leases import Leadership
 from store.models import Briefing, Delivery
 from topics.plan import plan_for, status_word, statuses
 from topics.themes import KpiDef
-from words import pick
+from words import Words, html_lang, pick
+
+tx = Words("briefing")  # this module's words in the catalog (words/locale)
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ def _kpi_of(ctx: AppContext, key: str, region: str) -> KpiDef:
 def gather(ctx: AppContext, s: Session, region: str, day: date, end: datetime, lang: str = "zh") -> BriefingData:
     """Read what the briefing of `region` shows for `day` up to `end` (the day's end, or now for the day so far)."""
     city = ctx.city
-    names = ctx.names_en if lang == "en" else ctx.names
+    names = ctx.county_names(lang)
     start, _ = day_span(day)
     counties = list(city.counties) if region == city.adcode else [region]
     region_name = pick(city.name, city.name_en, lang) if region == city.adcode \
@@ -208,7 +210,7 @@ def gather(ctx: AppContext, s: Session, region: str, day: date, end: datetime, l
     # Alarms and cases of the day, by county (and cases by department).
     alarm_rows = {a.county: a for a in bq.alarm_day(s, start, end)}
     case_rows = bq.case_day(s, start, end)
-    none = pick("（未定位）", "(no county)", lang)
+    none = tx("no_county", lang)
     for c in counties:
         a = alarm_rows.get(c)
         data.alarms.append((names.get(c, c), *(a and (a.raised, a.acknowledged, a.cleared, a.open_at_end)
@@ -251,7 +253,7 @@ def gather(ctx: AppContext, s: Session, region: str, day: date, end: datetime, l
         st = map_state(ctx, s, th, lang, visible=frozenset({county}) if county else None)
         fig = city_map(ctx, st, county).to_plotly_json()
         fig["layout"].update(showlegend=False, width=330, height=300, autosize=False)
-        data.figures.append((f"{st.title}（{pick('生成时', 'at generation', lang)}）", fig, 330, 300))
+        data.figures.append((tx("map_at_generation", lang, title=st.title), fig, 330, 300))
         data.legends[len(data.figures) - 1] = list(st.shading.legend)
     for key in TRENDS:
         kpi = _kpi_of(ctx, key, region)
@@ -337,53 +339,52 @@ def _hm(ts: datetime | None) -> str:
 def render_html(d: BriefingData) -> str:
     """The briefing as one self-contained HTML page (plotly.js inline), laid out for A4."""
     L = d.lang
-    p = lambda zh, en: pick(zh, en, L)  # noqa: E731
     end_local = d.end.astimezone(CITY_TZ)
     span = (f"{d.start.astimezone(CITY_TZ):%Y-%m-%d %H:%M} – "
             + ("24:00" if end_local.date() > d.day else f"{end_local:%H:%M}"))
-    parts = [f"<h1>{_e(d.region_name)} {p('运行日报', 'daily briefing')}</h1>",
-             f'<div class="meta">{p("日期", "Day")} {d.day.isoformat()} · {p("统计时段", "Covers")} {span} (UTC+8) · '
-             f'{p("生成于", "Made")} {d.made_at.astimezone(CITY_TZ):%Y-%m-%d %H:%M}</div>']
+    parts = [f"<h1>{_e(d.region_name)} {tx('daily_briefing', L)}</h1>",
+             f'<div class="meta">{tx("day", L)} {d.day.isoformat()} · {tx("covers", L)} {span} (UTC+8) · '
+             f'{tx("made", L)} {d.made_at.astimezone(CITY_TZ):%Y-%m-%d %H:%M}</div>']
 
-    parts.append(f"<h2>{p('一、主要指标', '1. Measures against targets')}</h2>")
+    parts.append(f"<h2>{tx('section_measures', L)}</h2>")
     rows = []
     for ln in d.lines:
         state = "" if ln.state is None else Markup(
-            f'<span class="{ln.state}">{p("达标", "met") if ln.state == "met" else p("未达标", "behind")}</span>')
+            f'<span class="{ln.state}">{tx("met", L) if ln.state == "met" else tx("behind", L)}</span>')
         target = "—" if ln.target is None else f"{'≤' if ln.target_kind == 'max' else '≥'}{_num(ln.target, ln.unit, L)}"
         rows.append((ln.name, _num(ln.value, ln.unit, L), _num(ln.peak, ln.unit, L), ln.unit, target, state,
                      ln.department))
-    parts.append(_table([p("指标", "Measure"), p("日末值", "End of day"), p("当日峰值", "Day's peak"), p("单位", "Unit"),
-                         p("目标", "Target"), p("状态", "State"), p("责任单位", "Department")], rows))
+    parts.append(_table([tx("measure", L), tx("end_of_day", L), tx("day_peak", L), tx("unit", L),
+                         tx("target", L), tx("state", L), tx("department", L)], rows))
 
-    parts.append(f"<h2>{p('二、告警', '2. Alarms')}</h2>")
-    tot = [p("合计", "Total"), *(sum(r[i] for r in d.alarms) for i in range(1, 5))]
-    parts.append(_table([p("区县", "County"), p("新增", "Raised"), p("确认", "Acknowledged"), p("解除", "Cleared"),
-                         p("日末未解除", "Open at end")], d.alarms, tot if len(d.alarms) > 1 else None))
+    parts.append(f"<h2>{tx('section_alarms', L)}</h2>")
+    tot = [tx("total", L), *(sum(r[i] for r in d.alarms) for i in range(1, 5))]
+    parts.append(_table([tx("county", L), tx("raised", L), tx("acknowledged", L), tx("cleared", L),
+                         tx("alarms_open_at_end", L)], d.alarms, tot if len(d.alarms) > 1 else None))
 
-    parts.append(f"<h2>{p('三、案件', '3. Cases')}</h2>")
-    tot = [p("合计", "Total"), *(sum(r[i] for r in d.cases) for i in range(1, 5))]
-    head = [p("上报", "Reported"), p("办结", "Closed"), p("日末在办", "Open at end"), p("超期", "Overdue")]
-    parts.append(_table([p("区县", "County"), *head], d.cases, tot if len(d.cases) > 1 else None))
+    parts.append(f"<h2>{tx('section_cases', L)}</h2>")
+    tot = [tx("total", L), *(sum(r[i] for r in d.cases) for i in range(1, 5))]
+    head = [tx("reported", L), tx("closed", L), tx("cases_open_at_end", L), tx("overdue", L)]
+    parts.append(_table([tx("county", L), *head], d.cases, tot if len(d.cases) > 1 else None))
     if d.departments:
-        parts.append(_table([p("责任部门", "Department"), *head], d.departments))
+        parts.append(_table([tx("responsible_department", L), *head], d.departments))
 
-    parts.append(f"<h2>{p('四、大雾、森林火险与水位', '4. Fog, fire danger and water levels')}</h2>")
-    parts.append(_table([p("事项", "Episode"), p("出现小时数", "Hours"), p("当日峰值", "Peak"), p("首次", "First"),
-                         p("最后", "Last")],
+    parts.append(f"<h2>{tx('section_episodes', L)}</h2>")
+    parts.append(_table([tx("episode", L), tx("hours", L), tx("peak", L), tx("first", L),
+                         tx("last", L)],
                         [(e.name, e.hours, "—" if e.peak is None else f"{e.peak:g} {e.unit}", _hm(e.first),
                           _hm(e.last)) for e in d.episodes]))
 
-    parts.append(f"<h2>{p('五、工作计划进度', '5. The work plan')}（{d.plan_year}）</h2>")
+    parts.append(f"<h2>{tx('section_plan', L)}（{d.plan_year}）</h2>")
     parts.append('<div class="chips">' + "".join(f"<span>{_e(k)} {n}</span>" for k, n in d.plan_counts) + "</div>")
     if d.plan_late:
-        parts.append(_table([p("任务", "Task"), p("内容", "Title"), p("牵头单位", "Lead"), p("进度", "Progress"),
-                             p("逾期天数", "Days overdue")],
+        parts.append(_table([tx("task", L), tx("title", L), tx("lead", L), tx("progress", L),
+                             tx("days_overdue", L)],
                             [(no, title, dept, f"{pct:.0f}%", days) for no, title, dept, pct, days in d.plan_late]))
     else:
-        parts.append(f'<p class="none">{p("无逾期任务", "No overdue tasks")}</p>')
+        parts.append(f'<p class="none">{tx("no_overdue_tasks", L)}</p>')
 
-    parts.append(f"<h2>{p('六、地图与趋势', '6. Map and trends')}</h2><div class=\"figs\">")
+    parts.append(f"<h2>{tx('section_figures', L)}</h2><div class=\"figs\">")
     for i, (title, fig, w, h) in enumerate(d.figures):
         blob = _e(orjson.dumps(fig, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC).decode()
                   if not isinstance(fig, str) else fig)
@@ -392,10 +393,10 @@ def render_html(d: BriefingData) -> str:
                      f'<div class="plot" id="f{i}" style="width:{w}px;height:{h}px" data-fig="{blob}"></div>'
                      + (f'<div class="legend">{legend}</div>' if legend else "") + "</div>")
     parts.append("</div>")
-    parts.append(f'<div class="foot">{p("数据来源：一网统管指标（与大屏同一口径）；图", "Figures from the measures the wall shows; charts drawn")} '
+    parts.append(f'<div class="foot">{tx("foot", L)} '
                  f'<span id="drawn">0</span>/{len(d.figures)}</div>')
     js = PLOTLY_JS.read_text(encoding="utf-8")
-    return (f'<!doctype html><html lang="{"en" if L == "en" else "zh-CN"}"><head><meta charset="utf-8">'
+    return (f'<!doctype html><html lang="{html_lang(L)}"><head><meta charset="utf-8">'
             f"<title>{_e(d.region_name)} {d.day}</title><style>{CSS}</style><script>{js}</script></head>"
             f"<body>{''.join(parts)}<script>{JS}</script></body></html>")
 

@@ -16,7 +16,9 @@ from dashboard.briefing import make_briefing
 from dashboard.context import AppContext
 from store import briefing_queries as bq
 from store.models import Briefing
-from words import html_lang, lang_query, pick
+from words import Words, html_lang, lang_query, other_lang, pick
+
+tx = Words("briefing_routes")  # this module's words in the catalog (words/locale)
 
 PATH = "/briefings"
 
@@ -72,41 +74,39 @@ def _pdf(b: Briefing) -> Response:
 
 def region_name(ctx: AppContext, region: str, lang: str) -> str:
     """The city's or a county's name."""
-    return (ctx.city.name_en if lang == "en" else ctx.city.name) if region == ctx.city.adcode \
+    return pick(ctx.city.name, ctx.city.name_en, lang) if region == ctx.city.adcode \
         else ctx.county_name(region, lang)
 
 
 def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: str) -> str:
     """The briefings, newest day first, with links to their PDFs and each failure's reason."""
-    p = lambda zh, en: pick(zh, en, lang)  # noqa: E731
     q = lang_query(lang, "&")
-    trig = {"schedule": p("定时", "scheduled"), "demand": p("即时", "on demand")}
-    state = {"ready": p("已生成", "ready"), "failed": p("失败", "failed"), "making": p("生成中", "making")}
     items = []
     for b in rows:
         link = (f'<a href="{PATH}/{b.id}.pdf">PDF</a>' if b.state == "ready" else "")
         made = b.made_at or b.started_at
         facts = " · ".join(x for x in (
-            trig.get(b.trigger, b.trigger), made.astimezone(ctx.now().tzinfo).strftime("%m-%d %H:%M"),
-            p(f"{b.pages} 页", f"{b.pages} pages") if b.pages else "",
+            tx.get(f"trigger_{b.trigger}", lang, b.trigger), made.astimezone(ctx.now().tzinfo).strftime("%m-%d %H:%M"),
+            tx("pages", lang, n=b.pages) if b.pages else "",
             f"{(b.size or 0) / 1024:.0f} KB" if b.size else "") if x)
         items.append(
             f'<li><span class="day">{b.day.isoformat()}</span><span class="region">{_e(region_name(ctx, b.region, lang))}'
-            f'</span><span class="{b.state}">{state.get(b.state, b.state)} {link}</span>'
+            f'</span><span class="{b.state}">{tx.get(f"state_{b.state}", lang, b.state)} {link}</span>'
             f'<span class="facts">{_e(facts)}</span>'
             + (f'<span class="error">{_e(b.error)}</span>' if b.error else "") + "</li>")
     now = "".join(f'<li><a href="{PATH}/now.pdf?region={r}{q}">{_e(region_name(ctx, r, lang))}</a></li>'
                   for r in regions)
-    other = (f'<a href="{PATH}">中文</a>' if lang == "en" else f'<a href="{PATH}?lang=en">English</a>')
-    other += f' · <a href="/map{lang_query(lang)}">{p("全市地图", "City map")}</a>'
-    other += f' · <a href="/{lang_query(lang)}">{p("大屏", "Wall")}</a>'
-    body = (f"<h1>{p('运行日报', 'Daily briefings')}</h1>"
-            f"<p class=\"lead\">{p(f'每天 {ctx.settings.briefing_at} 生成前一日的日报（全市及各区县）。', f'Made each day at {ctx.settings.briefing_at} for the day before (the city and each county).')} {other}</p>"
-            f"<p class=\"lead\">{p('立即生成今日（截至现在）：', 'Make one now (today so far):')}</p><ul class=\"now\">{now}</ul>"
-            + (f'<ul class="list">{"".join(items)}</ul>' if items else f"<p>{p('暂无日报', 'No briefings yet')}</p>"))
+    # The link to the other language is named in that language: 中文 on the English page, English on the Chinese.
+    other = f'<a href="{PATH}{lang_query(other_lang(lang))}">{tx("other_language", lang)}</a>'
+    other += f' · <a href="/map{lang_query(lang)}">{tx("city_map", lang)}</a>'
+    other += f' · <a href="/{lang_query(lang)}">{tx("wall", lang)}</a>'
+    body = (f"<h1>{tx('title', lang)}</h1>"
+            f"<p class=\"lead\">{tx('made_each_day', lang, at=ctx.settings.briefing_at)} {other}</p>"
+            f"<p class=\"lead\">{tx('make_now', lang)}</p><ul class=\"now\">{now}</ul>"
+            + (f'<ul class="list">{"".join(items)}</ul>' if items else f"<p>{tx('none_yet', lang)}</p>"))
     return (f'<!doctype html><html lang="{html_lang(lang)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{p('运行日报', 'Daily briefings')}</title><style>{CSS}</style></head><body><main>{body}</main>"
+            f"<title>{tx('title', lang)}</title><style>{CSS}</style></head><body><main>{body}</main>"
             "</body></html>")
 
 

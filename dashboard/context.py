@@ -28,6 +28,7 @@ from settings import CITY_TZ, Settings
 from store import queries as q
 from topics import Theme, builtin_themes
 from topics.loader import ThemeStore
+from words import pick
 
 T = TypeVar("T")
 
@@ -137,6 +138,10 @@ class AppContext:
         """A theme as the panels read it: every KPI's region spelt out (an unset region is this city)."""
         return theme.for_city(self.city.adcode)
 
+    def county_names(self, lang: str) -> dict[str, str]:
+        """The counties' names by adcode in the UI language (the boundaries' own, not catalog words)."""
+        return pick(self.names, self.names_en, lang)
+
     def county_name(self, adcode: str, lang: str) -> str:
         """A county's name in the UI language."""
-        return (self.names_en if lang == "en" else self.names).get(adcode, adcode)
+        return self.county_names(lang).get(adcode, adcode)

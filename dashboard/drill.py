@@ -255,7 +255,7 @@ def city_shading(ctx: AppContext, session: Session, data: MapData, metric: str, 
                  visible: frozenset[str] | None = None) -> tuple[Shading, str]:
     """The counties' colours for a measure: open cases then, or a KPI's newest county values (of the `visible`
     counties only, when given: the others' values would show in the classes)."""
-    names = ctx.names_en if lang == "en" else ctx.names
+    names = ctx.county_names(lang)
     adcodes = list(ctx.counties_wall["adcode"])
     choices = {k: (zh, en, unit) for k, zh, en, unit in metric_choices(ctx.themes(), ctx.city)}
     zh, en, unit = choices[metric]
@@ -326,7 +326,7 @@ def city_figure(ctx: AppContext, session: Session, view: DrillView, now: datetim
     user's counties only, the others outlined with no figure and no points."""
     data = visible_data(ctx, session, view, now)
     shading, title = city_shading(ctx, session, data, view.metric, view.lang, view.visible)
-    names = ctx.names_en if view.lang == "en" else ctx.names
+    names = ctx.county_names(view.lang)
     shading = scope.mask(shading, view.visible, names)
     reg = ctx.registries.layers
     if "county_choropleth" in view.layers:
@@ -384,7 +384,7 @@ def county_frame(ctx: AppContext, adcode: str, lang: str) -> tuple[tuple[Any, ..
     got = ctx.shapes.get(key)
     if got is None:
         reg = ctx.registries.layers
-        names = ctx.names_en if lang == "en" else ctx.names
+        names = ctx.county_names(lang)
         others = ctx.counties_wall[ctx.counties_wall["adcode"] != adcode]
         traces = reg.build("county_choropleth", others, plain(names, list(others["adcode"])), names, labels=False)
         for tr in traces:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGS = ("zh", "en")  # Chinese is the source language and the default; English is `?lang=en`
 DOMAIN = "messages"
+T = TypeVar("T")
 
 
 def po_path(lang: str) -> Path:
@@ -52,9 +54,14 @@ class Words:
 t = Words()  # the app's shared words (no context)
 
 
-def pick(zh: str, en: str, lang: str | None) -> str:
+def pick(zh: T, en: T, lang: str | None) -> T:
     """Choose between a Chinese and an English value that come as data (theme files, boundaries), not UI words."""
     return en if lang == "en" else zh
+
+
+def other_lang(lang: str | None) -> str:
+    """The language a page's language switch leads to."""
+    return "zh" if lang == "en" else "en"
 
 
 def html_lang(lang: str | None) -> str:

@@ -23,10 +23,10 @@ def layout(ctx: AppContext, search: str | None, width: int | None = None, held: 
             breadcrumbs(ctx, view.lang),
             html.H1(t("city_map", view.lang), id="city-map-title"),
             dcc.Link(t("consistency", view.lang), href=href("/consistency", **keep), className="bar-link"),
-            dcc.Link("综合评价" if view.lang != "en" else "Evaluation", href=href("/evaluation", **keep),
+            dcc.Link(t("evaluation_link", view.lang), href=href("/evaluation", **keep),
                      className="bar-link", id="evaluation-link"),
             # A plain page of PDFs (Flask, not Dash): an ordinary link.
-            html.A("运行日报" if view.lang != "en" else "Daily briefings", href=href("/briefings", **keep),
+            html.A(t("briefings_link", view.lang), href=href("/briefings", **keep),
                    className="bar-link", id="briefings-link"),
         ]),
         html.Main(className="drill-grid single", children=[drillmap.section(ctx, drill.CITY, view, held)]),

@@ -13,7 +13,7 @@ from dashboard.urls import href
 from dashboard.urls import query as query  # re-exported: the pages read a URL through common
 from feeds.health import FeedHealth
 from topics import THEMES
-from words import html_lang, lang_param, pick, t
+from words import html_lang, lang_param, other_lang, pick, t
 
 THEME_KEYS = tuple(th.key for th in THEMES)
 
@@ -130,7 +130,7 @@ def header(ctx: AppContext, path: str, lang: str, theme_key: str | None, view: V
            status: list[html.Span] | None = None) -> html.Header:
     """City name, the five theme tabs, live status (filled by the page's tick unless given) and clock."""
     view = view or View(lang=lang, theme=theme_key or THEME_KEYS[0])
-    other = "en" if lang != "en" else "zh"
+    other = other_lang(lang)
     if view.kiosk:
         tabs = [html.Span(pick(th.name_zh, th.name_en, lang), id=f"tab-{th.key}",
                           className="tab" + (" active" if th.key == theme_key else "")) for th in ctx.themes()]

@@ -28,7 +28,7 @@ def facts(items: list[tuple[str, Any]]) -> html.Dl:
 def small_map(ctx: AppContext, county: str | None, traces: list[Any], bounds: tuple[float, float, float, float],
               lang: str) -> dcc.Graph:
     """The county's outline faint with the given traces on top, framed to the bounds."""
-    names = ctx.names_en if lang == "en" else ctx.names
+    names = ctx.county_names(lang)
     base: list[Any] = []
     if county:
         own = ctx.counties_detail[ctx.counties_detail["adcode"] == county]

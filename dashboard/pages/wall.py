@@ -90,7 +90,7 @@ def map_state(ctx: AppContext, session: Session, th: Theme, lang: str,
               alarms: list[Any] | None = None, visible: frozenset[str] | None = None) -> MapState:
     """The theme's map measure: open cases by county, or AQI by county in the standard's colours; each county's
     open alarms beside its label. Counties outside `visible` are outlined with no figure."""
-    names = ctx.names_en if lang == "en" else ctx.names
+    names = ctx.county_names(lang)
     adcodes = list(ctx.counties_wall["adcode"])
     measures = ctx.registries.measures
     # A county user's map is figured from their counties alone: the others' values would show in the classes.
@@ -452,7 +452,7 @@ def takeover_banner(ctx: AppContext, alarms: list[Any], lang: str, sound: bool =
     if len(alarms) > 1:  # the others are still waiting: name them, so none hides behind the newest
         others = [pick(a.title_zh, a.title_en, lang) for a in alarms[1:1 + BANNER_ALSO]]
         more = len(alarms) - 1 - len(others)
-        text = "；".join(others) if lang == "zh" else "; ".join(others)
+        text = t("title_sep", lang).join(others)
         if more:
             text += t("takeover_more", lang, n=more)
         out.append(html.Div(t("takeover_also", lang, titles=text), className="takeover-also", id="takeover-also"))
@@ -491,7 +491,7 @@ def render_panels(ctx: AppContext, placed: list[Placed], lang: str, county: str 
     with nullcontext(session) if session is not None else Session(ctx.engine) as s:
         th = theme or (ctx.theme(theme_key) if theme_key else None)
         inp = PanelInput(session=s, lang=lang, county=county, health=ctx.health(s), now=ctx.now(),
-                         names=ctx.names_en if lang == "en" else ctx.names, theme=theme_key,
+                         names=ctx.county_names(lang), theme=theme_key,
                          theme_def=ctx.theme_for_panels(th) if th is not None else None,
                          counties=ctx.counties_wall, layers=ctx.registries.layers, measures=ctx.registries.measures,
                          city=ctx.city, visible=visible)
