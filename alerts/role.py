@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
 from store import ingest_log
-from store.leases import Leadership, LostLease
+from store.leases import LeaderThreads, Leadership, LostLease
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +43,19 @@ class RoleStatus:
     detail: dict[str, Any]
 
 
-class AlertRole:
+class AlertRole(LeaderThreads):
     """The alert engine and its clock, led by one process at a time, reading the ingest log from a cursor."""
 
     def __init__(self, engine: Engine, alerts: AlertEngine, notifier: Notifier | None = None,
                  holder: str | None = None, batch_entries: int = 20, poll_s: float = 0.5,
                  lease_ttl_s: float = 6.0, log_hours: float = 24.0) -> None:
+        super().__init__(engine, "alerts", holder, ttl_s=lease_ttl_s, join_s=30.0)
         self.engine = engine
         self.alerts = alerts
         self.notifier = notifier
         self.batch_entries = batch_entries
         self.poll_s = poll_s
         self.log_hours = log_hours
-        self.leadership = Leadership(engine, "alerts", holder, ttl_s=lease_ttl_s,
-                                     on_gain=self._gain, on_lose=self._lose)
         self.notify_lease = (Leadership(engine, "notify", self.leadership.holder, ttl_s=lease_ttl_s,
                                         on_gain=notifier.start, on_lose=notifier.stop)
                              if notifier is not None else None)
@@ -63,46 +63,41 @@ class AlertRole:
         self.judged_batches = 0
         self.judged_at: datetime | None = None
         self._wake = threading.Event()
-        self._term: threading.Event | None = None  # set when the current term ends
-        self._threads: list[threading.Thread] = []
 
     # ---- control ------------------------------------------------------------------------------------------
 
-    def start(self) -> AlertRole:
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        """Judging the ingest log, and the clock's tick."""
+        return {"alerts-judge": self._judge_loop, "alerts-tick": self._tick_loop}
+
+    def term_begins(self) -> None:
+        """A new term judges from the store, not from what a former term left in memory."""
+        self.alerts.reset()
+
+    def term_ending(self) -> None:
+        """The judge may be waiting for the next poll: wake it to see the term has ended."""
+        self._wake.set()
+
+    def term_ended(self) -> None:
+        """Nothing of the term's memory outlives it."""
+        self.alerts.reset()
+
+    def start(self) -> Self:
         """Contend for the alerts (and notify) leases; the leader judges and ticks."""
-        self.leadership.start()
+        super().start()
         if self.notify_lease is not None:
             self.notify_lease.start()
         return self
 
     def stop(self) -> None:
         """Finish the batch in hand, hand the leases back, and stop."""
-        self.leadership.stop()
+        super().stop()
         if self.notify_lease is not None:
             self.notify_lease.stop()
 
     def wake(self, *_: Any) -> None:
         """Something was committed in this process: look at the log now rather than at the next poll."""
         self._wake.set()
-
-    def _gain(self) -> None:
-        term = threading.Event()
-        self._term = term
-        self.alerts.reset()
-        self._threads = [threading.Thread(target=self._judge_loop, args=(term,), name="alerts-judge", daemon=True),
-                         threading.Thread(target=self._tick_loop, args=(term,), name="alerts-tick", daemon=True)]
-        for t in self._threads:
-            t.start()
-
-    def _lose(self) -> None:
-        if self._term is not None:
-            self._term.set()
-        self._wake.set()
-        for t in self._threads:
-            if t is not threading.current_thread():
-                t.join(30)
-        self._threads = []
-        self.alerts.reset()
 
     # ---- judging ------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta
 from pathlib import Path
@@ -45,7 +45,7 @@ from measures.devices import VIDEO_ONLINE_KEY
 from measures.stations import FIRE_LEVEL_KEY, FOG_STATIONS_KEY, WATER_OVER_WARNING_KEY
 from settings import CITY_TZ
 from store import briefing_queries as bq
-from store.leases import Leadership
+from store.leases import LeaderThreads
 from store.models import Briefing, Delivery
 from topics.plan import plan_for, status_word, statuses
 from topics.themes import KpiDef
@@ -552,38 +552,20 @@ def run_schedule(ctx: AppContext) -> list[int]:
     return made
 
 
-class BriefingRole:
+class BriefingRole(LeaderThreads):
     """The `briefing` role: under the `briefing` lease, makes the scheduled briefings when due and sends the
     briefing webhooks' deliveries (as the notifier does; a delivery is claimed before it is sent, so two senders
     never send one twice)."""
 
     def __init__(self, ctx: AppContext, holder: str | None = None, poll_s: float = 5.0) -> None:
+        super().__init__(ctx.engine, "briefing", holder, join_s=5.0)
         self.ctx = ctx
         self.poll_s = poll_s
         self.notifier = Notifier(ctx.engine, {}, clock=ctx.clock.now)
-        self.leadership = Leadership(ctx.engine, "briefing", holder, on_gain=self._gain, on_lose=self._lose)
-        self._term: threading.Event | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> BriefingRole:
-        self.leadership.start()
-        return self
-
-    def stop(self) -> None:
-        self.leadership.stop()
-        self._lose()
-
-    def _gain(self) -> None:
-        self._term = threading.Event()
-        self._thread = threading.Thread(target=self._loop, args=(self._term,), name="briefing", daemon=True)
-        self._thread.start()
-
-    def _lose(self) -> None:
-        if self._term is not None:
-            self._term.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5)
-        self._thread = None
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        """One loop: the schedule and the deliveries."""
+        return {"briefing": self._loop}
 
     def _loop(self, term: threading.Event) -> None:
         while not term.is_set():

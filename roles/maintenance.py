@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from store import partitions, rollups
-from store.leases import Leadership, LostLease
+from store.leases import LeaderThreads, LostLease
 from store.models import epoch_ms
 
 log = logging.getLogger(__name__)
@@ -65,32 +65,24 @@ def run_round(session: Session, now: datetime, retention_days: int) -> Round:
     return Round(tuple(made), done, drop_old(session, now, retention_days))
 
 
-class MaintenanceRole:
+class MaintenanceRole(LeaderThreads):
     """Runs a round every `every_s` while this process holds the maintenance lease."""
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime], retention_days: int,
                  holder: str | None = None, every_s: float = 300.0, first_after_s: float = 30.0,
                  lease_ttl_s: float = 6.0) -> None:
+        super().__init__(engine, "maintenance", holder, ttl_s=lease_ttl_s, join_s=60.0)
         self.engine = engine
         self.clock = clock
         self.retention_days = retention_days
         self.every_s = every_s
         self.first_after_s = first_after_s  # a start-up is busy enough: the first round waits a little
-        self.leadership = Leadership(engine, "maintenance", holder, ttl_s=lease_ttl_s,
-                                     on_gain=self._gain, on_lose=self._lose)
         self.rounds = 0
         self.last: Round | None = None
-        self._term: threading.Event | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> MaintenanceRole:
-        """Contend for the lease; the leader runs the rounds."""
-        self.leadership.start()
-        return self
-
-    def stop(self) -> None:
-        """Finish the round in hand, hand the lease back, and stop."""
-        self.leadership.stop()
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        """One loop: the rounds."""
+        return {"maintenance": self._loop}
 
     def step(self) -> Round:
         """One round now, in short transactions each fenced by the lease (LostLease if it is not held): a long one
@@ -120,19 +112,6 @@ class MaintenanceRole:
         if got.made or (got.dropped and (got.dropped.partitions or got.dropped.rows)):
             log.info("maintenance: made %s; dropped %s", ", ".join(got.made) or "none", got.dropped)
         return got
-
-    def _gain(self) -> None:
-        term = threading.Event()
-        self._term = term
-        self._thread = threading.Thread(target=self._loop, args=(term,), name="maintenance", daemon=True)
-        self._thread.start()
-
-    def _lose(self) -> None:
-        if self._term is not None:
-            self._term.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(60)
-        self._thread = None
 
     def _loop(self, term: threading.Event) -> None:
         wait = self.first_after_s

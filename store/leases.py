@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Engine, case, delete, literal_column, select, update
 from sqlalchemy.orm import Session
@@ -207,6 +207,63 @@ class Leadership:
                 self.on_lose()
             except Exception:  # noqa: BLE001
                 log.exception("stopping %s after losing the lease failed", self.name)
+
+
+class LeaderThreads:
+    """Work that runs in threads only while this process holds a lease: the alerts, briefing and maintenance roles.
+
+    Each time the lease is won the subclass's loops start, each with the term's event; each time it is lost or
+    given up the event is set and the loops are joined (for up to `join_s`: a loop finishes what it has in hand).
+    """
+
+    def __init__(self, engine: Engine, lease: str, holder: str | None = None, ttl_s: float = 6.0,
+                 join_s: float = 30.0) -> None:
+        self.leadership = Leadership(engine, lease, holder, ttl_s=ttl_s, on_gain=self._gain, on_lose=self._lose)
+        self.join_s = join_s
+        self._term: threading.Event | None = None  # set when the current term ends
+        self._threads: list[threading.Thread] = []
+
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        """The loops a term runs, by thread name; each returns once the term's event is set."""
+        raise NotImplementedError
+
+    def term_begins(self) -> None:
+        """Called as a term begins, before its loops start."""
+
+    def term_ending(self) -> None:
+        """Called as a term ends, once its event is set and before its loops are joined (wake them up here)."""
+
+    def term_ended(self) -> None:
+        """Called once a term's loops have been joined."""
+
+    def start(self) -> Self:
+        """Contend for the lease; while this process holds it, the loops run."""
+        self.leadership.start()
+        return self
+
+    def stop(self) -> None:
+        """Finish what is in hand, hand the lease back, and stop."""
+        self.leadership.stop()
+        self._lose()
+
+    def _gain(self) -> None:
+        self._term = term = threading.Event()
+        self.term_begins()
+        self._threads = [threading.Thread(target=loop, args=(term,), name=name, daemon=True)
+                         for name, loop in self.loops().items()]
+        for t in self._threads:
+            t.start()
+
+    def _lose(self) -> None:
+        if self._term is None:
+            return
+        self._term.set()
+        self.term_ending()
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(self.join_s)
+        self._threads, self._term = [], None
+        self.term_ended()
 
 
 # ---- who is in the cluster -------------------------------------------------------------------------------------
