@@ -24,6 +24,9 @@ from dashboard.context import AppContext
 from dashboard.urls import query
 from layers.choropleth import Shading
 from store import scope_queries as sq
+from words import Words
+
+tx = Words("scope")  # this module's words in the catalog (words/locale)
 
 FORBIDDEN = "无权访问"
 FORBIDDEN_EN = "Access denied"
@@ -86,8 +89,8 @@ def allowed_path(ctx: AppContext, scope: Scope, path: str, search: str | None = 
 def forbidden(lang: str) -> html.Div:
     """The page a user sees where their scope does not reach."""
     return html.Div(className="forbidden", children=[
-        html.H2(FORBIDDEN if lang != "en" else f"{FORBIDDEN_EN} · {FORBIDDEN}", id="forbidden"),
-        html.P("此页面属于您无权查看的区县。" if lang != "en" else "This page belongs to a county you may not see."),
+        html.H2(tx("forbidden_title", lang, forbidden=FORBIDDEN), id="forbidden"),
+        html.P(tx("forbidden_why", lang)),
         html.A("返回 / back", href="/")])
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from geo.boundaries import load_counties, load_outline, outline_properties
+from words import pick
 
 __all__ = ["City"]
 
@@ -60,8 +61,8 @@ class City:
     def name_of(self, code: str, lang: str = "zh") -> str:
         """The name of the city or one of its counties in a language (zh, en); any other code as it is."""
         if code == self.adcode:
-            return self.name_en if lang == "en" else self.name
-        return (self.counties_en if lang == "en" else self.counties).get(code, code)
+            return pick(self.name, self.name_en, lang)
+        return pick(self.counties, self.counties_en, lang).get(code, code)
 
 
 @lru_cache(maxsize=8)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 from layers.choropleth import NO_DATA
 from standards.aqi import AQI_BANDS, AqiBand, aqi_band
+from words import pick, t
 
-NO_DATA_LABEL = ("无数据", "no data")
 
 
 def band_range(band: AqiBand) -> str:
@@ -28,10 +28,10 @@ def aqi_choropleth_values(county_aqi: Mapping[str, int | None], *, lang: str = "
     no-data grey is added only when some county shows it.
     """
     colours = {adcode: aqi_colour(v) for adcode, v in county_aqi.items()}
-    legend = [(b.colour.hex, f"{band_range(b)} {b.category_en if lang == 'en' else b.category_zh}")
+    legend = [(b.colour.hex, f"{band_range(b)} {pick(b.category_zh, b.category_en, lang)}")
               for b in AQI_BANDS]
     if any(v is None for v in county_aqi.values()):
-        legend.append((NO_DATA, NO_DATA_LABEL[1] if lang == "en" else NO_DATA_LABEL[0]))
+        legend.append((NO_DATA, t("legend_no_data", lang)))
     return colours, legend
 
 
@@ -43,9 +43,9 @@ def aqi_labels(county_aqi: Mapping[str, int | None], names: Mapping[str, str], *
         name = names.get(adcode, adcode)
         if v is None:
             labels[adcode] = f"{name}<br>—"
-            hover[adcode] = f"{name}: {NO_DATA_LABEL[1] if lang == 'en' else NO_DATA_LABEL[0]}"
+            hover[adcode] = f"{name}: {t('legend_no_data', lang)}"
             continue
         band = aqi_band(int(v))
         labels[adcode] = f"{name}<br><b>{int(v)}</b>"
-        hover[adcode] = f"{name}: AQI {int(v)} {band.category_en if lang == 'en' else band.category_zh}"
+        hover[adcode] = f"{name}: AQI {int(v)} {pick(band.category_zh, band.category_en, lang)}"
     return labels, hover

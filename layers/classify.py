@@ -16,6 +16,9 @@ from layers.aqi import band_range
 from layers.choropleth import NO_DATA, Shading
 from standards.aqi import AQI_BANDS
 from standards.fire import FIRE_LEVELS
+from words import Words, pick, t
+
+WORDS = Words("layers.classify")  # the schemes' titles, scheme_<scheme>
 
 Scheme = Literal["natural_breaks", "quantiles", "equal_interval", "fisher_jenks"]
 SCHEMES: tuple[str, ...] = ("natural_breaks", "quantiles", "equal_interval", "fisher_jenks")
@@ -36,13 +39,6 @@ YLORRD: Mapping[int, tuple[str, ...]] = {
     9: ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"),
 }
 
-NO_DATA_TEXT = {"zh": "无数据", "en": "no data"}
-SCHEME_TITLE = {
-    "natural_breaks": ("自然断点分级", "Natural breaks (Jenks)"),
-    "fisher_jenks": ("自然断点分级（Fisher-Jenks 精确）", "Natural breaks (Fisher-Jenks, exact)"),
-    "quantiles": ("分位数分级", "Quantiles"),
-    "equal_interval": ("等间距分级", "Equal intervals"),
-}
 # Fisher-Jenks is O(k·n²) in pure Python (numba is not installed): ≈0.15 s for 400 values, 9 s for 3000.
 # Natural breaks therefore runs it on at most this many evenly spaced order statistics of the values.
 JENKS_SAMPLE = 96  # ≈8 ms; 256 cost a county drill 59 ms (`make bench`, drill)
@@ -135,8 +131,7 @@ class Classes:
     @property
     def title(self) -> str:
         """What the classes are, for the legend's heading."""
-        zh, en = SCHEME_TITLE.get(self.scheme, (self.scheme, self.scheme))
-        return en if self.lang == "en" else zh
+        return WORDS.get(f"scheme_{self.scheme}", self.lang, self.scheme)
 
     @property
     def legend(self) -> list[tuple[str, str]]:
@@ -150,7 +145,7 @@ class Classes:
                 low = self.lower if i == 0 else self.bins[i - 1]
             out.append((colour, fmt(upper) if low == upper else f"{fmt(low)}–{fmt(upper)}"))
         if self.no_data:
-            out.append((NO_DATA, NO_DATA_TEXT.get(self.lang, NO_DATA_TEXT["zh"])))
+            out.append((NO_DATA, t("legend_no_data", self.lang)))
         return out
 
 
@@ -278,7 +273,7 @@ class StandardBands:
 
     def title(self, lang: str = "zh") -> str:
         """The standard's name for the legend heading."""
-        return self.title_en if lang == "en" else self.title_zh
+        return pick(self.title_zh, self.title_en, lang)
 
 
 # HJ 633-2012 Table 2 bands, colours from its Appendix A (standards.aqi / standards.colours).
@@ -301,24 +296,25 @@ STANDARDS: Mapping[str, StandardBands] = {s.key: s for s in (AQI_STANDARD, FIRE_
 def _standard_shading(values: Mapping[str, float | None], names: Mapping[str, str], unit: str,
                       codes: Sequence[str], std: StandardBands, lang: str) -> Shading:
     """Shading in a standard's bands: every band in the legend, whatever the data, so the scale never moves."""
-    en = lang == "en"
     fmt = number_formatter([v for v in values.values() if not _is_missing(v)], lang)
+    no_data = t("legend_no_data", lang)
     colours, labels, hover = {}, {}, {}
     for c in codes:
         v, name = values.get(c), names.get(c, c)
         if _is_missing(v):
             colours[c], labels[c] = NO_DATA, f"{name}<br>—"
-            hover[c] = f"{name}: {NO_DATA_TEXT['en' if en else 'zh']}"
+            hover[c] = f"{name}: {no_data}"
             continue
         band = std.band_of(float(v))  # type: ignore[arg-type]
         shown = fmt(math.ceil(v) if std.round_up else v)  # type: ignore[arg-type]
         colours[c] = band.colour
-        labels[c] = f"{name}<br><b>{shown if std.show_value else band.name_en if en else band.name_zh}</b>"
+        band_name = pick(band.name_zh, band.name_en, lang)
+        labels[c] = f"{name}<br><b>{shown if std.show_value else band_name}</b>"
         value_text = f"{std.value_prefix}{shown}{' ' + unit if unit else ''} " if std.show_value else ""
-        hover[c] = f"{name}: {value_text}{band.name_en if en else band.name_zh}"
-    legend = [(b.colour, b.legend_en if en else b.legend_zh) for b in std.bands]
+        hover[c] = f"{name}: {value_text}{band_name}"
+    legend = [(b.colour, pick(b.legend_zh, b.legend_en, lang)) for b in std.bands]
     if any(_is_missing(values.get(c)) for c in codes):
-        legend.append((NO_DATA, NO_DATA_TEXT["en" if en else "zh"]))
+        legend.append((NO_DATA, no_data))
     return Shading(colours=colours, labels=labels, hover=hover, legend=legend, title=std.title(lang))
 
 
@@ -336,7 +332,7 @@ def shading_for_metric(values: Mapping[str, float | None], names: Mapping[str, s
         return _standard_shading(values, names, unit, codes, std, lang)
     classes = classify({c: values.get(c) for c in codes}, scheme, k, lang=lang)
     fmt = number_formatter([v for v in values.values() if not _is_missing(v)], lang)
-    no_data = NO_DATA_TEXT["en" if lang == "en" else "zh"]
+    no_data = t("legend_no_data", lang)
     labels, hover = {}, {}
     for c in codes:
         v, name = values.get(c), names.get(c, c)

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from layers.figure import histogram2dcontour
+from words import Words
+
+WORDS = Words("layers.heat")
 
 LAYER = "heat"
 BINS = 40  # bins along the longer side of the bounds: ≈4 km a bin over the city, ≈0.5 km over 端州
@@ -53,5 +56,5 @@ def heat_layer(lons: Sequence[float], lats: Sequence[float], bounds: tuple[float
         colorscale=[list(stop) for stop in COLORSCALE], showscale=False, hoverinfo="skip",
         ncontours=12, contours={"coloring": "fill", "showlines": False},
         line={"width": 0, "smoothing": 1.3},
-        name="热力" if lang == "zh" else "Heat", showlegend=False, meta={"layer": LAYER},
+        name=WORDS("name", lang), showlegend=False, meta={"layer": LAYER},
     )]

@@ -13,9 +13,10 @@ import shapely
 from layers.classify import classify, number_formatter
 from layers.regions import CELL_LINE, rings_xy
 from layers.figure import scatter
+from words import Words
 
 LAYER = "hexbin"
-UNIT = {"zh": "件", "en": "events"}
+WORDS = Words("layers.hexbin")
 MARKER = {"size": 7, "color": "rgba(255,255,255,0.06)", "line": {"width": 0}}
 FILL_OPACITY = 0.8  # lets the counties and grid cells beneath show through the hexagons
 
@@ -84,7 +85,7 @@ def hex_layer(lons: Sequence[float], lats: Sequence[float], resolution: int = 7,
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, opacity=FILL_OPACITY, line=CELL_LINE,
             hoverinfo="skip", showlegend=False, name=label, meta={"layer": LAYER, "colour": colour},
         ))
-    unit_text = unit if unit is not None else UNIT["en" if lang == "en" else "zh"]
+    unit_text = unit if unit is not None else WORDS("unit", lang)
     fmt = number_formatter(list(totals.values()), lang)
     centres = [shapely.Point(h3.cell_to_latlng(c)[::-1]) for c in cells]
     if clip is not None:
@@ -94,7 +95,7 @@ def hex_layer(lons: Sequence[float], lats: Sequence[float], resolution: int = 7,
     traces.append(scatter(
         x=[round(p.x, 5) for p in centres], y=[round(p.y, 5) for p in centres], mode="markers", marker=MARKER,
         hovertext=[f"{fmt(totals[c])} {unit_text}" for c in cells], hoverinfo="text", customdata=cells,
-        showlegend=False, name="六边形聚合" if lang == "zh" else "Hexagon counts",
+        showlegend=False, name=WORDS("name", lang),
         meta={"layer": LAYER, "part": "cells", "resolution": resolution},
     ))
     return traces

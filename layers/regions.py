@@ -11,6 +11,9 @@ import shapely
 
 from layers.choropleth import NO_DATA, Shading
 from layers.figure import scatter
+from words import Words
+
+WORDS = Words("layers.regions")
 
 LAYER = "grid_choropleth"
 CELL_LINE = {"color": "rgba(11,18,32,0.55)", "width": 0.6}
@@ -92,6 +95,6 @@ def region_choropleth(cells: gpd.GeoDataFrame, shading: Shading, lang: str = "zh
         text=[shading.labels.get(g, n) for g, n in zip(ids, names, strict=True)] if labels else None,
         textfont={"color": shading.label_colours(ids), "size": 11} if labels else None,
         hovertext=hover, hoverinfo="text", customdata=ids, showlegend=False,
-        name="网格" if lang == "zh" else "Grid cells", meta={"layer": LAYER, "part": "cells"},
+        name=WORDS("name", lang), meta={"layer": LAYER, "part": "cells"},
     ))
     return traces

@@ -21,6 +21,9 @@ from dashboard.pages.common import header
 from dashboard.pages.wall import render_panels, title_of
 from store import admin_queries as aq
 from topics.loader import KEY, split_key
+from words import Words
+
+tx = Words("pages.topics_admin")  # this module's words in the catalog (words/locale)
 
 PATH = "/admin/topics"
 LOGIN_USER, LOGIN_PASS, LOGIN_GO, LOGIN_MSG = "admin-user", "admin-pass", "admin-login", "admin-login-msg"
@@ -146,7 +149,7 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
     user = _user()
     if user is None:
         body: Any = html.Div(className="panel admin-login", children=[
-            html.H2("主题配置 · 登录" if lang == "zh" else "Theme settings · sign in"),
+            html.H2(tx("sign_in_title", lang)),
             dcc.Input(id=LOGIN_USER, placeholder="用户名 / user", autoComplete="username"),
             dcc.Input(id=LOGIN_PASS, type="password", placeholder="密码 / password", autoComplete="current-password"),
             html.Button("登录 / Sign in", id=LOGIN_GO, n_clicks=0),
