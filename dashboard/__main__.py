@@ -1,5 +1,7 @@
 """`python -m dashboard users add|passwd|deactivate|activate NAME …`: manage who may sign in (a password from
-ZQ_NEW_PASSWORD or asked for). A new password and a deactivation end the user's sessions everywhere."""
+ZQ_NEW_PASSWORD or asked for). A new password and a deactivation end the user's sessions everywhere.
+
+It loads no Dash (dashboard/__init__.py imports the app factory lazily): a command takes a second, not four."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Mapping
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from clock import process_clock
@@ -17,12 +21,14 @@ from store import admin_queries as aq
 from store import make_engine, migrate
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a users command; exit 2 on a bad command, 1 when the name is taken or unknown."""
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run a users command (ZQ_DB and ZQ_NEW_PASSWORD read from `environ`, the process's by default); exit 2 on a
+    bad command, 1 when the name is taken or unknown."""
+    env = os.environ if environ is None else environ
     p = argparse.ArgumentParser(prog="python -m dashboard")
     sub = p.add_subparsers(dest="what", required=True)
     users = sub.add_parser("users").add_subparsers(dest="action", required=True)
-    db = {"default": os.environ.get("ZQ_DB", "sqlite:///var/zq.sqlite3")}
+    db = {"default": env.get("ZQ_DB", "sqlite:///var/zq.sqlite3")}
     add = users.add_parser("add", help="add a user")
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, required=True)
@@ -50,11 +56,19 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"{', '.join(unknown)} is not a county of {city.name} ({', '.join(city.county_codes)})")
     password = None
     if a.action in ("add", "passwd"):
-        password = os.environ.get("ZQ_NEW_PASSWORD") or getpass.getpass(f"password for {a.username}: ")
+        password = env.get("ZQ_NEW_PASSWORD") or getpass.getpass(f"password for {a.username}: ")
         if len(password) < 8:
             print("refused: a password has at least 8 characters", file=sys.stderr)
             return 2
     engine = make_engine(a.db)
+    try:
+        return _run(a, engine, password)
+    finally:
+        engine.dispose()  # run in-process by the tests, which must not keep a pool per call
+
+
+def _run(a: argparse.Namespace, engine: Engine, password: str | None) -> int:
+    """The parsed command on the store."""
     migrate(engine)
     now = process_clock().now(CITY_TZ)
     with Session(engine) as s, s.begin():

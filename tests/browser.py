@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from tests.servers import free_port, wait_for_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +79,15 @@ class LiveApp:
     cmd: list[str] | None = None
     env: dict[str, str] | None = None
 
+    @property
+    def popen(self) -> subprocess.Popen[bytes]:
+        """The process, as tests.waiting watches it."""
+        return self.proc
+
+    def output(self) -> str:
+        """What the process has printed so far."""
+        return self.log.read_text(errors="replace")
+
     def get_json(self, path: str) -> dict:
         """GET a JSON endpoint of the app."""
         with urllib.request.urlopen(self.url + path, timeout=10) as r:
@@ -117,14 +126,10 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
     app = LiveApp(f"http://127.0.0.1:{port}", proc, log, cmd, full_env)
     try:
         wait_for_port(port, ready_s)
-        deadline = time.monotonic() + ready_s
-        while time.monotonic() < deadline:
-            health = app.get_json("/healthz")
-            if not feeds_ready or all(f["messages"] > 0 for f in health["feeds"]):
-                break
-            time.sleep(0.2)
-        else:
-            raise TimeoutError(f"feeds did not all report within {ready_s}s: {health}")
+        wait_until(lambda: (health := app.get_json("/healthz")) and (
+                   not feeds_ready or all(f["messages"] > 0 for f in health["feeds"])),
+                   "the app to answer /healthz" + (" with every feed reported" if feeds_ready else ""), ready_s,
+                   {"app": app}, interval=0.2)
         yield app
     finally:
         app.proc.terminate()
@@ -143,17 +148,8 @@ return g._fullData.filter(t => t.meta && t.meta.layer === 'county_choropleth').m
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll until fn() is truthy; fail with what was awaited (an element replaced mid-read is read again)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = fn()
-        except StaleElementReferenceException:
-            value = None  # the page re-rendered between finding an element and reading it
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    """tests.waiting.wait_until for a page: an element replaced mid-read (the page re-rendered) is read again."""
+    return wait_until(fn, what, timeout, retry_on=(StaleElementReferenceException,))
 
 
 def severe_console_errors(d: WebDriver) -> list[dict[str, Any]]:

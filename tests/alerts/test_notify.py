@@ -19,6 +19,7 @@ from store import delivery_queries as dq
 from store.models import Alarm, Delivery
 from tests.alerts.receiver import Receiver
 from tests.servers import free_port
+from tests.waiting import wait_until
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -246,9 +247,7 @@ def test_thread_delivers_and_survives_errors(engine: Engine, receiver: Callable[
     with caplog.at_level(logging.ERROR, logger="alerts.notify"):
         notifier.start()
         try:
-            deadline = time.monotonic() + 10
-            while delivery(engine, did).status != "sent" and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: delivery(engine, did).status == "sent", "the delivery sent", 10, interval=0.05)
         finally:
             notifier.stop()
     assert delivery(engine, did).status == "sent" and len(rec.requests) == 1

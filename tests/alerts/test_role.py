@@ -4,7 +4,6 @@ rules' memory rebuilt, so nothing is missed and nothing raised twice."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from store import ingest_log, write_batch
 from store.models import Alarm, Case
 from tests.alerts.test_rules import RULES, theme
 from tests.feeds.samples import T0, event, iso, make_decoder, road
+from tests.waiting import wait_until
 from topics.cases import case_limits
 
 FOG = "- id: fog\n  kind: fog\n"
@@ -55,24 +55,17 @@ def alarm_rows(engine: Engine) -> list[tuple[str, str, int]]:
         return [(a.rule, a.source, a.count) for a in s.scalars(select(Alarm).order_by(Alarm.id))]
 
 
-def wait(cond: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_the_leader_judges_the_log_and_moves_its_cursor_with_its_alarms(engine: Engine) -> None:
     clock = FakeClock(T0)
     log_batch(engine, [fog_at(0, 900)], clock)
     log_batch(engine, [fog_at(1, 30), fog_at(1, 900, serial=8)], clock)
     r = role(engine, FOG, clock, "one").start()
     try:
-        wait(lambda: r.cursor == 2)
+        wait_until(lambda: r.cursor == 2, "the cursor at 2", 10, interval=0.05)
         assert alarm_rows(engine) == [("ecology/fog", "44120400041316000007", 1)]
         log_batch(engine, [fog_at(2, 25)], clock)
         r.wake()
-        wait(lambda: r.cursor == 3)
+        wait_until(lambda: r.cursor == 3, "the cursor at 3", 10, interval=0.05)
         assert alarm_rows(engine) == [("ecology/fog", "44120400041316000007", 2)]
         with Session(engine) as s:
             assert ingest_log.cursor(s, CURSOR) == 3 and ingest_log.pending(s, 3) == 0
@@ -118,14 +111,14 @@ def test_a_standby_takes_over_from_the_cursor_with_the_rules_memory_rebuilt(engi
     one = role(engine, FOG + SLOW_FOG, clock, "one").start()
     two = role(engine, FOG + SLOW_FOG, clock, "two").start()
     try:
-        wait(lambda: one.leadership.leading)
+        wait_until(lambda: one.leadership.leading, "one leading", 10, interval=0.05)
         assert not two.leadership.leading
         # Visibility under 200 m from minute 0; the slow rule needs 10 minutes of it.
         for minute in range(0, 7):
             clock.set(T0 + timedelta(minutes=minute))
             log_batch(engine, [fog_at(minute, 150)], clock)
         one.wake()
-        wait(lambda: one.cursor == 7)
+        wait_until(lambda: one.cursor == 7, "one's cursor at 7", 10, interval=0.05)
         assert alarm_rows(engine) == []
         # The leader dies without a word: its lease thread and its loops stop, nothing is handed back.
         one.leadership._stop.set()
@@ -134,7 +127,8 @@ def test_a_standby_takes_over_from_the_cursor_with_the_rules_memory_rebuilt(engi
         for minute in range(7, 12):  # meanwhile ingest goes on
             clock.set(T0 + timedelta(minutes=minute))
             log_batch(engine, [fog_at(minute, 150)], clock)
-        wait(lambda: two.leadership.leading and two.cursor == 12)
+        wait_until(lambda: two.leadership.leading and two.cursor == 12, "two leading, its cursor at 12", 10,
+                   interval=0.05)
         # Raised at minute 10 (ten minutes after the first reading under 200 m, which the old leader judged):
         # the new leader remembered when the condition began, from the log.
         rows = alarm_rows(engine)

@@ -1,17 +1,16 @@
 """The app as the admin and alarm tests build it: themes from a copy of the packaged files, users added the way
-an administrator adds them (the `python -m dashboard users add` command)."""
+an administrator adds them (the `python -m dashboard users add` command, run in this process: test_admin.py runs
+it as a process of its own)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from clock import Clock
 from dashboard import create_app
+from dashboard.__main__ import main as users_command
 from settings import Settings
 from topics.loader import BUILTIN_DIR
 
@@ -32,11 +31,9 @@ def app_with_themes(tmp_path: Path, clock: Clock | None = None, **settings: Any)
 def add_user(db: str, username: str, role: str, password: str, *themes: str, counties: tuple[str, ...] | list[str] = ()
              ) -> None:
     """Add a user with the command an administrator runs (the password from the environment, never argv)."""
-    args = [sys.executable, "-m", "dashboard", "users", "add", username, "--role", role, "--db", db]
+    args = ["users", "add", username, "--role", role, "--db", db]
     for key in themes:
         args += ["--theme", key]
     for county in counties:
         args += ["--county", county]
-    done = subprocess.run(args, cwd=ROOT, env={**os.environ, "ZQ_NEW_PASSWORD": password}, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    assert users_command(args, {"ZQ_NEW_PASSWORD": password}) == 0

@@ -24,6 +24,7 @@ from store.models import Alarm, Briefing, Case, Delivery
 from tests.alerts.receiver import receiver  # noqa: F401 — the fixture
 from tests.dashboard.apps import app_with_themes
 from tests.feeds.samples import INSIDE, ingest, iso
+from tests.waiting import wait_until
 
 CST = timezone(timedelta(hours=8))
 DAY = datetime(2026, 7, 14, tzinfo=CST)  # the day the briefing covers
@@ -272,7 +273,6 @@ def test_on_demand_makes_the_day_so_far(ctx: Any, tmp_path: Path) -> None:
 def test_a_process_without_pages_runs_the_briefing_role(tmp_path: Path) -> None:
     """`python app.py --roles briefing` on a machine of its own: it leads the `briefing` lease and makes the day's
     briefings (here they fail fast, without Chromium, and say why)."""
-    import time
 
     from dashboard.factory import create_runtime
     from settings import Settings
@@ -281,12 +281,12 @@ def test_a_process_without_pages_runs_the_briefing_role(tmp_path: Path) -> None:
                         clock_start=MORNING)
     runtime = create_runtime(settings)
     try:
-        deadline = time.monotonic() + 60
-        rows: list[Any] = []
-        while time.monotonic() < deadline and sum(r.state == "failed" for r in rows) < 9:
+        def failed() -> list[Any]:
             with Session(runtime.engine) as s:
                 rows = bq.briefings(s)
-            time.sleep(0.2)
+            return rows if sum(r.state == "failed" for r in rows) >= 9 else []
+
+        rows = wait_until(failed, "nine failed briefings", 60, interval=0.2)
         assert runtime.status()["leases"]["briefing"] == "leader" and "briefing" in runtime.roles
         assert len(rows) == 9 and {r.state for r in rows} == {"failed"} and {r.day for r in rows} == {DAY.date()}
     finally:

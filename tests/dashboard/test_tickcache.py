@@ -18,6 +18,7 @@ from dashboard.tickcache import LocalTickCache, RedisTickCache, make_cache
 from tests.dashboard.apps import app_with_themes
 from tests.feeds.samples import T0
 from tests.servers import Redis, redis_server
+from tests.waiting import wait_until
 from topics.themes import KPI_STRIP
 
 
@@ -65,7 +66,7 @@ def test_while_a_window_renders_the_others_get_the_previous_one_at_once() -> Non
     cache.get("v", 1, compute)
     renderer = threading.Thread(target=lambda: cache.get("v", 2, compute))
     renderer.start()
-    time.sleep(0.05)  # window 2 is being rendered
+    wait_until(lambda: len(calls) == 2, "window 2 being rendered", 5, interval=0.002)
     started = time.monotonic()
     assert cache.get("v", 2, compute)["n"] == 1  # window 1's, without waiting for window 2's
     assert time.monotonic() - started < 0.05 and cache.stats.stale == 1
@@ -74,7 +75,7 @@ def test_while_a_window_renders_the_others_get_the_previous_one_at_once() -> Non
     # Nothing older than one window is shown for current: a view two windows behind waits for its rendering.
     renderer = threading.Thread(target=lambda: cache.get("v", 4, compute))
     renderer.start()
-    time.sleep(0.05)
+    wait_until(lambda: len(calls) == 3, "window 4 being rendered", 5, interval=0.002)
     assert cache.get("v", 4, compute)["n"] == 3 and cache.stats.waits == 1
     renderer.join()
 
@@ -94,7 +95,7 @@ def test_workers_share_ticks_through_redis(redis: Redis) -> None:
     # The next window: one worker renders it, another takes the previous window's meanwhile, then the new one.
     renderer = threading.Thread(target=lambda: workers[0].get(key, 2, compute))
     renderer.start()
-    time.sleep(0.05)
+    wait_until(lambda: len(calls) == 2, "window 2 being rendered by worker 0", 5, interval=0.002)
     assert workers[1].get(key, 2, compute)["n"] == 1 and workers[1].stats.stale == 1
     renderer.join()
     assert workers[2].get(key, 2, compute)["n"] == 2 and len(calls) == 2

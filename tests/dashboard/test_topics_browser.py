@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,8 +72,13 @@ def test_a_panel_added_by_file_appears_without_a_restart_and_a_broken_file_chang
     errors = wait_for(lambda: themed_app.get_json("/healthz")["topics"]["errors"], timeout=10,
                       what="the refusal reported by /healthz")
     assert errors == ["economy.yaml, line 16: panels[0].column: must be one of 'left' or 'right'"]
-    time.sleep(2)  # a tick or two later the wall still shows the last good version
+    # Proof by order, not by a pause: a later change to another theme reaches this wall, which by then has read
+    # the themes after the refusal, and it still shows economy's last good panels.
+    edit(topics_dir / "market.yaml", "name_zh: 市场监管", "name_zh: 市场监管局")
+    wait_for(lambda: any("市场监管局" in t.text for t in browser.find_elements(By.CSS_SELECTOR, ".tabs .tab")),
+             timeout=10, what="a later change to another theme on the wall")
     assert panels(browser) == shown
+    edit(topics_dir / "market.yaml", "name_zh: 市场监管局", "name_zh: 市场监管")
     edit(topics_dir / "economy.yaml", "column: middle", "column: left")
     assert severe_console_errors(browser) == []
 

@@ -6,8 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from store import make_engine
 from store.models import DeadLetter, Device, KpiMetric
 from tests.feeds.samples import kpi
 from tests.servers import Mosquitto
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 30
@@ -59,19 +59,6 @@ def feeds_process(tmp_path: Path, *args: str) -> Iterator[Proc]:
             popen.wait()
 
 
-def wait_until(condition: Callable[[], bool], what: str, proc: Proc,
-               poke: Callable[[], None] | None = None) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if proc.popen.poll() is not None:
-            raise AssertionError(f"process exited waiting for {what}: {proc.output()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {WAIT_S}s waiting for {what}: {proc.output()}")
-        if poke is not None:
-            poke()
-        time.sleep(0.2)
-
-
 def rows(engine: Engine, model: type, *where: object) -> int:
     with Session(engine) as s:
         if not inspect(s.get_bind()).has_table(model.__tablename__):
@@ -100,10 +87,11 @@ def test_ingest_and_simulate_processes_through_the_broker(tmp_path: Path, mosqui
     try:
         with feeds_process(tmp_path, "ingest", "--db", db, "--mqtt", mosquitto.url, "--mqtt-prefix", "zqcli",
                            "--mqtt-client-id", "cli-ingest", "--no-simulate", "--batch-ms", "50") as ingest:
-            wait_until(lambda: rows(engine, KpiMetric) > 0, "the ingest process to subscribe", ingest, probe)
+            wait_until(lambda: rows(engine, KpiMetric) > 0, "the ingest process to subscribe", WAIT_S, [ingest],
+                       interval=0.2, poke=probe)
             with feeds_process(tmp_path, "simulate", "--mqtt", mosquitto.url, "--mqtt-prefix", "zqcli",
                                "--mqtt-client-id", "cli", "--simulator-seed", "11") as sim:
-                wait_until(burst_stored, "the simulator's first burst", sim)
+                wait_until(burst_stored, "the simulator's first burst", WAIT_S, [sim, ingest])
         assert "ingesting into sqlite" in ingest.output() and "simulating 441200" in sim.output()
         with Session(engine) as s:
             assert set(s.scalars(select(Device.id))) == devices
@@ -136,7 +124,7 @@ def test_ingest_follows_the_settings_and_runs_the_simulator_in_process(tmp_path:
         with feeds_process(tmp_path, *args) as ing:
             # The MQTT simulator's devices, and the polled stations of the simulated HTTP APIs beside them.
             wait_until(lambda: devices <= device_ids(engine) and {"air_quality", "hydrology"} <= device_kinds(engine),
-                       "the simulator's devices", ing)
+                       "the simulator's devices", WAIT_S, [ing])
         assert rows(engine, DeadLetter) == 0
     finally:
         engine.dispose()

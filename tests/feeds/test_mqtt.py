@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 
 import orjson
@@ -28,9 +27,9 @@ from store.models import (
 )
 from tests.feeds.samples import GUANGZHOU, event, fire, kpi, make_decoder, msg, road, video
 from tests.servers import Mosquitto
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.mqtt
-WAIT_S = 20
 _ids = itertools.count()
 
 
@@ -44,14 +43,6 @@ def handled(engine: Engine) -> int:
     with Session(engine) as s:
         good = s.scalar(select(func.coalesce(func.sum(FeedStatus.messages), 0)))
         return int(good) + (s.scalar(select(func.count()).select_from(DeadLetter)) or 0)
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from store import make_engine, migrate
 from store import queries as q
 from tests.feeds.samples import CITY, CST, make_decoder
 from tests.feeds.test_schemas import validate
+from tests.waiting import wait_until
 
 T0 = datetime(2026, 11, 30, 14, 0, tzinfo=CST)  # an afternoon: tickets piling up, O3 near its peak
 COUNTIES = ("441202", "441203", "441204", "441223", "441224", "441225", "441226", "441284")
@@ -339,11 +340,9 @@ def test_the_thread_polls_each_source_on_its_schedule_and_a_dead_one_blocks_nobo
     dead = srcs[0].model_copy(update={"name": "dead-air", "url": f"http://127.0.0.1:{free_port()}/x"})
     p = Poller([dead, *srcs], sink, "zq", now=wall).start()
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (
-                {"air_quality", "hydrology", "hotline_12345"} - set(sink.feeds())
-                or min(s.polls for s in p.status() if s.name != "dead-air") < 2):
-            time.sleep(0.05)
+        wait_until(lambda: {"air_quality", "hydrology", "hotline_12345"} <= set(sink.feeds())
+                   and min(s.polls for s in p.status() if s.name != "dead-air") >= 2,
+                   "two polls of every live source", 10, interval=0.05)
     finally:
         started = time.monotonic()
         p.stop()

@@ -23,7 +23,8 @@ from feeds.mqtt import Broker
 from feeds.receiver import ReceiverProcess
 from store.models import DeadLetter, FeedStatus, Observation
 from tests.feeds.samples import T0, make_decoder, road
-from tests.feeds.test_faults import RW, reading, sqlite_engine, stored_readings, wait_until
+from tests.feeds.test_faults import RW, reading, sqlite_engine, stored_readings
+from tests.waiting import wait_until
 from tests.servers import Mosquitto
 
 pytestmark = pytest.mark.mqtt

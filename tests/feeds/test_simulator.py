@@ -5,7 +5,6 @@ from __future__ import annotations
 from dashboard.panels.base import default_measures
 
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from geo import City
 from standards import gbt28181
 from topics import THEMES
 from tests.feeds.samples import CITY, locator, make_decoder
+from tests.waiting import wait_until
 
 START = datetime(2026, 11, 30, 7, 30, tzinfo=CST)  # a Monday morning
 STEP = timedelta(seconds=10)
@@ -165,13 +165,10 @@ def test_the_thread_feeds_a_sink_until_stopped() -> None:
             got.append((topic, payload))
 
     thread = SimulatorThread(Simulator(seed=5), sink, period_s=0.05).start()
-    deadline = time.monotonic() + 10
     try:
-        while time.monotonic() < deadline and len(got) < 100:
-            time.sleep(0.02)
+        wait_until(lambda: len(got) >= 100, "100 messages from the thread", 10, interval=0.02)
     finally:
         thread.stop()
-    assert len(got) >= 100
     assert not any(t.name == "simulator" and t.is_alive() for t in threading.enumerate())
 
 

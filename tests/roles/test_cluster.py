@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 from clock import process_clock
 from roles import ALIVE_S, cluster_status
 from store import ingest_log, make_engine, migrate
-from store.models import Alarm, Case, DeadLetter, GridEvent, Lease, Observation
+from store.models import Alarm, Case, DeadLetter, Delivery, GridEvent, Lease, Observation
 from tests.alerts.receiver import Receiver
 from tests.conftest import new_pg_database
 from tests.feeds.samples import event, iso, road
 from tests.servers import Mosquitto, Postgres, Redis, free_port, wait_for_port
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mqtt]
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,17 +98,6 @@ def cluster(db: str, broker: Mosquitto, cache: Redis, hook: str, logdir: Path) -
         yield procs
 
 
-def wait_until(cond: Callable[[], Any], what: str, timeout: float, procs: dict[str, Proc]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    logs = "\n".join(f"--- {p.name}\n{p.output()}" for p in procs.values())
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{logs}")
-
-
 def leader(engine: Engine, name: str = "alerts") -> tuple[str, int] | None:
     with Session(engine) as s:
         row = s.execute(select(Lease.holder, Lease.epoch).where(Lease.name == name)).first()
@@ -138,10 +128,10 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
 
     with cluster(db, mosquitto, redis, hook.url, tmp_path) as procs:
         web = procs["web"].url
-        first = wait_until(lambda: leader(engine), "an alerts leader", 60, procs)
+        first = wait_until(lambda: leader(engine), "an alerts leader", 60, procs, interval=0.2)
         # A shared subscription with no member yet drops what is published to it (there is no session to keep it):
         # the devices' stream starts once both ingest workers have subscribed, as it would in a running city.
-        wait_until(lambda: _subscribed(engine) >= 2, "both ingest workers subscribed", 60, procs)
+        wait_until(lambda: _subscribed(engine) >= 2, "both ingest workers subscribed", 60, procs, interval=0.2)
         per_round = READINGS // ROUNDS
         for r in range(ROUNDS):
             for i in range(STATIONS):
@@ -157,17 +147,18 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
                 killed = time.monotonic()
                 victim.kill()
                 second = wait_until(lambda: (lead := leader(engine)) and lead[0] != holder and lead, "the standby "
-                                    "to take over", 15, procs)
+                                    "to take over", 15, procs, must_run=False, interval=0.2)
                 took_over = time.monotonic() - killed
                 assert second[1] == first[1] + 1  # a new term
             if r == 3:  # an ingest worker dies with messages in flight; its service manager restarts it
                 procs["ingest-1"].kill()
-                time.sleep(1.0)
+                time.sleep(1.0)  # an outage, not a wait: systemd brings it back after RestartSec (deploy/systemd)
                 procs["ingest-1"].restart()
 
         total = STATIONS * READINGS
         try:
-            wait_until(lambda: count(engine, model=Observation) == total, f"all {total} readings stored", 90, procs)
+            wait_until(lambda: count(engine, model=Observation) == total, f"all {total} readings stored", 90, procs,
+                       must_run=False, interval=0.2)
         except AssertionError as e:
             with Session(engine) as s:
                 have = {(d, ts) for d, ts in s.execute(select(Observation.device_id, Observation.ts))}
@@ -179,15 +170,21 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
             per = Counter(i for i, _ in missing)
             raise AssertionError(f"{len(have)} of {total} stored; missing per station {dict(per)}; first "
                                  f"{missing[:12]}; dead letters {dead}") from e
-        wait_until(lambda: count(engine, model=GridEvent) == EVENTS, "all grid events stored", 30, procs)
+        running = {"must_run": False, "interval": 0.2}  # the killed leader stays dead
+        wait_until(lambda: count(engine, model=GridEvent) == EVENTS, "all grid events stored", 30, procs, **running)
         with Session(engine) as s:
             last = ingest_log.last_seq(s)
-        wait_until(lambda: _cursor(engine) >= last, "the log judged to its end", 60, procs)
+        wait_until(lambda: _cursor(engine) >= last, "the log judged to its end", 60, procs, **running)
         wait_until(lambda: count(engine, Case.origin == "grid_event", model=Case) == EVENTS, "a case per event", 30,
-                   procs)
-        wait_until(lambda: len([r for r in hook.requests if _event(r) == "raised"]) >= FOGGY,
-                   "a webhook per alarm", 60, procs)
-        time.sleep(2.0)  # anything sent twice would arrive by now
+                   procs, **running)
+        # The log is judged to its end, so every delivery is queued (in the alarm's transaction). Once none is
+        # pending, every request has reached the hook (it records before answering, the notifier marks a delivery
+        # sent after the answer): nothing sent twice can arrive later. A delivery the killed leader had claimed
+        # is sent again when its claim runs out (Notifier.claim_s, 50 s), within the 90 s.
+        wait_until(lambda: count(engine, model=Delivery) >= FOGGY
+                   and count(engine, Delivery.status == "pending", model=Delivery) == 0,
+                   "every queued webhook sent", 90, procs, **running)
+        assert len([r for r in hook.requests if _event(r) == "raised"]) >= FOGGY, "a webhook per alarm"
 
         with Session(engine) as s:
             alarms = s.scalars(select(Alarm).where(Alarm.rule == "social/fog")).all()
@@ -212,7 +209,7 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
         # The killed worker (SIGKILL: no goodbye) counts as alive until its last report is ALIVE_S old; when the
         # run above was quick that is not yet so. Two alive, the restarted one included, once it has aged out.
         wait_until(lambda: ingest_alive(healthz()[0]) == 2, "the killed ingest worker aged out of the list",
-                   ALIVE_S + 15, procs)
+                   ALIVE_S + 15, procs, **running)
         health, server = healthz()
         assert server == "zq"  # not gunicorn's name and version: a scanner's first clue (docs/security.md)
         assert health["process"]["roles"] == [] and health["process"]["web"] is True

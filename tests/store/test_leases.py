@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from store.leases import Leadership, LostLease, leases, release, renew, try_acquire
+from tests.waiting import wait_until
 
 
 def acquire(engine: Engine, holder: str, ttl: float = 30.0, name: str = "alerts") -> int | None:
@@ -36,7 +37,7 @@ def test_one_holder_at_a_time_and_a_new_epoch_for_each_new_holder(engine: Engine
 
 def test_an_expired_lease_is_taken_over_and_the_old_holder_is_fenced(engine: Engine) -> None:
     assert acquire(engine, "a", ttl=0.3) == 1
-    time.sleep(0.5)  # a died: it stopped renewing
+    time.sleep(0.5)  # past a's 0.3 s lease: a died, it stopped renewing
     assert acquire(engine, "b") == 2
     a = Leadership(engine, "alerts", "a")
     a.epoch = 1  # a believes it still leads (paused, then woke up)
@@ -57,15 +58,14 @@ def test_leadership_threads_hand_over_within_the_lease(engine: Engine) -> None:
     two = Leadership(engine, "alerts", "two", ttl_s=1.0, renew_s=0.2, on_gain=lambda: note("two", "gain"),
                      on_lose=lambda: note("two", "lose")).start()
     try:
-        time.sleep(0.6)
+        time.sleep(0.6)  # three renewals (renew_s 0.2): one renewed each time, two was refused each time
         assert one.leading and not two.leading and events == [("one", "gain")]
         # A crash: the leader's thread stops renewing without handing back (no release, no on_lose).
         one._stop.set()
         one._thread.join()
         started = time.monotonic()
-        while not two.leading and time.monotonic() - started < 5:
-            time.sleep(0.05)
-        assert two.leading and 0.3 < time.monotonic() - started < 2.5  # after the lease ran out, not before
+        wait_until(lambda: two.leading, "two to take over", 5, interval=0.05)
+        assert 0.3 < time.monotonic() - started < 2.5  # after the lease ran out, not before
         assert two.epoch == 2
         with Session(engine) as s, pytest.raises(LostLease), s.begin():
             one.fence(s)  # whatever the old leader still tries to write is refused
