@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,32 @@ def pg_template(postgres: Postgres) -> str:
     return name
 
 
+class PgCopies:
+    """Copies of the template made one ahead, in a thread: the next test's database is copied while this test runs."""
+
+    def __init__(self, pg: Postgres, template: str) -> None:
+        self.pg, self.template = pg, template
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="pg-copy")
+        self.ahead = self.pool.submit(new_pg_database, pg, template)
+
+    def take(self) -> str:
+        """A fresh copy's URL; the next is started."""
+        try:
+            url = self.ahead.result()
+        except Exception:  # noqa: BLE001 - the cluster was stopped while it copied (a fault test): copy now
+            url = new_pg_database(self.pg, self.template)
+        self.ahead = self.pool.submit(new_pg_database, self.pg, self.template)
+        return url
+
+
+@pytest.fixture(scope="session")
+def pg_copies(postgres: Postgres, pg_template: str) -> Iterator[PgCopies]:
+    """The run's supply of migrated PostgreSQL databases."""
+    copies = PgCopies(postgres, pg_template)
+    yield copies
+    copies.pool.shutdown(wait=True)  # before the cluster stops
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SQLite file migrated to head per run, its write-ahead log folded in; each test's file is a copy."""
@@ -109,7 +136,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "zq.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    return new_pg_database(request.getfixturevalue("postgres"), template=request.getfixturevalue("pg_template"))
+    return request.getfixturevalue("pg_copies").take()
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -27,14 +28,11 @@ def free_port() -> int:
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
     """Block until something accepts connections on the port, or fail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+    def accepts() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    wait_until(accepts, f"something to listen on 127.0.0.1:{port}", timeout, interval=0.05, retry_on=(OSError,))
 
 
 def _pg_bindir() -> Path:

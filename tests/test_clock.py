@@ -25,7 +25,7 @@ def test_a_clock_started_elsewhere_runs_at_real_speed() -> None:
     c = Clock(SUMMER, anchor=time.time())
     first = c.now()
     assert abs((first - SUMMER).total_seconds()) < 1
-    time.sleep(0.2)
+    time.sleep(0.2)  # the time the clock must be seen to run
     assert 0.15 < (c.now() - first).total_seconds() < 1.5  # it runs, at the machine's pace
     assert c.now(CST).utcoffset() == timedelta(hours=8) and c.now().tzinfo is UTC
 
@@ -35,7 +35,7 @@ def test_the_anchor_says_when_the_clock_read_its_start() -> None:
     assert abs((anchored.now() - (SUMMER + timedelta(hours=1))).total_seconds()) < 1
     # Two clocks built at different moments of one process from the same start agree: both anchor at its start.
     a = Clock(SUMMER)
-    time.sleep(0.05)
+    time.sleep(0.05)  # the second clock is built at a later moment
     b = Clock(SUMMER)
     assert a.offset_s == b.offset_s and a.anchor == clock.PROCESS_STARTED
 

@@ -17,15 +17,13 @@ class Watched(Protocol):
     def output(self) -> str: ...
 
 
-def wait_until(cond: Callable[[], T], what: str, timeout: float = 20.0,
+def wait_until(cond: Callable[[], T], what: str | Callable[[], str], timeout: float = 20.0,
                procs: Mapping[str, Watched] | Iterable[Watched] | None = None, must_run: bool = True,
                interval: float = 0.1, retry_on: tuple[type[BaseException], ...] = (),
                poke: Callable[[], None] | None = None) -> T:
-    """Poll cond() until it is truthy and return its value; fail after `timeout` s with `what` and the output of
-    every one of `procs`, or as soon as one of them exits unless `must_run` is False (a test that kills some).
-
-    `retry_on` are exceptions that mean "not yet" (a page re-rendered mid-read); `poke` runs between polls (a
-    probe message published again until the subscriber sees it)."""
+    """Poll cond() until truthy and return its value; else fail after `timeout` s naming `what` (a function: called
+    then, to say what it last saw) with every one of `procs`' output, or at once when one exits (unless `must_run`
+    is False). `retry_on`: exceptions meaning "not yet"; `poke`: run between polls (a probe published again)."""
     named = dict(procs) if isinstance(procs, Mapping) else {str(i): p for i, p in enumerate(procs or ())}
     deadline = time.monotonic() + timeout
     while True:
@@ -37,12 +35,17 @@ def wait_until(cond: Callable[[], T], what: str, timeout: float = 20.0,
             return value
         exited = [name for name, p in named.items() if must_run and p.popen.poll() is not None]
         if exited:
-            raise AssertionError(f"{', '.join(exited)} exited while waiting for {what}{_outputs(named)}")
+            raise AssertionError(f"{', '.join(exited)} exited while waiting for {_said(what)}{_outputs(named)}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{_outputs(named)}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {_said(what)}{_outputs(named)}")
         if poke is not None:
             poke()
         time.sleep(interval)
+
+
+def _said(what: str | Callable[[], str]) -> str:
+    """What was awaited, in words."""
+    return what if isinstance(what, str) else what()
 
 
 def _outputs(procs: Mapping[str, Watched]) -> str:

@@ -52,7 +52,7 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
                 rec.requests.append({"path": self.path, "headers": self.headers, "body": body})
                 code = rec.answer()
                 if rec.delay_s:
-                    time.sleep(rec.delay_s)
+                    time.sleep(rec.delay_s)  # a slow receiver, as the test asked
                 self.send_response(code)
                 if rec.location:
                     self.send_header("Location", rec.location)

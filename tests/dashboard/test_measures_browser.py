@@ -3,14 +3,15 @@ figure that appears in more than one place (the same data-measure and data-regio
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
+from typing import Any
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from tests.browser import LiveApp, wait_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -39,12 +40,9 @@ def test_every_figure_shown_twice_shows_one_value(app: LiveApp, browser: WebDriv
             wait_for(lambda: all("数据时间" in e.text for e in browser.find_elements(By.CSS_SELECTOR, ".panel-meta")),
                      what=f"{path}: every panel filled")
         # Panels of one page are rendered together each tick; a figure that moved between two reads is read again.
-        for _ in range(5):
-            bad = disagreements(browser)
-            if not bad:
-                break
-            time.sleep(1.0)
-        assert bad == {}, f"{path}: one figure, several values: {bad}"
+        seen: list[Any] = []
+        wait_until(lambda: not seen.append(bad := disagreements(browser)) and not bad,
+                   lambda: f"{path}: one figure, several values: {seen[-1]}", 5, interval=1.0)
         pairs: dict[tuple[str, str], int] = defaultdict(int)
         for measure, region, _value, _cls in browser.execute_script(READ):
             pairs[(measure, region)] += 1
@@ -82,14 +80,14 @@ def label_numbers(d: WebDriver) -> dict[str, float]:
 def test_the_city_map_shows_the_figures_the_panels_show(app: LiveApp, browser: WebDriver, theme: str,
                                                         measure: str) -> None:
     browser.get(app.url + f"/?theme={theme}")
-    for _ in range(5):  # a tick may land between the two reads: read both again
-        on_map = wait_for(lambda: label_numbers(browser), what="the map's labels")
-        shown = {r: float(v) for m, r, v, _ in browser.execute_script(READ) if m == measure and v}
+    seen: dict[str, Any] = {}
+
+    def agree() -> bool:
+        on_map = seen["map"] = wait_for(lambda: label_numbers(browser), what="the map's labels")
+        shown = seen["panels"] = {r: float(v) for m, r, v, _ in browser.execute_script(READ) if m == measure and v}
         if theme == "social":
-            ok = shown.get("441200") == sum(on_map.values())  # the city: the sum of the counties on the map
-        else:
-            ok = shown.get("441202") == on_map.get("端州区") and shown.get("441224") == on_map.get("怀集县")
-        if ok:
-            break
-        time.sleep(1.0)
-    assert ok, (on_map, shown)
+            return shown.get("441200") == sum(on_map.values())  # the city: the sum of the counties on the map
+        return shown.get("441202") == on_map.get("端州区") and shown.get("441224") == on_map.get("怀集县")
+
+    # A tick may land between the two reads: both are read again.
+    wait_until(agree, lambda: f"the map and the panels to agree: {seen}", 5, interval=1.0)

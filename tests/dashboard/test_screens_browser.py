@@ -12,6 +12,7 @@ import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 
 from tests.browser import LiveApp, county_shapes, screen, wait_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 OUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -115,7 +116,7 @@ def test_phones_and_tablets_get_a_page_to_scroll_with_the_map_first(app: LiveApp
             full = d.execute_script("return document.documentElement.scrollHeight")
             d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                               {"width": w, "height": min(full, 6000), "deviceScaleFactor": 1, "mobile": w < 800})
-            time.sleep(0.5)
+            time.sleep(0.5)  # only for the screenshot: the page relays out at its new height
             name = path.strip("/").replace("?theme=", "wall-").replace("/", "-") or "wall"
             d.save_screenshot(str(OUT / f"screen-{name}-{w}x{h}.png"))
     sw, cw, _, _ = got["scroll"]
@@ -183,7 +184,7 @@ def test_the_console_the_editor_and_a_case_at_desk_and_phone_sizes(app: LiveApp,
     with screen(w, h, mobile=w < 800) as d:
         signed_in(d, app, f"duty{w}", "zhiban-2021-screens", "/alarms")
         wait_for(lambda: d.find_elements("css selector", ".alarm-console tr.al-row"), timeout=20, what="alarm rows")
-        time.sleep(1)
+        time.sleep(1)  # as settled() does: the page's remaining callbacks draw before its geometry is read
         console = d.execute_script(GEOMETRY_JS)
         small = d.execute_script(SMALL_TEXT_JS)
         buttons = d.execute_script("return [...document.querySelectorAll('.al-btn')].filter(b => b.offsetParent)"
@@ -191,7 +192,7 @@ def test_the_console_the_editor_and_a_case_at_desk_and_phone_sizes(app: LiveApp,
         d.save_screenshot(str(OUT / f"screen-alarms-{w}x{h}.png"))
         d.get(f"{app.url}/admin/topics")
         wait_for(lambda: d.find_elements("id", "admin-text"), timeout=20, what="the editor")
-        time.sleep(1)
+        time.sleep(1)  # as settled() does: the page's remaining callbacks draw before its geometry is read
         editor = d.execute_script(GEOMETRY_JS)
         d.save_screenshot(str(OUT / f"screen-editor-{w}x{h}.png"))
         pages = [("alarms", console), ("editor", editor)]
@@ -237,8 +238,8 @@ def test_one_browser_per_screen_shows_one_continuous_wall_turning_together(app: 
         with screen(1920, 1080) as d:
             got = settled(d, f"{app.url}/?{rotation}&tile={i}/3")
             # Read well inside a slot: the browser turns at its next clock tick and redraws after (≤ 3 s).
-            while not 3 <= time.time() % PERIOD <= PERIOD - 1.5:
-                time.sleep(0.2)
+            wait_until(lambda: 3 <= time.time() % PERIOD <= PERIOD - 1.5, "a moment well inside a slot", PERIOD,
+                       interval=0.2)
             before = time.time()
             tab = d.execute_script("return document.querySelector('.tabs .tab.active')?.id")
             tiles.append((got, tab, (before, time.time())))

@@ -157,7 +157,7 @@ def test_postgresql_restart_during_ingest_buffers_and_loses_nothing(postgres: Po
             if i == 2 * n // 3:
                 postgres.start()
             if i % 50 == 0:
-                time.sleep(0.01)
+                time.sleep(0.01)  # a paced stream, so the outage lands in the middle of it
         assert ingestor.drain(60), "ingest did not catch up after PostgreSQL came back"
     finally:
         ingestor.stop()
