@@ -212,12 +212,12 @@ class WorkingCalendar(BaseModel):
                     if d in off:
                         raise ValueError(f"{d} is listed as a holiday twice ({off[d]}, {h.name})")
                     off[d] = h.name
-            for a in year.working_days:
-                if a.date in on:
-                    raise ValueError(f"{a.date} is listed as an adjusted working day twice")
-                if a.date.isoweekday() not in self.weekend:
-                    raise ValueError(f"{a.date} ({a.name}) is an adjusted working day but not a weekend day")
-                on[a.date] = a.name
+            for adj in year.working_days:
+                if adj.date in on:
+                    raise ValueError(f"{adj.date} is listed as an adjusted working day twice")
+                if adj.date.isoweekday() not in self.weekend:
+                    raise ValueError(f"{adj.date} ({adj.name}) is an adjusted working day but not a weekend day")
+                on[adj.date] = adj.name
         both = sorted(set(off) & set(on))
         if both:
             raise ValueError(f"{both[0]} is both a holiday and an adjusted working day")

@@ -35,12 +35,16 @@ class FeedHealth:
 
     def as_json(self) -> dict[str, object]:
         """JSON-ready dict with ISO 8601 times."""
-        iso = lambda t: t.isoformat() if t else None  # noqa: E731
         return {"feed": self.feed, "title_zh": self.title_zh, "title_en": self.title_en,
-                "cadence_s": self.cadence_s, "last_message_at": iso(self.last_message_at),
-                "last_received_at": iso(self.last_received_at),
+                "cadence_s": self.cadence_s, "last_message_at": _iso(self.last_message_at),
+                "last_received_at": _iso(self.last_received_at),
                 "age_s": None if self.age_s is None else round(self.age_s, 1), "stale": self.stale,
                 "messages": self.messages, "dead_letters": self.dead_letters}
+
+
+def _iso(t: datetime | None) -> str | None:
+    """A time as ISO 8601, or None."""
+    return t.isoformat() if t else None
 
 
 def stale_after(cadence_s: int, floor_s: int) -> int:

@@ -153,11 +153,15 @@ class MqttSubscriber:
         if msg.topic.startswith("$SYS/"):
             self.broker_stats[msg.topic.removeprefix("$SYS/broker/")] = msg.payload.decode("utf-8", "replace")[:200]
             return
-        ack = None
+        ack: Callable[[], None] | None = None
         if msg.qos > 0:
             mid, qos = msg.mid, msg.qos
-            ack = lambda: client.ack(mid, qos)  # noqa: E731 - called from the ingest thread after commit
-        self.deliver(msg.topic, msg.payload, None, ack)
+
+            def ack() -> None:  # called from the ingest thread after commit
+                client.ack(mid, qos)
+
+        # paho types a payload bytes or bytearray; a received one is bytes, which bytes() returns as it is (no copy).
+        self.deliver(msg.topic, bytes(msg.payload), None, ack)
 
 
 class MqttPublisher:

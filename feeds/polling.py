@@ -46,6 +46,11 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 READ_CHUNK = 64 * 1024
 
 
+def _iso(t: datetime | None) -> str | None:
+    """A time as ISO 8601, or None."""
+    return t.isoformat() if t else None
+
+
 class PollError(Exception):
     """A poll that failed as a whole, with the HTTP status and Retry-After when the server gave them."""
 
@@ -93,11 +98,10 @@ class SourceStatus:
 
     def as_json(self) -> dict[str, object]:
         """JSON-ready dict with ISO 8601 times (the URL without query, which may hold a key)."""
-        iso = lambda t: t.isoformat() if t else None  # noqa: E731
         parts = urlsplit(self.url)
         return {"name": self.name, "feed": self.feed, "url": f"{parts.scheme}://{parts.netloc}{parts.path}",
-                "interval_s": self.interval_s, "last_success_at": iso(self.last_success_at),
-                "last_error": self.last_error, "last_error_at": iso(self.last_error_at),
+                "interval_s": self.interval_s, "last_success_at": _iso(self.last_success_at),
+                "last_error": self.last_error, "last_error_at": _iso(self.last_error_at),
                 "consecutive_failures": self.consecutive_failures, "failing": self.failing,
                 "next_poll_in_s": round(self.next_poll_in_s, 1), "polls": self.polls,
                 "failures": self.failures, "not_modified": self.not_modified, "messages": self.messages}

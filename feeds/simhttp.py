@@ -78,11 +78,14 @@ def hydro_stations(data: SimCity) -> tuple[HydroStation, ...]:
     (DOMAIN.md §1; the API then gives none), else the data's own, given by the API."""
     out = []
     for h in data.hydro_stations:
+        warning: float
+        guaranteed: float | None
         if h.standard is not None:
             warning, guaranteed, in_api = STATIONS[h.standard].warning_m, None, False
         else:
+            assert h.warning_m is not None  # the data file's model gives a station a standard or a warning level
             warning, guaranteed, in_api = h.warning_m, h.guaranteed_m, True
-        out.append(HydroStation(h.stcd, h.name, h.river, h.county, h.lon, h.lat, h.base_m, warning,  # type: ignore[arg-type]
+        out.append(HydroStation(h.stcd, h.name, h.river, h.county, h.lon, h.lat, h.base_m, warning,
                                 guaranteed, in_api, h.flow_at_warning, h.demo_rise))
     return tuple(out)
 
@@ -349,7 +352,7 @@ class SimulatedApis:
 
     def _air_stations(self) -> tuple[AirStation, ...]:
         rng = np.random.default_rng([self.seed, 10])
-        out = []
+        out: list[AirStation] = []
         for county in sorted(self.geoms):
             n = self.data.counties[county].air_stations
             lons, lats = sample_points(self.geoms[county], n, rng)
@@ -399,7 +402,10 @@ class SimulatedApis:
         for s in self.air:
             now = self._air_at(s, at)
             day = [self._air_at(s, at - timedelta(hours=k)) for k in range(24)]
-            mean = lambda key, hours=24: sum(d[key] for d in day[:hours]) / hours  # noqa: E731
+
+            def mean(key: str, hours: int = 24, day: list[dict[str, float]] = day) -> float:
+                return sum(d[key] for d in day[:hours]) / hours
+
             aqi_hint = "—"  # the platform's own AQI is not used: ours is computed from the concentrations
             stations.append({
                 "StationCode": s.code, "PositionName": s.name, "Area": self.city_name, "County": s.county_name,

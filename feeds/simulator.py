@@ -113,6 +113,7 @@ class Simulator:
         self.city = place.adcode
         self.data = sim_data(place)
         self.prefix = prefix
+        self.seed = seed  # the entropy of the streams of their own below (default_rng's seed sequence's)
         self.rng = np.random.default_rng(seed)
         self.speed = speed
         self.event_interval_s = event_interval_s / speed
@@ -294,7 +295,10 @@ class Simulator:
         days = (now - datetime(now.year, 1, 1, tzinfo=CST)).total_seconds() / 86400
         frac = days / 365.25
         working = 1.0 if 8 <= now.hour < 18 and now.weekday() < 5 else 0.15
-        noise = lambda s: float(self.rng.normal(0, s))  # noqa: E731
+
+        def noise(s: float) -> float:
+            return float(self.rng.normal(0, s))
+
         # Only what business systems report: figures the dashboard derives from raw data (open cases from the
         # events, AQI and PM2.5 from the stations) are not published as KPIs (the KPI feed refuses them).
         city = {
@@ -331,7 +335,7 @@ class Simulator:
     def _county_kpis(self, now: datetime, ts: str, city: dict[str, tuple[float, str]]) -> list[tuple[str, bytes]]:
         """The per-county values of the KPIs counties report too (the county view sets them beside the average)."""
         # A stream of its own, so the city figures' draws stay as they were; each county keeps its own bias.
-        rng = np.random.default_rng(np.random.SeedSequence(self.rng.bit_generator.seed_seq.entropy,
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed,
                                                            spawn_key=(int(self.city[:4]), int(now.timestamp()) // 60)))
         counties = sorted(self.geoms)
         shares = np.array([self.data.counties[c].share for c in counties])
@@ -354,7 +358,7 @@ class Simulator:
         """Progress of the 2021 work plan's 29 tasks (挂图作战): most done, four behind, two never reported."""
         # A stream of its own, fixed by the seed: the same tasks lag on every tick, and the other KPIs'
         # draws are left as they were.
-        rng = np.random.default_rng(np.random.SeedSequence(self.rng.bit_generator.seed_seq.entropy,
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed,
                                                            spawn_key=(2021, 29)))
         picked = [int(n) for n in rng.choice(np.arange(1, 30), size=6, replace=False)]
         behind = {n: float(round(rng.uniform(55, 95))) for n in picked[:4]}

@@ -532,7 +532,10 @@ def ticket_counts(source: Source, agg: TicketCounts, doc: Any, mapped: list[tupl
     today = as_of.astimezone(agg._tz).date()
     statuses = list(agg.statuses)
     closed = set(agg.closed)
-    zero = lambda: {"today": 0, "open": 0, **{f"status.{s}": 0 for s in statuses}}  # noqa: E731
+
+    def zero() -> dict[str, int]:
+        return {"today": 0, "open": 0, **{f"status.{s}": 0 for s in statuses}}
+
     counts: dict[str, dict[str, int]] = {c: zero() for c in agg.counties}
     city = counts.setdefault(agg.city, zero())
     for _topic, payload in mapped:

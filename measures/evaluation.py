@@ -108,6 +108,11 @@ def _value(num: int, den: int) -> Value:
     return Value(num, den, num / den if den else None)
 
 
+def _within(t: datetime | None, limit: datetime | None) -> bool:
+    """Whether a step's time is known and at or before a limit that is known."""
+    return t is not None and limit is not None and t <= limit
+
+
 def region_values(records: Sequence[CaseRecord], end: datetime,
                   dispatch_due: Callable[[datetime], datetime] | None) -> dict[IndicatorKey, Value]:
     """Every indicator over the records of one region's cohort, judged at `end`."""
@@ -121,9 +126,9 @@ def region_values(records: Sequence[CaseRecord], end: datetime,
         values["on_time_dispatch_rate"] = Value(None, None, None, measured=False)
     else:
         # Due to dispatch: dispatched by the end, or its dispatch limit passed by then (late either way).
-        due = [(r, dispatch_due(r.at(FILED))) for r in filed]  # type: ignore[arg-type]
+        due = [(r, dispatch_due(t)) for r in filed if (t := r.at(FILED)) is not None]  # (every filed one has)
         due = [(r, d) for r, d in due if by(r.at(DISPATCHED)) or d < end]
-        on_time = sum(1 for r, d in due if by(r.at(DISPATCHED)) and r.at(DISPATCHED) <= d)  # type: ignore[operator]
+        on_time = sum(1 for r, d in due if by(r.at(DISPATCHED)) and _within(r.at(DISPATCHED), d))
         values["on_time_dispatch_rate"] = _value(on_time, len(due))
 
     def past_deadline(r: CaseRecord) -> bool:
@@ -134,7 +139,7 @@ def region_values(records: Sequence[CaseRecord], end: datetime,
     handled = [r for r in to_handle if by(r.at(HANDLED))]
     values["handling_rate"] = _value(len(handled), len(to_handle))
     values["on_time_handling_rate"] = _value(
-        sum(1 for r in handled if r.deadline_at is not None and r.at(HANDLED) <= r.deadline_at),  # type: ignore[operator]
+        sum(1 for r in handled if _within(r.at(HANDLED), r.deadline_at)),
         len(to_handle))
 
     # 应结案: filed, and closed or past its deadline by the end.
@@ -142,7 +147,7 @@ def region_values(records: Sequence[CaseRecord], end: datetime,
     closed = [r for r in to_close if by(r.closed_at)]
     values["closing_rate"] = _value(len(closed), len(to_close))
     values["on_time_closing_rate"] = _value(
-        sum(1 for r in closed if r.deadline_at is not None and r.closed_at <= r.deadline_at),  # type: ignore[operator]
+        sum(1 for r in closed if _within(r.closed_at, r.deadline_at)),
         len(to_close))
 
     # Rework is judged only when every handled case says whether it was reworked: an unknown is not a "no".
@@ -155,12 +160,12 @@ def region_values(records: Sequence[CaseRecord], end: datetime,
 def composite(values: Mapping[IndicatorKey, Value], config: EvaluationConfig) -> tuple[float | None, float]:
     """The weighted score (0–100) over the weighted indicators that have a rate, and the share of weight they hold."""
     total = sum(w.weight for w in config.composite)
-    got = [(w.weight, INDICATORS[w.indicator], values[w.indicator].rate) for w in config.composite]
-    got = [(w, ind, rate) for w, ind, rate in got if rate is not None]
+    got = [(w.weight, INDICATORS[w.indicator], rate) for w in config.composite
+           if (rate := values[w.indicator].rate) is not None]
     covered = sum(w for w, _, _ in got)
     if not covered:
         return None, 0.0
-    score = sum(w * (rate if ind.higher_is_better else 1 - rate) for w, ind, rate in got)  # type: ignore[operator]
+    score = sum(w * (rate if ind.higher_is_better else 1 - rate) for w, ind, rate in got)
     return 100 * score / covered, covered / total
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry, SignInAttempt, ThemeVersion, User, UserSession
+from store.results import rowcount
 
 
 def add_user(session: Session, username: str, password_hash: str, role: str, themes: Sequence[str],
@@ -94,9 +95,9 @@ def revoke_session(session: Session, sid: str, now: datetime) -> None:
 
 def revoke_sessions(session: Session, username: str, now: datetime) -> int:
     """End every session of a user (deactivated, or their password changed); how many were open."""
-    return session.execute(update(UserSession).where(UserSession.username == username,
-                                                     UserSession.revoked_at.is_(None))
-                           .values(revoked_at=now)).rowcount or 0
+    return rowcount(session.execute(update(UserSession).where(UserSession.username == username,
+                                                              UserSession.revoked_at.is_(None))
+                                    .values(revoked_at=now)))
 
 
 def set_active(session: Session, username: str, active: bool, now: datetime) -> bool:
@@ -140,4 +141,4 @@ def recent_failures(session: Session, since: datetime, username: str | None = No
 
 def forget_attempts(session: Session, before: datetime) -> int:
     """Drop attempts older than any window that counts them."""
-    return session.execute(delete(SignInAttempt).where(SignInAttempt.at < before)).rowcount or 0
+    return rowcount(session.execute(delete(SignInAttempt).where(SignInAttempt.at < before)))

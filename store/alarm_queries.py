@@ -73,7 +73,7 @@ def open_by_county(session: Session) -> dict[str, int]:
     stmt = (select(Alarm.county_adcode, func.count()).where(Alarm.cleared_at.is_(None),
                                                             Alarm.county_adcode.is_not(None))
             .group_by(Alarm.county_adcode))
-    return {c: n for c, n in session.execute(stmt)}
+    return {c: n for c, n in session.execute(stmt) if c is not None}  # (the WHERE leaves none out)
 
 
 def recent_alarms(session: Session, limit: int = 200, states: Iterable[str] | None = None) -> list[Alarm]:

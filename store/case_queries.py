@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple, Unpack
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from store.models import Case, CaseStep, GridEvent
+
+Ts = TypeVarTuple("Ts")
 
 LEVELS: Sequence[str] = ("市", "县", "镇", "村")  # from the city down
 
@@ -71,12 +74,12 @@ _COLUMNS = (Case.id, Case.origin, Case.origin_id, Case.title, Case.category, Cas
             Case.closed_at)
 
 
-def _rows(session: Session, stmt: Select[Any]) -> list[CaseRow]:
+def _rows(session: Session, stmt: Select[Unpack[tuple[Any, ...]]]) -> list[CaseRow]:
     """Rows of a select of _COLUMNS as CaseRow."""
     return [CaseRow(*r) for r in session.execute(stmt)]
 
 
-def _scope(stmt: Select[Any], county: str | None, open_only: bool = True) -> Select[Any]:
+def _scope(stmt: Select[Unpack[Ts]], county: str | None, open_only: bool = True) -> Select[Unpack[Ts]]:
     """Open cases (closed_at IS NULL leads ix_cases_open), of one county when one is given."""
     if open_only:
         stmt = stmt.where(Case.closed_at.is_(None))
@@ -132,7 +135,7 @@ def _level_order(level: str) -> int:
     return LEVELS.index(level) if level in LEVELS else len(LEVELS)
 
 
-def with_deadline(stmt: Select[Any]) -> Select[Any]:
+def with_deadline(stmt: Select[Unpack[Ts]]) -> Select[Unpack[Ts]]:
     """A select over grid_events joined to each event's case (if it has one), for Case.deadline_at."""
     return stmt.outerjoin(Case, (Case.origin == "grid_event") & (Case.origin_id == GridEvent.id))
 
@@ -160,19 +163,21 @@ def overdue_by_county(session: Session, at: datetime, limits_hours: Mapping[str,
     return out
 
 
-def open_grid_events(session: Session, counties: Collection[str] | None = None) -> list[Any]:
+def open_grid_events(session: Session, counties: Collection[str] | None = None
+                     ) -> Sequence[Row[str, str | None, str | None, int, datetime, datetime | None]]:
     """The open grid events (of some counties, else the city's) with their case's deadline — id, county_adcode,
     subcategory, step, reported_at, deadline_at — read once per session: a session is one reading moment (a page or
     a tick), and the overdue measure and the county page's case summary both ask (one read on
     ix_grid_events_open_county, where each did its own)."""
     key = ("store.open_grid_events", None if counties is None else tuple(sorted(counties)))
-    rows = session.info.get(key)
-    if rows is None:
-        stmt = with_deadline(select(GridEvent.id, GridEvent.county_adcode, GridEvent.subcategory, GridEvent.step,
-                                    GridEvent.reported_at, Case.deadline_at)).where(GridEvent.closed_at.is_(None))
-        if counties is not None:
-            stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
-        rows = session.info[key] = session.connection().execute(stmt).all()  # Core: no ORM row handling
+    cached = session.info.get(key)
+    if isinstance(cached, list):  # (session.info holds anything: what this function put there is a list)
+        return cached
+    stmt = with_deadline(select(GridEvent.id, GridEvent.county_adcode, GridEvent.subcategory, GridEvent.step,
+                                GridEvent.reported_at, Case.deadline_at)).where(GridEvent.closed_at.is_(None))
+    if counties is not None:
+        stmt = stmt.where(GridEvent.county_adcode.in_(sorted(counties)))
+    rows = session.info[key] = list(session.connection().execute(stmt).all())  # Core: no ORM row handling
     return rows
 
 

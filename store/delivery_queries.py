@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Delivery
+from store.results import rowcount
 
 STATUSES = ("pending", "sent", "failed")
 
@@ -24,7 +25,7 @@ def claim_delivery(session: Session, delivery_id: int, now: datetime, until: dat
     stmt = (update(Delivery)
             .where(Delivery.id == delivery_id, Delivery.status == "pending", Delivery.next_at <= now)
             .values(next_at=until))
-    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(session.execute(stmt)) == 1
 
 
 def alarm_deliveries(session: Session, alarm_id: int) -> list[Delivery]:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVarTuple, Unpack
 
 from sqlalchemy import (
     BigInteger,
+    Integer,
     ColumnElement,
     CompoundSelect,
     Select,
@@ -35,10 +36,12 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from store.case_queries import hours_over, open_grid_events
 from store.models import Device, GridEvent, GridEventStep, LatestValue, Observation, epoch_ms
+
+Ts = TypeVarTuple("Ts")
 
 # SQLite allows 500 terms in one compound SELECT; stay well below it (as store.kpi_queries does).
 _MAX_TERMS = 200
@@ -52,7 +55,7 @@ DEVICE_DETAIL_LIMIT = 500
 STATE_HORIZON = timedelta(days=1)
 
 
-def _county(stmt: Select[Any], column: Any, county: str | None) -> Select[Any]:
+def _county(stmt: Select[Unpack[Ts]], column: QueryableAttribute[str | None], county: str | None) -> Select[Unpack[Ts]]:
     """`stmt` restricted to one county when one is given."""
     return stmt if county is None else stmt.where(column == county)
 
@@ -66,12 +69,12 @@ def _open() -> ColumnElement[bool]:
 
 
 @lru_cache(maxsize=64)
-def _bucket_statement(n: int, by_county: bool) -> CompoundSelect | Select[Any]:
+def _bucket_statement(n: int, by_county: bool) -> CompoundSelect[int, int, int] | Select[int, int, int]:
     """Per bucket i < n, events reported and closed in [lo_i, hi_i): one index range count per term."""
-    terms = []
+    terms: list[Select[int, int, int]] = []
     for i in range(n):
         for what, col in ((0, GridEvent.reported_at), (1, GridEvent.closed_at)):
-            stmt = select(literal_column(str(i)).label("i"), literal_column(str(what)).label("w"),
+            stmt = select(literal_column(str(i), Integer).label("i"), literal_column(str(what), Integer).label("w"),
                           func.count().label("n")).where(col >= bindparam(f"lo{i}"), col < bindparam(f"hi{i}"))
             if by_county:
                 # For closures the county is compared through a no-op `|| ''`: SQLite would otherwise walk
@@ -226,7 +229,7 @@ def county_devices(session: Session, county: str | None, flag_metric: str = ONLI
                Device.last_seen, LatestValue.value)
         .outerjoin(LatestValue, and_(LatestValue.device_id == Device.id, LatestValue.metric == flag_metric)),
         Device.county_adcode, county).order_by(Device.kind, Device.id).limit(limit)
-    return [DeviceRow(*r[:7], None if r[7] is None else r[7] > 0.5) for r in session.execute(stmt)]
+    return [DeviceRow(*r._tuple()[:7], None if r[7] is None else r[7] > 0.5) for r in session.execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,7 @@ def device_detail(session: Session, device_id: str, since: datetime, limit: int 
         merged = union_all(*terms).subquery()
         stmt = select(merged.c.ts, merged.c.data).order_by(merged.c.ts.desc()).limit(limit)
     observations = tuple((ts, dict(data)) for ts, data in session.execute(stmt))
-    return DeviceDetail(*dev, observations=observations,
+    return DeviceDetail(**dev._asdict(), observations=observations,  # (its columns are named as its fields)
                         latest={r.metric: (r.ts, r.value) for r in latest_rows})
 
 
@@ -324,7 +327,7 @@ def case_detail(session: Session, event_id: str) -> CaseDetail | None:
     steps = session.execute(select(GridEventStep.step, GridEventStep.ts, GridEventStep.actor, GridEventStep.note)
                             .where(GridEventStep.event_id == event_id)
                             .order_by(GridEventStep.step, GridEventStep.ts))
-    return CaseDetail(*row, steps=tuple(CaseStep(*s) for s in steps))
+    return CaseDetail(**row._asdict(), steps=tuple(CaseStep(*s) for s in steps))  # (columns named as its fields)
 
 
 # ---- replay ------------------------------------------------------------------------------------------
@@ -350,7 +353,7 @@ _EVENT_AT = (GridEvent.id, GridEvent.kind, GridEvent.category, GridEvent.subcate
              GridEvent.lon, GridEvent.lat)
 
 
-def _events_at(session: Session, stmt: Select[Any]) -> list[EventAt]:
+def _events_at(session: Session, stmt: Select[Unpack[tuple[Any, ...]]]) -> list[EventAt]:
     """Rows of an EventAt select, read through Core: no ORM row processing, no type processors on its columns."""
     return list(map(EventAt._make, session.connection().execute(stmt)))
 
@@ -521,7 +524,9 @@ def events_in_bbox(session: Session, minx: float, miny: float, maxx: float, maxy
     # Ordered by a no-op coalesce so the sort happens on the matching rows: ordered by the bare column,
     # SQLite walks the whole reported_at index to spare that sort (250 ms for a cell on 200,000 cases).
     newest_first = func.coalesce(GridEvent.reported_at, GridEvent.updated_at).desc()
-    return [EventRow(*r) for r in session.execute(stmt.order_by(newest_first, GridEvent.id).limit(limit))]
+    rows = session.execute(stmt.order_by(newest_first, GridEvent.id).limit(limit))
+    # SQLAlchemy types a select of ten or more columns with a variadic tail (*tuple[Any, ...]) after the ten.
+    return [EventRow(*r) for r in rows]  # type: ignore[call-arg]
 
 
 # ---- data consistency --------------------------------------------------------------------------------

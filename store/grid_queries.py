@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from store.models import GridCell
+from store.results import rowcount
 
 SOURCES = ("imported", "generated")
 
@@ -30,7 +31,7 @@ def replace_grid_cells(session: Session, rows: Sequence[Mapping[str, Any]], sour
         if missing:
             raise ValueError(f"grid cell row {row.get('id')!r} lacks {', '.join(missing)}")
         values.append({**{c: row.get(c) for c in _COLUMNS}, "source": source, "imported_at": at})
-    removed = session.execute(delete(GridCell)).rowcount or 0
+    removed = rowcount(session.execute(delete(GridCell)))
     if values:
         # One executemany: SQLAlchemy batches the rows into multi-row INSERTs on both backends.
         session.execute(insert(GridCell), values)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Cursor, IngestLog, epoch_ms
+from store.results import rowcount
 from store.writes import insert_for
 
 LOG_LOCK = 0x7A71696C  # "zqil": the advisory lock that orders appends on PostgreSQL
@@ -115,7 +116,7 @@ def trim(session: Session, before: datetime, keep_after: int | None = None) -> i
     stmt = delete(IngestLog).where(IngestLog.at < before)
     if keep_after is not None:
         stmt = stmt.where(IngestLog.seq <= keep_after)
-    return session.execute(stmt).rowcount or 0
+    return rowcount(session.execute(stmt))
 
 
 # ---- cursors ---------------------------------------------------------------------------------------------------
@@ -139,4 +140,4 @@ def move_cursor(session: Session, name: str, old: int, new: int, at: datetime) -
         return session.execute(ins.on_conflict_do_nothing(index_elements=["name"]).returning(Cursor.name)
                                ).first() is not None
     stmt = update(Cursor).where(Cursor.name == name, Cursor.seq == old).values(seq=new, updated_at=at)
-    return (session.execute(stmt).rowcount or 0) == 1
+    return rowcount(session.execute(stmt)) == 1

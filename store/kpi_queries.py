@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, bindparam, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, Integer, Select, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from store.models import KpiMetric
@@ -38,11 +39,11 @@ class _Probe:
 
 
 @lru_cache(maxsize=256)
-def _statement(shapes: tuple[tuple[bool, bool], ...]) -> Select | CompoundSelect:
+def _statement(shapes: tuple[tuple[bool, bool], ...]) -> Select[Any, Any, Any] | CompoundSelect[Any, Any, Any]:
     """One UNION ALL of probes with bound parameters, built once per shape: building it costs more than running it."""
-    terms = []
+    terms: list[Select[Any, Any, Any]] = []
     for i, (has_after, has_upto) in enumerate(shapes):
-        stmt = select(literal_column(str(i)).label("i"), KpiMetric.ts, KpiMetric.value).where(
+        stmt = select(literal_column(str(i), Integer).label("i"), KpiMetric.ts, KpiMetric.value).where(
             KpiMetric.key == bindparam(f"k{i}"), KpiMetric.region == bindparam(f"r{i}"))
         if has_after:
             stmt = stmt.where(KpiMetric.ts > bindparam(f"a{i}"))

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import Engine, case, delete, literal_column, select, update
+from sqlalchemy import ColumnElement, Engine, Float, case, delete, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Lease, ProcessRow
+from store.results import rowcount
 from store.writes import insert_for
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,11 @@ class LostLease(RuntimeError):
     """This process no longer holds the lease it was writing under."""
 
 
-def db_now(session: Session) -> object:
+def db_now(session: Session) -> ColumnElement[float]:
     """SQL for the database server's time in Unix seconds (with fractions)."""
     if session.get_bind().dialect.name == "postgresql":
-        return literal_column("extract(epoch from clock_timestamp())")
-    return literal_column("((julianday('now') - 2440587.5) * 86400.0)")
+        return literal_column("extract(epoch from clock_timestamp())", Float)
+    return literal_column("((julianday('now') - 2440587.5) * 86400.0)", Float)
 
 
 def new_holder() -> str:
@@ -71,14 +72,14 @@ def renew(session: Session, name: str, holder: str, epoch: int, ttl_s: float) ->
     stmt = (update(Lease).where(Lease.name == name, Lease.holder == holder, Lease.epoch == epoch,
                                 Lease.expires_at >= now)
             .values(expires_at=now + ttl_s))
-    return (session.execute(stmt).rowcount or 0) == 1
+    return rowcount(session.execute(stmt)) == 1
 
 
 def release(session: Session, name: str, holder: str, epoch: int) -> bool:
     """Give the lease up at once (a graceful stop): the next contender need not wait for it to expire."""
     stmt = (update(Lease).where(Lease.name == name, Lease.holder == holder, Lease.epoch == epoch)
             .values(expires_at=0.0))
-    return (session.execute(stmt).rowcount or 0) == 1
+    return rowcount(session.execute(stmt)) == 1
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,15 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple, Unpack
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from store.case_queries import hours_over, with_deadline
 from store.models import Case, GridEvent
+
+Ts = TypeVarTuple("Ts")
 
 # The list shows the start of a case's description as its location; the rest is on the case page.
 DESCRIPTION_CHARS = 120
@@ -71,8 +73,8 @@ _LINE = (GridEvent.id, GridEvent.county_adcode, GridEvent.kind, GridEvent.catego
          func.substr(GridEvent.description, 1, DESCRIPTION_CHARS), Case.deadline_at)
 
 
-def _filtered(stmt: Select[Any], county: str | None, steps: Sequence[int], categories: Sequence[str],
-              open_only: bool) -> Select[Any]:
+def _filtered(stmt: Select[Unpack[Ts]], county: str | None, steps: Sequence[int], categories: Sequence[str],
+              open_only: bool) -> Select[Unpack[Ts]]:
     """`stmt` restricted to a county, steps, top-level classes (empty: all) and, if asked, open cases."""
     conds: list[ColumnElement[bool]] = [GridEvent.step.in_(sorted(set(steps)))]
     if open_only:

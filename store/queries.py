@@ -84,8 +84,8 @@ def latest_values_by_feed(
         stmt = stmt.where(LatestValue.county_adcode == county)
     out: dict[str, list[LatestRow]] = {f: [] for f in wanted}
     stmt = stmt.order_by(LatestValue.feed, LatestValue.device_id, LatestValue.metric)
-    for feed, *row in session.execute(stmt):
-        out[feed].append(LatestRow(*row))
+    for feed, device_id, name, county_adcode, metric, ts, value in session.execute(stmt):
+        out[feed].append(LatestRow(device_id, name, county_adcode, metric, ts, value))
     return out
 
 
@@ -122,7 +122,7 @@ def dead_letter_count(session: Session) -> int:
 
 
 @lru_cache(maxsize=64)
-def _latest_kpis_statement(n: int) -> Select[tuple[KpiMetric]]:
+def _latest_kpis_statement(n: int) -> Select[KpiMetric]:
     """The newest row of n keys in one region: one seek per key on the unique (key, region, ts) index.
 
     Built once per n with bound parameters: building it cost more than running it.

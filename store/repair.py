@@ -19,6 +19,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Alarm, DeadLetter, Device, FeedStatus, KpiMetric, LatestValue, Observation, epoch_ms
+from store.results import rowcount
 from store.writes import insert_for
 
 REASON = ("stored before times ahead of their arrival were refused: {ts} was later than {limit}; moved here so it "
@@ -64,9 +65,9 @@ def repair_future(session: Session, limit: datetime, now: datetime) -> dict[str,
 
     # An alarm a future reading cleared by itself is open again; one a future reading raised or kept up keeps the
     # honest times it has. (An alarm cleared by a person keeps its clearing: that was a person's decision.)
-    out["alarms_reopened"] = session.execute(
+    out["alarms_reopened"] = rowcount(session.execute(
         update(Alarm).where(Alarm.cleared_at > limit, Alarm.cleared_by == "auto")
-        .values(cleared_at=None, cleared_by=None, state="active")).rowcount or 0
+        .values(cleared_at=None, cleared_by=None, state="active")))
     session.execute(update(Alarm).where(and_(Alarm.last_at > limit, Alarm.opened_at <= limit))
                     .values(last_at=Alarm.opened_at))
     # One a future reading raised is ended now, by the repair (kept, for the record, with its odd opening time).

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from store.models import DeadLetter, Device, FeedStatus, GridEvent, GridEventStep, KpiMetric, epoch_ms
+from store.models import Base, DeadLetter, Device, FeedStatus, GridEvent, GridEventStep, KpiMetric, epoch_ms
 
 
 # How much of a refused message is kept: enough to read what it was (device messages are well under it).
@@ -145,7 +145,7 @@ LATEST_UPSERT = (
 )
 
 
-def insert_for(session: Session) -> Callable[[Table], Any]:
+def insert_for(session: Session) -> Callable[[type[Base] | Table], Any]:
     """The dialect's INSERT that supports ON CONFLICT (SQLite and PostgreSQL both do)."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
@@ -251,7 +251,7 @@ def write_batch(session: Session, batch: Batch) -> None:
         counted = ({r[1] for r in batch.observations} | set(batch.step_feed.values())
                    | set(batch.kpi_feed.values()))
         t = FeedStatus.__table__  # type: ignore[assignment]
-        rows = [
+        statuses = [
             {"feed": f, "messages": stored.get(f, 0) if f in counted else d.messages, "dead_letters": d.dead_letters,
              "last_message_at": d.last_message_at, "last_received_at": d.last_received_at}
             for f, d in sorted(batch.feeds.items())
@@ -272,7 +272,7 @@ def write_batch(session: Session, batch: Batch) -> None:
                 ),
             },
         )
-        session.execute(stmt, rows)
+        session.execute(stmt, statuses)
 
 
 # PostgreSQL's hot path: COPY the batch into session-local staging tables (emptied at commit), then one INSERT …

@@ -81,7 +81,9 @@ def chinese_number(s: str) -> int:
 
 def split_departments(s: str) -> list[str]:
     """Split on 、 at bracket depth 0: 市政数局、各县(市、区)政府(管委会) → two departments."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in s:
         if ch in OPEN:
             depth += 1

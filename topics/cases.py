@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, PrivateAttr, model_validator
 
 LIMITS_FILE = Path(__file__).with_name("case_limits.json")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION: Final = 2
 
 Level = Literal["市", "县", "镇", "村"]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from topics.themes import SCHEMA_VERSION, CountyOverride, Theme
 
@@ -132,7 +133,7 @@ def _field(loc: tuple[Any, ...]) -> str | None:
     return out or None
 
 
-def _words(err: Any) -> str:
+def _words(err: ErrorDetails) -> str:
     """A pydantic error in a theme owner's words."""
     words = PLAIN.get(err["type"], err["msg"])
     if err["type"] in PLAIN:

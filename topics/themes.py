@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 2  # topics/loader.py migrates older files up to this
+SCHEMA_VERSION: Final = 2  # topics/loader.py migrates older files up to this
 
 
 class KpiDef(BaseModel):
@@ -197,7 +197,7 @@ class Theme(BaseModel):
         return tuple(p.type for p in self.panels if p.column == "right")
 
 
-OVERRIDE_SCHEMA_VERSION = 1
+OVERRIDE_SCHEMA_VERSION: Final = 1
 
 
 class CountyOverride(BaseModel):

@@ -21,7 +21,10 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic.ini names no sqlalchemy.url and no connection was handed over")
+    engine = create_engine(url)
     with engine.begin() as c:
         context.configure(connection=c, target_metadata=target_metadata, render_as_batch=True,
                           include_name=not_a_partition)
