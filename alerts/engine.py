@@ -96,7 +96,7 @@ def bind_rules(themes: Iterable[Theme], registry: RuleRegistry,
                 log.warning("theme %s: rule %s has an unknown kind %s; left out", th.key, rule.id, rule.kind)
                 continue
             settings = registry[rule.kind].model_validate(rule.settings, context={"theme": th, "city": city})
-            out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings,  # type: ignore[arg-type]
+            out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings,
                                  hook_known(th.owner)))
     return out
 
@@ -370,9 +370,9 @@ class AlertEngine:
                     self._measure(s, rule, rule.settings, now, silences, changes)
             by_key = {r.key: r for r in rules}
             for alarm in aq.unacknowledged_for_escalation(s):
-                rule = by_key.get(alarm.rule)
-                after = rule.settings.escalate_after_min if rule else None
-                if not after:
+                bound = by_key.get(alarm.rule)
+                after = bound.settings.escalate_after_min if bound else None
+                if bound is None or not after:
                     continue
                 due = (alarm.escalated_at or alarm.opened_at) + timedelta(minutes=after)
                 if now >= due:
@@ -380,8 +380,8 @@ class AlertEngine:
                     alarm.escalated_at = now
                     changes.escalated.append(alarm.id)
                     if self.notify is not None:
-                        self.notify(s, alarm, "escalated", tuple(dict.fromkeys([*rule.settings.escalate_to,
-                                                                               *rule.hooks])))
+                        self.notify(s, alarm, "escalated", tuple(dict.fromkeys([*bound.settings.escalate_to,
+                                                                               *bound.hooks])))
         return changes
 
     def _measure(self, s: Session, rule: BoundRule, settings: MeasureRule, now: datetime,
@@ -415,7 +415,7 @@ class AlertEngine:
             if not heard:
                 return
             last = max(ts for ts, _, _ in heard.values())
-            sources = [(settings.feed, last, settings.feed, None)]
+            sources: list[tuple[str, datetime, str, str | None]] = [(settings.feed, last, settings.feed, None)]
         else:
             sources = [(dev, ts, name or dev, county) for dev, (ts, name, county) in heard.items()
                        if not settings.county or county == settings.county]

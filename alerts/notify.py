@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String
 from sqlalchemy.orm import Session
 
 from clock import process_clock
@@ -43,8 +43,16 @@ USER_AGENT = "zq-notifier/1"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ERROR_BODY_BYTES = 200
 # Column sizes of Delivery.url and Delivery.target: a longer value must not fail the caller's alarm write.
-MAX_URL = Delivery.__table__.c.url.type.length
-MAX_TARGET = Delivery.__table__.c.target.type.length
+def _length(column: str) -> int:
+    """The declared length of a text column of Delivery."""
+    kind = Delivery.__table__.c[column].type
+    if not isinstance(kind, String) or kind.length is None:
+        raise TypeError(f"Delivery.{column} is not a text column of a fixed length")
+    return kind.length
+
+
+MAX_URL = _length("url")
+MAX_TARGET = _length("target")
 
 
 def _json_value(value: Any) -> Any:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from alerts.engine import AlertEngine
 from alerts.notify import Notifier
+from alerts.rules import Reading
 from store import ingest_log
 from store.leases import LeaderThreads, Leadership, LostLease
 
@@ -145,7 +146,8 @@ class AlertRole(LeaderThreads):
                     entries = ingest_log.read_after(s, start, self.batch_entries)
                     if not entries:
                         return 0
-                    readings, events = [], []
+                    readings: list[Reading] = []
+                    events: list[dict[str, Any]] = []
                     for e in entries:
                         batch = ingest_log.decode(e.payload)
                         readings += self.alerts.readings_of(batch)

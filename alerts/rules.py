@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -22,6 +22,9 @@ from settings import Settings
 from standards.aqi import aqi_band
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
+
+if TYPE_CHECKING:  # shapely is imported when a geofence is first judged
+    from shapely.geometry.base import BaseGeometry
 
 SEVERITY_NAMES = {1: ("蓝色", "Blue"), 2: ("黄色", "Yellow"), 3: ("橙色", "Orange"), 4: ("红色", "Red")}
 CRITICAL = 4  # a red alarm takes over the wall until someone acknowledges it
@@ -281,13 +284,15 @@ class Geofence(RuleSettings):
         return (self.feed,)
 
     @cached_property
-    def _area_shape(self) -> Any:
+    def _area_shape(self) -> BaseGeometry:
         from shapely import box, prepare, union_all
 
         from geo import load_outline
 
+        shape: BaseGeometry
         if self.bbox is not None:
-            shape = box(*self.bbox)
+            west, south, east, north = self.bbox
+            shape = box(west, south, east, north)
         else:  # each county's packaged outline (the same polygon as in its city's counties)
             shape = union_all([load_outline(c, "detail") for c in self.counties])
         prepare(shape)
@@ -466,7 +471,7 @@ class RuleRegistry:
 def kind_of(model: type[RuleSettings]) -> str:
     """The kind a settings model declares (`kind: Literal["threshold"]`)."""
     annotation = model.model_fields["kind"].annotation
-    args = getattr(annotation, "__args__", ())
+    args: tuple[object, ...] = getattr(annotation, "__args__", ())
     if len(args) != 1 or not isinstance(args[0], str):
         raise TypeError(f"{model.__name__}.kind must be a Literal of one name")
     return args[0]

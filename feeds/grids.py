@@ -58,7 +58,7 @@ def cell_rows(grids: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     geoms = np.asarray(grids.geometry.values, dtype=object)
     # point_on_surface, not the centroid: a crescent-shaped cell's centroid lies outside it.
     points = shapely.point_on_surface(geoms)
-    areas = area_km2(grids) if len(grids) else []
+    areas = area_km2(grids).to_numpy() if len(grids) else np.zeros(0)
     rows = []
     columns = (grids["grid_id"], grids["name"], grids["county_adcode"], geoms, points, areas)
     for gid, name, county, geom, point, km2 in zip(*columns, strict=True):
@@ -100,11 +100,11 @@ def coverage_report(grids: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> str:
     """Cells per county and the share of each county's area they cover, with the city's total."""
     table = coverage_by_county(grids, counties)
     lines = ["county   cells      grid km²    county km²   covered"]
-    for row in table.itertuples():
-        code = row.adcode or "(none)"
-        name = row.name or "outside every county"
-        share = f"{row.share * 100:6.1f} %" if row.county_km2 else "      –"
-        lines.append(f"{code:<7} {row.cells:>6} {row.grid_km2:>13,.1f} {row.county_km2:>13,.1f}  "
+    for row in table.to_dict("records"):
+        code = row["adcode"] or "(none)"
+        name = row["name"] or "outside every county"
+        share = f"{row['share'] * 100:6.1f} %" if row["county_km2"] else "      –"
+        lines.append(f"{code:<7} {row['cells']:>6} {row['grid_km2']:>13,.1f} {row['county_km2']:>13,.1f}  "
                      f"{share}  {name}")
     grid_km2, county_km2 = table["grid_km2"].sum(), table["county_km2"].sum()
     lines.append(f"{'total':<7} {table['cells'].sum():>6} {grid_km2:>13,.1f} {county_km2:>13,.1f}  "

@@ -23,6 +23,7 @@ an item that maps badly is sent anyway and becomes a dead letter with the decode
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -178,8 +179,8 @@ class Backoff(_Strict):
             return self.max_s
         return min(self.max_s, grown)
 
-    def delay(self, failures: int, rng: Any) -> float:
-        """A delay for the next attempt; `rng` has ``uniform(a, b)`` (random.Random)."""
+    def delay(self, failures: int, rng: random.Random) -> float:
+        """A delay for the next attempt, drawn from `rng` when jittered."""
         cap = self.cap(failures)
         if self.jitter == "full":
             d = rng.uniform(0.0, cap)

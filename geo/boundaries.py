@@ -6,7 +6,7 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import numpy as np
@@ -208,7 +208,11 @@ def project_to_metric(geom: Any, crs: pyproj.CRS) -> Any:
     )
 
 
-def area_km2(obj: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries) -> float | pd.Series:
+@overload
+def area_km2(obj: BaseGeometry) -> float: ...
+@overload
+def area_km2(obj: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series[float]: ...
+def area_km2(obj: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries) -> float | pd.Series[float]:
     """Area in km² in the UTM zone of the centroid: float for a lon/lat geometry, Series for a frame."""
     crs = metric_crs(obj)
     if isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries)):

@@ -175,7 +175,7 @@ def _add(files: dict[str, bytes], name: str, text: str) -> None:
 
 
 def _areas(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
-    return shapely.area(project_to_metric(geoms, crs)) / 1e6
+    return np.asarray(shapely.area(project_to_metric(geoms, crs))) / 1e6
 
 
 def build(city: str, out: Path = DATA_DIR) -> dict[str, Any]:

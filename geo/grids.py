@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -319,7 +320,7 @@ def read_grid_file(path: str | Path, id_field: str | None = None, name_field: st
                  "imported", geometry)
     missing = out["county_adcode"].isna().to_numpy() & polygonal
     if missing.any():
-        points = _representative_points(out.geometry.values[missing])
+        points = _representative_points(np.asarray(out.geometry.values[missing], dtype=object))
         located = CountyLocator(counties_4326).locate(shapely.get_x(points), shapely.get_y(points))
         out.loc[missing, "county_adcode"] = located
         n = int(missing.sum())
@@ -330,12 +331,12 @@ def read_grid_file(path: str | Path, id_field: str | None = None, name_field: st
     return out
 
 
-def _frame(ids: list[str], names: list[str | None], counties: list[str | None], source: str,
+def _frame(ids: Sequence[str], names: Sequence[str | None], counties: Sequence[str | None], source: str,
            geometry: Any) -> gpd.GeoDataFrame:
     """A grid frame of GRID_COLUMNS; name and county stay object columns so a missing one is None, not NaN."""
     return gpd.GeoDataFrame(
-        {"grid_id": pd.Series(ids, dtype=object), "name": pd.Series(names, dtype=object),
-         "county_adcode": pd.Series(counties, dtype=object), "source": source},
+        {"grid_id": pd.Series(ids, dtype=object), "name": pd.Series(np.array(names, dtype=object)),
+         "county_adcode": pd.Series(np.array(counties, dtype=object)), "source": source},
         geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"), crs="EPSG:4326",
     )[GRID_COLUMNS]
 
@@ -534,15 +535,17 @@ def coverage_by_county(grids: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> p
     county_km2 = shapely.area(project_to_metric(np.asarray(counties.geometry.values), crs)) / 1e6
     per = pd.DataFrame({"adcode": grids["county_adcode"].astype(object).fillna("").to_numpy(),
                         "km2": cell_km2}).groupby("adcode")["km2"].agg(["count", "sum"])
+    cells = {str(code): int(n) for code, n in per["count"].items()}
+    grid_km2 = {str(code): float(km2) for code, km2 in per["sum"].items()}
     rows = []
     names = counties.get("name", counties["adcode"]).astype(str)
     for code, name, c_km2 in zip(counties["adcode"].astype(str), names, county_km2, strict=True):
-        n, km2 = (int(per.loc[code, "count"]), float(per.loc[code, "sum"])) if code in per.index else (0, 0.0)
+        n, km2 = cells.get(code, 0), grid_km2.get(code, 0.0)
         rows.append({"adcode": code, "name": name, "cells": n, "grid_km2": km2, "county_km2": float(c_km2),
                      "share": km2 / c_km2 if c_km2 else 0.0})
     if "" in per.index:
-        rows.append({"adcode": None, "name": None, "cells": int(per.loc["", "count"]),
-                     "grid_km2": float(per.loc["", "sum"]), "county_km2": 0.0, "share": 0.0})
+        rows.append({"adcode": None, "name": None, "cells": cells[""],
+                     "grid_km2": grid_km2[""], "county_km2": 0.0, "share": 0.0})
     return pd.DataFrame(rows, columns=["adcode", "name", "cells", "grid_km2", "county_km2", "share"])
 
 
@@ -660,4 +663,5 @@ class GridIndex:
 
     def locate_one(self, lon: float, lat: float) -> str | None:
         """Grid id of the cell holding one point, or None."""
-        return self.locate(np.array([lon]), np.array([lat]))[0]
+        grid_id = self.locate(np.array([lon]), np.array([lat]))[0]
+        return grid_id if isinstance(grid_id, str) else None

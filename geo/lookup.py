@@ -68,4 +68,5 @@ class CountyLocator:
 
     def locate_one(self, lon: float, lat: float) -> str | None:
         """Adcode of the county holding one point, or None."""
-        return self.locate(np.array([lon]), np.array([lat]))[0]
+        adcode = self.locate(np.array([lon]), np.array([lat]))[0]
+        return adcode if isinstance(adcode, str) else None

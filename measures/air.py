@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +41,7 @@ def realtime_inputs(values: dict[str, float]) -> dict[str, float | None]:
             "pm2_5_24h": pm("pm2_5"), "pm10_24h": pm("pm10")}
 
 
-def aqi_of(inputs: dict[str, float | None], edition: str) -> AqiResult | None:
+def aqi_of(inputs: Mapping[str, float | Fraction | None], edition: str) -> AqiResult | None:
     """The real-time AQI of some inputs, or None where HJ 633 gives none."""
     if all(v is None for k, v in inputs.items() if k != "so2_24h"):
         return None
@@ -50,7 +49,7 @@ def aqi_of(inputs: dict[str, float | None], edition: str) -> AqiResult | None:
 
 
 @lru_cache(maxsize=4096)
-def _aqi(inputs: tuple[tuple[str, Any], ...], edition: str) -> AqiResult | None:
+def _aqi(inputs: tuple[tuple[str, float | Fraction | None], ...], edition: str) -> AqiResult | None:
     """aqi_of's work, kept: every tick window the trend asks again for the same closed hours' means (HJ 633 in
     exact fractions was most of the wall's rendering on the 5M-observation store, `make bench`, wall)."""
     try:

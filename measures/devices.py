@@ -87,7 +87,7 @@ class DeviceMeasures:
         newest = max(seen for _, seen, _ in rows)
         return {r: Point(newest, v) for r, v in self._rate(states, list(regions)).items()}
 
-    def samples(self, session: Session, region: str, edges: list[datetime]) -> list[Point | None]:
+    def samples(self, session: Session, region: str, edges: Sequence[datetime]) -> list[Point | None]:
         """The online rate at each interval's end, from each device's newest message by then."""
         out: list[Point | None] = []
         for end in edges[1:]:

@@ -109,8 +109,8 @@ class Leadership:
     """
 
     def __init__(self, engine: Engine, name: str, holder: str | None = None, ttl_s: float = 6.0,
-                 renew_s: float = 1.5, on_gain: Callable[[], None] | None = None,
-                 on_lose: Callable[[], None] | None = None) -> None:
+                 renew_s: float = 1.5, on_gain: Callable[[], object] | None = None,
+                 on_lose: Callable[[], object] | None = None) -> None:
         self.engine = engine
         self.name = name
         self.holder = holder or new_holder()
