@@ -95,7 +95,12 @@ def bind_rules(themes: Iterable[Theme], registry: RuleRegistry,
             if rule.kind not in registry:
                 log.warning("theme %s: rule %s has an unknown kind %s; left out", th.key, rule.id, rule.kind)
                 continue
-            settings = registry[rule.kind].model_validate(rule.settings, context={"theme": th, "city": city})
+            # The settings as the theme's loader read them (topics/loader.py); read here only for a theme that was
+            # not loaded with the rule models (one built in code, the packaged fallback).
+            model = registry[rule.kind]
+            settings = rule.checked
+            if not isinstance(settings, model):
+                settings = model.model_validate(rule.settings, context={"theme": th, "city": city})
             out.append(BoundRule(f"{th.key}/{rule.id}", th.key, th.owner, settings,
                                  hook_known(th.owner)))
     return out

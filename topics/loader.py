@@ -7,7 +7,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from topics.themes import SCHEMA_VERSION, CountyOverride, Theme
+from topics.themes import SCHEMA_VERSION, Configured, CountyOverride, Theme
 
 BUILTIN_DIR = Path(__file__).with_name("themes")
 COUNTIES_DIR = "counties"  # beside the theme files: counties/<adcode>/<theme key>.yaml, a county's override
@@ -143,10 +143,11 @@ def _words(err: ErrorDetails) -> str:
     return words
 
 
-def _checked(items: Any, where: str, key: str, schemas: Mapping[str, type[BaseModel]], theme: Theme,
-             root: yaml.Node | None, file: str, what: str,
+def _checked(items: Sequence[Configured], where: str, key: str, schemas: Mapping[str, type[BaseModel]],
+             theme: Theme, root: yaml.Node | None, file: str, what: str,
              context: Mapping[str, Any] | None = None) -> list[TopicError]:
-    """Each item's settings checked by the model its `key` (type or kind) names, given the theme."""
+    """Each item's settings checked by the model its `key` (type or kind) names, given the theme; each item keeps
+    what its model read (`Configured.checked`), which the wall and the alert engine use without reading it again."""
     errors = []
     for i, item in enumerate(items):
         name = getattr(item, key)
@@ -157,7 +158,7 @@ def _checked(items: Any, where: str, key: str, schemas: Mapping[str, type[BaseMo
                                      f"{', '.join(sorted(schemas))})"))
             continue
         try:
-            model.model_validate(item.settings, context={**(context or {}), "theme": theme})
+            item.keep_checked(model.model_validate(item.settings, context={**(context or {}), "theme": theme}))
         except ValidationError as e:
             for err in e.errors():
                 loc = (where, i, *err["loc"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 SCHEMA_VERSION: Final = 2  # topics/loader.py migrates older files up to this
 
@@ -66,7 +66,29 @@ class MeasureDef(BaseModel):
 KPI_STRIP = "kpi"  # the instance id of the KPI strip under the map, which every theme has
 
 
-class PanelDef(BaseModel):
+class Configured(BaseModel):
+    """A panel or a rule of a theme: settings written beside its type, which the type's model reads once, when the
+    file is loaded (topics/loader.py); the wall and the alert engine take that reading as it is."""
+
+    _checked: BaseModel | None = PrivateAttr(None)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings as written in the file."""
+        raise NotImplementedError
+
+    @property
+    def checked(self) -> BaseModel | None:
+        """The settings as the type's model read them when the file was loaded; None when it was not loaded with
+        the models (a theme built in code, or read without the registries)."""
+        return self._checked
+
+    def keep_checked(self, settings: BaseModel) -> None:
+        """Keep what the type's model read (the loader calls this once per file read)."""
+        self._checked = settings
+
+
+class PanelDef(Configured):
     """One panel of a theme: its type, the column it stands in (top down), and the type's own settings.
 
     Settings are written beside `type` (e.g. `kpi: eco.aqi`); the panel type's settings model checks them
@@ -88,7 +110,7 @@ class PanelDef(BaseModel):
         return dict(self.model_extra or {})
 
 
-class RuleDef(BaseModel):
+class RuleDef(Configured):
     """One alarm rule of a theme: its id, its kind (a registered rule kind), and the kind's own settings.
 
     Like a panel's, the settings are written beside `kind` and checked by the kind's model (alerts/rules.py) when

@@ -507,8 +507,12 @@ def render_one(ctx: AppContext, placed: Placed, inp: PanelInput) -> tuple[Any, A
     """One panel's body, freshness line and class; a panel that fails shows why and the others still draw."""
     panel = ctx.registries.panels[placed.type]
     try:
-        context = {"theme": inp.theme_def, "city": inp.city} if inp.theme_def else {"city": inp.city}
-        settings = panel.settings.model_validate(placed.panel.settings, context=context)
+        # The settings as the theme's loader read them (topics/loader.py); read here only for a panel the wall adds
+        # itself (the KPI strip, a fixed panel a layout names) or a theme that was not loaded with the panel models.
+        settings = placed.panel.checked
+        if not isinstance(settings, panel.settings):
+            context = {"theme": inp.theme_def, "city": inp.city} if inp.theme_def else {"city": inp.city}
+            settings = panel.settings.model_validate(placed.panel.settings, context=context)
         out = panel.render(replace(inp, settings=settings))
     except Exception as e:  # noqa: BLE001 — one panel's fault must not blank the wall
         log.exception("panel %s (%s) failed", placed.id, placed.type)

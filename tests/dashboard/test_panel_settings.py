@@ -3,12 +3,15 @@ type can appear twice, and a type added by an extension checked like a built-in 
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import ClassVar
+
 from dash import html
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dashboard.panels import PanelOutput, PanelRegistry, PanelType, register_builtin_panels
 from dashboard.panels.settings import KpiKey, PanelSettings
-from topics.loader import BUILTIN_DIR, parse_theme
+from topics.loader import BUILTIN_DIR, ThemeStore, parse_theme
 from topics.themes import KPI_STRIP
 
 ECOLOGY = (BUILTIN_DIR / "ecology.yaml").read_text(encoding="utf-8")
@@ -112,3 +115,67 @@ def test_a_region_is_checked_against_the_city_the_app_hands_down() -> None:
     assert Threshold.model_validate({**rule, "county": "440103"}, context={"city": other}).county == "440103"
     with pytest.raises(ValidationError, match="not a county of the city 广州市"):
         Threshold.model_validate({**rule, "county": "441202"}, context={"city": other})
+
+
+class CountedSettings(PanelSettings):
+    """A panel whose model counts its readings."""
+
+    kpi: KpiKey
+    rows: int = Field(5, ge=1, le=20)
+    reads: ClassVar[list[str]] = []
+
+    @model_validator(mode="after")
+    def _count(self) -> CountedSettings:
+        CountedSettings.reads.append(self.kpi)
+        return self
+
+
+def test_settings_are_read_once_at_load_and_handed_down_typed(tmp_path: Path) -> None:
+    reg = registry()
+    reg.register(PanelType("counted", "计数", "Counted", "kpi", lambda inp: PanelOutput(html.Div(), None),
+                           CountedSettings))
+    (tmp_path / "ecology.yaml").write_text(with_panels("- type: counted\n  column: left\n  kpi: eco.pm2_5\n"),
+                                           encoding="utf-8")
+    CountedSettings.reads.clear()
+    store = ThemeStore(tmp_path, recheck_s=0, schemas=reg.schemas())
+    for _ in range(3):  # the wall asks for the themes on every tick: the unchanged file is not read again
+        (theme,) = store.themes()
+    assert CountedSettings.reads == ["eco.pm2_5"]
+    checked = theme.placed()[0].panel.checked
+    assert isinstance(checked, CountedSettings) and checked.kpi == "eco.pm2_5" and checked.rows == 5
+
+
+def test_a_bad_setting_is_refused_at_load_with_its_line(tmp_path: Path) -> None:
+    text = with_panels("- type: counter\n  column: left\n  kpi: eco.aqi\n  rows: 50\n")
+    (tmp_path / "ecology.yaml").write_text(text, encoding="utf-8")
+    store = ThemeStore(tmp_path, schemas=registry().schemas())
+    assert store.themes() == ()
+    assert [str(e) for e in store.errors()] == [
+        f"ecology.yaml, line {line_of(text, 'rows: 50')}: panels[0].rows: must be at most 20"]
+
+
+def test_the_wall_and_the_alert_engine_use_the_loaders_settings(tmp_path: Path, monkeypatch) -> None:
+    from dashboard.i18n import t
+    from dashboard.pages.wall import render_panels
+    from alerts.engine import bind_rules
+    from tests.dashboard.apps import app_with_themes
+
+    ctx = app_with_themes(tmp_path).server.config["ZQ_CONTEXT"]
+    themes = ctx.themes()
+    models = {p.settings for p in ctx.registries.panels} | set(ctx.registries.rules.schemas().values())
+
+    def read_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a theme's settings were read again after the file was loaded")
+
+    for model in models:  # from here on, no settings model may read a theme's settings
+        monkeypatch.setattr(model, "model_validate", read_again)
+    for theme in themes:
+        placed = theme.placed()
+        assert all(p.panel.checked is not None for p in placed)
+        bodies, _, _ = render_panels(ctx, placed, "zh", None, theme.key)
+        assert len(bodies) == len(placed)
+        assert t("panel_failed", "zh") not in str(bodies), theme.key  # (a panel that raised shows that it failed)
+    bound = bind_rules(themes, ctx.registries.rules, city=ctx.city)
+    rules = [r for th in themes for r in th.rules]
+    assert len(bound) == len(rules) > 0
+    assert all(b.settings is r.checked for b, r in zip(bound, rules, strict=True))
