@@ -183,7 +183,7 @@ def settings_table() -> str:
     """The settings as a Markdown table, for docs/settings.md (`make docs` rewrites it)."""
     rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        value = field.default_factory() if field.default_factory is not None else field.default  # type: ignore[call-arg]
+        value = field.get_default(call_default_factory=True)
         default = "" if value is None else f"`{value}`"
         rows.append(f"| `--{name.replace('_', '-')}` | `ZQ_{name.upper()}` | {default} | {field.description} |")
     return "\n".join(rows) + "\n"

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from alerts.calendar import WorkingCalendar
 from feeds.payloads import CLOSING_STEP, WORKFLOW_STEPS
-from store.models import Alarm, Case, CaseStep, GridEventStep
+from store.models import Alarm, Case, CaseStep, GridEventStep, table_of
 from topics.cases import CaseLimit, CaseLimits
 
 ALARM = "alarm"
@@ -135,7 +135,7 @@ def open_case_for_alarm(session: Session, alarm: Alarm, now: datetime, calendar:
         entry = limits.subcategories.get(alarm.rule) or limits.subcategories.get(alarm.kind)
         limit = entry or limits.default
         cid = case_id(ALARM, origin_id)
-        _insert_ignore(session, Case.__table__, [{  # type: ignore[arg-type]
+        _insert_ignore(session, table_of(Case), [{
             "id": cid, "origin": ALARM, "origin_id": origin_id, "title": _title(alarm.title_zh, None),
             "category": alarm.theme, "subcategory": alarm.kind, "county_adcode": alarm.county_adcode,
             "department": department or (entry.department if entry else None) or owner
@@ -144,7 +144,7 @@ def open_case_for_alarm(session: Session, alarm: Alarm, now: datetime, calendar:
             "step": FILED_STEP, "opened_at": now, "limit_hours": limit.hours(calendar.hours_per_day),
             "deadline_at": deadline(now, limit, calendar), "closed_at": None,
         }], ("origin", "origin_id"))
-        _insert_ignore(session, CaseStep.__table__, [  # type: ignore[arg-type]
+        _insert_ignore(session, table_of(CaseStep), [
             {"case_id": cid, "step": FIRST_STEP, "at": alarm.opened_at, "actor": alarm.rule[:64],
              "note": alarm.title_zh},
             {"case_id": cid, "step": FILED_STEP, "at": now, "actor": actor, "note": None},
@@ -218,7 +218,7 @@ def sync_cases_from_grid_events(session: Session, events: Iterable[Mapping[str, 
     cases = _cases_by_origin(session, GRID_EVENT, ids)
     new = [_grid_case_row(latest[i], calendar, limits) for i in ids if i not in cases]
     if new:
-        _insert_ignore(session, Case.__table__, new, ("origin", "origin_id"))  # type: ignore[arg-type]
+        _insert_ignore(session, table_of(Case), new, ("origin", "origin_id"))
         cases.update(_cases_by_origin(session, GRID_EVENT, [r["origin_id"] for r in new]))
     fresh = {r["origin_id"] for r in new}
     history = _event_history(session, ids)
@@ -246,7 +246,7 @@ def sync_cases_from_grid_events(session: Session, events: Iterable[Mapping[str, 
         step_rows.extend({"case_id": case.id, "step": s, "at": at, "actor": actor[:64] if actor else None,
                           "note": note} for s, (at, actor, note) in sorted(steps.items()))
     session.flush()
-    _insert_ignore(session, CaseStep.__table__, step_rows, ("case_id", "step"))  # type: ignore[arg-type]
+    _insert_ignore(session, table_of(CaseStep), step_rows, ("case_id", "step"))
     return SyncResult(len(new), advanced, closed)
 
 

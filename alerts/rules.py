@@ -81,6 +81,15 @@ def _county(value: str, info: ValidationInfo) -> str:
 County = Annotated[str, AfterValidator(_county)]
 
 
+def _past(value: float, above: float | None, below: float | None) -> bool:
+    """Whether a value is at or above `above`, or (without one) at or below `below` (a model gives one of them)."""
+    if above is not None:
+        return value >= above
+    if below is None:
+        raise ValueError("a line needs above or below")
+    return value <= below
+
+
 def _feed(value: str) -> str:
     from feeds.builtin import BUILTIN_FEEDS
     from feeds.polled import POLLED_FEEDS
@@ -144,7 +153,7 @@ class MetricRule(RuleSettings):
         return (self.feed,)
 
     def met(self, v: float) -> bool:
-        return v >= self.above if self.above is not None else v <= self.below  # type: ignore[operator]
+        return _past(v, self.above, self.below)
 
     def words(self, r: Reading, v: float, extra_zh: str = "", extra_en: str = "") -> tuple[str, str]:
         sign, line = ("≥", self.above) if self.above is not None else ("≤", self.below)
@@ -430,7 +439,7 @@ class MeasureRule(RuleSettings):
 
     def judge(self, label: str, value: float) -> Outcome:
         """Whether the measure's value in a region is past the line."""
-        met = value >= self.above if self.above is not None else value <= self.below  # type: ignore[operator]
+        met = _past(value, self.above, self.below)
         sign, line = ("≥", self.above) if self.above is not None else ("≤", self.below)
         return Outcome(met, self.severity_or(2), value, f"{label} {value:g} {sign} {line:g}",
                        f"{label}: {value:g} {sign} {line:g}")

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -520,6 +520,15 @@ def _as_of(agg: TicketCounts, source: Source, doc: Any, last_modified: datetime 
     return (now or process_clock().now)()
 
 
+@runtime_checkable
+class Ticket(Protocol):
+    """What ticket_counts reads of a ticket feed's payload (feeds.polled's hotline tickets)."""
+
+    status: object
+    region: str
+    created_at: datetime
+
+
 def ticket_counts(source: Source, agg: TicketCounts, doc: Any, mapped: list[tuple[str, Any]], prefix: str,
                   last_modified: datetime | None, now: Callable[[], datetime] | None) -> list[Message]:
     """KPI messages: tickets created today, open tickets and tickets per status, per county and for the city.
@@ -546,9 +555,9 @@ def ticket_counts(source: Source, agg: TicketCounts, doc: Any, mapped: list[tupl
             t = feed.payload.model_validate_json(orjson.dumps(payload), strict=True)  # as the decoder reads it
         except ValidationError:
             continue
-        status = str(t.status)  # type: ignore[attr-defined]
-        region = t.region  # type: ignore[attr-defined]
-        created = t.created_at  # type: ignore[attr-defined]
+        if not isinstance(t, Ticket):
+            raise TypeError(f"feed {feed.name} does not carry tickets (status, region, created_at)")
+        status, region, created = str(t.status), t.region, t.created_at
         rows = [city] if region == agg.city else [city, counts.setdefault(region, zero())]
         for row in rows:
             if created.astimezone(agg._tz).date() == today:

@@ -171,11 +171,13 @@ def composite(values: Mapping[IndicatorKey, Value], config: EvaluationConfig) ->
 
 def rank(counties: Iterable[RegionEvaluation]) -> tuple[RankEntry, ...]:
     """Counties by score, best first; equal scores share a rank (1, 1, 3); counties without a score last, unranked."""
-    scored = sorted((c for c in counties if c.score is not None), key=lambda c: (-c.score, c.region))  # type: ignore[operator]
+    scored = sorted(((c.score, c.region) for c in counties if c.score is not None), key=lambda s: (-s[0], s[1]))
     out: list[RankEntry] = []
-    for i, c in enumerate(scored):
-        same = bool(out) and abs(out[-1].score - c.score) < 1e-9  # type: ignore[operator]
-        out.append(RankEntry(out[-1].rank if same else i + 1, c.region, c.score))
+    previous: float | None = None
+    for i, (score, region) in enumerate(scored):
+        same = previous is not None and abs(previous - score) < 1e-9
+        out.append(RankEntry(out[-1].rank if same else i + 1, region, score))
+        previous = score
     out += [RankEntry(None, c.region, None) for c in sorted(counties, key=lambda c: c.region) if c.score is None]
     return tuple(out)
 

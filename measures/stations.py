@@ -41,11 +41,10 @@ def in_fog(data: Mapping[str, Any]) -> float | None:
 
 def fire_level(data: Mapping[str, Any]) -> float | None:
     """The station's QX/T 77 fire-danger level (1–5), None unless every factor is in the message."""
-    f = [_number(data, k) for k in FIRE_METRICS]
-    if any(x is None for x in f):
+    t, rh, dry, wind = (_number(data, k) for k in FIRE_METRICS)
+    if t is None or rh is None or dry is None or wind is None:
         return None
-    t, rh, dry, wind = f
-    return float(fire_danger(t, rh, int(dry), beaufort(wind)).level)  # type: ignore[arg-type]
+    return float(fire_danger(t, rh, int(dry), beaufort(wind)).level)
 
 
 def over_warning(data: Mapping[str, Any]) -> float | None:

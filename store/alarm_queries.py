@@ -34,8 +34,8 @@ def takes_over(alarm: Alarm, severity: int = 4) -> bool:
 
 def open_alarm_keys(session: Session) -> list[tuple[str, str, int]]:
     """(rule, source, id) of every open alarm: what the engine remembers at start."""
-    return [tuple(r) for r in session.execute(select(Alarm.rule, Alarm.source, Alarm.id)  # type: ignore[misc]
-                                              .where(Alarm.cleared_at.is_(None)))]
+    return [r._tuple() for r in session.execute(select(Alarm.rule, Alarm.source, Alarm.id)
+                                                .where(Alarm.cleared_at.is_(None)))]
 
 
 def last_seen_by_key(session: Session) -> dict[tuple[str, str], datetime]:

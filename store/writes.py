@@ -14,7 +14,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from store.models import Base, DeadLetter, Device, FeedStatus, GridEvent, GridEventStep, KpiMetric, epoch_ms
+from store.models import (
+    Base,
+    DeadLetter,
+    Device,
+    FeedStatus,
+    GridEvent,
+    GridEventStep,
+    KpiMetric,
+    epoch_ms,
+    table_of,
+)
 
 
 # How much of a refused message is kept: enough to read what it was (device messages are well under it).
@@ -161,7 +171,7 @@ def write_batch(session: Session, batch: Batch) -> None:
     stored: dict[str, int] = {}  # per feed: messages whose rows were new to the store
 
     if batch.devices:
-        t: Table = Device.__table__  # type: ignore[assignment]
+        t = table_of(Device)
         stmt = insert(t)
         ex = stmt.excluded
         stmt = stmt.on_conflict_do_update(
@@ -201,7 +211,7 @@ def write_batch(session: Session, batch: Batch) -> None:
                                  list(batch.latest.values()))
 
     if batch.events:
-        t = GridEvent.__table__  # type: ignore[assignment]
+        t = table_of(GridEvent)
         stmt = insert(t)
         ex = stmt.excluded
         cols = ("county_adcode", "declared_adcode", "grid_code", "kind", "category", "subcategory",
@@ -214,7 +224,7 @@ def write_batch(session: Session, batch: Batch) -> None:
         session.execute(stmt, list(batch.events.values()))
 
     if batch.event_steps:
-        t = GridEventStep.__table__  # type: ignore[assignment]
+        t = table_of(GridEventStep)
         stmt = (insert(t).on_conflict_do_nothing(index_elements=[t.c.event_id, t.c.step])
                 .returning(t.c.event_id, t.c.step))
         for event_id, step in session.execute(stmt, list(batch.event_steps.values())):
@@ -222,7 +232,7 @@ def write_batch(session: Session, batch: Batch) -> None:
             stored[feed] = stored.get(feed, 0) + 1
 
     if batch.kpis:
-        t = KpiMetric.__table__  # type: ignore[assignment]
+        t = table_of(KpiMetric)
         stmt = insert(t)
         ex = stmt.excluded
         stmt = stmt.on_conflict_do_update(
@@ -235,7 +245,7 @@ def write_batch(session: Session, batch: Batch) -> None:
             stored[feed] = stored.get(feed, 0) + 1
 
     if batch.dead_letters:
-        t = DeadLetter.__table__  # type: ignore[assignment]
+        t = table_of(DeadLetter)
         stmt = insert(t)
         ex = stmt.excluded
         stmt = stmt.on_conflict_do_update(
@@ -250,7 +260,7 @@ def write_batch(session: Session, batch: Batch) -> None:
         # its good messages.
         counted = ({r[1] for r in batch.observations} | set(batch.step_feed.values())
                    | set(batch.kpi_feed.values()))
-        t = FeedStatus.__table__  # type: ignore[assignment]
+        t = table_of(FeedStatus)
         statuses = [
             {"feed": f, "messages": stored.get(f, 0) if f in counted else d.messages, "dead_letters": d.dead_letters,
              "last_message_at": d.last_message_at, "last_received_at": d.last_received_at}
@@ -314,12 +324,15 @@ def _copy(conn: Connection, statement: str, rows: Iterable[tuple[Any, ...]]) -> 
     """COPY rows through the driver, its errors raised as SQLAlchemy's (as a statement's would be)."""
     import psycopg
 
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"COPY goes through psycopg, not {type(driver).__name__}")
     try:
-        with conn.connection.driver_connection.cursor() as cur, cur.copy(statement) as copy:  # type: ignore[union-attr]
+        with driver.cursor() as cur, cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
     except psycopg.Error as e:
-        if isinstance(e, psycopg.OperationalError) and conn.connection.driver_connection.closed:  # type: ignore[union-attr]
+        if isinstance(e, psycopg.OperationalError) and driver.closed:
             conn.invalidate(e)  # the server went away: the pool must not hand this connection out again
         raise DBAPIError.instance(statement, None, e, psycopg.Error) from e
 

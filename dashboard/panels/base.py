@@ -46,7 +46,7 @@ class PanelInput:
     names: dict[str, str]
     theme: str | None = None  # the theme the wall shows, for panels that depend on it
     theme_def: Theme | None = None  # that theme as its file says now (theme files are re-read when they change)
-    settings: Any = None  # this panel's settings, an instance of its type's settings model
+    settings: BaseModel | None = None  # this panel's settings, an instance of its type's settings model
     counties: Any = None  # the city's counties (GeoDataFrame, the wall's level of detail), for map panels
     layers: Any = None  # the layer registry (layers.LayerRegistry), for map panels
     measures: MeasureRegistry = field(default_factory=lambda: default_measures())  # every figure is read here
