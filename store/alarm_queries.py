@@ -34,8 +34,8 @@ def takes_over(alarm: Alarm, severity: int = 4) -> bool:
 
 def open_alarm_keys(session: Session) -> list[tuple[str, str, int]]:
     """(rule, source, id) of every open alarm: what the engine remembers at start."""
-    return [r._tuple() for r in session.execute(select(Alarm.rule, Alarm.source, Alarm.id)
-                                                .where(Alarm.cleared_at.is_(None)))]
+    stmt = select(Alarm.rule, Alarm.source, Alarm.id).where(Alarm.cleared_at.is_(None))
+    return [(rule, source, alarm) for rule, source, alarm in session.execute(stmt)]
 
 
 def last_seen_by_key(session: Session) -> dict[tuple[str, str], datetime]:

@@ -229,7 +229,8 @@ def county_devices(session: Session, county: str | None, flag_metric: str = ONLI
                Device.last_seen, LatestValue.value)
         .outerjoin(LatestValue, and_(LatestValue.device_id == Device.id, LatestValue.metric == flag_metric)),
         Device.county_adcode, county).order_by(Device.kind, Device.id).limit(limit)
-    return [DeviceRow(*r._tuple()[:7], None if r[7] is None else r[7] > 0.5) for r in session.execute(stmt)]
+    return [DeviceRow(dev, kind, name, county_adcode, lon, lat, seen, None if flag is None else flag > 0.5)
+            for dev, kind, name, county_adcode, lon, lat, seen, flag in session.execute(stmt)]
 
 
 @dataclass(frozen=True)
