@@ -216,7 +216,8 @@ class WorkingCalendar(BaseModel):
                 if adj.date in on:
                     raise ValueError(f"{adj.date} is listed as an adjusted working day twice")
                 if adj.date.isoweekday() not in self.weekend:
-                    raise ValueError(f"{adj.date} ({adj.name}) is an adjusted working day but not a weekend day")
+                    raise ValueError(f"{adj.date} ({adj.name}) is an adjusted working day but not a weekend "
+                                     f"day")
                 on[adj.date] = adj.name
         both = sorted(set(off) & set(on))
         if both:

@@ -95,8 +95,8 @@ def bind_rules(themes: Iterable[Theme], registry: RuleRegistry,
             if rule.kind not in registry:
                 log.warning("theme %s: rule %s has an unknown kind %s; left out", th.key, rule.id, rule.kind)
                 continue
-            # The settings as the theme's loader read them (topics/loader.py); read here only for a theme that was
-            # not loaded with the rule models (one built in code, the packaged fallback).
+            # The settings as the theme's loader read them (topics/loader.py); read here only for a theme that
+            # was not loaded with the rule models (one built in code, the packaged fallback).
             model = registry[rule.kind]
             settings = rule.checked
             if not isinstance(settings, model):
@@ -420,7 +420,8 @@ class AlertEngine:
             if not heard:
                 return
             last = max(ts for ts, _, _ in heard.values())
-            sources: list[tuple[str, datetime, str, str | None]] = [(settings.feed, last, settings.feed, None)]
+            sources: list[tuple[str, datetime, str, str | None]]
+            sources = [(settings.feed, last, settings.feed, None)]
         else:
             sources = [(dev, ts, name or dev, county) for dev, (ts, name, county) in heard.items()
                        if not settings.county or county == settings.county]

@@ -82,7 +82,7 @@ County = Annotated[str, AfterValidator(_county)]
 
 
 def _past(value: float, above: float | None, below: float | None) -> bool:
-    """Whether a value is at or above `above`, or (without one) at or below `below` (a model gives one of them)."""
+    """Whether a value is at or above `above`, or (without one) at or below `below` (a model gives one)."""
     if above is not None:
         return value >= above
     if below is None:

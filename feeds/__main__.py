@@ -20,7 +20,8 @@ log = logging.getLogger("feeds")
 
 def _settings(command: str, args: list[str]) -> Settings:
     """Settings from ZQ_* variables and the same flags as app.py (`--db`, `--mqtt`, …)."""
-    source: CliSettingsSource[Settings] = CliSettingsSource(Settings, cli_prog_name=f"python -m feeds {command}")
+    source: CliSettingsSource[Settings]
+    source = CliSettingsSource(Settings, cli_prog_name=f"python -m feeds {command}")
     settings = CliApp.run(Settings, cli_args=args, cli_settings_source=source)
     use(clock_of(settings))  # what every part of this process reads as now, --clock-start included
     return settings

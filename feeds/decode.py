@@ -147,8 +147,8 @@ class Decoder:
             return Rejected(
                 f"GB/T 28181 id {key} belongs to county {self._county(key[:6])} "
                 f"but was published under county {self._county(county)}", feed.name)
-        # A located feed's payload has lon and lat (Feed.located says so); an isinstance against a protocol would
-        # cost more than the rest of the decode on this path.
+        # A located feed's payload has lon and lat (Feed.located says so); an isinstance against a protocol
+        # would cost more than the rest of the decode on this path.
         position = (model.lon, model.lat) if feed.located else None  # type: ignore[attr-defined]
         return _Checked(topic, feed, model, county, position)
 

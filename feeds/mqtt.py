@@ -160,7 +160,7 @@ class MqttSubscriber:
             def ack() -> None:  # called from the ingest thread after commit
                 client.ack(mid, qos)
 
-        # paho types a payload bytes or bytearray; a received one is bytes, which bytes() returns as it is (no copy).
+        # paho types a payload bytes or bytearray; a received one is bytes, which bytes() returns as it is.
         self.deliver(msg.topic, bytes(msg.payload), None, ack)
 
 

@@ -211,7 +211,7 @@ class _Forwarder(MqttSubscriber):
         if topic.startswith("$SYS/"):
             super()._on_message(client, userdata, msg)
         elif self.forwarding:
-            self.held.append((topic, bytes(msg.payload), msg.mid, msg.qos))  # bytes as received: bytes() copies nothing
+            self.held.append((topic, bytes(msg.payload), msg.mid, msg.qos))  # (received as bytes: no copy)
         else:
             self.dropped += 1  # after pause: QoS 1 comes again next session; QoS 0 is gone as for any consumer
 

@@ -83,7 +83,7 @@ def hydro_stations(data: SimCity) -> tuple[HydroStation, ...]:
         if h.standard is not None:
             warning, guaranteed, in_api = STATIONS[h.standard].warning_m, None, False
         else:
-            assert h.warning_m is not None  # the data file's model gives a station a standard or a warning level
+            assert h.warning_m is not None  # the data file's model gives a standard or a warning level
             warning, guaranteed, in_api = h.warning_m, h.guaranteed_m, True
         out.append(HydroStation(h.stcd, h.name, h.river, h.county, h.lon, h.lat, h.base_m, warning,
                                 guaranteed, in_api, h.flow_at_warning, h.demo_rise))

@@ -171,7 +171,8 @@ def composite(values: Mapping[IndicatorKey, Value], config: EvaluationConfig) ->
 
 def rank(counties: Iterable[RegionEvaluation]) -> tuple[RankEntry, ...]:
     """Counties by score, best first; equal scores share a rank (1, 1, 3); counties without a score last, unranked."""
-    scored = sorted(((c.score, c.region) for c in counties if c.score is not None), key=lambda s: (-s[0], s[1]))
+    scored = sorted(((c.score, c.region) for c in counties if c.score is not None),
+                    key=lambda s: (-s[0], s[1]))
     out: list[RankEntry] = []
     previous: float | None = None
     for i, (score, region) in enumerate(scored):

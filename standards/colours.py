@@ -18,7 +18,7 @@ class Colour(BaseModel):
     name_en: str
     rgb: tuple[_Channel, _Channel, _Channel] = Field(description="8-bit red, green, blue")
 
-    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator over @property (pydantic's docs)
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator over a property (pydantic docs)
     @property
     def hex(self) -> str:
         """CSS hex form, upper case, e.g. '#00E400'."""

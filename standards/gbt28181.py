@@ -92,13 +92,13 @@ class DeviceId(BaseModel):
     network_en: str
     serial: str  # 6
 
-    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator over @property (pydantic's docs)
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator over a property (pydantic docs)
     @property
     def county_adcode(self) -> str:
         """The 6-digit administrative division code: the first six digits."""
         return self.device_id[:6]
 
-    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator over @property (pydantic's docs)
+    @computed_field  # type: ignore[prop-decorator]  # mypy takes no decorator over a property (pydantic docs)
     @property
     def city_adcode(self) -> str:
         """The city-level adcode: the first four digits and 00."""

@@ -55,7 +55,8 @@ DEVICE_DETAIL_LIMIT = 500
 STATE_HORIZON = timedelta(days=1)
 
 
-def _county(stmt: Select[Unpack[Ts]], column: QueryableAttribute[str | None], county: str | None) -> Select[Unpack[Ts]]:
+def _county(stmt: Select[Unpack[Ts]], column: QueryableAttribute[str | None], county: str | None
+            ) -> Select[Unpack[Ts]]:
     """`stmt` restricted to one county when one is given."""
     return stmt if county is None else stmt.where(column == county)
 
@@ -74,8 +75,9 @@ def _bucket_statement(n: int, by_county: bool) -> CompoundSelect[int, int, int] 
     terms: list[Select[int, int, int]] = []
     for i in range(n):
         for what, col in ((0, GridEvent.reported_at), (1, GridEvent.closed_at)):
-            stmt = select(literal_column(str(i), Integer).label("i"), literal_column(str(what), Integer).label("w"),
-                          func.count().label("n")).where(col >= bindparam(f"lo{i}"), col < bindparam(f"hi{i}"))
+            stmt = select(literal_column(str(i), Integer).label("i"),
+                          literal_column(str(what), Integer).label("w"), func.count().label("n")
+                          ).where(col >= bindparam(f"lo{i}"), col < bindparam(f"hi{i}"))
             if by_county:
                 # For closures the county is compared through a no-op `|| ''`: SQLite would otherwise walk
                 # the county's every row on (county_adcode, reported_at) instead of the closed_at range
@@ -328,7 +330,8 @@ def case_detail(session: Session, event_id: str) -> CaseDetail | None:
     steps = session.execute(select(GridEventStep.step, GridEventStep.ts, GridEventStep.actor, GridEventStep.note)
                             .where(GridEventStep.event_id == event_id)
                             .order_by(GridEventStep.step, GridEventStep.ts))
-    return CaseDetail(**row._asdict(), steps=tuple(CaseStep(*s) for s in steps))  # (columns named as its fields)
+    # (its columns are named as its fields)
+    return CaseDetail(**row._asdict(), steps=tuple(CaseStep(*s) for s in steps))
 
 
 # ---- replay ------------------------------------------------------------------------------------------

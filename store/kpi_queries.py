@@ -39,7 +39,8 @@ class _Probe:
 
 
 @lru_cache(maxsize=256)
-def _statement(shapes: tuple[tuple[bool, bool], ...]) -> Select[Any, Any, Any] | CompoundSelect[Any, Any, Any]:
+def _statement(shapes: tuple[tuple[bool, bool], ...]
+               ) -> Select[Any, Any, Any] | CompoundSelect[Any, Any, Any]:
     """One UNION ALL of probes with bound parameters, built once per shape: building it costs more than running it."""
     terms: list[Select[Any, Any, Any]] = []
     for i, (has_after, has_upto) in enumerate(shapes):

@@ -146,8 +146,8 @@ def _words(err: ErrorDetails) -> str:
 def _checked(items: Sequence[Configured], where: str, key: str, schemas: Mapping[str, type[BaseModel]],
              theme: Theme, root: yaml.Node | None, file: str, what: str,
              context: Mapping[str, Any] | None = None) -> list[TopicError]:
-    """Each item's settings checked by the model its `key` (type or kind) names, given the theme; each item keeps
-    what its model read (`Configured.checked`), which the wall and the alert engine use without reading it again."""
+    """Each item's settings checked by the model its `key` (type or kind) names, given the theme; each item
+    keeps what its model read (`Configured.checked`), which the wall and the alert engine use as it is."""
     errors = []
     for i, item in enumerate(items):
         name = getattr(item, key)
@@ -158,7 +158,8 @@ def _checked(items: Sequence[Configured], where: str, key: str, schemas: Mapping
                                      f"{', '.join(sorted(schemas))})"))
             continue
         try:
-            item.keep_checked(model.model_validate(item.settings, context={**(context or {}), "theme": theme}))
+            checked = model.model_validate(item.settings, context={**(context or {}), "theme": theme})
+            item.keep_checked(checked)
         except ValidationError as e:
             for err in e.errors():
                 loc = (where, i, *err["loc"])

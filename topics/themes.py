@@ -67,8 +67,8 @@ KPI_STRIP = "kpi"  # the instance id of the KPI strip under the map, which every
 
 
 class Configured(BaseModel):
-    """A panel or a rule of a theme: settings written beside its type, which the type's model reads once, when the
-    file is loaded (topics/loader.py); the wall and the alert engine take that reading as it is."""
+    """A panel or a rule of a theme: settings written beside its type, which the type's model reads once, when
+    the file is loaded (topics/loader.py); the wall and the alert engine take that reading as it is."""
 
     _checked: BaseModel | None = PrivateAttr(None)
 
@@ -79,8 +79,8 @@ class Configured(BaseModel):
 
     @property
     def checked(self) -> BaseModel | None:
-        """The settings as the type's model read them when the file was loaded; None when it was not loaded with
-        the models (a theme built in code, or read without the registries)."""
+        """The settings as the type's model read them when the file was loaded; None when it was not loaded
+        with the models (a theme built in code, or read without the registries)."""
         return self._checked
 
     def keep_checked(self, settings: BaseModel) -> None:

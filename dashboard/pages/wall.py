@@ -507,8 +507,8 @@ def render_one(ctx: AppContext, placed: Placed, inp: PanelInput) -> tuple[Any, A
     """One panel's body, freshness line and class; a panel that fails shows why and the others still draw."""
     panel = ctx.registries.panels[placed.type]
     try:
-        # The settings as the theme's loader read them (topics/loader.py); read here only for a panel the wall adds
-        # itself (the KPI strip, a fixed panel a layout names) or a theme that was not loaded with the panel models.
+        # The settings as the theme's loader read them (topics/loader.py); read here only for a panel the wall
+        # adds itself (the KPI strip, a fixed panel a layout names) or a theme not loaded with the models.
         settings = placed.panel.checked
         if not isinstance(settings, panel.settings):
             context = {"theme": inp.theme_def, "city": inp.city} if inp.theme_def else {"city": inp.city}

@@ -174,7 +174,7 @@ def test_the_wall_and_the_alert_engine_use_the_loaders_settings(tmp_path: Path, 
         assert all(p.panel.checked is not None for p in placed)
         bodies, _, _ = render_panels(ctx, placed, "zh", None, theme.key)
         assert len(bodies) == len(placed)
-        assert t("panel_failed", "zh") not in str(bodies), theme.key  # (a panel that raised shows that it failed)
+        assert t("panel_failed", "zh") not in str(bodies), theme.key  # (a panel that raised says it failed)
     bound = bind_rules(themes, ctx.registries.rules, city=ctx.city)
     rules = [r for th in themes for r in th.rules]
     assert len(bound) == len(rules) > 0
