@@ -508,7 +508,7 @@ def render_one(ctx: AppContext, placed: Placed, inp: PanelInput) -> tuple[Any, A
     panel = ctx.registries.panels[placed.type]
     try:
         # The settings as the theme's loader read them (topics/loader.py); read here only for a panel the wall
-        # adds itself (the KPI strip, a fixed panel a layout names) or a theme not loaded with the models.
+        # adds itself (the KPI strip, one a page shows after its theme dropped it) or a theme built in code.
         settings = placed.panel.checked
         if not isinstance(settings, panel.settings):
             context = {"theme": inp.theme_def, "city": inp.city} if inp.theme_def else {"city": inp.city}

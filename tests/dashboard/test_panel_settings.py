@@ -155,7 +155,7 @@ def test_a_bad_setting_is_refused_at_load_with_its_line(tmp_path: Path) -> None:
 
 
 def test_the_wall_and_the_alert_engine_use_the_loaders_settings(tmp_path: Path, monkeypatch) -> None:
-    from dashboard.i18n import t
+    from words import t
     from dashboard.pages.wall import render_panels
     from alerts.engine import bind_rules
     from tests.dashboard.apps import app_with_themes
