@@ -39,6 +39,9 @@ from store.models import Alarm, Device, Silence
 from store.ingest_log import LoggedBatch
 from store.writes import Batch
 from topics.themes import Theme
+from words import Words
+
+WORDS = Words("alerts")  # the alarms' words (alerts.rules)
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +407,7 @@ class AlertEngine:
         got = self.measures.latest(s, [settings.measure], regions, now).get(settings.measure, {})
         for region, point in got.items():
             county = None if region == city.adcode else region
-            label = f"{'全市' if region == city.adcode else city.name_of(region)}{name}"
+            label = (WORDS("whole_city", "zh") if region == city.adcode else city.name_of(region)) + name
             out = settings.judge(label, point.value)
             source = f"{self.measures.key(settings.measure)}@{region}"
             mem = self._memory.setdefault((rule.key, source), Memory())

@@ -22,11 +22,12 @@ from settings import Settings
 from standards.aqi import aqi_band
 from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
+from words import Words
 
 if TYPE_CHECKING:  # shapely is imported when a geofence is first judged
     from shapely.geometry.base import BaseGeometry
 
-SEVERITY_NAMES = {1: ("蓝色", "Blue"), 2: ("黄色", "Yellow"), 3: ("橙色", "Orange"), 4: ("红色", "Red")}
+WORDS = Words("alerts")  # the alarms' texts, stored in both languages when an alarm is raised
 CRITICAL = 4  # a red alarm takes over the wall until someone acknowledges it
 
 
@@ -157,8 +158,8 @@ class MetricRule(RuleSettings):
 
     def words(self, r: Reading, v: float, extra_zh: str = "", extra_en: str = "") -> tuple[str, str]:
         sign, line = ("≥", self.above) if self.above is not None else ("≤", self.below)
-        return (f"{r.label} {self.metric} {v:g} {sign} {line:g}{extra_zh}",
-                f"{r.label}: {self.metric} {v:g} {sign} {line:g}{extra_en}")
+        zh, en = WORDS.both("past_line", label=r.label, metric=self.metric, v=v, sign=sign, line=line)
+        return zh + extra_zh, en + extra_en
 
 
 class Threshold(MetricRule):
@@ -186,8 +187,7 @@ class Threshold(MetricRule):
         else:
             holds = self.met(v)
         if holds and not self.met(v):  # held by the hysteresis band: say so, not "300 ≤ 200"
-            zh = f"{r.label} {self.metric} {v:g}，尚未越过解除线 {self.clear_at:g}"
-            en = f"{r.label}: {self.metric} {v:g}, not yet past the clearing line {self.clear_at:g}"
+            zh, en = WORDS.both("held_by_clear_line", label=r.label, metric=self.metric, v=v, clear_at=self.clear_at)
         else:
             zh, en = self.words(r, v)
         return Outcome(holds, self.severity_or(2), v, zh, en)
@@ -208,7 +208,7 @@ class Duration(MetricRule):
             return Outcome(False, self.severity_or(2), v)
         since = memory.setdefault("since", r.ts)
         held = (r.ts - since).total_seconds() / 60
-        zh, en = self.words(r, v, f"，已持续 {held:.0f} 分钟", f" for {held:.0f} min")
+        zh, en = self.words(r, v, *WORDS.both("held_for", minutes=held))
         return Outcome(held >= self.minutes, self.severity_or(2), v, zh, en)
 
 
@@ -244,8 +244,7 @@ class Rate(RuleSettings):
             moved = v - max(x for _, x in window)
             holds = moved <= self.change
         return Outcome(holds, self.severity_or(2), v,
-                       f"{r.label} {self.metric} {self.minutes:g} 分钟内变化 {moved:+g}",
-                       f"{r.label}: {self.metric} changed {moved:+g} within {self.minutes:g} min")
+                       *WORDS.both("changed_within", label=r.label, metric=self.metric, minutes=self.minutes, moved=moved))
 
 
 class Absence(RuleSettings):
@@ -267,7 +266,7 @@ class Absence(RuleSettings):
         """Whether a source last heard at last_seen is silent at now."""
         quiet = (now - last_seen).total_seconds() / 60
         return Outcome(quiet >= self.minutes, self.severity_or(2), round(quiet, 1),
-                       f"{label} {quiet:.0f} 分钟无数据", f"{label}: no data for {quiet:.0f} min")
+                       *WORDS.both("no_data_for", label=label, minutes=quiet))
 
 
 class Geofence(RuleSettings):
@@ -314,9 +313,7 @@ class Geofence(RuleSettings):
 
         inside = self._area_shape.covers(Point(r.lon, r.lat))
         holds = inside if self.alarm_when == "inside" else not inside
-        where_zh, where_en = ("进入", "entered") if self.alarm_when == "inside" else ("离开", "left")
-        return Outcome(holds, self.severity_or(2), None, f"{r.label} {where_zh}围栏区域",
-                       f"{r.label} {where_en} the fenced area")
+        return Outcome(holds, self.severity_or(2), None, *WORDS.both(f"fence_{self.alarm_when}", label=r.label))
 
 
 class AirQuality(RuleSettings):
@@ -332,8 +329,8 @@ class AirQuality(RuleSettings):
             return None
         band = aqi_band(int(aqi))
         return Outcome(band.level >= self.min_level, self.severity_or(4 if band.level >= 5 else 3), aqi,
-                       f"{r.label} AQI {aqi:g} {band.category_zh}（{band.level_zh}）",
-                       f"{r.label}: AQI {aqi:g}, {band.category_en} (level {band.level})")
+                       WORDS("aqi", "zh", label=r.label, aqi=aqi, category=band.category_zh, level=band.level_zh),
+                       WORDS("aqi", "en", label=r.label, aqi=aqi, category=band.category_en, level=band.level))
 
 
 class Fog(RuleSettings):
@@ -352,8 +349,8 @@ class Fog(RuleSettings):
         if sig is None:
             return Outcome(False, self.severity_or(2), vis)
         return Outcome(sig.severity >= floor, self.severity_or(sig.severity + 1), vis,
-                       f"{r.label} 能见度 {vis:,.0f} 米 {sig.name_zh}", f"{r.label}: visibility {vis:,.0f} m, "
-                       f"{sig.name_en}")
+                       WORDS("fog", "zh", label=r.label, vis=vis, signal=sig.name_zh),
+                       WORDS("fog", "en", label=r.label, vis=vis, signal=sig.name_en))
 
 
 class FireDanger(RuleSettings):
@@ -370,7 +367,8 @@ class FireDanger(RuleSettings):
         v = r.values
         res = fire_danger(v["max_temp_c"], v["rh_pct"], int(v["dry_days"]), beaufort(v["wind_speed_ms"]))
         return Outcome(res.level >= self.min_level, self.severity_or(4 if res.level >= 5 else 3), float(res.level),
-                       f"{r.label} {res.level_zh}{res.name_zh}", f"{r.label}: {res.name_en} (level {res.level})")
+                       WORDS("fire", "zh", label=r.label, level=res.level_zh, name=res.name_zh),
+                       WORDS("fire", "en", label=r.label, level=res.level, name=res.name_en))
 
 
 class WaterLevel(RuleSettings):
@@ -387,10 +385,9 @@ class WaterLevel(RuleSettings):
             return None
         floor = 1 if self.at_least == "warning" else 2
         level = r.values.get("water_level_m")
-        zh, en = ("超保证水位", "above guaranteed level") if status >= 2 else ("超警戒水位", "above warning level")
+        key = ("above_guaranteed" if status >= 2 else "above_warning") + ("_at" if level is not None else "")
         return Outcome(status >= floor, self.severity_or(4 if status >= 2 else 3), level,
-                       f"{r.label} {zh}" + (f" {level:.2f} 米" if level is not None else ""),
-                       f"{r.label}: {en}" + (f" {level:.2f} m" if level is not None else ""))
+                       *WORDS.both(key, label=r.label, level=level))
 
 
 class VideoDetection(RuleSettings):
@@ -409,8 +406,8 @@ class VideoDetection(RuleSettings):
             return Outcome(False, self.severity_or(2))
         d, conf = max(found, key=lambda x: x[1])
         zh, en = DETECTION_NAMES[d]
-        return Outcome(True, self.severity_or(2), conf, f"{r.label} AI识别: {zh} {conf:.0%}",
-                       f"{r.label} AI: {en} {conf:.0%}")
+        return Outcome(True, self.severity_or(2), conf, WORDS("detection", "zh", label=r.label, what=zh, conf=conf),
+                       WORDS("detection", "en", label=r.label, what=en, conf=conf))
 
 
 class MeasureRule(RuleSettings):

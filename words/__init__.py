@@ -42,6 +42,10 @@ class Words:
         text = catalog(norm(lang))[(self.context, key)]
         return text.format(**kw)
 
+    def both(self, key: str, /, **kw: object) -> tuple[str, str]:
+        """A word in Chinese and in English at once, for texts stored in both (an alarm's title and message)."""
+        return self(key, "zh", **kw), self(key, "en", **kw)
+
     def get(self, key: str, lang: str | None, default: str) -> str:
         """A word keyed by data (a department's or a unit's Chinese name), or `default` when the catalog lacks it."""
         return catalog(norm(lang)).get((self.context, key), default)

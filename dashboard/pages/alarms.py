@@ -10,7 +10,6 @@ from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html, n
 from flask import session
 from sqlalchemy.orm import Session
 
-from alerts.rules import SEVERITY_NAMES
 from dashboard import alarm_actions, auth
 from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
@@ -27,6 +26,7 @@ TABLE, TICK, ACT, RESULT, SILENCE_MIN, DELIVERIES = ("alarm-table", "alarm-tick"
 SEVERITY_CLASS = {1: "sev-blue", 2: "sev-yellow", 3: "sev-orange", 4: "sev-red"}
 
 tx = Words("pages.alarms")  # this module's words in the catalog (words/locale)
+SEVERITY = Words("alerts")  # severity_1 … severity_4, the warning colours
 
 
 def _user() -> dict[str, Any] | None:
@@ -45,7 +45,6 @@ def grouped(alarms: list[Alarm]) -> list[tuple[str, list[Alarm]]]:
 def alarm_row(ctx: AppContext, a: Alarm, lang: str, may: bool) -> html.Tr:
     """One alarm: severity, what, where, since when, state, and the actions its user may take."""
     tz = ctx.now().tzinfo
-    sev_zh, sev_en = SEVERITY_NAMES[a.severity]
     state = tx("acked", lang) + f" · {a.acked_by}" if a.acked_at else tx("active", lang)
     if a.silenced:
         state += " · " + tx("silenced", lang)
@@ -66,7 +65,7 @@ def alarm_row(ctx: AppContext, a: Alarm, lang: str, may: bool) -> html.Tr:
     case = dcc.Link(a.case_id, href=f"/case/{a.case_id}") if a.case_id else ""
     return html.Tr(className=f"al-row {SEVERITY_CLASS[a.severity]}" + (" acked" if a.acked_at else ""),
                    id=f"alarm-{a.id}", children=[
-        html.Td(pick(sev_zh, sev_en, lang), className="al-sev"),
+        html.Td(SEVERITY(f"severity_{a.severity}", lang), className="al-sev"),
         html.Td(pick(a.title_zh, a.title_en, lang), className="al-title"),
         html.Td(ctx.county_name(a.county_adcode, lang) if a.county_adcode else "—"),
         html.Td(f"{a.opened_at.astimezone(tz):%m-%d %H:%M:%S}"),
