@@ -107,6 +107,9 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Expected seconds between messages per feed, overriding the built-in ones, e.g. {"road_weather": 300}.',
     )
+    plugins: str = Field(
+        "*", description="Installed plugins this process loads (entry points zq.feeds, zq.layers, zq.panels, "
+                         "zq.rules; docs/plugins.md): * every one, none, or distribution names separated by commas.")
     topics_dir: str | None = Field(
         None, description="Directory of theme files (*.yaml), re-read when they change; default: the packaged "
                           "topics/themes.")

@@ -8,7 +8,7 @@ reading says nothing about it (the metric is absent). Absence is judged on the c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from feeds.payloads import DETECTION_NAMES, Detection
 from geo import City
+from plugins import Registry
 from settings import Settings
 from standards.aqi import aqi_band
 from standards.fire import beaufort, fire_danger
@@ -91,13 +92,14 @@ def _past(value: float, above: float | None, below: float | None) -> bool:
     return value <= below
 
 
-def _feed(value: str) -> str:
-    from feeds.builtin import BUILTIN_FEEDS
-    from feeds.polled import POLLED_FEEDS
+def _feed(value: str, info: ValidationInfo) -> str:
+    """A feed the wall has: the validation context's feed registry (`{"feeds": FeedRegistry}`, as the app gives
+    it), else the built-in feeds and the plugins this process loads."""
+    from feeds.known import feeds_in
 
-    known = sorted({f.name for f in (*BUILTIN_FEEDS, *POLLED_FEEDS)})
+    known = feeds_in(info.context).names()
     if value not in known:
-        raise ValueError(f"{value!r} is not a feed of this wall ({', '.join(known)})")
+        raise ValueError(f"{value!r} is not a feed of this wall ({', '.join(sorted(known))})")
     return value
 
 
@@ -446,32 +448,16 @@ BUILTIN_RULES: tuple[type[RuleSettings], ...] = (Threshold, Duration, Rate, Abse
                                                  FireDanger, WaterLevel, VideoDetection, MeasureRule)
 
 
-class RuleRegistry:
-    """Rule kinds by name; the built-ins register like additions."""
+class RuleRegistry(Registry[type[RuleSettings]]):
+    """Rule kinds by name (each a settings model naming itself with `kind: Literal[...]`); the built-ins and the
+    plugins (zq.rules) register alike."""
 
     def __init__(self) -> None:
-        self._kinds: dict[str, type[RuleSettings]] = {}
-
-    def register(self, model: type[RuleSettings]) -> type[RuleSettings]:
-        """Add a rule kind (its settings model names it with `kind: Literal[...]`)."""
-        name = kind_of(model)
-        if name in self._kinds:
-            raise ValueError(f"rule kind {name!r} is already registered")
-        self._kinds[name] = model
-        return model
-
-    def __getitem__(self, name: str) -> type[RuleSettings]:
-        return self._kinds[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._kinds
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._kinds)
+        super().__init__("rule kind", kind_of, lambda o: isinstance(o, type) and issubclass(o, RuleSettings))
 
     def schemas(self) -> dict[str, type[BaseModel]]:
         """Each kind's settings model, by kind (what theme files' rules are checked against)."""
-        return dict(self._kinds)
+        return dict(self.items())
 
 
 def kind_of(model: type[RuleSettings]) -> str:

@@ -23,6 +23,7 @@ from feeds import FeedRegistry
 from feeds.health import FeedHealth, feed_health
 from geo import City
 from measures import MeasureRegistry, devices
+from plugins import Problem
 from layers import LayerRegistry
 from settings import CITY_TZ, Settings
 from store import queries as q
@@ -42,6 +43,7 @@ class Registries:
     panels: PanelRegistry = field(default_factory=PanelRegistry)
     rules: RuleRegistry = field(default_factory=RuleRegistry)
     measures: MeasureRegistry = field(default_factory=MeasureRegistry)
+    problems: list[Problem] = field(default_factory=list)  # the plugin entries left out, and why
 
 
 class TtlCache:

@@ -26,6 +26,7 @@ from dashboard.panels import register_builtin_panels
 from alerts.rules import register_builtin_rules
 from feeds import register_builtin_feeds
 from geo import City, load_counties
+import plugins
 from layers import register_builtin_layers
 from measures import register_builtin_measures
 from clock import Clock
@@ -69,14 +70,19 @@ class CityDash(Dash):
 
 
 def build_registries(settings: Settings) -> Registries:
-    """Registries with the built-ins registered through the public calls."""
+    """Registries with the built-ins registered through the public calls, then the plugins --plugins selects
+    (entry points; one that fails is logged, named, and left out)."""
     reg = Registries()
     register_builtin_feeds(reg.feeds, settings.aqi_edition)
-    for feed, seconds in settings.feed_cadences.items():
-        reg.feeds.set_cadence(feed, seconds)
     register_builtin_layers(reg.layers)
     register_builtin_panels(reg.panels)
     register_builtin_rules(reg.rules)
+    plugins.select(settings.plugins)
+    for group, registry in ((plugins.FEEDS, reg.feeds), (plugins.LAYERS, reg.layers), (plugins.PANELS, reg.panels),
+                            (plugins.RULES, reg.rules)):
+        reg.problems += plugins.discover(group, registry)
+    for feed, seconds in settings.feed_cadences.items():
+        reg.feeds.set_cadence(feed, seconds)
     register_builtin_measures(reg.measures, settings.city, settings.aqi_edition,
                               {f.name: f.cadence_s for f in reg.feeds}, settings.stale_after_s)
     return reg
@@ -87,7 +93,8 @@ def theme_store(settings: Settings, registries: Registries) -> ThemeStore:
     measure registry then also answers for the measures the files define."""
     store = ThemeStore(Path(settings.topics_dir) if settings.topics_dir else BUILTIN_DIR,
                        schemas=registries.panels.schemas(), rule_schemas=registries.rules.schemas(),
-                       context={"city": City.load(settings.city), "measures": registries.measures.names()})
+                       context={"city": City.load(settings.city), "measures": registries.measures.names(),
+                                "feeds": registries.feeds})
     registries.measures.use_themes(store.themes)
     return store
 

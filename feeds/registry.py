@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from feeds.payloads import Payload
+from plugins import Registry
 from store import Batch
 
 
@@ -39,39 +40,27 @@ class Feed:
     region_field: str | None = None  # for feeds keyed by region rather than position (KPIs)
 
 
-class FeedRegistry:
-    """Feeds by name; the built-ins register through the same call an addition uses."""
+class FeedRegistry(Registry[Feed]):
+    """Feeds by name; the built-ins register through the same call an addition (a plugin, zq.feeds) uses."""
 
     def __init__(self) -> None:
-        self._feeds: dict[str, Feed] = {}
+        super().__init__("feed", lambda f: f.name, lambda o: isinstance(o, Feed))
 
-    def register(self, feed: Feed) -> Feed:
-        """Add a feed; a second feed of the same name is an error, not a silent override."""
-        if feed.name in self._feeds:
-            raise ValueError(f"feed {feed.name!r} is already registered")
-        if "/" in feed.name or "+" in feed.name or "#" in feed.name:
-            raise ValueError(f"feed name {feed.name!r} cannot be an MQTT topic level")
-        self._feeds[feed.name] = feed
-        return feed
+    def check_name(self, name: str) -> None:
+        """A feed's name is a level of its MQTT topics."""
+        super().check_name(name)
+        if "/" in name or "+" in name or "#" in name:
+            raise ValueError(f"feed name {name!r} cannot be an MQTT topic level")
 
     def set_cadence(self, name: str, seconds: int) -> None:
         """Change a feed's expected cadence (deployments differ in how often devices report)."""
-        if name not in self._feeds:
-            raise ValueError(f"cannot set the cadence of unknown feed {name!r}; known: {', '.join(self._feeds)}")
+        if name not in self:
+            raise ValueError(f"cannot set the cadence of unknown feed {name!r}; known: "
+                             f"{', '.join(self.names())}")
         if seconds <= 0:
             raise ValueError(f"cadence of {name!r} must be positive, got {seconds}")
-        self._feeds[name] = replace(self._feeds[name], cadence_s=seconds)
+        self.replace(name, replace(self[name], cadence_s=seconds))
 
-    def get(self, name: str) -> Feed | None:
-        """The feed of that name, if registered."""
-        return self._feeds.get(name)
-
-    def __iter__(self) -> Iterator[Feed]:
-        return iter(self._feeds.values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._feeds
-
-    def names(self) -> list[str]:
-        """Registered feed names, in registration order."""
-        return list(self._feeds)
+    def devices(self) -> list[str]:
+        """The feeds whose messages are located devices (a device id, a position): the device kinds."""
+        return [f.name for f in self if f.located and f.key_field == "device_id"]

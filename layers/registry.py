@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, ParamSpec, overload
 
 from plotly.basedatatypes import BaseTraceType
 
+from plugins import Registry
+
+P = ParamSpec("P")
 TraceBuilder = Callable[..., list[BaseTraceType]]
 
 
 @dataclass(frozen=True)
-class Layer:
-    """A named map layer and the pure function that draws it.
+class Layer(Generic[P]):
+    """A named map layer and the pure function that draws it, typed by that function's parameters.
 
     Every trace the function returns carries ``meta={"layer": name, ...}``, so a page shows or hides
     a layer by that key alone; ``default_on`` says whether a map shows it before anyone toggles it.
@@ -22,7 +25,7 @@ class Layer:
     name: str
     title_zh: str
     title_en: str
-    build: TraceBuilder
+    build: Callable[P, list[BaseTraceType]]
     default_on: bool = True
     description_zh: str = ""
     description_en: str = ""
@@ -39,32 +42,19 @@ def trace_layer(meta: Mapping[str, Any] | None) -> str | None:
     return meta.get("part_of") or meta.get("layer")
 
 
-class LayerRegistry:
-    """Layers by name, in registration order."""
+class LayerRegistry(Registry[Layer[...]]):
+    """Layers by name, in registration order; built-ins and plugins (zq.layers) register alike."""
 
     def __init__(self) -> None:
-        self._layers: dict[str, Layer] = {}
+        super().__init__("layer", lambda layer: layer.name, lambda o: isinstance(o, Layer))
 
-    def register(self, layer: Layer) -> Layer:
-        """Add a layer; names are unique."""
-        if layer.name in self._layers:
-            raise ValueError(f"layer {layer.name!r} is already registered")
-        self._layers[layer.name] = layer
-        return layer
+    @overload
+    def build(self, layer: Layer[P], *args: P.args, **kwargs: P.kwargs) -> list[BaseTraceType]: ...
 
-    def __getitem__(self, name: str) -> Layer:
-        return self._layers[name]
+    @overload
+    def build(self, layer: str, *args: Any, **kwargs: Any) -> list[BaseTraceType]: ...
 
-    def __iter__(self) -> Iterator[Layer]:
-        return iter(self._layers.values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._layers
-
-    def names(self) -> list[str]:
-        """Names of the registered layers, in registration order."""
-        return list(self._layers)
-
-    def build(self, name: str, *args: Any, **kwargs: Any) -> list[BaseTraceType]:
-        """Traces of one layer."""
-        return self._layers[name].build(*args, **kwargs)
+    def build(self, layer: Layer[Any] | str, *args: Any, **kwargs: Any) -> list[BaseTraceType]:
+        """Traces of one registered layer. Given the Layer itself (layers.DEVICES …) the arguments are checked
+        against its function's parameters; given a name (what a URL or a theme file says) they cannot be."""
+        return self[layer if isinstance(layer, str) else layer.name].build(*args, **kwargs)

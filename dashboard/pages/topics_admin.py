@@ -109,21 +109,24 @@ def form_for(ctx: AppContext, text: str, lang: str, key: str | None = None) -> A
         data = None
     if not isinstance(data, dict):
         return html.Div("文本不是有效的主题文件，请在文本中修正 / fix the file text first", className="problem")
-    return tf.render_form(ctx.registries.panels, form_data(ctx, data, key), ctx.names, lang, ctx.city)
+    return tf.render_form(ctx.registries.panels, form_data(ctx, data, key), ctx.names, lang, ctx.city,
+                          ctx.registries.feeds)
 
 
 def rules_form_for(ctx: AppContext, text: str, key: str | None = None) -> Any:
     """The rules form of a file's text (empty when the text is not a theme file: the panel form says why); an
     override has no rules of its own (the city theme's apply), so its form only says so."""
     if county_of(key) is not None:
-        hidden = tf.render_rules(ctx.registries.rules.schemas(), {"rules": []}, ctx.names, ctx.city)
+        hidden = tf.render_rules(ctx.registries.rules.schemas(), {"rules": []}, ctx.names, ctx.city,
+                                 ctx.registries.feeds)
         return [html.P("区县覆盖文件没有自己的告警规则：沿用全市主题的规则 / an override has no rules of its own: the "
                        "city theme's apply", className="admin-note"), html.Div(hidden, hidden=True)]
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return []
-    return tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names, ctx.city) if isinstance(data, dict) else []
+    return (tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names, ctx.city, ctx.registries.feeds)
+            if isinstance(data, dict) else [])
 
 
 def measures_table(ctx: AppContext, lang: str) -> html.Table:
@@ -404,9 +407,10 @@ def register(app: Dash, ctx: AppContext) -> None:
                         lambda ids, vals, data: tf.panels_from_fields(ids, vals, ctx.registries.panels,
                                                                       form_data(ctx, data, key)),
                         lambda data: tf.render_form(ctx.registries.panels, form_data(ctx, data, key), ctx.names, "zh",
-                                                    ctx.city))
+                                                    ctx.city, ctx.registries.feeds))
 
     RULES_FORM_SPEC = FormSpec("rules", tf.RMOVE, tf.RADD_GO, "kind",
                                lambda ids, vals, data: tf.rules_from_fields(ids, vals, ctx.registries.rules.schemas(),
                                                                             data),
-                               lambda data: tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names, ctx.city))
+                               lambda data: tf.render_rules(ctx.registries.rules.schemas(), data, ctx.names, ctx.city,
+                                                            ctx.registries.feeds))

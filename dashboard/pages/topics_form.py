@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from dashboard.panels import PanelRegistry
 from dashboard.panels.base import default_city
 from dashboard.panels.settings import builtin_measures
+from feeds import FeedRegistry
+from feeds.known import feeds_in
 from geo import City
 
 FIELD, MOVE, ADD_TYPE, ADD_GO, FORM = "pf-field", "pf-move", "pf-add-type", "pf-add-go", "admin-form"
@@ -54,9 +56,9 @@ def _resolve(prop: dict[str, Any], defs: Mapping[str, Any]) -> tuple[dict[str, A
 
 
 def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str],
-            city: City | None = None) -> tuple[tuple[Any, str], ...]:
-    """The values a field naming the theme's KPIs, a measure or a region (of `city`, the app's; default the default
-    settings' city) may take, with labels."""
+            city: City | None = None, feeds: FeedRegistry | None = None) -> tuple[tuple[Any, str], ...]:
+    """The values a field naming the theme's KPIs, a measure, a region (of `city`, the app's; default the default
+    settings' city), a feed or a device kind (of `feeds`, the app's registry) may take, with labels."""
     kpis: dict[str, str] = {}
     for k in theme.get("kpis") or []:
         if isinstance(k, dict) and isinstance(k.get("key"), str):
@@ -70,16 +72,15 @@ def choices(kind: str, theme: Mapping[str, Any], names: Mapping[str, str],
     if kind == "regions":
         city = city or default_city()
         return ((city.adcode, f"全市 ({city.adcode})"), *((a, f"{names.get(a, a)} ({a})") for a in city.counties))
-    if kind == "feeds":
-        from feeds.builtin import BUILTIN_FEEDS
-        from feeds.polled import POLLED_FEEDS
-
-        return tuple((f.name, f"{f.title_zh} ({f.name})") for f in (*BUILTIN_FEEDS, *POLLED_FEEDS))
+    if kind in ("feeds", "devices"):
+        registry = feeds or feeds_in(None)
+        shown = registry.names() if kind == "feeds" else registry.devices()
+        return tuple((name, f"{registry[name].title_zh} ({name})") for name in shown)
     return ()
 
 
 def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping[str, str],
-                city: City | None = None) -> list[FieldSpec]:
+                city: City | None = None, feeds: FeedRegistry | None = None) -> list[FieldSpec]:
     """The form fields of a panel type's settings, from its JSON Schema."""
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
@@ -92,13 +93,13 @@ def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping
                   "minimum": prop.get("minimum"), "maximum": prop.get("maximum")}
         kind = prop.get("type")
         if prop.get("x-choices"):
-            out.append(FieldSpec(widget="choice", options=choices(prop["x-choices"], theme, names, city), **common))
+            out.append(FieldSpec(widget="choice", options=choices(prop["x-choices"], theme, names, city, feeds), **common))
         elif "enum" in prop:
             out.append(FieldSpec(widget="choice", options=tuple((v, str(v)) for v in prop["enum"]), **common))
         elif kind == "array":
             items, _ = _resolve(prop.get("items", {}), defs)
             if items.get("x-choices"):
-                opts = choices(items["x-choices"], theme, names, city)
+                opts = choices(items["x-choices"], theme, names, city, feeds)
             elif "enum" in items:
                 opts = tuple((v, str(v)) for v in items["enum"])
             elif items.get("type") == "integer" and items.get("minimum") is not None and items.get("maximum") is not None:
@@ -155,7 +156,7 @@ def _row(label: str, control: Any, required: bool = False, name: str | None = No
 
 
 def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mapping[str, str], lang: str,
-                city: City | None = None) -> Any:
+                city: City | None = None, feeds: FeedRegistry | None = None) -> Any:
     """The panels of a theme's data as form rows (type, column, id, titles, then the type's own settings)."""
     panels = theme.get("panels")
     if not isinstance(panels, list):
@@ -188,7 +189,7 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
         own = []
         if kind in registry:
             own = [_row(spec.label, _input(i, spec, panel.get(spec.name)), spec.required, spec.name)
-                   for spec in field_specs(registry[kind].settings, theme, names, city)]
+                   for spec in field_specs(registry[kind].settings, theme, names, city, feeds)]
         rows.append(html.Fieldset(className="pf-panel", children=[
             head, html.Div(common + own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
@@ -198,7 +199,7 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
 
 
 def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any], names: Mapping[str, str],
-                 city: City | None = None) -> Any:
+                 city: City | None = None, feeds: FeedRegistry | None = None) -> Any:
     """The rules of a theme's data as form rows (kind, id, then the kind's own settings), from their models."""
     rules = theme.get("rules", [])
     if not isinstance(rules, list):
@@ -221,7 +222,7 @@ def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any]
         own = []
         if kind in models:
             own = [_row(spec.label, _input(i, spec, rule.get(spec.name), RFIELD), spec.required, spec.name)
-                   for spec in field_specs(models[kind], theme, names, city) if spec.name not in RULE_FIELDS]
+                   for spec in field_specs(models[kind], theme, names, city, feeds) if spec.name not in RULE_FIELDS]
         rows.append(html.Fieldset(className="pf-panel", children=[head, html.Div(own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
         dcc.Dropdown(id=RADD_KIND, options=_options(kinds, None), placeholder="新规则类型 / new rule kind",

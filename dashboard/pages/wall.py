@@ -511,7 +511,9 @@ def render_one(ctx: AppContext, placed: Placed, inp: PanelInput) -> tuple[Any, A
         # adds itself (the KPI strip, one a page shows after its theme dropped it) or a theme built in code.
         settings = placed.panel.checked
         if not isinstance(settings, panel.settings):
-            context = {"theme": inp.theme_def, "city": inp.city} if inp.theme_def else {"city": inp.city}
+            context: dict[str, Any] = {"city": inp.city, "feeds": ctx.registries.feeds}
+            if inp.theme_def:
+                context["theme"] = inp.theme_def
             settings = panel.settings.model_validate(placed.panel.settings, context=context)
         out = panel.render(replace(inp, settings=settings))
     except Exception as e:  # noqa: BLE001 — one panel's fault must not blank the wall

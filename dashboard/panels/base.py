@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -15,6 +15,7 @@ from dashboard import ids
 from feeds.health import FeedHealth
 from geo import City
 from measures import MeasureRegistry
+from plugins import Registry
 from settings import Settings
 from topics import Theme
 from words import pick, t
@@ -90,31 +91,15 @@ class PanelType:
     settings: type[BaseModel] = NoSettings
 
 
-class PanelRegistry:
-    """Panel types by name; built-ins register like additions."""
+class PanelRegistry(Registry[PanelType]):
+    """Panel types by name; built-ins and plugins (zq.panels) register alike."""
 
     def __init__(self) -> None:
-        self._types: dict[str, PanelType] = {}
-
-    def register(self, panel: PanelType) -> PanelType:
-        """Add a panel type; names are unique."""
-        if panel.name in self._types:
-            raise ValueError(f"panel type {panel.name!r} is already registered")
-        self._types[panel.name] = panel
-        return panel
-
-    def __getitem__(self, name: str) -> PanelType:
-        return self._types[name]
-
-    def __iter__(self) -> Iterator[PanelType]:
-        return iter(self._types.values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
+        super().__init__("panel type", lambda p: p.name, lambda o: isinstance(o, PanelType))
 
     def schemas(self) -> dict[str, type[BaseModel]]:
         """Each type's settings model, by type name (what theme files are checked against)."""
-        return {name: panel.settings for name, panel in self._types.items()}
+        return {panel.name: panel.settings for panel in self}
 
 
 def fmt_time(ts: datetime | None, now: datetime) -> str:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from dash import dcc, html
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 from sqlalchemy.orm import Session
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure
@@ -26,10 +26,9 @@ from dashboard.panels.cases import class_name
 from dashboard.panels import markdown
 from dashboard.panels.settings import PanelSettings, safe_markdown
 from dashboard.status import StandingWarning, warnings_of, workflow_steps
-from feeds.builtin import BUILTIN_FEEDS
 from feeds.health import FeedHealth
+from feeds.known import feeds_in
 from feeds.payloads import CLOSING_STEP, COMPONENT_CATEGORIES, EVENT_CATEGORIES, WORKFLOW_STEPS
-from feeds.polled import POLLED_FEEDS
 from layers import LayerRegistry, PointRow, map_figure_dict, register_builtin_layers
 from layers.choropleth import plain
 from layers.points import ALARM_RED, KIND_STYLE, STALE_GREY, STATUS_ORDER, device_marker, kind_name, step_colour
@@ -60,8 +59,11 @@ def _lang_attr(lang: str) -> str:
 
 # ---- shared --------------------------------------------------------------------------------------------
 
-# The feeds' own cadences, for when the wall hands over no health for a feed (a preview, a test).
-_CADENCES: dict[str, int] = {f.name: f.cadence_s for f in (*BUILTIN_FEEDS, *POLLED_FEEDS)}
+def _cadences() -> dict[str, int]:
+    """The feeds' own cadences, for when the wall hands over no health for a feed (a preview, a test)."""
+    return {f.name: f.cadence_s for f in feeds_in(None)}
+
+
 # The floor of the silence rule as the app's settings default it; the health a wall passes carries each
 # feed's cadence (settings.feed_cadences applied), not the floor, which panels are not given.
 _FLOOR_S: int = Settings.model_fields["stale_after_s"].default
@@ -76,13 +78,23 @@ def _default_layers() -> LayerRegistry:
 
 # ---- point_layer ---------------------------------------------------------------------------------------
 
-DeviceKind = Literal["video_point", "road_weather", "fire_risk", "air_quality", "hydrology"]
+def _device_kind(value: str, info: ValidationInfo) -> str:
+    """A kind of device the wall has: a located feed of the validation context's registry (else the built-ins and
+    the plugins this process loads), named with the known kinds when it is not one."""
+    known = feeds_in(info.context).devices()
+    if value not in known:
+        raise ValueError(f"{value!r} is not a device kind of this wall ({', '.join(sorted(known))})")
+    return value
+
+
+DeviceKind = Annotated[str, Field(json_schema_extra={"x-choices": "devices"}), AfterValidator(_device_kind)]
 DeviceStatus = Literal["online", "offline", "silent", "alarm"]
 STATUSES: tuple[str, ...] = ("online", "offline", "silent", "alarm")
 # The layer's name for a status where it differs (layers.points says "stale" for a silent device).
 _LAYER_STATUS = {"silent": "stale"}
 # Kinds the devices layer does not style yet, drawn here the same way (colour per kind, marker per status).
 EXTRA_KIND_STYLE: dict[str, tuple[str, str]] = {"air_quality": ("#aed581", "square"), "hydrology": ("#7986cb", "hexagon")}
+PLUGIN_KIND_COLOUR = "#4dd0e1"  # a kind no style here knows (a plugin's feed): one colour, its status marks it
 POINT_SIZE = {False: 9, True: 12}  # px, city view and county view
 # The count chips' dots, drawn as the map marks each status: filled, hollow (offline), grey, alarm red.
 STATUS_DOT: dict[str, dict[str, str]] = {
@@ -109,7 +121,7 @@ class PointLayerSettings(PanelSettings):
 def kind_window(kind: str, health: dict[str, FeedHealth], floor_s: int = _FLOOR_S) -> timedelta:
     """How long a device of a kind may be silent and still count as reporting (measures.devices: one rule)."""
     h = health.get(kind)
-    return devices.reporting_window(kind, {kind: h.cadence_s} if h is not None else _CADENCES, floor_s)
+    return devices.reporting_window(kind, {kind: h.cadence_s} if h is not None else _cadences(), floor_s)
 
 
 def point_status(st: DeviceStateAt, at: datetime, window: timedelta) -> str:
@@ -150,7 +162,8 @@ def point_view(session: Session, settings: PointLayerSettings, county: str | Non
 def extra_kind_traces(rows: Sequence[PointRow], lang: str) -> list[Any]:
     """Traces of the kinds the devices layer has no style for, marked by status as it marks them."""
     traces = []
-    for kind, (colour, symbol) in EXTRA_KIND_STYLE.items():
+    for kind in _unique([r.kind for r in rows]):
+        colour, symbol = kind_style(kind)
         first = True
         for status in STATUS_ORDER:
             sel = [r for r in rows if r.kind == kind and r.status == status]
@@ -159,7 +172,7 @@ def extra_kind_traces(rows: Sequence[PointRow], lang: str) -> list[Any]:
             word = tx(f"status_{'silent' if status == 'stale' else status}", lang)
             traces.append(scatter(
                 x=[round(r.lon, 5) for r in sel], y=[round(r.lat, 5) for r in sel], mode="markers",
-                name=kind_name(kind, lang), legendgroup=kind, showlegend=first,
+                name=kind_label(kind, lang), legendgroup=kind, showlegend=first,
                 marker=device_marker(status, colour, symbol), text=[r.label for r in sel],
                 hovertemplate=f"%{{text}}<br>{word}<extra></extra>", customdata=[r.id for r in sel],
                 meta={"layer": "devices", "kind": kind, "status": status}))
@@ -168,8 +181,16 @@ def extra_kind_traces(rows: Sequence[PointRow], lang: str) -> list[Any]:
 
 
 def kind_style(kind: str) -> tuple[str, str]:
-    """(colour, symbol) a kind is drawn with."""
-    return KIND_STYLE.get(kind) or EXTRA_KIND_STYLE[kind]
+    """(colour, symbol) a kind is drawn with; a kind no style knows (a plugin's feed) in one neutral colour."""
+    return KIND_STYLE.get(kind) or EXTRA_KIND_STYLE.get(kind) or (PLUGIN_KIND_COLOUR, "circle")
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """A device kind's name in a language: the word kind_<kind>, else (a plugin's kind) its feed's title."""
+    if kind in KIND_STYLE or kind in EXTRA_KIND_STYLE:
+        return kind_name(kind, lang)
+    feed = feeds_in(None).get(kind)
+    return kind if feed is None else feed.title_en if lang == "en" else feed.title_zh
 
 
 _SYMBOL_CHAR = {"circle": "●", "diamond": "◆", "triangle-up": "▲", "square": "■", "hexagon": "⬢"}
@@ -228,7 +249,7 @@ def render_point_layer(inp: PanelInput) -> PanelOutput:
         kids.append(html.Div(className="ls-kinds", children=[
             html.Span(className="ls-kind", children=[
                 html.Span(_SYMBOL_CHAR.get(kind_style(k)[1], "●"), style={"color": kind_style(k)[0]}),
-                html.Span(kind_name(k, lang))]) for k in s.kinds]))
+                html.Span(kind_label(k, lang))]) for k in s.kinds]))
     figure = point_figure(inp, view.points)
     if figure is not None:
         kids.append(dcc.Graph(figure=figure, className="ls-map", responsive=True,
