@@ -15,8 +15,13 @@ $(VENV)/.run-deps: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+# The example plugins (examples/plugin-*/, docs/plugins.md) are installed as a third party's would be: their
+# tests run in the suite, each selecting its plugin (the rest of the suite selects none).
+PLUGINS := $(wildcard examples/plugin-*/pyproject.toml examples/plugin-*/*/*.py)
+
+$(VENV)/.test-deps: requirements.txt requirements-dev.txt $(PLUGINS) | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
+	for p in examples/plugin-*/; do $(BIN)/pip install -q --no-deps "./$$p" || exit 1; done
 	touch $@ $(VENV)/.run-deps
 
 ## Serve the dashboard on http://127.0.0.1:8050 with SQLite and the built-in simulator.

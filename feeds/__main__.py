@@ -36,17 +36,36 @@ def _wait_for_signal() -> None:
         pass
 
 
-def schemas(out: Path) -> int:
-    """Write every built-in feed's JSON Schema and the README into `out`."""
-    from feeds.schemas import export
+def schemas(out: Path, plugin: str | None = None) -> int:
+    """Write every built-in feed's JSON Schema and the README into `out`; with a plugin (its distribution name),
+    the schemas of that plugin's feeds (a plugin publishes its payloads' schemas as the app does its own)."""
+    from feeds.schemas import dumps, export, feed_schema, schema_file
 
-    for path in export(out):
+    if plugin is None:
+        written = export(out)
+    else:
+        import plugins
+        from feeds import FeedRegistry
+
+        plugins.select(plugin)
+        registry = FeedRegistry()
+        problems = plugins.discover(plugins.FEEDS, registry)
+        if problems or not len(registry):
+            print(f"no feed of plugin {plugin!r} could be registered: {'; '.join(map(str, problems)) or 'none found'}",
+                  file=sys.stderr)
+            return 1
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / schema_file(f) for f in registry]
+        for feed, path in zip(registry, written, strict=True):
+            path.write_text(dumps(feed_schema(feed)), encoding="utf-8")
+    for path in written:
         print(path)
     return 0
 
 
 def ingest(args: list[str]) -> int:
     """Run the ingest worker (and the simulator under its lease, unless --no-simulate) without the dashboard."""
+    import plugins
     from feeds import FeedRegistry, register_builtin_feeds
     from feeds.service import FeedService
     from store import make_engine, migrate
@@ -58,6 +77,8 @@ def ingest(args: list[str]) -> int:
     migrate(engine)
     registry = FeedRegistry()
     register_builtin_feeds(registry, settings.aqi_edition)
+    plugins.select(settings.plugins)  # the plugins' feeds are ingested as the app's are (docs/plugins.md)
+    plugins.discover(plugins.FEEDS, registry)
     for feed, seconds in settings.feed_cadences.items():
         registry.set_cadence(feed, seconds)
     # The same as `python app.py --roles ingest,poll,simulate`: what it stores is judged by the alerts role wherever
@@ -109,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("schemas", help="export each feed's payload JSON Schema and a README")
     p.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: docs/schemas)")
+    p.add_argument("--plugin", help="export an installed plugin's feeds instead (its distribution name)")
     sub.add_parser("ingest", add_help=False,
                    help="run the ingest worker alone; takes app.py's settings flags "
                         "(--db, --mqtt, --no-simulate …)")
@@ -121,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "schemas":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-        return schemas(ns.out)
+        return schemas(ns.out, ns.plugin)
     if ns.command == "grids":
         return grids(rest)
     return ingest(rest) if ns.command == "ingest" else simulate(rest)

@@ -42,7 +42,7 @@ class Proc:
 @contextmanager
 def feeds_process(tmp_path: Path, *args: str) -> Iterator[Proc]:
     """Run `python -m feeds …`; on the way out, SIGTERM it and require a clean exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZQ_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZQ_") or k == "ZQ_PLUGINS"}
     log = tmp_path / f"{args[0]}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen([sys.executable, "-m", "feeds", *args], cwd=ROOT, env=env, stdout=out,

@@ -32,7 +32,7 @@ def counties() -> gpd.GeoDataFrame:
 
 def grids(*args: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m feeds grids …` with no ZQ_* variables from the caller's shell."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZQ_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZQ_") or k == "ZQ_PLUGINS"}
     return subprocess.run([sys.executable, "-m", "feeds", "grids", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
 

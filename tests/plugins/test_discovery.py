@@ -60,7 +60,7 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 def test_the_plugins_register_beside_the_built_ins_and_the_broken_ones_are_named_and_left_out(
         installed: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="plugins"):
-        reg = build_registries(Settings(plugins="*"))
+        reg = build_registries(Settings(plugins=",".join(DISTRIBUTIONS)))
     assert reg.feeds.names()[-1] == "meter" and "road_weather" in reg.feeds
     assert reg.feeds.origin("meter") == "zq-fake-good: meter = zq_fake_good:FEED"
     assert reg.panels["meter_panel"].feed == "meter"
