@@ -59,10 +59,9 @@ class AlertParts:
 
 def builtin_measures(settings: Settings) -> MeasureRegistry:
     """The built-in measures of the settings' city (a process without pages builds its own; the same figures)."""
-    from feeds import BUILTIN_FEEDS
-    from feeds.polled import POLLED_FEEDS
+    from feeds.known import default_feeds
 
-    cadences = {f.name: f.cadence_s for f in (*BUILTIN_FEEDS, *POLLED_FEEDS)} | dict(settings.feed_cadences)
+    cadences = {f.name: f.cadence_s for f in default_feeds()} | dict(settings.feed_cadences)
     reg = MeasureRegistry()
     register_builtin_measures(reg, settings.city, settings.aqi_edition, cadences, settings.stale_after_s)
     return reg
