@@ -13,6 +13,7 @@ from flask import Flask, Response
 from sqlalchemy.orm import Session
 
 from dashboard.context import AppContext
+from plugins import BUILTIN
 from roles import Runtime, broker_report, cluster_status
 from store import alarm_queries as alq
 from store import case_queries as cq
@@ -131,6 +132,16 @@ def health_report(snap: HealthSnapshot) -> dict[str, Any]:
     }
 
 
+def plugins_report(ctx: AppContext) -> dict[str, Any]:
+    """What the plugins added (each entry with the distribution and entry point that registered it) and the
+    entries left out, with why (docs/plugins.md)."""
+    reg = ctx.registries
+    added = {what: [{"name": name, "plugin": r.origin(name)} for name in r.names() if r.origin(name) != BUILTIN]
+             for what, r in (("feeds", reg.feeds), ("layers", reg.layers), ("panels", reg.panels),
+                             ("rules", reg.rules))}
+    return {"selected": ctx.settings.plugins, "added": added, "problems": [str(p) for p in reg.problems]}
+
+
 def calendar_report(ctx: AppContext) -> dict[str, Any]:
     """The working calendar's state: a warning when a year's holidays are missing, those years, and how many open
     cases have a deadline counted across them (weekends only: computed, but unconfirmed)."""
@@ -173,6 +184,9 @@ def register(server: Flask, ctx: AppContext, runtime: Runtime) -> HealthMonitor:
         with Session(ctx.engine) as s:
             body["alarms"] = {"open": alq.open_count(s), "red_unacknowledged": len(alq.critical_unacknowledged(s)),
                               "deliveries": dq.delivery_counts(s)}
+        body["plugins"] = plugins_report(ctx)
+        if body["plugins"]["problems"]:  # an installed plugin that did not load: what it adds is missing
+            body["status"] = "degraded"
         body["calendar"] = calendar_report(ctx)
         body["figures"] = {"region": ctx.settings.city, "measures": figures_report(ctx, ctx.settings.city)}
         body["process"] = {**runtime.status(), "web": True}

@@ -82,6 +82,22 @@ def test_the_plugins_register_beside_the_built_ins_and_the_broken_ones_are_named
     assert any("registered panel type 'meter_panel'" in r.getMessage() for r in caplog.records)
 
 
+def test_the_app_starts_without_a_broken_plugin_and_its_health_names_what_was_left_out(
+        installed: Path, tmp_path: Path) -> None:
+    from dashboard import create_app
+
+    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", plugins=",".join(DISTRIBUTIONS)),
+                     start_feeds=False)
+    health = app.server.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded"
+    assert health["plugins"]["added"]["feeds"] == [{"name": "meter", "plugin": "zq-fake-good: meter = zq_fake_good:FEED"}]
+    assert health["plugins"]["added"]["panels"][0]["name"] == "meter_panel"
+    assert len(health["plugins"]["problems"]) == 4
+    assert any(p.startswith("plugin zq-fake-broken: licensed") for p in health["plugins"]["problems"])
+    assert "meter" in [f["feed"] for f in health["feeds"]]  # watched like a built-in feed
+    assert app.server.test_client().get("/?theme=ecology").status_code == 200
+
+
 def test_a_plugin_named_one_way_in_its_entry_point_and_another_in_its_entry_is_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install(tmp_path, "zq-fake-misnamed", GOOD, "[zq.feeds]\nwatts = zq_fake_misnamed:FEED\n")
