@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import yaml
 
 import plugins
 from alerts.rules import Reading
@@ -74,6 +75,22 @@ def test_a_mistake_in_the_theme_is_named_with_the_plugins_names_among_the_known_
                "video_point)" in m for m in messages), messages
     assert any("'noize' is not a feed of this wall (" in m and "noise" in m for m in messages), messages
     assert any("clear_at_db must be at most limit_db" in m for m in messages), messages
+
+
+def test_the_editor_offers_the_plugins_panel_type_rule_kind_feed_and_device_kind(selected: Settings) -> None:
+    from dashboard.pages import topics_form as tf
+
+    reg = build_registries(selected)
+    kinds = next(f for f in tf.field_specs(reg.panels["point_layer"].settings, {}, {}, None, reg.feeds)
+                 if f.name == "kinds")
+    assert kinds.widget == "multi" and ("noise", "噪声监测 (noise)") in kinds.options
+    feed = next(f for f in tf.field_specs(reg.rules["threshold"], {}, {}, None, reg.feeds) if f.name == "feed")
+    assert ("noise", "噪声监测 (noise)") in feed.options
+    limit = next(f for f in tf.field_specs(reg.panels["noise_level"].settings, {}, {}) if f.name == "limit_db")
+    assert limit.widget == "number" and limit.default == 70.0
+    data = yaml.safe_load(THEME)
+    assert "noise_level" in str(tf.render_form(reg.panels, data, {}, "zh", None, reg.feeds))
+    assert "noise_threshold" in str(tf.render_rules(reg.rules.schemas(), data, {}, None, reg.feeds))
 
 
 def test_a_noise_message_is_decoded_and_a_wrong_one_refused_naming_the_field(selected: Settings) -> None:
