@@ -12,9 +12,20 @@ from settings import CITY_TZ
 from store import alarm_queries as alq
 from store import queries as q
 from store.models import Alarm
-from words import Words, pick
+from words import Words, pick, t
 
+DEPARTMENT = Words("department")  # the departments, keyed by their short Chinese names (the data's own)
 STEP = Words("workflow")  # the seven steps of the grid workflow (GB/T 30428), step_1 … step_7
+
+
+def departments(names: Iterable[str], lang: str) -> str:
+    """Departments by their names in a language (the catalog's `department` words; an unknown one as written)."""
+    return t("list_sep", lang).join(DEPARTMENT.get(d, lang, d) for d in names)
+
+
+def department_list(text: str, lang: str) -> str:
+    """A data field naming departments joined by 、 (a KPI's, a theme's owner) in a language."""
+    return departments(text.split("、"), lang)
 
 
 def workflow_steps(lang: str) -> tuple[str, ...]:

@@ -20,19 +20,16 @@ CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u3011]")
 # words (departments and case classes keyed by their Chinese names, measure labels beside their English ones);
 # moving one into the catalog lowers its figure here, and a file may never rise above it.
 LEFT: dict[str, int] = {
-    "alerts/calendar.py": 3, "alerts/cases.py": 5, "alerts/engine.py": 2, "alerts/rules.py": 55,
-    "dashboard/admin.py": 5, "dashboard/alarm_actions.py": 4, "dashboard/briefing.py": 55,
-    "dashboard/briefing_routes.py": 18, "dashboard/connection.py": 1, "dashboard/drill.py": 2,
-    "dashboard/factory.py": 1, "dashboard/pages/alarms.py": 6, "dashboard/pages/case.py": 29,
-    "dashboard/pages/citymap.py": 2, "dashboard/pages/consistency.py": 4, "dashboard/pages/device.py": 6,
-    "dashboard/pages/evaluation.py": 18, "dashboard/pages/grid.py": 4, "dashboard/pages/plan.py": 25,
-    "dashboard/pages/topics_admin.py": 40, "dashboard/pages/topics_form.py": 23, "dashboard/pages/wall.py": 1,
-    "dashboard/panels/builtin.py": 9, "dashboard/panels/cases.py": 31, "dashboard/panels/environment.py": 9,
-    "dashboard/panels/evaluation.py": 8, "dashboard/panels/kpis.py": 116, "dashboard/panels/lists.py": 21,
-    "dashboard/panels/measures.py": 37, "dashboard/panels/plan.py": 14, "dashboard/panels/settings.py": 1,
-    "dashboard/scope.py": 5, "layers/__init__.py": 12, "layers/aqi.py": 1, "layers/classify.py": 9,
-    "layers/heat.py": 1, "layers/hexbin.py": 2, "layers/points.py": 37, "layers/regions.py": 1,
-    "measures/builtin.py": 13, "measures/evaluation.py": 35,
+    "alerts/calendar.py": 3, "alerts/cases.py": 5, "alerts/engine.py": 1, "alerts/rules.py": 35,
+    "dashboard/admin.py": 5, "dashboard/alarm_actions.py": 4, "dashboard/briefing.py": 7,
+    "dashboard/briefing_routes.py": 3, "dashboard/connection.py": 1, "dashboard/drill.py": 2,
+    "dashboard/factory.py": 1, "dashboard/pages/alarms.py": 6, "dashboard/pages/case.py": 4,
+    "dashboard/pages/plan.py": 5, "dashboard/pages/topics_admin.py": 39, "dashboard/pages/topics_form.py": 23,
+    "dashboard/panels/builtin.py": 9, "dashboard/panels/cases.py": 5, "dashboard/panels/environment.py": 2,
+    "dashboard/panels/evaluation.py": 3, "dashboard/panels/kpis.py": 101, "dashboard/panels/lists.py": 18,
+    "dashboard/panels/measures.py": 30, "dashboard/panels/plan.py": 2, "dashboard/panels/settings.py": 1,
+    "dashboard/scope.py": 4, "dashboard/status.py": 1, "layers/__init__.py": 12, "layers/classify.py": 4,
+    "layers/points.py": 12, "measures/builtin.py": 13, "measures/evaluation.py": 35,
 }
 
 

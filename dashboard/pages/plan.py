@@ -38,7 +38,7 @@ def departments_text(row: TaskRow, lang: str) -> str:
     """Lead first; beyond three departments, the first two and how many in all."""
     task = row.task
     depts = [task.lead_department, *(d for d in task.departments if d != task.lead_department)]
-    if len(depts) <= DEPTS_SHOWN:
+    if len(depts) <= DEPTS_SHOWN:  # as the plan issued them, in Chinese (the page's sub-heading says so)
         return "、".join(depts)
     shown = "、".join(depts[: DEPTS_SHOWN - 1])
     return tx("departments_more", lang, shown=shown, more=len(depts) - DEPTS_SHOWN + 1, n=len(depts))

@@ -24,7 +24,7 @@ from dashboard.connection import beat, beat_id, beat_store
 from dashboard.context import AppContext
 from dashboard.pages.common import View, header, parse_view, query, status_chips
 from dashboard.panels import PanelInput, PanelOutput, freshness, shell
-from dashboard.status import conditions, ticker
+from dashboard.status import conditions, department_list, ticker
 from layers import map_figure
 from layers.aqi import aqi_choropleth_values, aqi_labels
 from layers.choropleth import NO_DATA, Shading, classed
@@ -192,7 +192,7 @@ def layout(ctx: AppContext, view: View, search: str | None = None) -> html.Div:
         alarms = visible_alarms(alq.open_alarms(s, limit=None), view.visible)
         state = map_state(ctx, s, th, lang, alarms, view.visible)
         banner, banner_cls = takeover(ctx, s, lang, search, alarms)
-    title = f"{pick(th.name_zh, th.name_en, lang)} · {th.owner}"
+    title = f"{pick(th.name_zh, th.name_en, lang)} · {department_list(th.owner, lang)}"
     map_title = state.title if not view.county else f"{state.title} · {ctx.county_name(view.county, lang)}"
     size = "three" if max(len(left), len(right)) > 2 else "two"
     return html.Div(className=view.classes(), lang=html_lang(lang),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from dash import html
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType, figure, fmt_time, silent_before
-from dashboard.status import workflow_steps
+from dashboard.status import department_list, workflow_steps
 from measures.cases import OPEN_CASES_KEY
 from measures.devices import VIDEO_ONLINE_KEY
 from measures.stations import FIRE, FIRE_LEVEL_KEY, FOG, FOG_STATIONS_KEY, FIRE_METRICS, latest_rows
@@ -281,7 +281,7 @@ def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
             html.Div([html.Span(value, className="kpi-value", **figure(inp, kpi.key, region, got)),
                       html.Span(unit, className="kpi-unit")]),
             html.Div(target, className="kpi-target"),
-            html.Div([html.Span(kpi.department, className="dept"),
+            html.Div([html.Span(department_list(kpi.department, inp.lang), className="dept"),
                       html.Span(fmt_time(got.ts if got else None, inp.now), className="time")],
                      className="kpi-foot"),
         ]))

@@ -17,6 +17,7 @@ from dash import html
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
 from dashboard.panels.builtin import fmt_value
+from dashboard.status import departments
 from settings import CITY_TZ
 from store.kpi_queries import KpiPoint, kpi_samples, kpis_as_of, latest_points
 from words import Words, pick, t
@@ -24,7 +25,6 @@ from words import Words, pick, t
 FEED = "kpi"
 
 tx = Words("panels.kpis")  # this module's words in the catalog (words/locale)
-DEPARTMENT = Words("department")  # the plan's departments, keyed by their short Chinese names
 
 
 @dataclass(frozen=True)
@@ -185,11 +185,6 @@ def newest(points: Sequence[KpiPoint | None]) -> datetime | None:
 
 def _empty(lang: str) -> html.Div:
     return html.Div(t("no_data", lang), className="empty kp-empty")
-
-
-def departments(names: Sequence[str], lang: str) -> str:
-    """Departments by their names in a language (the catalog's `department` words; an unknown one as written)."""
-    return t("list_sep", lang).join(DEPARTMENT.get(d, lang, d) for d in names)
 
 
 def _foot(m: Metric, lang: str, county: str | None, city_level: bool = True) -> html.Div:

@@ -25,8 +25,9 @@ from dashboard.panels.base import (
     PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, figure, fmt_time,
 )
 from dashboard.panels.kpis import (
-    Metric, departments, fmt_amount, is_met, progress, target_text, trailing_edges,
+    Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
 )
+from dashboard.status import department_list
 from dashboard.panels.settings import (
     COUNTIES, KpiKey, Measure, Order, PanelSettings, Region,
 )
@@ -288,7 +289,7 @@ def _head(view: KpiView) -> html.Div:
 
 def _foot(kpi: KpiDef, lang: str, extra: Sequence[Any] = ()) -> html.Div:
     """Department and plan item (and whatever else the panel adds first)."""
-    depts = departments(kpi.department.split("、"), lang)
+    depts = department_list(kpi.department, lang)
     parts: list[Any] = [*extra, html.Span(f"{tx('dept', lang)} {depts}", className="ms-dept", title=depts)]
     if kpi.target is not None and kpi.target_year is not None:
         parts.append(html.Span(tx("year_target", lang, year=kpi.target_year),

@@ -12,6 +12,7 @@ from dash import dcc, html
 from sqlalchemy.orm import Session
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
+from dashboard.status import departments
 from store import queries as q
 from topics.plan import (
     STATUS_ORDER,
@@ -90,9 +91,8 @@ def status_chips(counts: dict[StatusKind, int], lang: str, big: bool = True) -> 
 def lead_text(task: PlanTask, lang: str) -> str:
     """The lead department, with how many others share the task."""
     others = len(task.departments) - 1
-    if not others:
-        return task.lead_department
-    return tx("lead_and_others", lang, lead=task.lead_department, others=others)
+    lead = departments([task.lead_department], lang)
+    return tx("lead_and_others", lang, lead=lead, others=others) if others else lead
 
 
 def days_text(days: int, lang: str) -> str:
