@@ -46,52 +46,47 @@ class Metric:
         return pick(self.name_zh, self.name_en, lang)
 
 
-def _m(key: str, zh: str, en: str, unit: str, unit_en: str, target: float | None = None, kind: str = "min",
-      depts: tuple[str, ...] = ("市政数局",), plan: tuple[str, str] | None = None) -> Metric:
-    """Shorthand for the table below."""
+METRIC = Words("panels.kpis.metric")  # the built-in KPIs' names (<key>) and units (<key>.unit)
+
+
+def _m(key: str, unit: str, target: float | None = None, kind: str = "min",
+       depts: tuple[str, ...] = ("市政数局",), plan: tuple[str, str] | None = None) -> Metric:
+    """Shorthand for the table below: the KPI's names and English unit are the catalog's."""
+    zh, en = METRIC.both(key)
+    unit_en = METRIC(f"{key}.unit", "en")
     return Metric(key, zh, en, unit, unit_en, target, kind, depts, *(plan or (None, None)))
 
 
 # Targets, departments and item numbers as the 2021 work plan (seed/…-2021-workplan.txt) gives them.
 STAGES: tuple[Metric, ...] = (
-    _m("econ.projects.negotiating", "洽谈", "Negotiating", "个", "projects", depts=("市商务局",)),
-    _m("econ.projects.signed", "签约", "Signed", "个", "projects", depts=("市商务局",)),
-    _m("econ.projects.construction", "在建", "Building", "个", "projects", depts=("市发改局",)),
-    _m("econ.projects.production", "投产", "Producing", "个", "projects", depts=("市工信局",)),
+    _m("econ.projects.negotiating", "个", depts=("市商务局",)),
+    _m("econ.projects.signed", "个", depts=("市商务局",)),
+    _m("econ.projects.construction", "个", depts=("市发改局",)),
+    _m("econ.projects.production", "个", depts=("市工信局",)),
 )
-LIFECYCLE_PLAN = _m("econ.projects", "企业项目全生命周期", "Project life cycle", "个", "projects",
-                   depts=("市投促局", "市政数局"), plan=("(十四)2", "§14.2"))
+LIFECYCLE_PLAN = _m("econ.projects", "个", depts=("市投促局", "市政数局"), plan=("(十四)2", "§14.2"))
 GDP_TARGET = 3000.0  # 亿元: "努力实现GDP超3000亿元目标"
-GDP = _m("econ.gdp_ytd", "地区生产总值(累计)", "GDP year to date", "亿元", "bn CNY", GDP_TARGET,
-        depts=("市发改局", "市统计局"), plan=("总体要求", "preamble"))
-WAGE = _m("econ.wage_warnings", "工资支付预警企业", "Firms with wage-payment warnings", "家", "firms", 0, "max",
-         depts=("市人社局",), plan=("(十二)", "§12"))
-ENTITIES = _m("market.entities_new_today", "今日新登记市场主体", "New market entities today", "户", "entities",
-             depts=("市市场监管局",), plan=("(十四)4", "§14.4"))
-CLAIMS = _m("market.supervision_claim_rate", "互联网+监管事项认领率", "Supervision items claimed", "%", "%", 100,
-           plan=("(十四)11", "§14.11"))
-YSHT_USERS = _m("market.ysht_users", "注册市场主体", "Registered entities", "户", "entities", 230_000,
-               plan=("(二)", "§2"))
-YSHT_DAU = _m("market.ysht_dau", "日均活跃", "Daily active", "户", "entities", 12_000, plan=("(二)", "§2"))
-YSS_REG = _m("service.yss_registered", "实名注册用户", "Registered users", "人", "people", 3_200_000,
-            plan=("(二)", "§2"))
-YSS_MAU = _m("service.yss_mau", "月均活跃用户", "Monthly active users", "人", "people", 1_200_000, plan=("(二)", "§2"))
-HCP_ACTIVE = _m("service.haochaping_active_rate", "主动评价率", "Active evaluation rate", "%", "%", 85,
-               plan=("(九)1", "§9.1"))
-HCP_FIX = _m("service.bad_review_fix_rate", "差评整改率", "Bad reviews rectified", "%", "%", 100,
-            plan=("(九)1", "§9.1"))
-ONE_THING = _m("service.one_thing", "高频“一件事”", "One-thing services", "个", "services", 500, plan=("(一)", "§1"))
-TONGBAN = _m("service.tongban", "通办事项", "Cross-region items", "项", "items", 800, plan=("(四)", "§4"))
+GDP = _m("econ.gdp_ytd", "亿元", GDP_TARGET, depts=("市发改局", "市统计局"), plan=("总体要求", "preamble"))
+WAGE = _m("econ.wage_warnings", "家", 0, "max", depts=("市人社局",), plan=("(十二)", "§12"))
+ENTITIES = _m("market.entities_new_today", "户", depts=("市市场监管局",), plan=("(十四)4", "§14.4"))
+CLAIMS = _m("market.supervision_claim_rate", "%", 100, plan=("(十四)11", "§14.11"))
+YSHT_USERS = _m("market.ysht_users", "户", 230_000, plan=("(二)", "§2"))
+YSHT_DAU = _m("market.ysht_dau", "户", 12_000, plan=("(二)", "§2"))
+YSS_REG = _m("service.yss_registered", "人", 3_200_000, plan=("(二)", "§2"))
+YSS_MAU = _m("service.yss_mau", "人", 1_200_000, plan=("(二)", "§2"))
+HCP_ACTIVE = _m("service.haochaping_active_rate", "%", 85, plan=("(九)1", "§9.1"))
+HCP_FIX = _m("service.bad_review_fix_rate", "%", 100, plan=("(九)1", "§9.1"))
+ONE_THING = _m("service.one_thing", "个", 500, plan=("(一)", "§1"))
+TONGBAN = _m("service.tongban", "项", 800, plan=("(四)", "§4"))
 LEVELS: tuple[Metric, ...] = (
-    _m("social.mediation.city", "市级", "City", "件", "cases"),
-    _m("social.mediation.county", "县级", "County", "件", "cases"),
-    _m("social.mediation.town", "镇级", "Town", "件", "cases"),
-    _m("social.mediation.village", "村级", "Village", "件", "cases"),
+    _m("social.mediation.city", "件"),
+    _m("social.mediation.county", "件"),
+    _m("social.mediation.town", "件"),
+    _m("social.mediation.village", "件"),
 )
-MEDIATION_PLAN = _m("social.mediation", "四级矛盾调处", "Four-level mediation", "件", "cases",
-                   depts=("市委政法委", "市政数局"), plan=("(十六)5", "§16.5"))
-HOTLINE_TODAY = _m("social.hotline_12345.today", "今日受理", "Today", "件", "tickets", plan=("(八)", "§8"))
-HOTLINE_OPEN = _m("social.hotline_12345.open", "在办", "Open", "件", "tickets", plan=("(八)", "§8"))
+MEDIATION_PLAN = _m("social.mediation", "件", depts=("市委政法委", "市政数局"), plan=("(十六)5", "§16.5"))
+HOTLINE_TODAY = _m("social.hotline_12345.today", "件", plan=("(八)", "§8"))
+HOTLINE_OPEN = _m("social.hotline_12345.open", "件", plan=("(八)", "§8"))
 HOTLINE_STATUSES = ("accepted", "dispatched", "in_progress", "closed")  # words: hotline_<status>
 
 
