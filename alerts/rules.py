@@ -189,7 +189,8 @@ class Threshold(MetricRule):
         else:
             holds = self.met(v)
         if holds and not self.met(v):  # held by the hysteresis band: say so, not "300 ≤ 200"
-            zh, en = WORDS.both("held_by_clear_line", label=r.label, metric=self.metric, v=v, clear_at=self.clear_at)
+            zh, en = WORDS.both("held_by_clear_line", label=r.label, metric=self.metric, v=v,
+                                clear_at=self.clear_at)
         else:
             zh, en = self.words(r, v)
         return Outcome(holds, self.severity_or(2), v, zh, en)
@@ -246,7 +247,8 @@ class Rate(RuleSettings):
             moved = v - max(x for _, x in window)
             holds = moved <= self.change
         return Outcome(holds, self.severity_or(2), v,
-                       *WORDS.both("changed_within", label=r.label, metric=self.metric, minutes=self.minutes, moved=moved))
+                       *WORDS.both("changed_within", label=r.label, metric=self.metric, minutes=self.minutes,
+                                   moved=moved))
 
 
 class Absence(RuleSettings):
@@ -315,7 +317,8 @@ class Geofence(RuleSettings):
 
         inside = self._area_shape.covers(Point(r.lon, r.lat))
         holds = inside if self.alarm_when == "inside" else not inside
-        return Outcome(holds, self.severity_or(2), None, *WORDS.both(f"fence_{self.alarm_when}", label=r.label))
+        return Outcome(holds, self.severity_or(2), None,
+                       *WORDS.both(f"fence_{self.alarm_when}", label=r.label))
 
 
 class AirQuality(RuleSettings):
@@ -331,7 +334,8 @@ class AirQuality(RuleSettings):
             return None
         band = aqi_band(int(aqi))
         return Outcome(band.level >= self.min_level, self.severity_or(4 if band.level >= 5 else 3), aqi,
-                       WORDS("aqi", "zh", label=r.label, aqi=aqi, category=band.category_zh, level=band.level_zh),
+                       WORDS("aqi", "zh", label=r.label, aqi=aqi, category=band.category_zh,
+                             level=band.level_zh),
                        WORDS("aqi", "en", label=r.label, aqi=aqi, category=band.category_en, level=band.level))
 
 
@@ -368,7 +372,8 @@ class FireDanger(RuleSettings):
             return None
         v = r.values
         res = fire_danger(v["max_temp_c"], v["rh_pct"], int(v["dry_days"]), beaufort(v["wind_speed_ms"]))
-        return Outcome(res.level >= self.min_level, self.severity_or(4 if res.level >= 5 else 3), float(res.level),
+        return Outcome(res.level >= self.min_level, self.severity_or(4 if res.level >= 5 else 3),
+                       float(res.level),
                        WORDS("fire", "zh", label=r.label, level=res.level_zh, name=res.name_zh),
                        WORDS("fire", "en", label=r.label, level=res.level, name=res.name_en))
 
@@ -408,7 +413,8 @@ class VideoDetection(RuleSettings):
             return Outcome(False, self.severity_or(2))
         d, conf = max(found, key=lambda x: x[1])
         zh, en = DETECTION_NAMES[d]
-        return Outcome(True, self.severity_or(2), conf, WORDS("detection", "zh", label=r.label, what=zh, conf=conf),
+        return Outcome(True, self.severity_or(2), conf,
+                       WORDS("detection", "zh", label=r.label, what=zh, conf=conf),
                        WORDS("detection", "en", label=r.label, what=en, conf=conf))
 
 

@@ -86,7 +86,8 @@ def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: s
         link = (f'<a href="{PATH}/{b.id}.pdf">PDF</a>' if b.state == "ready" else "")
         made = b.made_at or b.started_at
         facts = " · ".join(x for x in (
-            tx.get(f"trigger_{b.trigger}", lang, b.trigger), made.astimezone(ctx.now().tzinfo).strftime("%m-%d %H:%M"),
+            tx.get(f"trigger_{b.trigger}", lang, b.trigger),
+            made.astimezone(ctx.now().tzinfo).strftime("%m-%d %H:%M"),
             tx("pages", lang, n=b.pages) if b.pages else "",
             f"{(b.size or 0) / 1024:.0f} KB" if b.size else "") if x)
         items.append(
@@ -96,7 +97,8 @@ def list_page(ctx: AppContext, rows: list[Briefing], regions: list[str], lang: s
             + (f'<span class="error">{_e(b.error)}</span>' if b.error else "") + "</li>")
     now = "".join(f'<li><a href="{PATH}/now.pdf?region={r}{q}">{_e(region_name(ctx, r, lang))}</a></li>'
                   for r in regions)
-    # The link to the other language is named in that language: 中文 on the English page, English on the Chinese.
+    # The link to the other language is named in that language: 中文 on the English page, English on the
+    # Chinese one.
     other = f'<a href="{PATH}{lang_query(other_lang(lang))}">{tx("other_language", lang)}</a>'
     other += f' · <a href="/map{lang_query(lang)}">{tx("city_map", lang)}</a>'
     other += f' · <a href="/{lang_query(lang)}">{tx("wall", lang)}</a>'

@@ -19,7 +19,7 @@ STEP = Words("workflow")  # the seven steps of the grid workflow (GB/T 30428), s
 
 
 def departments(names: Iterable[str], lang: str) -> str:
-    """Departments by their names in a language (the catalog's `department` words; an unknown one as written)."""
+    """Departments by their names in a language (the catalog's `department` words; others as written)."""
     return t("list_sep", lang).join(DEPARTMENT.get(d, lang, d) for d in names)
 
 

@@ -165,7 +165,8 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
     np.maximum.at(worst, group, status_code)
     major = by_kind.argmax(axis=1)
     words = [WORDS(f"status_{s}", lang) for s in STATUS_ORDER]
-    text = [WORDS("n_devices", lang, n=f"{c:,}") + "<br>" + " · ".join(f"{w} {k:,}" for w, k in zip(words, row, strict=True) if k)
+    text = [WORDS("n_devices", lang, n=f"{c:,}") + "<br>"
+            + " · ".join(f"{w} {k:,}" for w, k in zip(words, row, strict=True) if k)
             for c, row in zip(size.tolist(), by_status.tolist(), strict=True)]
     marker_px = np.minimum(5 + 1.2 * np.log2(size), 10).round(1)  # at most a cell's pitch on a 1920×1080 map
     first = True
@@ -192,7 +193,7 @@ def device_cells(rows: Sequence[PointRow], bounds: Sequence[float], lang: str = 
 STEP_COLOURS = ("#ef5350", "#ff7043", "#ffa726", "#ffca28", "#9ccc65", "#66bb6a", "#26a69a")
 UNKNOWN_STEP = "#9e9e9e"
 # CJJ/T 106 / GB/T 30428 case workflow (DOMAIN.md §4), step 1 to 7; the English names are the ones the
-# grid-event feed uses (feeds.payloads.WORKFLOW_STEPS_EN): the catalog's workflow words, as the panels show them.
+# grid-event feed uses (feeds.payloads.WORKFLOW_STEPS_EN): the catalog's workflow words, as panels show them.
 STEPS = 7
 
 # The 7 部件 and 6 事件 top-level classes (DOMAIN.md §4) drawn with six symbols, grouped by what is on the

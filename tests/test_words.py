@@ -1,4 +1,4 @@
-"""The UI words' catalog (words/locale): complete in Chinese and English, and holding every word the code asks for."""
+"""The UI words' catalog (words/locale): complete in both languages, holding every word the code asks for."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def word_tables(tree: ast.Module) -> dict[str, str]:
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module == "words":
             tables |= {(a.asname or a.name): "" for a in node.names if a.name == "t"}
-        elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name)
               and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "Words"):
             args = node.value.args
             tables[node.targets[0].id] = args[0].value if args and isinstance(args[0], ast.Constant) else ""
@@ -63,12 +64,13 @@ def word_tables(tree: ast.Module) -> dict[str, str]:
 
 
 def asked_for(path: Path) -> list[tuple[int, str, str]]:
-    """Every (line, context, key) a module looks up with a literal key (pybabel extract's job, with contexts)."""
+    """Every (line, context, key) a module looks up with a literal key (what pybabel extract does)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     tables = word_tables(tree)
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in tables and node.args
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in tables
+                and node.args
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
             found.append((node.lineno, tables[node.func.id], node.args[0].value))
     return found
@@ -90,14 +92,17 @@ def test_every_message_has_chinese_and_english_as_templates_of_named_values() ->
 
 
 def test_a_word_in_each_language() -> None:
-    assert words.t("app_title") == "肇庆市一网统管" and words.t("app_title", "en") == "Zhaoqing City Operations"
-    assert words.t("stale", "en", n=5) == "Data delayed 5 min" and words.t("stale", "fr", n=5) == "数据延迟 5 分钟"
+    assert words.t("app_title") == "肇庆市一网统管"
+    assert words.t("app_title", "en") == "Zhaoqing City Operations"
+    assert words.t("stale", "en", n=5) == "Data delayed 5 min"
+    assert words.t("stale", "fr", n=5) == "数据延迟 5 分钟"
     assert words.Words("panels.kpis")("city", "en") == "City-wide" != words.t("city", "en")
 
 
 def test_every_word_the_code_asks_for_is_in_the_catalog() -> None:
     zh = words.catalog("zh")
-    asked = [(f"{p.relative_to(ROOT)}:{line}", ctx, key) for p in sources() for line, ctx, key in asked_for(p)]
+    asked = [(f"{p.relative_to(ROOT)}:{line}", ctx, key)
+             for p in sources() for line, ctx, key in asked_for(p)]
     assert len(asked) > 150  # the scan sees the lookups at all
     assert [a for a in asked if a[1:] not in zh] == []
 
@@ -105,12 +110,12 @@ def test_every_word_the_code_asks_for_is_in_the_catalog() -> None:
 def test_no_file_adds_chinese_literals_beside_the_catalog() -> None:
     counts = Counter({str(p.relative_to(ROOT)): n for p in sources() if (n := chinese_literals(p))})
     grown = {f: (n, LEFT.get(f, 0)) for f, n in counts.items() if n > LEFT.get(f, 0)}
-    assert grown == {}, "Chinese literals beside the catalog (now, allowed): add them as words (docs/translations.md)"
+    assert grown == {}, "Chinese literals beside the catalog (now, allowed): see docs/translations.md"
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_po_file_reads_as_gettext_reads_it(lang: str, tmp_path: Path) -> None:
-    # The sources compile to .mo as any gettext tool would, and the standard library reads back the same words.
+    # The sources compile to .mo as any gettext tool would; the standard library reads back the same words.
     import gettext
 
     from babel.messages.mofile import write_mo

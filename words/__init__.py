@@ -43,11 +43,11 @@ class Words:
         return text.format(**kw)
 
     def both(self, key: str, /, **kw: object) -> tuple[str, str]:
-        """A word in Chinese and in English at once, for texts stored in both (an alarm's title and message)."""
+        """A word in Chinese and in English at once, for texts stored in both (an alarm's title, message)."""
         return self(key, "zh", **kw), self(key, "en", **kw)
 
     def get(self, key: str, lang: str | None, default: str) -> str:
-        """A word keyed by data (a department's or a unit's Chinese name), or `default` when the catalog lacks it."""
+        """A word keyed by data (a department's Chinese name), or `default` when the catalog lacks it."""
         return catalog(norm(lang)).get((self.context, key), default)
 
     def has(self, key: str) -> bool:
@@ -59,7 +59,7 @@ t = Words()  # the app's shared words (no context)
 
 
 def pick(zh: T, en: T, lang: str | None) -> T:
-    """Choose between a Chinese and an English value that come as data (theme files, boundaries), not UI words."""
+    """Choose between a Chinese and an English value that come as data (theme files, boundaries)."""
     return en if lang == "en" else zh
 
 

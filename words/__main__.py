@@ -1,4 +1,4 @@
-"""`python -m words add CONTEXT KEY CHINESE ENGLISH` adds a word to both catalogs; `check` lists what is wrong."""
+"""`python -m words add CONTEXT KEY CHINESE ENGLISH` adds a word to both catalogs; `check` lists faults."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def problems() -> list[str]:
         for lang, text in texts.items():
             if not text.strip():
                 found.append(f"{ctx or '(shared)'} {key}: no {lang} text")
-        # Each text is a str.format template whose fields are plain names a caller passes by keyword; a language
+        # Each text is a str.format template whose fields are names a caller passes by keyword; a language
         # may leave a value out or use one the other does not show (Chinese 等 for English's "+2").
         for lang, text in texts.items():
             try:

@@ -50,7 +50,8 @@ def _hint(key: str, lang: str) -> str:
 def _cell(v: Value, lang: str) -> html.Td:
     """A rate with its counts; — when there is nothing to judge, 未计 when the data cannot show it."""
     if not v.measured:
-        return html.Td(tx("not_measured", lang), className="ev-none", title=tx("not_recorded_by_this_store", lang))
+        return html.Td(tx("not_measured", lang), className="ev-none",
+                       title=tx("not_recorded_by_this_store", lang))
     if v.rate is None:
         return html.Td("—", className="ev-none", title=tx("nothing_to_judge", lang))
     return html.Td([html.Span(f"{100 * v.rate:.1f}%", className="ev-rate"),

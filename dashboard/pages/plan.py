@@ -120,7 +120,8 @@ def summary(plan: PlanFile, rows: list[TaskRow], newest: datetime | None, now: d
     return [
         html.Div(className="pl-heading", children=[
             html.H2(tx("heading", lang, title=plan.title, year=plan.year)),
-            html.Div(tx("sub_ended" if ended else "sub", lang, n=len(rows), late=late, issued=plan.issued or plan.year),
+            html.Div(tx("sub_ended" if ended else "sub", lang, n=len(rows), late=late,
+                        issued=plan.issued or plan.year),
                      className="pl-sub"),
         ]),
         plan_chips(counts, lang, big=False),

@@ -21,7 +21,7 @@ CASE_CLASS = Words("case_class")
 
 
 def class_name(kind: str, category: str | None, lang: str) -> str:
-    """A kind's (category None) or a top-level class's short name in a language; an unknown class as written."""
+    """A kind's (category None) or a top-level class's short name in a language; an unknown one as written."""
     key = kind if category is None else f"{kind}/{category}"
     return CASE_CLASS.get(key, lang, category or kind)
 

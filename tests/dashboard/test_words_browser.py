@@ -1,4 +1,4 @@
-"""Pages in English in a real Chromium: no Chinese word of the catalog shows where the catalog has its English."""
+"""Pages in English in a real Chromium: no Chinese word of the catalog shows where it has the English."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ PAGE_TEXT = """
 const out = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 for (let n = walk.nextNode(); n; n = walk.nextNode()) {
   const p = n.parentElement;
-  if (p && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName) && !p.closest('.pl-depts') && n.nodeValue.trim())
+  if (p && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName) && !p.closest('.pl-depts')
+      && n.nodeValue.trim())
     out.push(n.nodeValue.trim());
 }
 return out;
@@ -29,8 +30,8 @@ return out;
 
 def chinese_words() -> dict[str, str]:
     """Each Chinese piece of the catalog's texts (what lies between placeholders, two characters or more) that
-    English shows otherwise, with the key it comes from. Pieces an English text contains (the language switch's
-    中文) are left out."""
+    English shows otherwise, with the key it comes from. Pieces an English text contains (the language
+    switch's 中文) are left out."""
     english = " ".join(words.catalog("en").values())
     pieces: dict[str, str] = {}
     for (ctx, key), zh in words.catalog("zh").items():
@@ -59,7 +60,8 @@ def test_the_catalog_gives_the_scan_words_to_look_for() -> None:
     pieces = chinese_words()
     assert len(pieces) > 300 and "数据时间" in pieces and "中文" not in pieces
     assert leaks(["Data time 12:00", "端州区", "西江端州段1号视频点"]) == {}
-    assert leaks(["数据时间 12:00", "Owner 市政数局"]) == {"数据时间": ["数据时间 12:00"], "市政数局": ["Owner 市政数局"]}
+    assert leaks(["数据时间 12:00", "Owner 市政数局"]) == {"数据时间": ["数据时间 12:00"],
+                                                          "市政数局": ["Owner 市政数局"]}
 
 
 @pytest.mark.parametrize("theme", ["social", "environment"])
