@@ -11,6 +11,9 @@ from measures.devices import VIDEO_ONLINE_KEY, DeviceMeasures, reporting_window
 from measures.stations import (FIRE, FIRE_LEVEL_KEY, FOG, FOG_STATIONS_KEY, WATER, WATER_OVER_WARNING_KEY,
                                StationMeasures, StationRule)
 from topics.cases import case_limits
+from words import Words
+
+LABEL = Words("measure")  # the built-in measures' labels, by their keys
 
 
 def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition: str,
@@ -30,47 +33,47 @@ def register_builtin_measures(registry: MeasureRegistry, city: str, aqi_edition:
 
     fog, fire, water = stations(FOG), stations(FIRE), stations(WATER)
     registry.register(Measure(
-        AQI_KEY, "空气质量指数", "AQI", "", "derived", ("city", "county"),
+        AQI_KEY, *LABEL.both(AQI_KEY), "", "derived", ("city", "county"),
         city_rule="HJ 663: each pollutant's mean over the city's stations, then HJ 633's AQI of the means",
         feed="air_quality", source="HJ 633 real-time AQI of the area's mean concentrations over its current "
                                    "stations (a county like the city)",
         worse_high=True, latest_fn=air.latest_aqi, samples_fn=air.aqi_samples), "aqi")
     registry.register(Measure(
-        PM25_KEY, "PM2.5浓度", "PM2.5", "µg/m³", "derived", ("city", "county"),
+        PM25_KEY, *LABEL.both(PM25_KEY), "µg/m³", "derived", ("city", "county"),
         city_rule="mean over the city's stations", feed="air_quality",
         source="mean of the area's stations' PM2.5 (24-hour moving mean where given, else the hour's)",
         worse_high=True, latest_fn=air.latest_pm25, samples_fn=air.pm25_samples))
     registry.register(Measure(
-        OPEN_CASES_KEY, "在办网格案件", "Open grid cases", "件", "derived", ("city", "county"),
+        OPEN_CASES_KEY, *LABEL.both(OPEN_CASES_KEY), "件", "derived", ("city", "county"),
         city_rule="sum of the counties'", feed="grid_event",
         source="grid events not closed (reported by then and not closed by then, for a past moment)",
         worse_high=True, latest_fn=cases.latest, samples_fn=cases.samples), "open_cases", "open_events")
     registry.register(Measure(
-        VIDEO_ONLINE_KEY, "视频在线率", "Video online rate", "%", "derived", ("city", "county"),
+        VIDEO_ONLINE_KEY, *LABEL.both(VIDEO_ONLINE_KEY), "%", "derived", ("city", "county"),
         city_rule="online points over all points of the city", feed="video_point",
         source="river-chief video points reporting within the feed's window with the stream up, over all points "
                "(measures.devices: the map's and the panels' rule)",
         worse_high=False, latest_fn=devices.latest, samples_fn=devices.samples))
     registry.register(Measure(
-        OVERDUE_CASES_KEY, "超期网格案件", "Overdue grid cases", "件", "derived", ("city", "county"),
+        OVERDUE_CASES_KEY, *LABEL.both(OVERDUE_CASES_KEY), "件", "derived", ("city", "county"),
         city_rule="sum of the counties'", feed="grid_event",
         source="open grid events past their time limit: their case's deadline in working hours (topics/calendar"
                ".yaml), else their subcategory's limit (topics/case_limits.json) on the clock",
         worse_high=True, latest_fn=overdue.latest, samples_fn=overdue.samples), "overdue_cases")
     registry.register(Measure(
-        FOG_STATIONS_KEY, "大雾站点", "Stations in fog", "个", "derived", ("city", "county"),
+        FOG_STATIONS_KEY, *LABEL.both(FOG_STATIONS_KEY), "个", "derived", ("city", "county"),
         city_rule="sum of the counties'", feed="road_weather",
         source="road-weather stations reporting within the feed's window whose visibility meets a CMA fog signal "
                "(< 500 m)", worse_high=True, latest_fn=fog.latest, samples_fn=fog.samples,
         window=fog.window), "fog_stations")
     registry.register(Measure(
-        FIRE_LEVEL_KEY, "森林火险等级", "Forest fire danger level", "级", "derived", ("city", "county"),
+        FIRE_LEVEL_KEY, *LABEL.both(FIRE_LEVEL_KEY), "级", "derived", ("city", "county"),
         city_rule="the worst of the counties'", feed="fire_risk",
         source="the highest QX/T 77-2007 fire-danger level among the stations reporting within the feed's window",
         worse_high=True, latest_fn=fire.latest, samples_fn=fire.samples,
         window=fire.window), "fire_level")
     registry.register(Measure(
-        WATER_OVER_WARNING_KEY, "超警戒水位站", "Gauges over warning level", "站", "derived", ("city", "county"),
+        WATER_OVER_WARNING_KEY, *LABEL.both(WATER_OVER_WARNING_KEY), "站", "derived", ("city", "county"),
         city_rule="sum of the counties'", feed="hydrology",
         source="gauging stations reporting within the feed's window at or over their warning level "
                "(standards.hydro, with the levels the station's message gave)",

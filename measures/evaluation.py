@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from store.evaluation_queries import CaseRecord, evaluation_records
 from topics.evaluation import EvaluationConfig, IndicatorKey, evaluation_config
+from words import Words
+
+WORDS = Words("evaluation")  # the indicators' names (<key>) and what each means (<key>.help)
 
 FILED, DISPATCHED, HANDLED = 2, 3, 5  # 案卷建立, 任务派遣, 处理反馈 (feeds.payloads.WORKFLOW_STEPS)
 
@@ -35,28 +38,26 @@ class Indicator:
 
 
 INDICATORS: Mapping[IndicatorKey, Indicator] = {i.key: i for i in (
-    Indicator("filing_rate", "立案率", "Filing rate", "立案数", "上报数", True,
-              "期内上报的问题中已立案（案卷建立）的比例", "Share of the period's reports filed as cases",
+    Indicator("filing_rate", *WORDS.both("filing_rate"), "立案数", "上报数", True,
+              *WORDS.both("filing_rate.help"),
               "CJ/T 292 区域评价；eGova 区域评价统计（上报数、立案数）"),
-    Indicator("on_time_dispatch_rate", "按期派遣率", "On-time dispatch rate", "按期派遣数", "应派遣数", True,
-              "已立案案件中在派遣时限内派遣的比例（时限为工作时，见 topics/evaluation.yaml）",
-              "Share of filed cases dispatched within the dispatch limit (working hours)",
+    Indicator("on_time_dispatch_rate", *WORDS.both("on_time_dispatch_rate"), "按期派遣数", "应派遣数", True,
+              *WORDS.both("on_time_dispatch_rate.help"),
               "CJ/T 292 指挥中心评价；eGova 派遣员考核（应派遣数、按时派遣数）"),
-    Indicator("handling_rate", "处置率", "Handling rate", "处置数", "应处置数", True,
-              "应处置案件中已处置完毕（处理反馈）的比例", "Share of due dispatched cases handled (feedback given)",
+    Indicator("handling_rate", *WORDS.both("handling_rate"), "处置数", "应处置数", True,
+              *WORDS.both("handling_rate.help"),
               "eGova 区域评价 disposalRate = 处置数 / 应处置数"),
-    Indicator("on_time_handling_rate", "按期处置率", "On-time handling rate", "按期处置数", "应处置数", True,
-              "应处置案件中在案件时限内处置完毕的比例", "Share of due dispatched cases handled by their deadline",
+    Indicator("on_time_handling_rate", *WORDS.both("on_time_handling_rate"), "按期处置数", "应处置数", True,
+              *WORDS.both("on_time_handling_rate.help"),
               "eGova 部门评价 handlerInTimeRate = 按时处置数 / 应处置数"),
-    Indicator("closing_rate", "结案率", "Closing rate", "结案数", "应结案数", True,
-              "应结案案件中已核查结案的比例", "Share of due filed cases verified and closed",
+    Indicator("closing_rate", *WORDS.both("closing_rate"), "结案数", "应结案数", True,
+              *WORDS.both("closing_rate.help"),
               "eGova 区域评价 closedRate = 结案数 / 应结案数；天门市数字城管通报"),
-    Indicator("on_time_closing_rate", "按期结案率", "On-time closing rate", "按期结案数", "应结案数", True,
-              "应结案案件中在案件时限内结案的比例", "Share of due filed cases closed by their deadline",
+    Indicator("on_time_closing_rate", *WORDS.both("on_time_closing_rate"), "按期结案数", "应结案数", True,
+              *WORDS.both("on_time_closing_rate.help"),
               "eGova 区域评价 closedInTimeRate = 按期结案数 / 应结案数；天门市、金华市办法"),
-    Indicator("rework_rate", "返工率", "Rework rate", "返工数", "处置数", False,
-              "处置后核查未通过、退回重新处置的案件比例（本系统数据无法体现，不计）",
-              "Share of handled cases sent back after verification (not recorded by this store)",
+    Indicator("rework_rate", *WORDS.both("rework_rate"), "返工数", "处置数", False,
+              *WORDS.both("rework_rate.help"),
               "eGova 部门评价 reworkRate = 返工数 / 处置数；金华市办法（未通过核查发回重新处置）"),
 )}
 

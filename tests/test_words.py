@@ -26,10 +26,10 @@ LEFT: dict[str, int] = {
     "dashboard/factory.py": 1, "dashboard/pages/alarms.py": 6, "dashboard/pages/case.py": 4,
     "dashboard/pages/plan.py": 5, "dashboard/pages/topics_admin.py": 39, "dashboard/pages/topics_form.py": 23,
     "dashboard/panels/builtin.py": 9, "dashboard/panels/cases.py": 5, "dashboard/panels/environment.py": 2,
-    "dashboard/panels/evaluation.py": 3, "dashboard/panels/kpis.py": 101, "dashboard/panels/lists.py": 18,
+    "dashboard/panels/evaluation.py": 3, "dashboard/panels/kpis.py": 77, "dashboard/panels/lists.py": 18,
     "dashboard/panels/measures.py": 30, "dashboard/panels/plan.py": 2, "dashboard/panels/settings.py": 1,
     "dashboard/scope.py": 4, "dashboard/status.py": 1, "layers/__init__.py": 12, "layers/classify.py": 4,
-    "layers/points.py": 12, "measures/builtin.py": 13, "measures/evaluation.py": 35,
+    "layers/points.py": 12, "measures/builtin.py": 5, "measures/evaluation.py": 21,
 }
 
 
@@ -69,10 +69,15 @@ def asked_for(path: Path) -> list[tuple[int, str, str]]:
     tables = word_tables(tree)
     found = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in tables
-                and node.args
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-            found.append((node.lineno, tables[node.func.id], node.args[0].value))
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)):
+            continue
+        f = node.func
+        if isinstance(f, ast.Name) and f.id in tables:  # tx("key", lang)
+            found.append((node.lineno, tables[f.id], node.args[0].value))
+        elif (isinstance(f, ast.Attribute) and f.attr == "both" and isinstance(f.value, ast.Name)
+              and f.value.id in tables):  # WORDS.both("key", ...): both languages at once
+            found.append((node.lineno, tables[f.value.id], node.args[0].value))
     return found
 
 
