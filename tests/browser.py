@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 
 from tests.servers import free_port, wait_for_port
 from tests.waiting import wait_until
+from tests.conftest import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +119,7 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="zq-app-"))
     log = workdir / "app.log"
-    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--db", f"sqlite:///{workdir / 'zq.sqlite3'}",
+    cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--db", migrated_sqlite(workdir / 'zq.sqlite3'),
            *args]
     full_env = {**os.environ, **(env or {})}
     with log.open("wb") as out:

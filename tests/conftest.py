@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -116,10 +119,12 @@ def pg_copies(postgres: Postgres, pg_template: str) -> Iterator[PgCopies]:
     copies.pool.shutdown(wait=True)  # before the cluster stops
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file migrated to head per run, its write-ahead log folded in; each test's file is a copy."""
-    path = tmp_path_factory.mktemp("template") / f"zq_template_{migrations_digest()}.sqlite3"
+@functools.cache
+def _sqlite_template() -> Path:
+    """One SQLite file migrated to head per run (per process), its write-ahead log folded in."""
+    folder = Path(tempfile.mkdtemp(prefix="zq-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / f"zq_template_{migrations_digest()}.sqlite3"
     eng = make_engine(f"sqlite:///{path}")
     migrate(eng)
     with eng.connect() as conn:
@@ -128,14 +133,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def migrated_sqlite(path: Path) -> str:
+    """A SQLite store at `path`, at the schema's head (a copy of the run's template), as a URL: an app started on
+    it finds nothing to migrate (a copy takes a millisecond, the migrations 0.1-0.4 s)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_template(), path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database at the schema's head, a copy of the run's template: every store test runs on SQLite and on
     PostgreSQL, each on its own database."""
     if request.param == "sqlite":
-        path = tmp_path / "zq.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        return migrated_sqlite(tmp_path / "zq.sqlite3")
     return request.getfixturevalue("pg_copies").take()
 
 

@@ -13,6 +13,7 @@ from dashboard import create_app
 from dashboard.__main__ import main as users_command
 from settings import Settings
 from topics.loader import BUILTIN_DIR
+from tests.conftest import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +25,7 @@ def app_with_themes(tmp_path: Path, clock: Clock | None = None, **settings: Any)
     topics.mkdir()
     for path in BUILTIN_DIR.glob("*.yaml"):
         shutil.copy(path, topics / path.name)
-    return create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics), **settings),
+    return create_app(Settings(db=migrated_sqlite(tmp_path / 'zq.sqlite3'), topics_dir=str(topics), **settings),
                       start_feeds=False, clock=clock)
 
 

@@ -23,6 +23,7 @@ from clock import process_clock
 from settings import CITY_TZ, Settings
 from store import admin_queries as aq
 from tests.dashboard.apps import app_with_themes
+from tests.conftest import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,7 +159,7 @@ def test_the_users_command_refuses_a_taken_name_and_a_short_password(tmp_path: P
 @pytest.fixture
 def locked(tmp_path: Path) -> Any:
     """The app with --require-sign-in, a leader and a wall screen's user."""
-    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", require_sign_in=True), start_feeds=False)
+    app = create_app(Settings(db=migrated_sqlite(tmp_path / 'zq.sqlite3'), require_sign_in=True), start_feeds=False)
     ctx = app.server.config["ZQ_CONTEXT"]
     with Session(ctx.engine) as s, s.begin():
         now = process_clock().now(CITY_TZ)

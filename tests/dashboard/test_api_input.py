@@ -19,6 +19,7 @@ from settings import CITY_TZ, Settings
 from store import admin_queries as aq
 from tests.conftest import new_pg_database
 from tests.servers import Postgres
+from tests.conftest import migrated_sqlite
 from topics.loader import BUILTIN_DIR
 
 
@@ -27,7 +28,7 @@ def themed_app(tmp_path: Path, db: str | None = None) -> Any:
     topics.mkdir()
     for path in BUILTIN_DIR.glob("*.yaml"):
         shutil.copy(path, topics / path.name)
-    app = create_app(Settings(db=db or f"sqlite:///{tmp_path / 'zq.sqlite3'}", topics_dir=str(topics)),
+    app = create_app(Settings(db=db or migrated_sqlite(tmp_path / 'zq.sqlite3'), topics_dir=str(topics)),
                      start_feeds=False)
     with Session(app.server.config["ZQ_CONTEXT"].engine) as s, s.begin():
         now = process_clock().now(CITY_TZ)

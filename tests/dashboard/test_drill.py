@@ -21,6 +21,7 @@ from settings import CITY_TZ, Settings
 from store import Batch, write_batch
 from store.grid_queries import replace_grid_cells
 from tests.feeds.samples import GUANGZHOU, make_decoder, msg, road
+from tests.conftest import migrated_sqlite
 
 NOW = datetime(2026, 11, 30, 14, 7, tzinfo=CITY_TZ)
 
@@ -93,7 +94,7 @@ def test_county_kpis_are_named_without_the_county_a_wall_kpi_carries() -> None:
 
 @pytest.fixture
 def ctx(tmp_path: Path):
-    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}"), start_feeds=False)
+    app = create_app(Settings(db=migrated_sqlite(tmp_path / 'zq.sqlite3')), start_feeds=False)
     return app.server.config["ZQ_CONTEXT"]
 
 

@@ -20,6 +20,7 @@ from settings import Settings
 from store import Batch, write_batch
 from tests.feeds.samples import fire, msg, road
 from tests.waiting import wait_until
+from tests.conftest import migrated_sqlite
 
 FEEDS = ["video_point", "road_weather", "fire_risk", "grid_event", "kpi"]
 POLLED = ["air_quality", "hydrology", "hotline_12345"]  # fed by the HTTP poller
@@ -29,7 +30,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 def make_app(tmp_path: Path, name: str = "zq", **settings: Any) -> Dash:
     """The app on a fresh SQLite file, without ingest or simulator (unless asked)."""
     start = settings.pop("start_feeds", False)
-    return create_app(Settings(db=f"sqlite:///{tmp_path / f'{name}.sqlite3'}", **settings), start_feeds=start)
+    return create_app(Settings(db=migrated_sqlite(tmp_path / f'{name}.sqlite3'), **settings), start_feeds=start)
 
 
 @pytest.fixture

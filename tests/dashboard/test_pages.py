@@ -22,6 +22,7 @@ from settings import Settings
 from store import Batch, write_batch
 from store.queries import LatestRow
 from topics import THEMES, KpiDef
+from tests.conftest import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {"441202": "端州区", "441224": "怀集县"}
@@ -93,7 +94,7 @@ def test_url_helpers() -> None:
 @pytest.fixture
 def quiet_app(tmp_path: Path):
     """The app on a fresh SQLite file, without ingest or simulator."""
-    return create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}"), start_feeds=False)
+    return create_app(Settings(db=migrated_sqlite(tmp_path / 'zq.sqlite3')), start_feeds=False)
 
 
 def test_healthz_reports_every_feed_and_staleness(quiet_app) -> None:

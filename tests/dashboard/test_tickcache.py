@@ -19,6 +19,7 @@ from tests.dashboard.apps import app_with_themes
 from tests.feeds.samples import T0
 from tests.servers import Redis, redis_server
 from tests.waiting import wait_until
+from tests.conftest import migrated_sqlite
 from topics.themes import KPI_STRIP
 
 
@@ -161,7 +162,7 @@ def test_a_kept_answer_goes_only_to_whoever_may_ask(tmp_path: Path) -> None:
     from dashboard import create_app
     from settings import Settings
 
-    app = create_app(Settings(db=f"sqlite:///{tmp_path / 'zq.sqlite3'}", require_sign_in=True), start_feeds=False)
+    app = create_app(Settings(db=migrated_sqlite(tmp_path / 'zq.sqlite3'), require_sign_in=True), start_feeds=False)
     ctx = app.server.config["ZQ_CONTEXT"]
     names = [p.id for p in ctx.theme("social").placed()] + [KPI_STRIP]
     body = tick_body(tick_key(app), names, "?theme=social", None, 1)

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from feeds.ingest import Ingestor
 from feeds.mqtt import Broker, MqttSubscriber
-from store import make_engine, migrate
+from store import make_engine
 from store.models import Base, DeadLetter, FeedStatus, Observation
-from tests.conftest import new_pg_database
+from tests.conftest import PgCopies, migrated_sqlite
 from tests.feeds.samples import GUANGZHOU, INSIDE, T0, event, fire, kpi, make_decoder, road, video
 from tests.servers import Mosquitto, Postgres, mosquitto_broker
 from tests.waiting import wait_until
@@ -45,9 +45,7 @@ def stored_readings(engine: Engine) -> int:
 
 
 def sqlite_engine(tmp_path) -> Engine:
-    eng = make_engine(f"sqlite:///{tmp_path / 'zq.sqlite3'}")
-    migrate(eng)
-    return eng
+    return make_engine(migrated_sqlite(tmp_path / "zq.sqlite3"))
 
 
 def test_qos1_messages_published_while_ingest_is_down_arrive_after_it_reconnects(
@@ -143,9 +141,8 @@ def test_broker_restart_in_a_10000_message_qos1_stream_loses_none_and_stores_non
 
 
 @pytest.mark.postgres
-def test_postgresql_restart_during_ingest_buffers_and_loses_nothing(postgres: Postgres) -> None:
-    engine = make_engine(new_pg_database(postgres))
-    migrate(engine)
+def test_postgresql_restart_during_ingest_buffers_and_loses_nothing(postgres: Postgres, pg_copies: PgCopies) -> None:
+    engine = make_engine(pg_copies.take())
     ingestor = Ingestor(engine, make_decoder(), batch_size=100, batch_ms=20).start()
     topic = f"zq/441204/road_weather/{RW}"
     n = 3000

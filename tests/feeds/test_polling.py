@@ -36,11 +36,12 @@ from feeds.sources import (
     parse_sources,
 )
 from standards.aqi import aqi
-from store import make_engine, migrate
+from store import make_engine
 from store import queries as q
 from tests.feeds.samples import CITY, CST, make_decoder
 from tests.feeds.test_schemas import validate
 from tests.waiting import wait_until
+from tests.conftest import migrated_sqlite
 
 T0 = datetime(2026, 11, 30, 14, 0, tzinfo=CST)  # an afternoon: tickets piling up, O3 near its peak
 COUNTIES = ("441202", "441203", "441204", "441223", "441224", "441225", "441226", "441284")
@@ -447,8 +448,7 @@ def test_polled_items_are_stored_through_ingest_and_a_bad_one_is_a_dead_letter(
 
 
 def test_the_aqi_edition_is_the_registrations_choice(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'zq.sqlite3'}")
-    migrate(engine)
+    engine = make_engine(migrated_sqlite(tmp_path / "zq.sqlite3"))
     reg = FeedRegistry()
     for feed in (*BUILTIN_FEEDS, *make_polled_feeds("HJ633-2026")):
         reg.register(feed)

@@ -22,9 +22,10 @@ from clock import FakeClock
 from measures import MeasureRegistry, register_builtin_measures
 from standards.fire import beaufort, fire_danger
 from standards.aqi import aqi
-from store import make_engine, migrate
+from store import make_engine
 from store.models import Base
 from tests.feeds.samples import INSIDE, T0, event, fire, ingest, iso, kpi, make_decoder, msg, road
+from tests.conftest import migrated_sqlite
 from topics.cases import case_limits
 
 CITY = "441200"
@@ -33,8 +34,7 @@ COUNTIES = sorted(INSIDE)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('measures') / 'zq.sqlite3'}")
-    migrate(engine)
+    engine = make_engine(migrated_sqlite(tmp_path_factory.mktemp("measures") / "zq.sqlite3"))
     yield engine
     engine.dispose()
 
