@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from clock import process_clock
 from roles import ALIVE_S, cluster_status
-from store import ingest_log, make_engine, migrate
+from store import ingest_log, make_engine
 from store.models import Alarm, Case, DeadLetter, Delivery, GridEvent, Lease, Observation
 from tests.alerts.receiver import Receiver
-from tests.conftest import new_pg_database
+from tests.conftest import PgCopies
 from tests.feeds.samples import event, iso, road
-from tests.servers import Mosquitto, Postgres, Redis, free_port, wait_for_port
+from tests.servers import Mosquitto, Redis, free_port, wait_for_port
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mqtt]
@@ -79,7 +79,6 @@ def cluster(db: str, broker: Mosquitto, cache: Redis, hook: str, logdir: Path) -
     env = {**os.environ, "ZQ_DB": db, "ZQ_CACHE": cache.url, "ZQ_SECRET_KEY": "cluster-test-secret",
            "ZQ_WEBHOOKS": json.dumps({OWNER_HOOK: hook}, ensure_ascii=False), "ZQ_MQTT": broker.url,
            "ZQ_MQTT_PREFIX": "zqc", "ZQ_TICK_SECONDS": "1"}
-    migrate(make_engine(db))  # once, before the processes race to (they would wait for each other anyway)
     app = [sys.executable, str(ROOT / "app.py")]
     port = free_port()
     procs: dict[str, Proc] = {}
@@ -110,9 +109,9 @@ def count(engine: Engine, *where: Any, model: Any) -> int:
 
 
 def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_worker_die(
-        postgres: Postgres, mosquitto: Mosquitto, redis: Redis, receiver: Callable[..., Receiver],
+        pg_copies: PgCopies, mosquitto: Mosquitto, redis: Redis, receiver: Callable[..., Receiver],
         tmp_path: Path) -> None:
-    db = new_pg_database(postgres)
+    db = pg_copies.take()  # migrated already: the processes find nothing to migrate
     engine = make_engine(db)
     hook = receiver([200])
     base = process_clock().now() - timedelta(minutes=15)
@@ -128,7 +127,8 @@ def test_a_cluster_loses_nothing_and_does_nothing_twice_when_its_leader_and_a_wo
 
     with cluster(db, mosquitto, redis, hook.url, tmp_path) as procs:
         web = procs["web"].url
-        first = wait_until(lambda: leader(engine), "an alerts leader", 60, procs, interval=0.2)
+        # Five processes start at once: on a busy two-core machine their imports alone took 20 s.
+        first = wait_until(lambda: leader(engine), "an alerts leader", 120, procs, interval=0.2)
         # A shared subscription with no member yet drops what is published to it (there is no session to keep it):
         # the devices' stream starts once both ingest workers have subscribed, as it would in a running city.
         wait_until(lambda: _subscribed(engine) >= 2, "both ingest workers subscribed", 60, procs, interval=0.2)
