@@ -25,11 +25,11 @@ LEFT: dict[str, int] = {
     "dashboard/briefing_routes.py": 3, "dashboard/connection.py": 1, "dashboard/drill.py": 2,
     "dashboard/factory.py": 1, "dashboard/pages/alarms.py": 6, "dashboard/pages/case.py": 4,
     "dashboard/pages/plan.py": 5, "dashboard/pages/topics_admin.py": 39, "dashboard/pages/topics_form.py": 23,
-    "dashboard/panels/builtin.py": 9, "dashboard/panels/cases.py": 5, "dashboard/panels/environment.py": 2,
-    "dashboard/panels/evaluation.py": 3, "dashboard/panels/kpis.py": 77, "dashboard/panels/lists.py": 18,
-    "dashboard/panels/measures.py": 30, "dashboard/panels/plan.py": 2, "dashboard/panels/settings.py": 1,
-    "dashboard/scope.py": 4, "dashboard/status.py": 1, "layers/__init__.py": 12, "layers/classify.py": 4,
-    "layers/points.py": 12, "measures/builtin.py": 5, "measures/evaluation.py": 21,
+    "dashboard/panels/builtin.py": 4, "dashboard/panels/cases.py": 4, "dashboard/panels/evaluation.py": 2,
+    "dashboard/panels/kpis.py": 66, "dashboard/panels/lists.py": 14, "dashboard/panels/measures.py": 25,
+    "dashboard/panels/plan.py": 1, "dashboard/panels/settings.py": 1, "dashboard/scope.py": 4,
+    "dashboard/status.py": 1, "layers/classify.py": 4, "layers/points.py": 12, "measures/builtin.py": 5,
+    "measures/evaluation.py": 21,
 }
 
 

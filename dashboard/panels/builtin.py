@@ -21,7 +21,9 @@ from store import queries as q
 from store.queries import LatestRow
 from topics import KpiDef
 from topics import theme as get_theme
-from words import pick, t
+from words import Words, pick, t
+
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
 
 def _by_device(rows: Sequence[LatestRow]) -> dict[str, dict[str, LatestRow]]:
@@ -294,11 +296,11 @@ def render_theme_kpis(inp: PanelInput) -> PanelOutput:
 
 
 BUILTIN_PANELS = (
-    PanelType("road_weather", "交通气象 · 大雾", "Road weather · fog", "road_weather", render_road_weather),
-    PanelType("fire_risk", "森林火险等级", "Fire danger", "fire_risk", render_fire_risk),
-    PanelType("video_point", "河长视频 · AI识别", "River-chief video · AI", "video_point", render_video_points),
-    PanelType("grid_event", "网格事件 · 七步闭环", "Grid cases · workflow", "grid_event", render_grid_events),
-    PanelType("kpi", "主题指标", "Theme KPIs", "kpi", render_theme_kpis),
+    PanelType("road_weather", *PANEL.both("road_weather"), "road_weather", render_road_weather),
+    PanelType("fire_risk", *PANEL.both("fire_risk"), "fire_risk", render_fire_risk),
+    PanelType("video_point", *PANEL.both("video_point"), "video_point", render_video_points),
+    PanelType("grid_event", *PANEL.both("grid_event"), "grid_event", render_grid_events),
+    PanelType("kpi", *PANEL.both("kpi"), "kpi", render_theme_kpis),
 )
 
 

@@ -27,6 +27,7 @@ def class_name(kind: str, category: str | None, lang: str) -> str:
 
 
 tx = Words("panels.cases")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def render_grid_categories(inp: PanelInput) -> PanelOutput:
 
 
 CASE_PANELS = (
-    PanelType("grid_categories", "网格事件 · 分类", "Grid cases by class", "grid_event", render_grid_categories),
+    PanelType("grid_categories", *PANEL.both("grid_categories"), "grid_event", render_grid_categories),
 )
 
 

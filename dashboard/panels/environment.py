@@ -32,6 +32,7 @@ MINUS = "\u2212"
 
 
 tx = Words("panels.environment")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 RIVER = Words("river")  # rivers by their Chinese names
 
 
@@ -329,9 +330,9 @@ def render_water_levels(inp: PanelInput) -> PanelOutput:
 # ---- registration --------------------------------------------------------------------------------------
 
 ENVIRONMENT_PANELS = (
-    PanelType("air_quality", "空气质量 · 区县AQI", "Air quality · AQI by county", "air_quality",
+    PanelType("air_quality", *PANEL.both("air_quality"), "air_quality",
               render_air_quality),
-    PanelType("water_levels", "江河水位 · 警戒水位", "River levels · warning levels", "hydrology",
+    PanelType("water_levels", *PANEL.both("water_levels"), "hydrology",
               render_water_levels),
 )
 

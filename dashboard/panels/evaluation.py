@@ -17,6 +17,7 @@ from settings import CITY_TZ
 from words import Words, pick, t
 
 tx = Words("panels.evaluation")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
 Period = Literal["month", "last_month", "year"]
 
@@ -82,7 +83,7 @@ def render_evaluation(inp: PanelInput) -> PanelOutput:
 
 
 EVALUATION_PANELS = (
-    PanelType("county_evaluation", "综合评价 · 区县排名", "Evaluation · counties", "grid_event", render_evaluation,
+    PanelType("county_evaluation", *PANEL.both("county_evaluation"), "grid_event", render_evaluation,
               EvaluationSettings),
 )
 

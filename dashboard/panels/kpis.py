@@ -25,6 +25,7 @@ from words import Words, pick, t
 FEED = "kpi"
 
 tx = Words("panels.kpis")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
 
 @dataclass(frozen=True)
@@ -526,20 +527,20 @@ def render_hotline_12345(inp: PanelInput) -> PanelOutput:
 
 
 KPI_PANELS: tuple[PanelType, ...] = (
-    PanelType("project_lifecycle", "企业项目全生命周期", "Project life cycle", FEED, render_project_lifecycle),
-    PanelType("gdp_progress", "地区生产总值 · 目标进度", "GDP against the 2021 target", FEED, render_gdp_progress),
-    PanelType("wage_warnings", "企业工资支付预警", "Wage-payment warnings", FEED, render_wage_warnings),
-    PanelType("market_entities", "今日新登记市场主体", "New market entities today", FEED, render_market_entities),
-    PanelType("supervision_claims", "互联网+监管 · 事项认领", "Supervision items claimed", FEED,
+    PanelType("project_lifecycle", *PANEL.both("project_lifecycle"), FEED, render_project_lifecycle),
+    PanelType("gdp_progress", *PANEL.both("gdp_progress"), FEED, render_gdp_progress),
+    PanelType("wage_warnings", *PANEL.both("wage_warnings"), FEED, render_wage_warnings),
+    PanelType("market_entities", *PANEL.both("market_entities"), FEED, render_market_entities),
+    PanelType("supervision_claims", *PANEL.both("supervision_claims"), FEED,
               render_supervision_claims),
-    PanelType("ysht_users", "粤商通 · 市场主体用户", "Yueshangtong users", FEED, render_ysht_users),
-    PanelType("yss_users", "粤省事 · 用户", "Yueshengshi users", FEED, render_yss_users),
-    PanelType("haochaping", "政务服务好差评", "Service ratings (haochaping)", FEED, render_haochaping),
-    PanelType("service_items", "一件事 · 通办事项", "One-thing & cross-region", FEED, render_service_items),
-    PanelType("mediation_levels", "四级矛盾纠纷调处", "Mediation cases, four levels", FEED, render_mediation_levels),
+    PanelType("ysht_users", *PANEL.both("ysht_users"), FEED, render_ysht_users),
+    PanelType("yss_users", *PANEL.both("yss_users"), FEED, render_yss_users),
+    PanelType("haochaping", *PANEL.both("haochaping"), FEED, render_haochaping),
+    PanelType("service_items", *PANEL.both("service_items"), FEED, render_service_items),
+    PanelType("mediation_levels", *PANEL.both("mediation_levels"), FEED, render_mediation_levels),
     # The hotline counts come from the polled 12345 feed: its freshness is that feed's, not the
     # simulator's KPI stream (which keeps "kpi" fresh while the 12345 API may be silent).
-    PanelType("hotline_12345", "12345 热线工单", "12345 hotline tickets", "hotline_12345", render_hotline_12345),
+    PanelType("hotline_12345", *PANEL.both("hotline_12345"), "hotline_12345", render_hotline_12345),
 )
 
 

@@ -47,6 +47,7 @@ from words import Words, html_lang, lang_query, pick, t
 
 
 tx = Words("panels.lists")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
 
 def _empty(text: str) -> html.Div:
@@ -492,11 +493,11 @@ def render_markdown(inp: PanelInput) -> PanelOutput:
 # ---- registration --------------------------------------------------------------------------------------
 
 LIST_PANELS: tuple[PanelType, ...] = (
-    PanelType("point_layer", "设备点位 · 状态", "Devices by status", "video_point", render_point_layer,
+    PanelType("point_layer", *PANEL.both("point_layer"), "video_point", render_point_layer,
               PointLayerSettings),
-    PanelType("event_table", "网格案件", "Grid cases", "grid_event", render_event_table, EventTableSettings),
-    PanelType("alarm_list", "当前预警", "Standing alarms", None, render_alarm_list, AlarmListSettings),
-    PanelType("markdown", "说明", "Notes", None, render_markdown, MarkdownSettings),
+    PanelType("event_table", *PANEL.both("event_table"), "grid_event", render_event_table, EventTableSettings),
+    PanelType("alarm_list", *PANEL.both("alarm_list"), None, render_alarm_list, AlarmListSettings),
+    PanelType("markdown", *PANEL.both("markdown"), None, render_markdown, MarkdownSettings),
 )
 
 

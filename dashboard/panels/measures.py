@@ -54,6 +54,7 @@ MINUS = "\u2212"
 
 
 tx = Words("panels.measures")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
 
 def feed_of(measures: MeasureRegistry, measure: str) -> str:
@@ -784,12 +785,12 @@ def render_choropleth(inp: PanelInput) -> PanelOutput:
 # ---- registration --------------------------------------------------------------------------------------
 
 MEASURE_PANELS: tuple[PanelType, ...] = (
-    PanelType("kpi_target", "指标 · 目标", "KPI against target", KPI_FEED, render_kpi_target, KpiTargetSettings),
-    PanelType("gauge", "指标仪表盘", "KPI gauge", KPI_FEED, render_gauge, GaugeSettings),
-    PanelType("trend", "指标趋势", "KPI trend", KPI_FEED, render_trend, TrendSettings),
-    PanelType("county_ranking", "区县排名", "County ranking", KPI_FEED, render_county_ranking,
+    PanelType("kpi_target", *PANEL.both("kpi_target"), KPI_FEED, render_kpi_target, KpiTargetSettings),
+    PanelType("gauge", *PANEL.both("gauge"), KPI_FEED, render_gauge, GaugeSettings),
+    PanelType("trend", *PANEL.both("trend"), KPI_FEED, render_trend, TrendSettings),
+    PanelType("county_ranking", *PANEL.both("county_ranking"), KPI_FEED, render_county_ranking,
               CountyRankingSettings),
-    PanelType("choropleth", "区县分级图", "County map", KPI_FEED, render_choropleth, ChoroplethSettings),
+    PanelType("choropleth", *PANEL.both("choropleth"), KPI_FEED, render_choropleth, ChoroplethSettings),
 )
 
 

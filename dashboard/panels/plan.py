@@ -29,6 +29,7 @@ from words import Words, lang_query, pick
 
 PLAN_PATH = "/plan"  # the full table (dashboard/pages/plan.py)
 tx = Words("panels.plan")  # this module's words in the catalog (words/locale)
+PANEL = Words("panel")  # the built-in panel types' titles, by their names
 OVERDUE_ROWS = 8  # rows rendered; CSS shows only the whole rows that fit the panel
 
 
@@ -139,7 +140,7 @@ def render_plan_supervision(inp: PanelInput) -> PanelOutput:
 
 
 PLAN_PANELS = (
-    PanelType("plan_supervision", "挂图作战 · 2021年工作要点", "Plan supervision · 2021 work plan", "kpi",
+    PanelType("plan_supervision", *PANEL.both("plan_supervision"), "kpi",
               render_plan_supervision),
 )
 
