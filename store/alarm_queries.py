@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Alarm, Silence
@@ -84,10 +84,17 @@ def recent_alarms(session: Session, limit: int = 200, states: Iterable[str] | No
     return list(session.scalars(stmt.order_by(Alarm.id.desc()).limit(limit)))
 
 
-def unacknowledged_for_escalation(session: Session) -> list[Alarm]:
-    """Open, unacknowledged, not silenced alarms: the ones escalation looks at."""
-    stmt = select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None), Alarm.silenced.is_(False))
-    return list(session.scalars(stmt))
+def unacknowledged_for_escalation(session: Session, now: datetime, after: Mapping[str, timedelta]) -> list[Alarm]:
+    """Open, unacknowledged, not silenced alarms of the rules that escalate (`after`: each rule's wait), due now:
+    opened, or last escalated, at least that long ago. Chosen in SQL: a city with 42,000 devices silent loaded
+    every open alarm each tick to escalate none."""
+    if not after:
+        return []
+    since = func.coalesce(Alarm.escalated_at, Alarm.opened_at)
+    stmt = select(Alarm).where(Alarm.cleared_at.is_(None), Alarm.acked_at.is_(None), Alarm.silenced.is_(False),
+                               or_(*(and_(Alarm.rule == rule, since <= now - wait)
+                                     for rule, wait in sorted(after.items()))))
+    return list(session.scalars(stmt.order_by(Alarm.id)))
 
 
 def active_silences(session: Session, now: datetime) -> list[Silence]:

@@ -111,6 +111,33 @@ def test_absence_of_a_device_and_of_a_feed_on_the_clock(make, engine: Engine) ->
     assert {a.source for a in alarms(engine) if a.cleared_at is None} == {"V2"}
 
 
+def test_a_silent_alarm_is_written_when_its_minutes_change_not_every_tick(make, engine: Engine) -> None:
+    """Its value and title follow the silence in whole minutes; ticks within the same minute write nothing."""
+    from sqlalchemy import event
+
+    e = make("- id: quiet\n  kind: absence\n  feed: video_point\n  minutes: 10\n")
+    e.evaluate([reading("video_point", 0, "V1", online=1)])
+    e.tick(at(12))
+    writes: list[str] = []
+    def listen(conn: object, cursor: object, sql: str, *args: object) -> None:
+        if sql.startswith("UPDATE alarms") or (sql.startswith("SELECT") and "WHERE alarms.id =" in sql):
+            writes.append(sql)  # the alarm loaded by id and written; the escalation query runs every tick
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        e.tick(at(13))  # 13 min: written
+        n = len(writes)
+        for sec in (5, 10, 15, 20):  # within the 13th minute: nothing
+            e.tick(at(13 + sec / 60))
+        assert n > 0 and len(writes) == n
+        e.tick(at(14))
+        assert len(writes) > n
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    [a] = alarms(engine)
+    assert (a.value, a.last_at) == (14.0, at(14)) and "14" in a.title_en
+
+
 def test_geofence_by_county(make) -> None:
     e = make("- id: stay\n  kind: geofence\n  feed: road_weather\n  counties: ['441202']\n")
     inside = Reading("P1", "road_weather", at(0), {"visibility_m": 900}, "441202", "巡查车", 112.47, 23.06)
