@@ -35,7 +35,7 @@ from alerts.rules import (
 from geo import City
 from measures import MeasureRegistry
 from store import alarm_queries as aq
-from store.models import Alarm, Device, Silence
+from store.models import Alarm, Device, Silence, table_of
 from store.ingest_log import LoggedBatch
 from store.writes import Batch
 from topics.themes import Theme
@@ -447,7 +447,7 @@ class AlertEngine:
                 refresh.append({"aid": mem.alarm_id, "v": out.value, "zh": zh, "en": en})
                 mem.shown = shown
         if refresh:
-            table = Alarm.__table__
+            table = table_of(Alarm)
             s.connection().execute(
                 update(table).where(table.c.id == bindparam("aid"), table.c.cleared_at.is_(None))
                 .values(value=bindparam("v"), last_at=now, title_zh=bindparam("zh"), title_en=bindparam("en")),
