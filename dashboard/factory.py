@@ -78,6 +78,7 @@ def build_registries(settings: Settings) -> Registries:
     register_builtin_panels(reg.panels)
     register_builtin_rules(reg.rules)
     plugins.select(settings.plugins)
+    reg.problems += plugins.unfound()
     for group, registry in ((plugins.FEEDS, reg.feeds), (plugins.LAYERS, reg.layers), (plugins.PANELS, reg.panels),
                             (plugins.RULES, reg.rules)):
         reg.problems += plugins.discover(group, registry)

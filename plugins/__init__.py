@@ -4,9 +4,9 @@ installed packages add to them through entry points (docs/plugins.md).
 Imports nothing of ours: every package may build its registry on it.
 """
 
-from plugins.discovery import (EVERY, FEEDS, GROUPS, LAYERS, NONE, PANELS, RULES, Problem, discover,
-                               parse_selection, select, selected)
+from plugins.discovery import (EVERY, FEEDS, GROUPS, LAYERS, NONE, PANELS, RULES, Problem, discover, installed,
+                               parse_selection, select, selected, unfound)
 from plugins.registry import BUILTIN, Registry, UnknownName
 
 __all__ = ["BUILTIN", "EVERY", "FEEDS", "GROUPS", "LAYERS", "NONE", "PANELS", "RULES", "Problem", "Registry",
-           "UnknownName", "discover", "parse_selection", "select", "selected"]
+           "UnknownName", "discover", "installed", "parse_selection", "select", "selected", "unfound"]

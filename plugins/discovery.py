@@ -61,6 +61,24 @@ class Problem:
         return f"plugin {self.plugin} ({self.group}): {self.error}"
 
 
+def installed() -> frozenset[str]:
+    """The normalized names of the installed distributions that have an entry point in one of the groups."""
+    return frozenset(normalize(ep.dist.name) for group in GROUPS for ep in entry_points(group=group)
+                     if ep.dist is not None)
+
+
+def unfound() -> list[Problem]:
+    """A problem for each selected plugin that is not installed (a typo in --plugins, a package not installed on
+    this machine), logged: the selection is otherwise silent about it."""
+    if not _selected:
+        return []
+    problems = [Problem("*", name, "selected by --plugins but not installed (no zq.* entry point)")
+                for name in sorted(_selected - installed())]
+    for problem in problems:
+        log.error("%s", problem)
+    return problems
+
+
 def _label(ep: EntryPoint) -> str:
     dist = ep.dist.name if ep.dist is not None else "?"
     return f"{dist}: {ep.name} = {ep.value}"

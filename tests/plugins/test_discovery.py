@@ -119,6 +119,14 @@ def test_the_plugins_setting_selects_by_distribution_name(installed: Path, spec:
     assert ("meter" in default_feeds()) is meter  # what a theme file checked without an app reads: the same
 
 
+def test_a_selected_plugin_that_is_not_installed_is_named(installed: Path, caplog: pytest.LogCaptureFixture) -> None:
+    reg = build_registries(Settings(plugins="zq-fake-good,zq-fake-goood"))
+    assert "meter" in reg.feeds
+    assert [str(p) for p in reg.problems] == [
+        "plugin zq-fake-goood (*): selected by --plugins but not installed (no zq.* entry point)"]
+    assert "zq-fake-goood" in caplog.text
+
+
 def test_a_process_that_selected_nothing_has_the_built_ins_only(installed: Path) -> None:
     assert plugins.selected() == frozenset()
     assert "meter" not in default_feeds()
