@@ -254,3 +254,33 @@ def test_one_browser_per_screen_shows_one_continuous_wall_turning_together(app: 
     for _, tab, (before, after) in tiles:
         assert int(before // PERIOD) == int(after // PERIOD)
         assert tab == f"tab-{('social', 'ecology')[int(before // PERIOD) % 2]}", (tab, before)
+
+
+HEADER_JS = """
+const out = [];
+for (const el of document.querySelectorAll('.wall-header .brand, .wall-header .tab, .wall-header .chip-status, '
+                                           + '.wall-header .clock, .wall-header .lang')) {
+  const r = el.getBoundingClientRect();
+  out.push({text: el.textContent.trim().slice(0, 40), left: r.left, right: r.right, top: r.top, height: r.height});
+}
+return {items: out, width: innerWidth};
+"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_walls_header_fits_a_1920_screen_in_either_language(app: LiveApp, lang: str) -> None:
+    """The tabs, status chips, clock and language switch all on screen, the clock on one line, none overlapping:
+    English words are longer than the Chinese, and the clock and the switch were pushed off the right edge."""
+    with screen(1920, 1080) as d:
+        settled(d, f"{app.url}/?theme=ecology&lang={lang}")
+        got = d.execute_script(HEADER_JS)
+    items = got["items"]
+    assert any(i["text"] in ("EN", "中文") for i in items) and len(items) >= 9, items
+    for i in items:
+        assert 0 <= i["left"] and i["right"] <= got["width"], (lang, i)
+    clock = next(i for i in items if ":" in i["text"] and any(c.isdigit() for c in i["text"]))
+    tab = next(i for i in items if i["text"] in ("生态环境保护", "Ecological protection"))
+    assert clock["height"] <= tab["height"] + 2, (lang, clock)  # one line
+    row = sorted((i for i in items if i["top"] < 60), key=lambda i: i["left"])
+    for a, b in zip(row, row[1:]):
+        assert a["right"] <= b["left"] + 1, (lang, a, b)
