@@ -23,10 +23,10 @@ LEFT: dict[str, int] = {
     "alerts/calendar.py": 3, "alerts/cases.py": 5, "alerts/engine.py": 1, "alerts/rules.py": 35,
     "dashboard/admin.py": 5, "dashboard/alarm_actions.py": 4, "dashboard/briefing.py": 7,
     "dashboard/briefing_routes.py": 3, "dashboard/connection.py": 1, "dashboard/drill.py": 2,
-    "dashboard/factory.py": 1, "dashboard/pages/alarms.py": 6, "dashboard/pages/case.py": 4,
-    "dashboard/pages/plan.py": 5, "dashboard/pages/topics_admin.py": 39, "dashboard/pages/topics_form.py": 23,
-    "dashboard/panels/builtin.py": 4, "dashboard/panels/cases.py": 4, "dashboard/panels/evaluation.py": 2,
-    "dashboard/panels/kpis.py": 66, "dashboard/panels/lists.py": 14, "dashboard/panels/measures.py": 25,
+    "dashboard/factory.py": 1, "dashboard/pages/case.py": 1, "dashboard/pages/plan.py": 5,
+    "dashboard/pages/topics_admin.py": 9, "dashboard/pages/topics_form.py": 6,
+    "dashboard/panels/builtin.py": 10, "dashboard/panels/cases.py": 4, "dashboard/panels/evaluation.py": 2,
+    "dashboard/panels/kpis.py": 61, "dashboard/panels/lists.py": 14, "dashboard/panels/measures.py": 18,
     "dashboard/panels/plan.py": 1, "dashboard/panels/settings.py": 1, "dashboard/scope.py": 4,
     "dashboard/status.py": 1, "layers/classify.py": 4, "layers/points.py": 12, "measures/builtin.py": 5,
     "measures/evaluation.py": 21,
@@ -75,8 +75,8 @@ def asked_for(path: Path) -> list[tuple[int, str, str]]:
         f = node.func
         if isinstance(f, ast.Name) and f.id in tables:  # tx("key", lang)
             found.append((node.lineno, tables[f.id], node.args[0].value))
-        elif (isinstance(f, ast.Attribute) and f.attr == "both" and isinstance(f.value, ast.Name)
-              and f.value.id in tables):  # WORDS.both("key", ...): both languages at once
+        elif (isinstance(f, ast.Attribute) and f.attr in ("both", "pair") and isinstance(f.value, ast.Name)
+              and f.value.id in tables):  # WORDS.both("key", ...), WORDS.pair("key"): both languages at once
             found.append((node.lineno, tables[f.value.id], node.args[0].value))
     return found
 

@@ -46,6 +46,11 @@ class Words:
         """A word in Chinese and in English at once, for texts stored in both (an alarm's title, message)."""
         return self(key, "zh", **kw), self(key, "en", **kw)
 
+    def pair(self, key: str, /, **kw: object) -> str:
+        """A word in both languages at once, "中文 / English": the theme owners' console, which shows both."""
+        zh, en = self.both(key, **kw)
+        return f"{zh} / {en}"
+
     def get(self, key: str, lang: str | None, default: str) -> str:
         """A word keyed by data (a department's Chinese name), or `default` when the catalog lacks it."""
         return catalog(norm(lang)).get((self.context, key), default)

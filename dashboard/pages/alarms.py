@@ -99,8 +99,7 @@ def deliveries(ctx: AppContext, user: dict[str, Any] | None = None) -> Any:
             where = sq.alarm_counties(s, (d.alarm_id for d in rows if d.alarm_id is not None))
             rows = [d for d in rows if d.alarm_id is not None and where.get(d.alarm_id) in visible][:20]
         tz = ctx.now().tzinfo
-        head = html.Thead(html.Tr([html.Th(h) for h in ("时间 / at", "事件 / event", "接收方 / hook", "状态 / status",
-                                                        "次数 / tries", "结果 / result")]))
+        head = html.Thead(html.Tr([html.Th(tx.pair(h)) for h in ("at", "event", "hook", "status", "tries", "result")]))
         return html.Table([head, html.Tbody([html.Tr([
             html.Td(f"{d.created_at.astimezone(tz):%m-%d %H:%M:%S}"), html.Td(d.event), html.Td(d.target),
             html.Td(d.status, className=f"dl-{d.status}"), html.Td(str(d.attempts)),

@@ -23,6 +23,8 @@ from store import drill_queries as dq
 from topics.cases import case_limits
 from words import Words, t
 
+tx = Words("pages.case")  # the case console's words, shown in both languages at once
+
 FACT = Words("fact")  # the detail pages' labels and facts
 
 PATH_PREFIX = "/case/"
@@ -129,8 +131,8 @@ def alarm_case(ctx: AppContext, path: str, lang: str, detail: cq.CaseDetail) -> 
             dcc.Dropdown(id=ADVANCE_STEP, options=[{"label": f"{i} {steps[i - 1]}", "value": i}
                                                    for i in range(c.step + 1, len(steps) + 1)],
                          value=c.step + 1, clearable=False, className="admin-pick"),
-            dcc.Input(id=ADVANCE_NOTE, placeholder="处置说明 / note"),
-            html.Button("推进 / Advance", id=ADVANCE_GO, n_clicks=0),
+            dcc.Input(id=ADVANCE_NOTE, placeholder=tx.pair("note")),
+            html.Button(tx.pair("advance"), id=ADVANCE_GO, n_clicks=0),
             dcc.Store(id=ADVANCE_CASE, data=c.id),
             html.Div(id=ADVANCE_RESULT)])]
     return page(ctx, path, lang, {"county": c.county_adcode}, t("case", lang, id=c.title[:24]), [
@@ -149,7 +151,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     def advance(_n: int, case_id: str, step: int | None, note: str | None, search: str | None) -> tuple[Any, Any]:
         user = session.get("user")
         if user is None:
-            return html.A("请先登录 / sign in first", href=f"/admin/login?next={PATH_PREFIX}{case_id}",
+            return html.A(tx.pair("sign_in_first"), href=f"/admin/login?next={PATH_PREFIX}{case_id}",
                           className="problem"), no_update
         done = alarm_actions.advance(ctx, user, case_id, int(step or 0), note)
         if done.error:

@@ -108,7 +108,7 @@ def form_for(ctx: AppContext, text: str, lang: str, key: str | None = None) -> A
     except yaml.YAMLError:
         data = None
     if not isinstance(data, dict):
-        return html.Div("文本不是有效的主题文件，请在文本中修正 / fix the file text first", className="problem")
+        return html.Div(tx.pair("fix_the_file_text_first"), className="problem")
     return tf.render_form(ctx.registries.panels, form_data(ctx, data, key), ctx.names, lang, ctx.city,
                           ctx.registries.feeds)
 
@@ -132,10 +132,10 @@ def rules_form_for(ctx: AppContext, text: str, key: str | None = None) -> Any:
 def measures_table(ctx: AppContext, lang: str) -> html.Table:
     """The measures a theme may name: each one's key (and older names), label, unit, kind and rule. A derived one
     is computed here from the raw data and may not arrive as a KPI; any other KPI key is reported by a system."""
-    head = ("键 / key", "名称 / name", "单位 / unit", "来源 / kind", "口径 / how", "全市 / city")
+    head = tuple(tx.pair(h) for h in ("key", "name", "unit", "kind", "how", "city"))
     rows = []
     for m in ctx.registries.measures.all():
-        kind = "由原始数据计算 / derived" if m.kind == "derived" else "业务系统上报 / reported"
+        kind = tx.pair("derived") if m.kind == "derived" else tx.pair("reported")
         aliases = ctx.registries.measures.aliases(m.key)
         rows.append(html.Tr([
             html.Td([html.Code(m.key), *([html.Span(" (" + ", ".join(aliases) + ")")] if aliases else [])]),
@@ -153,9 +153,10 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
     if user is None:
         body: Any = html.Div(className="panel admin-login", children=[
             html.H2(tx("sign_in_title", lang)),
-            dcc.Input(id=LOGIN_USER, placeholder="用户名 / user", autoComplete="username"),
-            dcc.Input(id=LOGIN_PASS, type="password", placeholder="密码 / password", autoComplete="current-password"),
-            html.Button("登录 / Sign in", id=LOGIN_GO, n_clicks=0),
+            dcc.Input(id=LOGIN_USER, placeholder=tx.pair("user"), autoComplete="username"),
+            dcc.Input(id=LOGIN_PASS, type="password", placeholder=tx.pair("password"),
+                      autoComplete="current-password"),
+            html.Button(tx.pair("sign_in"), id=LOGIN_GO, n_clicks=0),
             html.Div(id=LOGIN_MSG, className="problem")])
     else:
         themes, overrides = editable_keys(ctx, user)
@@ -169,28 +170,29 @@ def layout(ctx: AppContext, lang: str) -> html.Div:
                     dcc.Dropdown(id=PICK, options=[{"label": pick_label(ctx, k), "value": k} for k in keys],
                                  value=first, clearable=False,
                                  className="admin-pick"),
-                    html.Button("预览 / Preview", id=PREVIEW_GO, n_clicks=0),
-                    dcc.Input(id=NOTE, placeholder="说明 / note"),
-                    html.Button("保存 / Save", id=SAVE_GO, n_clicks=0)]),
+                    html.Button(tx.pair("preview"), id=PREVIEW_GO, n_clicks=0),
+                    dcc.Input(id=NOTE, placeholder=tx.pair("note")),
+                    html.Button(tx.pair("save"), id=SAVE_GO, n_clicks=0)]),
                 html.Div(id=RESULT, className="admin-result"),
                 html.Div(form_for(ctx, text, lang, first), id=tf.FORM, className="admin-form"),
                 html.Details(className="admin-text-box", children=[
-                    html.Summary("告警规则 / Alarm rules (docs/alarms.md)"),
+                    html.Summary(tx.pair("alarm_rules")),
                     html.Div(rules_form_for(ctx, text, first), id=tf.RULES_FORM, className="admin-rules")]),
                 html.Details(className="admin-text-box", children=[
-                    html.Summary("指标定义 / Measures (docs/measures.md)"),
+                    html.Summary(tx.pair("measures")),
                     measures_table(ctx, lang)]),
                 html.Details(className="admin-text-box", children=[
-                    html.Summary("YAML 文本 / file text"),
+                    html.Summary(tx.pair("file_text")),
                     dcc.Textarea(id=EDITOR, value=text, className="admin-text", spellCheck=False)]),
                 html.Div(className="admin-versions", children=[
-                    html.H3("版本 / Versions"), html.Ul(_versions(ctx, first) if first else [], id=VERSIONS),
+                    html.H3(tx.pair("versions")),
+                    html.Ul(_versions(ctx, first) if first else [], id=VERSIONS),
                     dcc.Input(id=ROLLBACK_TO, type="number", min=1, placeholder="v"),
-                    html.Button("对比 / Diff", id=DIFF_GO, n_clicks=0),
-                    html.Button("回滚 / Roll back", id=ROLLBACK_GO, n_clicks=0)]),
+                    html.Button(tx.pair("diff"), id=DIFF_GO, n_clicks=0),
+                    html.Button(tx.pair("roll_back"), id=ROLLBACK_GO, n_clicks=0)]),
                 html.Div(id=DIFF_OUT, className="admin-diff"),
                 html.Div(className="admin-versions", children=[
-                    html.Button("审计日志 / Audit log", id=AUDIT_GO, n_clicks=0)]),
+                    html.Button(tx.pair("audit_log"), id=AUDIT_GO, n_clicks=0)]),
                 html.Div(id=AUDIT_OUT, className="admin-diff"),
             ]),
             html.Div(preview(ctx, text, first, lang) if first else [], id=PREVIEW, className="panel admin-preview"),
@@ -246,7 +248,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         """Save (or roll back) from the version the edit started from; the new version is the next edit's base."""
         user = _user()
         if user is None or not auth.csrf_ok(session, csrf):
-            return html.Div("请重新登录 / sign in again", className="problem"), no_update, no_update
+            return html.Div(tx.pair("sign_in_again"), className="problem"), no_update, no_update
         if not key or not may_edit(user, key):
             with Session(ctx.engine) as s, s.begin():
                 aq.audit(s, ctx.now(), user["username"], action, f"theme:{key}", "not this user's theme",
@@ -324,7 +326,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     def audit_log(_n: int) -> Any:
         user = _user()
         if user is None:
-            return html.Div("请重新登录 / sign in again", className="problem")
+            return html.Div(tx.pair("sign_in_again"), className="problem")
         # An admin reads every entry; an owner those about their own themes (who changed them, who tried).
         # A county user reads those about their counties' overrides.
         themes, overrides = editable_keys(ctx, user)
@@ -334,11 +336,11 @@ def register(app: Dash, ctx: AppContext) -> None:
             rows = aq.audit_entries(s, 100, targets)
         tz = ctx.now().tzinfo
         return html.Table(className="df-table audit-table", id="admin-audit-table", children=[
-            html.Thead(html.Tr([html.Th(h) for h in ("时间 / at", "用户 / user", "操作 / action", "对象 / target",
-                                                     "说明 / detail", "")])),
+            html.Thead(html.Tr([html.Th(tx.pair(h) if h else "")
+                                for h in ("at", "user_2", "action", "target", "detail", "")])),
             html.Tbody([html.Tr(className="" if e.allowed else "df-del", children=[
                 html.Td(f"{e.at.astimezone(tz):%m-%d %H:%M:%S}"), html.Td(e.username), html.Td(e.action),
-                html.Td(e.target), html.Td(e.detail or ""), html.Td("" if e.allowed else "拒绝 / refused")])
+                html.Td(e.target), html.Td(e.detail or ""), html.Td("" if e.allowed else tx.pair("refused"))])
                 for e in rows])])
 
     @app.callback(Output(EDITOR, "value", allow_duplicate=True), Output(tf.RULES_FORM, "children"),

@@ -21,6 +21,9 @@ from dashboard.panels.settings import builtin_measures
 from feeds import FeedRegistry
 from feeds.known import feeds_in
 from geo import City
+from words import Words
+
+tx = Words("pages.topics_form")  # the editor's words, shown in both languages at once
 
 FIELD, MOVE, ADD_TYPE, ADD_GO, FORM = "pf-field", "pf-move", "pf-add-type", "pf-add-go", "admin-form"
 RFIELD, RMOVE, RADD_KIND, RADD_GO, RULES_FORM = "rf-field", "rf-move", "rf-add-kind", "rf-add-go", "admin-rules-form"
@@ -109,7 +112,8 @@ def field_specs(model: type[BaseModel], theme: Mapping[str, Any], names: Mapping
             out.append(FieldSpec(widget="multi", options=opts, **common) if opts
                        else FieldSpec(widget="text", extra={"list": True}, **common))
         elif kind == "boolean":
-            out.append(FieldSpec(widget="bool", options=((True, "是 / yes"), (False, "否 / no")), **common))
+            out.append(FieldSpec(widget="bool", options=((True, tx.pair("yes")), (False, tx.pair("no"))),
+                                 **common))
         elif kind in ("integer", "number"):
             out.append(FieldSpec(widget=kind, **common))
         else:
@@ -160,9 +164,9 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
     """The panels of a theme's data as form rows (type, column, id, titles, then the type's own settings)."""
     panels = theme.get("panels")
     if not isinstance(panels, list):
-        return html.Div("文件中没有 panels 列表 / the file has no panels list", className="problem")
+        return html.Div(tx.pair("the_file_has_no_panels"), className="problem")
     types = [(p.name, f"{p.title_zh} · {p.title_en} ({p.name})") for p in registry]
-    columns = [("left", "左 / left"), ("right", "右 / right")]
+    columns = [("left", tx.pair("left")), ("right", tx.pair("right"))]
     rows = []
     for i, panel in enumerate(panels):
         panel = panel if isinstance(panel, dict) else {}
@@ -174,9 +178,10 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
             dcc.Dropdown(id={"type": FIELD, "i": i, "f": "column"}, value=panel.get("column", "left"),
                          options=_options(columns, panel.get("column", "left")), clearable=False,
                          className="pf-input pf-column"),
-            html.Button("↑", id={"type": MOVE, "i": i, "d": -1}, title="上移 / up", className="pf-btn"),
-            html.Button("↓", id={"type": MOVE, "i": i, "d": 1}, title="下移 / down", className="pf-btn"),
-            html.Button("✕", id={"type": MOVE, "i": i, "d": 0}, title="删除 / remove", className="pf-btn pf-del"),
+            html.Button("↑", id={"type": MOVE, "i": i, "d": -1}, title=tx.pair("up"), className="pf-btn"),
+            html.Button("↓", id={"type": MOVE, "i": i, "d": 1}, title=tx.pair("down"), className="pf-btn"),
+            html.Button("✕", id={"type": MOVE, "i": i, "d": 0}, title=tx.pair("remove"),
+                        className="pf-btn pf-del"),
         ])
         common = [
             _row("标题 title_zh", dcc.Input(id={"type": FIELD, "i": i, "f": "title_zh"}, value=panel.get("title_zh") or "",
@@ -193,8 +198,9 @@ def render_form(registry: PanelRegistry, theme: Mapping[str, Any], names: Mappin
         rows.append(html.Fieldset(className="pf-panel", children=[
             head, html.Div(common + own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
-        dcc.Dropdown(id=ADD_TYPE, options=_options(types, None), placeholder="新面板类型 / new panel type", className="pf-input pf-type"),
-        html.Button("添加面板 / Add panel", id=ADD_GO, n_clicks=0)])
+        dcc.Dropdown(id=ADD_TYPE, options=_options(types, None), placeholder=tx.pair("new_panel_type"),
+                     className="pf-input pf-type"),
+        html.Button(tx.pair("add_panel"), id=ADD_GO, n_clicks=0)])
     return [*rows, add]
 
 
@@ -203,7 +209,7 @@ def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any]
     """The rules of a theme's data as form rows (kind, id, then the kind's own settings), from their models."""
     rules = theme.get("rules", [])
     if not isinstance(rules, list):
-        return html.Div("文件中的 rules 不是列表 / the file's rules is not a list", className="problem")
+        return html.Div(tx.pair("the_file_s_rules_is"), className="problem")
     kinds = [(k, k) for k in sorted(models)]
     rows = []
     for i, rule in enumerate(rules):
@@ -215,9 +221,10 @@ def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any]
                          clearable=False, className="pf-input pf-kind"),
             dcc.Input(id={"type": RFIELD, "i": i, "f": "id"}, value=rule.get("id") or "", debounce=True,
                       placeholder="编号 id", className="pf-input pf-column"),
-            html.Button("↑", id={"type": RMOVE, "i": i, "d": -1}, title="上移 / up", className="pf-btn"),
-            html.Button("↓", id={"type": RMOVE, "i": i, "d": 1}, title="下移 / down", className="pf-btn"),
-            html.Button("✕", id={"type": RMOVE, "i": i, "d": 0}, title="删除 / remove", className="pf-btn pf-del"),
+            html.Button("↑", id={"type": RMOVE, "i": i, "d": -1}, title=tx.pair("up"), className="pf-btn"),
+            html.Button("↓", id={"type": RMOVE, "i": i, "d": 1}, title=tx.pair("down"), className="pf-btn"),
+            html.Button("✕", id={"type": RMOVE, "i": i, "d": 0}, title=tx.pair("remove"),
+                        className="pf-btn pf-del"),
         ])
         own = []
         if kind in models:
@@ -225,9 +232,9 @@ def render_rules(models: Mapping[str, type[BaseModel]], theme: Mapping[str, Any]
                    for spec in field_specs(models[kind], theme, names, city, feeds) if spec.name not in RULE_FIELDS]
         rows.append(html.Fieldset(className="pf-panel", children=[head, html.Div(own, className="pf-fields")]))
     add = html.Div(className="pf-add", children=[
-        dcc.Dropdown(id=RADD_KIND, options=_options(kinds, None), placeholder="新规则类型 / new rule kind",
+        dcc.Dropdown(id=RADD_KIND, options=_options(kinds, None), placeholder=tx.pair("new_rule_kind"),
                      className="pf-input pf-type"),
-        html.Button("添加规则 / Add rule", id=RADD_GO, n_clicks=0)])
+        html.Button(tx.pair("add_rule"), id=RADD_GO, n_clicks=0)])
     return [*rows, add]
 
 
@@ -361,6 +368,6 @@ def side_by_side(old: str, new: str, context: int = 2) -> html.Table:
                 right = line(j, b[j], "df-ins" if tag != "equal" else "") if j < j2 else line(None, "", "df-none")
                 rows.append(html.Tr([*left, *right], className=f"df-{tag}"))
     if not rows:
-        rows = [html.Tr(html.Td("无差别 / no difference", colSpan=4, className="df-fold"))]
+        rows = [html.Tr(html.Td(tx.pair("no_difference"), colSpan=4, className="df-fold"))]
     cols = html.Colgroup([html.Col(className="df-c-n"), html.Col(), html.Col(className="df-c-n"), html.Col()])
     return html.Table([cols, html.Tbody(rows)], className="df-table", id="admin-diff-table")

@@ -24,6 +24,7 @@ from topics import theme as get_theme
 from words import Words, pick, t
 
 PANEL = Words("panel")  # the built-in panel types' titles, by their names
+UNIT = Words("unit")  # KPI units, by the theme files' Chinese names
 
 
 def _by_device(rows: Sequence[LatestRow]) -> dict[str, dict[str, LatestRow]]:
@@ -251,6 +252,29 @@ def fmt_value(value: float, unit: str | None) -> str:
     return f"{value:,.1f}"
 
 
+def fmt_amount(value: float, unit: str, lang: str) -> str:
+    """A value for display: 万 for large counts in Chinese (builtin.fmt_value), k/M and bn CNY in English."""
+    if lang == "en":
+        if unit == "亿元":
+            return f"{value / 10:,.1f}"
+        if unit in ("人", "户") and abs(value) >= 1_000_000:
+            return f"{value / 1_000_000:,.2f}M"
+        if unit in ("人", "户") and abs(value) >= 10_000:
+            return f"{value / 1_000:,.1f}k"
+    return fmt_value(value, unit)
+
+
+# Counted things English names by the KPI itself: the number stands alone (Chinese says 个).
+BARE_COUNTERS = frozenset({"个"})
+
+
+def unit_word(unit: str, lang: str) -> str:
+    """A KPI's unit as shown after its value: the catalog's `unit` word (the theme files give units in Chinese)."""
+    if unit in BARE_COUNTERS:
+        return pick(unit, "", lang)
+    return UNIT.get(unit, lang, unit)
+
+
 def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
     """One card per KPI: value with unit, the plan's target, progress, department, data time."""
     cards = []
@@ -269,19 +293,19 @@ def kpi_cards(inp: PanelInput, kpis: Sequence[KpiDef]) -> PanelOutput:
             newest = max(newest, got.ts) if newest else got.ts
             progress = kpi_progress(got.value, kpi)
             if kpi.target is not None:
-                unit = kpi.unit or ""
                 sign = "≤" if kpi.target_kind == "max" else "≥"
-                target = f"{t('target', inp.lang)} {sign}{fmt_value(kpi.target, kpi.unit)}{unit}"
+                target = t("target_at", inp.lang, sign=sign, amount=fmt_amount(kpi.target, kpi.unit or "", inp.lang),
+                           unit=unit_word(kpi.unit or "", inp.lang)).rstrip()
                 met = (got.value <= kpi.target) if kpi.target_kind == "max" else (got.value >= kpi.target)
                 cls += " met" if met else " behind"
                 if progress is not None and kpi.target_kind == "min":
                     target += f" · {progress:.0f}%"
         unit = kpi.unit or ""
-        value = fmt_value(got.value, unit) if got else "—"
+        value = fmt_amount(got.value, unit, inp.lang) if got else "—"
         cards.append(html.Div(className=cls, children=[
             html.Div(pick(kpi.name_zh, kpi.name_en, inp.lang), className="kpi-name"),
             html.Div([html.Span(value, className="kpi-value", **figure(inp, kpi.key, region, got)),
-                      html.Span(unit, className="kpi-unit")]),
+                      html.Span(unit_word(unit, inp.lang), className="kpi-unit")]),
             html.Div(target, className="kpi-target"),
             html.Div([html.Span(department_list(kpi.department, inp.lang), className="dept"),
                       html.Span(fmt_time(got.ts if got else None, inp.now), className="time")],

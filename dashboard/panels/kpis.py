@@ -16,7 +16,7 @@ from typing import Any
 from dash import html
 
 from dashboard.panels.base import PanelInput, PanelOutput, PanelRegistry, PanelType
-from dashboard.panels.builtin import fmt_value
+from dashboard.panels.builtin import fmt_amount
 from dashboard.status import departments
 from settings import CITY_TZ
 from store.kpi_queries import KpiPoint, kpi_samples, kpis_as_of, latest_points
@@ -127,18 +127,6 @@ def change(now: KpiPoint | None, before: KpiPoint | None) -> float | None:
     if now is None or before is None:
         return None
     return now.value - before.value
-
-
-def fmt_amount(value: float, unit: str, lang: str) -> str:
-    """A value for display: 万 for large counts in Chinese (builtin.fmt_value), k/M and bn CNY in English."""
-    if lang == "en":
-        if unit == "亿元":
-            return f"{value / 10:,.1f}"
-        if unit in ("人", "户") and abs(value) >= 1_000_000:
-            return f"{value / 1_000_000:,.2f}M"
-        if unit in ("人", "户") and abs(value) >= 10_000:
-            return f"{value / 1_000:,.1f}k"
-    return fmt_value(value, unit)
 
 
 def unit_of(m: Metric, lang: str) -> str:

@@ -24,6 +24,7 @@ from pydantic import Field, ValidationInfo, model_validator
 from dashboard.panels.base import (
     PanelInput, PanelOutput, PanelRegistry, PanelType, default_city, figure, fmt_time,
 )
+from dashboard.panels.builtin import unit_word
 from dashboard.panels.kpis import (
     Metric, fmt_amount, is_met, progress, target_text, trailing_edges,
 )
@@ -46,10 +47,6 @@ from words import Words, html_lang, pick, t
 
 KPI_FEED = "kpi"
 
-# The theme files give a KPI's unit in Chinese; these are the words ?lang=en shows (fmt_amount shows 亿元
-# amounts in English as billions, hence "bn CNY").
-UNIT_EN: dict[str, str] = {"亿元": "bn CNY", "个": "", "家": "firms", "人": "people", "户": "entities",
-                           "件": "cases", "项": "items", "%": "%"}
 MINUS = "\u2212"
 
 
@@ -234,14 +231,14 @@ def resolve_kpi(inp: PanelInput, key: str, region: str | None) -> KpiView | None
 def metric_of(kpi: KpiDef) -> Metric:
     """The KPI as the KPI panels' helpers take it (target text, amounts)."""
     unit = kpi.unit or ""
-    return Metric(kpi.key, kpi.name_zh, kpi.name_en, unit, UNIT_EN.get(unit, unit), kpi.target, kpi.target_kind,
+    return Metric(kpi.key, kpi.name_zh, kpi.name_en, unit, unit_word(unit, "en"), kpi.target, kpi.target_kind,
                   tuple(kpi.department.split("、")), kpi.plan_item)
 
 
 def unit_text(kpi: KpiDef, lang: str) -> str:
     """The unit shown after a value."""
     unit = kpi.unit or ""
-    return pick(unit, UNIT_EN.get(unit, unit), lang)
+    return unit_word(unit, lang)
 
 
 def amount(value: float, kpi: KpiDef, lang: str) -> str:

@@ -15,12 +15,12 @@ from tests.browser import LiveApp, county_shapes, wait_for
 pytestmark = pytest.mark.browser
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Every text node of the page that a person can read, SVG (map legends, chart labels) included; the plan
-# page's departments are shown as the plan issued them, in Chinese, and its sub-heading says so.
+# page's task titles and departments are shown as the plan issued them, in Chinese, and its sub-heading says so.
 PAGE_TEXT = """
 const out = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 for (let n = walk.nextNode(); n; n = walk.nextNode()) {
   const p = n.parentElement;
-  if (p && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName) && !p.closest('.pl-depts')
+  if (p && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(p.tagName) && !p.closest('.pl-depts, .pl-title')
       && n.nodeValue.trim())
     out.push(n.nodeValue.trim());
 }
