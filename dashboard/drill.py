@@ -35,7 +35,7 @@ from store import drill_queries as dq
 from dashboard.panels.base import default_city
 from geo import City
 from topics import Theme, builtin_themes
-from words import lang_query, pick, t
+from words import lang_param, lang_query, norm, pick, t
 
 CITY = "city"  # the city scope of a drill view (its counties), beside a county's
 REPLAY_HOURS = 24
@@ -67,7 +67,7 @@ class DrillView:
     def params(self, scope_default: tuple[str, ...], **changes: object) -> dict[str, str | None]:
         """URL parameters of this view (defaults left out)."""
         v = replace(self, **changes) if changes else self
-        return {"lang": v.lang if v.lang != "zh" else None,
+        return {"lang": lang_param(v.lang),
                 "layers": ",".join(v.layers) if v.layers != scope_default else None,
                 "at": v.at.astimezone(CITY_TZ).strftime("%Y-%m-%dT%H:%M") if v.at else None,
                 "metric": v.metric if v.metric != OPEN_EVENTS else None}
@@ -104,7 +104,7 @@ def parse_drill(params: dict[str, str], default_lang: str, offered: tuple[str, .
                 now: datetime, width: int | None = None, themes: Sequence[Theme] | None = None,
                 visible: frozenset[str] | None = None) -> DrillView:
     """The view a drill URL names; unknown layers, bad times and times outside the last 24 h are dropped."""
-    lang = "en" if params.get("lang", default_lang) == "en" else "zh"
+    lang = norm(params.get("lang", default_lang))
     if "layers" in params:
         layers = tuple(n for n in offered if n in params["layers"].split(","))
     else:

@@ -9,6 +9,7 @@ from typing import Any, Generic, ParamSpec, overload
 from plotly.basedatatypes import BaseTraceType
 
 from plugins import Registry
+from words import pick
 
 P = ParamSpec("P")
 TraceBuilder = Callable[..., list[BaseTraceType]]
@@ -32,7 +33,7 @@ class Layer(Generic[P]):
 
     def title(self, lang: str = "zh") -> str:
         """The layer's title in a language (Chinese unless English is asked for)."""
-        return self.title_en if lang == "en" else self.title_zh
+        return pick(self.title_zh, self.title_en, lang)
 
 
 def trace_layer(meta: Mapping[str, Any] | None) -> str | None:

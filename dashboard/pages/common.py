@@ -13,7 +13,7 @@ from dashboard.urls import href
 from dashboard.urls import query as query  # re-exported: the pages read a URL through common
 from feeds.health import FeedHealth
 from topics import THEMES
-from words import html_lang, lang_param, other_lang, pick, t
+from words import html_lang, lang_param, norm, other_lang, pick, t
 
 THEME_KEYS = tuple(th.key for th in THEMES)
 
@@ -62,7 +62,7 @@ class View:
         """The URL parameters of this view (or of a changed copy), defaults left out."""
         v = replace(self, **changes) if changes else self
         return {
-            "theme": v.theme, "county": v.county, "lang": v.lang if v.lang != "zh" else None,
+            "theme": v.theme, "county": v.county, "lang": lang_param(v.lang),
             "kiosk": "1" if v.kiosk else None,
             "themes": ",".join(v.themes) if v.themes != THEME_KEYS else None,
             "rotate": f"{v.rotate_s:g}" if v.rotate_s else None, "counties": "1" if v.counties else None,
@@ -99,7 +99,7 @@ def parse_view(params: dict[str, str], default_lang: str, counties: set[str],
     tile = _pair(params.get("tile"), "/")
     if tile is not None and not (tile[0] <= tile[1] <= MAX_TILES):
         tile = None
-    return View(lang="en" if params.get("lang", default_lang) == "en" else "zh", theme=theme, county=county,
+    return View(lang=norm(params.get("lang", default_lang)), theme=theme, county=county,
                 kiosk=params.get("kiosk") in ("1", "true", "yes"), themes=themes, rotate_s=rotate,
                 counties=params.get("counties") in ("1", "true", "yes"), layout=_pair(params.get("layout"), "x"),
                 tile=tile, visible=visible)

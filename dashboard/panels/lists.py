@@ -191,7 +191,7 @@ def kind_label(kind: str, lang: str) -> str:
     if kind in KIND_STYLE or kind in EXTRA_KIND_STYLE:
         return kind_name(kind, lang)
     feed = feeds_in(None).get(kind)
-    return kind if feed is None else feed.title_en if lang == "en" else feed.title_zh
+    return kind if feed is None else pick(feed.title_zh, feed.title_en, lang)
 
 
 _SYMBOL_CHAR = {"circle": "●", "diamond": "◆", "triangle-up": "▲", "square": "■", "hexagon": "⬢"}
@@ -485,7 +485,7 @@ def render_markdown(inp: PanelInput) -> PanelOutput:
     s: MarkdownSettings | None = inp.settings
     if s is None:
         return PanelOutput(_empty(t("no_data", inp.lang)), None)
-    text = s.text_en if inp.lang == "en" and s.text_en else s.text_zh
+    text = pick(s.text_zh, s.text_en or s.text_zh, inp.lang)
     body = markdown.render(text)  # the parse the validator judged, as components: no second Markdown reader
     return PanelOutput(html.Div(body, className="ls-note", lang=_lang_attr(inp.lang)), None)
 
