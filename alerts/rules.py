@@ -25,6 +25,8 @@ from standards.fire import beaufort, fire_danger
 from standards.fog import fog_signal
 from words import Words
 
+DESC = Words("settings")  # the settings' descriptions, both languages in one (the editor and the schemas)
+
 if TYPE_CHECKING:  # shapely is imported when a geofence is first judged
     from shapely.geometry.base import BaseGeometry
 
@@ -111,18 +113,17 @@ class RuleSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,47}$", description="规则编号 / The rule's id within its theme")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,47}$", description=DESC.pair("RuleSettings.id"))
     kind: str
-    title_zh: str | None = Field(None, max_length=60, description="告警名称 / The alarm's name (default: the kind's)")
+    title_zh: str | None = Field(None, max_length=60, description=DESC.pair("RuleSettings.title_zh"))
     title_en: str | None = Field(None, max_length=80, description="English name of the alarm")
     severity: int | None = Field(None, ge=1, le=4, description="级别 1蓝 2黄 3橙 4红 (default: the kind's, "
                                                                    "e.g. by the signal's colour); red takes the wall")
-    county: County | None = Field(None, description="只看一个区县 / Only readings from this county")
-    escalate_after_min: float | None = Field(None, gt=0, description="无人确认多少分钟后升级 / Escalate when "
-                                                                     "unacknowledged this long (and again each time)")
-    escalate_to: list[str] = Field(default_factory=list, description="升级通知 / Hooks told on escalation")
-    notify: list[str] = Field(default_factory=list, description="通知 / Hooks told when raised and cleared")
-    case: bool = Field(False, description="自动立案 / Open a case of the seven-step workflow when raised")
+    county: County | None = Field(None, description=DESC.pair("RuleSettings.county"))
+    escalate_after_min: float | None = Field(None, gt=0, description=DESC.pair("RuleSettings.escalate_after_min"))
+    escalate_to: list[str] = Field(default_factory=list, description=DESC.pair("RuleSettings.escalate_to"))
+    notify: list[str] = Field(default_factory=list, description=DESC.pair("RuleSettings.notify"))
+    case: bool = Field(False, description=DESC.pair("RuleSettings.case"))
 
     feeds: ClassVar[tuple[str, ...]] = ()
 
@@ -141,10 +142,10 @@ class RuleSettings(BaseModel):
 class MetricRule(RuleSettings):
     """A rule on one metric of one feed (a device's value, or a KPI: feed kpi, metric its key)."""
 
-    feed: FeedName = Field(description="数据源 / Feed, e.g. road_weather, hydrology, kpi")
-    metric: str = Field(description="指标 / Metric, e.g. visibility_m, or a KPI key")
-    above: float | None = Field(None, description="高于（含）此值告警 / Raised at or above")
-    below: float | None = Field(None, description="低于（含）此值告警 / Raised at or below")
+    feed: FeedName = Field(description=DESC.pair("MetricRule.feed"))
+    metric: str = Field(description=DESC.pair("MetricRule.metric"))
+    above: float | None = Field(None, description=DESC.pair("MetricRule.above"))
+    below: float | None = Field(None, description=DESC.pair("MetricRule.below"))
 
     @model_validator(mode="after")
     def _one_side(self) -> MetricRule:
@@ -200,7 +201,7 @@ class Duration(MetricRule):
     """A value past a line for a while: raised once every reading for `minutes` has been past it."""
 
     kind: Literal["duration"]
-    minutes: float = Field(gt=0, description="持续分钟数 / Minutes the condition must hold")
+    minutes: float = Field(gt=0, description=DESC.pair("Duration.minutes"))
 
     def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
         v = r.values.get(self.metric)
@@ -219,9 +220,9 @@ class Rate(RuleSettings):
     """A fast change: the value rose (or fell) by at least `change` within `minutes`."""
 
     kind: Literal["rate"]
-    feed: FeedName = Field(description="数据源 / Feed")
-    metric: str = Field(description="指标 / Metric")
-    change: float = Field(description="变化量：正为上涨、负为下降 / Change: positive a rise, negative a fall")
+    feed: FeedName = Field(description=DESC.pair("Rate.feed"))
+    metric: str = Field(description=DESC.pair("Rate.metric"))
+    change: float = Field(description=DESC.pair("Rate.change"))
     minutes: float = Field(gt=0, description="时间窗（分钟）/ Within this many minutes")
 
     @model_validator(mode="after")
@@ -255,10 +256,9 @@ class Absence(RuleSettings):
     """Silence: a device (or the whole feed) sent nothing for `minutes`; cleared by its next message."""
 
     kind: Literal["absence"]
-    feed: FeedName = Field(description="数据源 / Feed")
-    minutes: float = Field(gt=0, description="多少分钟无数据告警 / Raised after this many minutes without data")
-    per: Literal["device", "feed"] = Field("device", description="按设备或整个数据源 / Each device, or the feed as "
-                                                                   "a whole")
+    feed: FeedName = Field(description=DESC.pair("Absence.feed"))
+    minutes: float = Field(gt=0, description=DESC.pair("Absence.minutes"))
+    per: Literal["device", "feed"] = Field("device", description=DESC.pair("Absence.per"))
 
     def reads(self) -> tuple[str, ...]:
         return (self.feed,)
@@ -278,11 +278,10 @@ class Geofence(RuleSettings):
 
     kind: Literal["geofence"]
     feed: FeedName = Field(description="数据源（带位置的设备）/ Feed of the devices")
-    counties: list[County] = Field(default_factory=list, description="区域：这些区县 / The area: these counties")
+    counties: list[County] = Field(default_factory=list, description=DESC.pair("Geofence.counties"))
     bbox: list[float] | None = Field(None, min_length=4, max_length=4,
-                                     description="或矩形 [西, 南, 东, 北] / Or a box [west, south, east, north]")
-    alarm_when: Literal["outside", "inside"] = Field("outside", description="在区域外或内时告警 / Raised outside or "
-                                                                            "inside the area")
+                                     description=DESC.pair("Geofence.bbox"))
+    alarm_when: Literal["outside", "inside"] = Field("outside", description=DESC.pair("Geofence.alarm_when"))
 
     @model_validator(mode="after")
     def _area(self) -> Geofence:
@@ -325,7 +324,7 @@ class AirQuality(RuleSettings):
     """HJ 633: a station's AQI at or above a level (default 4, 中度污染)."""
 
     kind: Literal["aqi"]
-    min_level: int = Field(4, ge=2, le=6, description="告警的最低AQI级别 / Lowest HJ 633 level raised")
+    min_level: int = Field(4, ge=2, le=6, description=DESC.pair("AirQuality.min_level"))
     feeds: ClassVar[tuple[str, ...]] = ("air_quality",)
 
     def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
@@ -343,7 +342,7 @@ class Fog(RuleSettings):
     """CMA 大雾 signals from a road-weather station's visibility (default: red, < 50 m)."""
 
     kind: Literal["fog"]
-    min_signal: Literal["yellow", "orange", "red"] = Field("red", description="告警的最低信号 / Lowest signal raised")
+    min_signal: Literal["yellow", "orange", "red"] = Field("red", description=DESC.pair("Fog.min_signal"))
     feeds: ClassVar[tuple[str, ...]] = ("road_weather",)
 
     def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
@@ -363,7 +362,7 @@ class FireDanger(RuleSettings):
     """LY/T 1172-95 fire danger from a station's four factors, at or above a level (default 4, 高火险)."""
 
     kind: Literal["fire_danger"]
-    min_level: int = Field(4, ge=2, le=5, description="告警的最低火险等级 / Lowest fire-danger level raised")
+    min_level: int = Field(4, ge=2, le=5, description=DESC.pair("FireDanger.min_level"))
     feeds: ClassVar[tuple[str, ...]] = ("fire_risk",)
     FACTORS: ClassVar[tuple[str, ...]] = ("max_temp_c", "rh_pct", "dry_days", "wind_speed_ms")
 
@@ -382,8 +381,7 @@ class WaterLevel(RuleSettings):
     """A gauge at or above its warning level (警戒水位), or its guaranteed level (保证水位)."""
 
     kind: Literal["water_level"]
-    at_least: Literal["warning", "guaranteed"] = Field("warning", description="警戒或保证水位 / Warning or "
-                                                                              "guaranteed level")
+    at_least: Literal["warning", "guaranteed"] = Field("warning", description=DESC.pair("WaterLevel.at_least"))
     feeds: ClassVar[tuple[str, ...]] = ("hydrology",)
 
     def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
@@ -401,9 +399,9 @@ class VideoDetection(RuleSettings):
     """A river-video AI detection (四乱, floating debris …) at or above a confidence; cleared by a clean frame."""
 
     kind: Literal["video_detection"]
-    min_confidence: float = Field(0.8, gt=0, le=1, description="最低置信度 / Lowest confidence raised")
+    min_confidence: float = Field(0.8, gt=0, le=1, description=DESC.pair("VideoDetection.min_confidence"))
     detections: list[Detection] = Field(default_factory=lambda: list(Detection),
-                                        description="识别类型 / Which detections (default: all)")
+                                        description=DESC.pair("VideoDetection.detections"))
     feeds: ClassVar[tuple[str, ...]] = ("video_point",)
 
     def check(self, r: Reading, memory: dict[str, Any], active: bool) -> Outcome | None:
@@ -424,11 +422,10 @@ class MeasureRule(RuleSettings):
 
     kind: Literal["measure"]
     measure: str = Field(pattern=r"^[a-z][a-z0-9_.]{1,63}$",
-                         description="指标 / A measure, e.g. eco.aqi, social.open_grid_cases, or a theme KPI key")
-    scope: Literal["county", "city"] = Field("county", description="每个区县或全市 / Each county (or the rule's "
-                                                                    "county), or the city")
-    above: float | None = Field(None, description="高于（含）此值告警 / Raised at or above")
-    below: float | None = Field(None, description="低于（含）此值告警 / Raised at or below")
+                         description=DESC.pair("MeasureRule.measure"))
+    scope: Literal["county", "city"] = Field("county", description=DESC.pair("MeasureRule.scope"))
+    above: float | None = Field(None, description=DESC.pair("MeasureRule.above"))
+    below: float | None = Field(None, description=DESC.pair("MeasureRule.below"))
 
     @model_validator(mode="after")
     def _one_side(self) -> MeasureRule:

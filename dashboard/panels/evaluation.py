@@ -16,6 +16,8 @@ from measures.evaluation import INDICATORS, RegionEvaluation, evaluate_period
 from settings import CITY_TZ
 from words import Words, pick, t
 
+DESC = Words("settings")  # the settings' descriptions, both languages in one (the editor and the schemas)
+
 tx = Words("panels.evaluation")  # this module's words in the catalog (words/locale)
 PANEL = Words("panel")  # the built-in panel types' titles, by their names
 
@@ -25,10 +27,8 @@ Period = Literal["month", "last_month", "year"]
 class EvaluationSettings(PanelSettings):
     """Which period the ranking covers and how many counties it lists."""
 
-    period: Period = Field("month", description="时段：month 本月、last_month 上月、year 本年 / Period: this month, "
-                                                "last month, this year")
-    top: int = Field(8, ge=1, le=30, description="列出前几名（其余见 /evaluation） / Counties listed (the rest: "
-                                                 "/evaluation)")
+    period: Period = Field("month", description=DESC.pair("EvaluationSettings.period"))
+    top: int = Field(8, ge=1, le=30, description=DESC.pair("EvaluationSettings.top"))
 
 
 def period_days(period: Period, now: datetime) -> tuple[date, date]:

@@ -45,6 +45,8 @@ from store.panel_queries import CaseLine, latest_cases, overdue_cases
 from topics.cases import case_limits
 from words import Words, html_lang, lang_query, pick, t
 
+DESC = Words("settings")  # the settings' descriptions, both languages in one (the editor and the schemas)
+
 
 tx = Words("panels.lists")  # this module's words in the catalog (words/locale)
 PANEL = Words("panel")  # the built-in panel types' titles, by their names
@@ -115,8 +117,8 @@ class PointLayerSettings(PanelSettings):
                                   "sets the freshness badge)")
     statuses: Annotated[list[DeviceStatus], AfterValidator(_unique)] = Field(
         default=list(STATUSES), min_length=1,
-        description="显示的状态 / Statuses shown: online, offline, silent (未上报), alarm")
-    show_counts: bool = Field(True, description="地图上方显示各状态数量 / Show the count of each status above the map")
+        description=DESC.pair("PointLayerSettings.statuses"))
+    show_counts: bool = Field(True, description=DESC.pair("PointLayerSettings.show_counts"))
 
 
 def kind_window(kind: str, health: dict[str, FeedHealth], floor_s: int = _FLOOR_S) -> timedelta:
@@ -291,12 +293,11 @@ class EventTableSettings(PanelSettings):
                     + " → ".join(WORKFLOW_STEPS))
     categories: Annotated[list[Category], AfterValidator(_unique)] = Field(
         default=[], description="大类（空为全部）/ Top-level classes of CJJ/T 106 (empty: all)")
-    overdue_only: bool = Field(False, description="只列超期在办案件，超期最久在前 / Only open cases past their "
-                                                  "time limit, most overdue first")
-    limit: int = Field(8, ge=1, le=30, description="最多行数 / Most rows shown")
+    overdue_only: bool = Field(False, description=DESC.pair("EventTableSettings.overdue_only"))
+    limit: int = Field(8, ge=1, le=30, description=DESC.pair("EventTableSettings.limit"))
     columns: Annotated[list[Column], AfterValidator(_unique)] = Field(
         default=list(DEFAULT_COLUMNS), min_length=1,
-        description="显示的列 / Columns shown: time, county, category, subcategory, step, age, address")
+        description=DESC.pair("EventTableSettings.columns"))
 
     @model_validator(mode="after")
     def _overdue_needs_open_steps(self) -> EventTableSettings:
@@ -417,11 +418,9 @@ def standing_alarms(session: Session, now: datetime, county: str | None,
 class AlarmListSettings(PanelSettings):
     """当前预警列表：按级别从高到低 / The alarms standing now, worst first."""
 
-    min_severity: int = Field(1, ge=1, le=4, description="最低级别：1 蓝色、2 黄色、3 橙色、4 红色 / Lowest severity "
-                                                         "shown: 1 blue, 2 yellow, 3 orange, 4 red")
-    limit: int = Field(8, ge=1, le=30, description="最多行数 / Most rows shown")
-    theme_only: bool = Field(False, description="只列本主题规则的告警 / Only the alarms of this theme's own rules "
-                                                "(default: every open alarm, as the header counts them)")
+    min_severity: int = Field(1, ge=1, le=4, description=DESC.pair("AlarmListSettings.min_severity"))
+    limit: int = Field(8, ge=1, le=30, description=DESC.pair("AlarmListSettings.limit"))
+    theme_only: bool = Field(False, description=DESC.pair("AlarmListSettings.theme_only"))
 
 
 def _sources(health: dict[str, FeedHealth], lang: str) -> tuple[datetime | None, str | None, list[str]]:

@@ -45,6 +45,8 @@ from topics import KpiDef, Theme
 from topics import theme as get_theme
 from words import Words, html_lang, pick, t
 
+DESC = Words("settings")  # the settings' descriptions, both languages in one (the editor and the schemas)
+
 KPI_FEED = "kpi"
 
 MINUS = "\u2212"
@@ -75,22 +77,19 @@ _REGION = ("区域：全市代码或区县代码；默认取指标定义的区�
 class KpiTargetSettings(PanelSettings):
     """One KPI against the plan's target: value, target, progress and met or behind."""
 
-    kpi: KpiKey = Field(description="指标：本主题 kpis 中的键 / KPI: a key of this theme's kpis")
+    kpi: KpiKey = Field(description=DESC.pair("KpiTargetSettings.kpi"))
     region: Region | None = Field(None, description=_REGION)
 
 
 class GaugeSettings(PanelSettings):
     """One KPI on a semicircle dial, coloured by its warning and alarm thresholds."""
 
-    kpi: KpiKey = Field(description="指标：本主题 kpis 中的键 / KPI: a key of this theme's kpis")
+    kpi: KpiKey = Field(description=DESC.pair("GaugeSettings.kpi"))
     region: Region | None = Field(None, description=_REGION)
-    min: float = Field(0, description="刻度起点 / Start of the scale")
-    max: float | None = Field(None, description="刻度终点；默认目标的 1.25 倍，单位为 % 时为 100 / "
-                                                "End of the scale; default 1.25 × the target, 100 for a % unit")
-    warn: float | None = Field(None, description="预警值（黄）：上限型指标达到或高于它、下限型指标达到或低于它 / "
-                                                 "Warning (amber): at or above it for a max target, at or "
-                                                 "below it for a min target")
-    alarm: float | None = Field(None, description="报警值（红），方向同预警值 / Alarm (red), same direction as warn")
+    min: float = Field(0, description=DESC.pair("GaugeSettings.min"))
+    max: float | None = Field(None, description=DESC.pair("GaugeSettings.max"))
+    warn: float | None = Field(None, description=DESC.pair("GaugeSettings.warn"))
+    alarm: float | None = Field(None, description=DESC.pair("GaugeSettings.alarm"))
 
     @model_validator(mode="after")
     def _scale_and_thresholds(self, info: ValidationInfo) -> GaugeSettings:
@@ -114,28 +113,24 @@ class GaugeSettings(PanelSettings):
 class TrendSettings(PanelSettings):
     """One KPI hour by hour over the last hours, with its target as a dashed line."""
 
-    kpi: KpiKey = Field(description="指标：本主题 kpis 中的键 / KPI: a key of this theme's kpis")
+    kpi: KpiKey = Field(description=DESC.pair("TrendSettings.kpi"))
     region: Region | None = Field(None, description=_REGION)
-    hours: int = Field(24, ge=1, le=168, description="显示最近多少小时（1–168） / Hours shown (1–168)")
-    show_target: bool = Field(True, description="以虚线显示目标 / Show the target as a dashed line")
+    hours: int = Field(24, ge=1, le=168, description=DESC.pair("TrendSettings.hours"))
+    show_target: bool = Field(True, description=DESC.pair("TrendSettings.show_target"))
 
 
 class CountyRankingSettings(PanelSettings):
     """The eight counties ranked by a measure, as bars."""
 
-    measure: Measure = Field(description="指标：本主题 kpis 中的键，或 open_cases（在办网格案件）、aqi / "
-                                         "Measure: a key of this theme's kpis, or open_cases, or aqi")
-    order: Order = Field("worst_first", description="排序：worst_first 最差在前、best_first 最好在前、high_first "
-                                                    "由高到低、low_first 由低到高 / Order: worst first, best first, "
-                                                    "highest first, lowest first")
-    top: int = Field(8, ge=1, le=len(COUNTIES), description="显示前几名（1–8） / How many counties (1–8)")
+    measure: Measure = Field(description=DESC.pair("CountyRankingSettings.measure"))
+    order: Order = Field("worst_first", description=DESC.pair("CountyRankingSettings.order"))
+    top: int = Field(8, ge=1, le=len(COUNTIES), description=DESC.pair("CountyRankingSettings.top"))
 
 
 class ChoroplethSettings(PanelSettings):
     """A small map of the counties coloured by a measure."""
 
-    measure: Measure = Field(description="指标：本主题 kpis 中的键，或 open_cases（在办网格案件）、aqi / "
-                                         "Measure: a key of this theme's kpis, or open_cases, or aqi")
+    measure: Measure = Field(description=DESC.pair("ChoroplethSettings.measure"))
 
 
 # ---- a KPI as these panels show it ---------------------------------------------------------------------
