@@ -108,8 +108,10 @@ class Settings(BaseSettings):
         description='Expected seconds between messages per feed, overriding the built-in ones, e.g. {"road_weather": 300}.',
     )
     plugins: str = Field(
-        "*", description="Installed plugins this process loads (entry points zq.feeds, zq.layers, zq.panels, "
-                         "zq.rules; docs/plugins.md): * every one, none, or distribution names separated by commas.")
+        "none", description="Installed plugins this process loads (entry points zq.feeds, zq.layers, zq.panels, "
+                            "zq.rules; docs/plugins.md): none, * every one, or distribution names separated by "
+                            "commas. None by default: a package installed for one purpose does not add feeds "
+                            "(and a stale one) to a wall that did not ask for it.")
     topics_dir: str | None = Field(
         None, description="Directory of theme files (*.yaml), re-read when they change; default: the packaged "
                           "topics/themes.")

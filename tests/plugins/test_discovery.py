@@ -132,3 +132,13 @@ def test_a_process_that_selected_nothing_has_the_built_ins_only(installed: Path)
     assert "meter" not in default_feeds()
     assert plugins.parse_selection(" * ") is None
     assert plugins.parse_selection("A_b, c.d") == frozenset({"a-b", "c-d"})
+
+
+def test_no_plugin_is_loaded_unless_chosen(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed is not chosen: the settings' default loads none, so a package installed beside the app for another
+    purpose adds no feed to the wall (where one nobody sends would be reported stale)."""
+    monkeypatch.delenv("ZQ_PLUGINS", raising=False)
+    assert Settings().plugins == plugins.NONE
+    reg = build_registries(Settings())
+    assert "meter" not in reg.feeds and reg.problems == []
+    assert "meter" in build_registries(Settings(plugins=plugins.EVERY)).feeds
