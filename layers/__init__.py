@@ -3,6 +3,11 @@
 Imports geo/ and standards/ and plotting libraries; never dashboard/ or store/ sessions.
 """
 
+from collections.abc import Callable
+from typing import ParamSpec
+
+from plotly.basedatatypes import BaseTraceType
+
 from layers.choropleth import county_choropleth
 from layers.figure import map_figure, map_figure_dict
 from layers.heat import heat_layer
@@ -12,27 +17,23 @@ from layers.regions import region_choropleth
 from layers.registry import Layer, LayerRegistry, trace_layer
 from words import Words
 
+P = ParamSpec("P")
 LAYER = Words("layer")  # the built-in layers' titles (<name>) and descriptions (<name>.description)
 
+
+def _builtin(name: str, build: Callable[P, list[BaseTraceType]], default_on: bool = True) -> Layer[P]:
+    """A built-in layer, its title and description read from the catalog (layer context)."""
+    return Layer(name, *LAYER.both(name), build, default_on=default_on,
+                 description_zh=LAYER(f"{name}.description", "zh"), description_en=LAYER(f"{name}.description", "en"))
+
+
 # The built-in layers, each typed by its function: `registry.build(DEVICES, rows, lang)` is checked by mypy.
-COUNTY_CHOROPLETH = Layer("county_choropleth", *LAYER.both("county_choropleth"), county_choropleth,
-                          description_zh=LAYER("county_choropleth.description", "zh"),
-                          description_en=LAYER("county_choropleth.description", "en"))
-GRID_CHOROPLETH = Layer("grid_choropleth", *LAYER.both("grid_choropleth"), region_choropleth,
-                        description_zh=LAYER("grid_choropleth.description", "zh"),
-                        description_en=LAYER("grid_choropleth.description", "en"))
-DEVICES = Layer("devices", *LAYER.both("devices"), device_points,
-                description_zh=LAYER("devices.description", "zh"),
-                description_en=LAYER("devices.description", "en"))
-EVENTS = Layer("events", *LAYER.both("events"), event_points,
-               description_zh=LAYER("events.description", "zh"),
-               description_en=LAYER("events.description", "en"))
-HEXBIN = Layer("hexbin", *LAYER.both("hexbin"), hex_layer, default_on=False,
-               description_zh=LAYER("hexbin.description", "zh"),
-               description_en=LAYER("hexbin.description", "en"))
-HEAT = Layer("heat", *LAYER.both("heat"), heat_layer, default_on=False,
-             description_zh=LAYER("heat.description", "zh"),
-             description_en=LAYER("heat.description", "en"))
+COUNTY_CHOROPLETH = _builtin("county_choropleth", county_choropleth)
+GRID_CHOROPLETH = _builtin("grid_choropleth", region_choropleth)
+DEVICES = _builtin("devices", device_points)
+EVENTS = _builtin("events", event_points)
+HEXBIN = _builtin("hexbin", hex_layer, default_on=False)
+HEAT = _builtin("heat", heat_layer, default_on=False)
 BUILTIN_LAYERS: tuple[Layer[...], ...] = (COUNTY_CHOROPLETH, GRID_CHOROPLETH, DEVICES, EVENTS, HEXBIN, HEAT)
 
 
