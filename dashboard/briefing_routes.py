@@ -63,7 +63,7 @@ def _allowed(ctx: AppContext, region: str) -> bool:
 
 
 def _forbidden() -> Response:
-    return Response("无权访问 / Forbidden", status=403, mimetype="text/plain")
+    return Response(tx.pair("forbidden"), status=403, mimetype="text/plain")
 
 
 def _pdf(b: Briefing) -> Response:
@@ -142,7 +142,7 @@ def register(server: Flask, ctx: AppContext) -> None:
         # One Chromium at a time per web process: a burst of clicks waits its turn briefly, then is told to retry,
         # rather than starting a browser per request (each takes ~2 s of a core and ~150 MB).
         if not making.acquire(timeout=ON_DEMAND_WAIT_S):
-            return Response("日报生成中，请稍后再试 / another briefing is being made, try again shortly", status=503,
+            return Response(tx.pair("busy"), status=503,
                             mimetype="text/plain", headers={"Retry-After": "10"})
         try:
             now = ctx.now()
@@ -153,7 +153,7 @@ def register(server: Flask, ctx: AppContext) -> None:
             b = bq.briefing(s, bid, with_pdf=True) if bid is not None else None
             if b is None or b.state != "ready":
                 reason = b.error if b is not None else "not made"
-                return Response(f"日报生成失败 / the briefing failed: {reason}", status=500, mimetype="text/plain")
+                return Response(f"{tx.pair('failed')}: {reason}", status=500, mimetype="text/plain")
             return _pdf(b)
 
     @server.get(f"{PATH}/<int:briefing_id>.pdf")

@@ -15,6 +15,9 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from dashboard import ids
 from dashboard.context import AppContext
+from words import LANGS, Words
+
+WORDS = Words("connection")
 
 BEAT = "beat"  # pattern-matching type of a page's heartbeat store: {"type": BEAT, "page": …}
 GRACE_MS = 1500  # on top of two ticks: a tick that is merely slow is not a lost connection
@@ -23,6 +26,7 @@ WATCHDOG_JS = """
 function(beats, _n, search) {
   const dc = window.dash_clientside, nu = dc.no_update;
   const en = new URLSearchParams(search || '').get('lang') === 'en';
+  const W = %(words)s[en ? 'en' : 'zh'];  // the catalog's words (words/locale, context "connection")
   const now = Date.now();
   const w = window.zqBeat || (window.zqBeat = {seen: now, at: null, every: null, key: null});
   // The newest of the page's heartbeats (a county page has its panels' and its map's).
@@ -38,11 +42,11 @@ function(beats, _n, search) {
   if (now - w.seen <= 2 * every + %(grace)d) {
     return ['conn-lost hidden', nu, ''];
   }
-  let last = en ? 'no update yet' : '尚无更新';
+  let last = W.no_update_yet;
   if (w.at) {
     const t = new Intl.DateTimeFormat(en ? 'en-GB' : 'zh-CN', {timeZone: 'Asia/Shanghai', hour: '2-digit',
       minute: '2-digit', second: '2-digit', hour12: false}).format(new Date(w.at));
-    last = (en ? 'last update ' : '最后更新 ') + t;
+    last = W.last_update + ' ' + t;
   }
   const div = (text, cls) => ({namespace: 'dash_html_components', type: 'Div', props: {children: text, className: cls}});
   // A tick whose request failed at the network leaves its interval disabled (dash-renderer applies `running`'s
@@ -52,7 +56,7 @@ function(beats, _n, search) {
     const tick = %(ticks)s[page];
     if (tick) { try { dc.set_props(tick, {disabled: false}); } catch (e) { /* the page is being replaced */ } }
   }
-  return ['conn-lost', [div(en ? 'Connection lost' : '连接中断', 'conn-lost-head'), div(last, 'conn-lost-meta')],
+  return ['conn-lost', [div(W.connection_lost, 'conn-lost-head'), div(last, 'conn-lost-meta')],
           'conn-lost-page'];
 }
 """
@@ -82,7 +86,9 @@ def register(app: Dash, ticks: dict[str, str]) -> None:
     """The watchdog: on every second of the browser's clock, is the page's last good tick too old? `ticks` names
     each live page's interval (page → its dcc.Interval id), which the watchdog re-enables while the link is down."""
     app.clientside_callback(
-        WATCHDOG_JS % {"grace": GRACE_MS, "ticks": json.dumps(ticks)},
+        WATCHDOG_JS % {"grace": GRACE_MS, "ticks": json.dumps(ticks), "words": json.dumps(
+            {lang: {k: WORDS(k, lang) for k in ("no_update_yet", "last_update", "connection_lost")} for lang in LANGS},
+            ensure_ascii=False)},
         Output(ids.CONN_LOST, "className"), Output(ids.CONN_LOST_TEXT, "children"), Output(ids.PAGE, "className"),
         Input({"type": BEAT, "page": ALL}, "data"), Input(ids.CLOCK_TICK, "n_intervals"), State(ids.URL, "search"),
     )

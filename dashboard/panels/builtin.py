@@ -147,7 +147,7 @@ def render_fire_risk(inp: PanelInput) -> PanelOutput:
     got = inp.measures.value(inp.session, FIRE_LEVEL_KEY, region, inp.now)
     worst = next((lv for lv in FIRE_LEVELS if got is not None and lv.level == int(got.value)), None)
     head = html.Div(className="fire-worst", children=[
-        html.Span(pick("最高", "Highest", inp.lang), className="label"),
+        html.Span(t("highest", inp.lang), className="label"),
         html.Span(pick(f"{worst.level_zh} {worst.name_zh}", worst.name_en, inp.lang) if worst else "—",
                   className="tag", style={"background": worst.colour.hex, "color": "#111"} if worst else None,
                   **figure(inp, FIRE_LEVEL_KEY, region, got))])
