@@ -22,10 +22,9 @@ CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u3011]")
 LEFT: dict[str, int] = {
     "alerts/calendar.py": 3, "alerts/cases.py": 5, "alerts/engine.py": 1, "alerts/rules.py": 4,
     "dashboard/admin.py": 5, "dashboard/alarm_actions.py": 4, "dashboard/briefing.py": 7,
-    "dashboard/briefing_routes.py": 3, "dashboard/connection.py": 1, "dashboard/drill.py": 2,
-    "dashboard/factory.py": 1, "dashboard/pages/case.py": 1, "dashboard/pages/plan.py": 5,
-    "dashboard/pages/topics_admin.py": 9, "dashboard/pages/topics_form.py": 6,
-    "dashboard/panels/builtin.py": 10, "dashboard/panels/cases.py": 4, "dashboard/panels/kpis.py": 61,
+    "dashboard/drill.py": 2, "dashboard/factory.py": 1, "dashboard/pages/case.py": 1,
+    "dashboard/pages/plan.py": 5, "dashboard/pages/topics_admin.py": 9, "dashboard/pages/topics_form.py": 6,
+    "dashboard/panels/builtin.py": 9, "dashboard/panels/cases.py": 4, "dashboard/panels/kpis.py": 61,
     "dashboard/panels/lists.py": 6, "dashboard/panels/measures.py": 5, "dashboard/panels/plan.py": 1,
     "dashboard/panels/settings.py": 1, "dashboard/scope.py": 4, "dashboard/status.py": 1,
     "layers/classify.py": 4, "layers/points.py": 12, "measures/builtin.py": 5, "measures/evaluation.py": 21,
