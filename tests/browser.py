@@ -113,9 +113,11 @@ class LiveApp:
 
 @contextmanager
 def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.0,
-             feeds_ready: bool = True) -> Iterator[LiveApp]:
+             feeds_ready: bool = True, subscribed: bool = False) -> Iterator[LiveApp]:
     """Start the app as a user would, wait until it answers (and, unless told not to, until every feed has
-    reported: an app run with --no-simulate waits for the test's own messages), stop it after."""
+    reported: an app run with --no-simulate waits for the test's own messages; with `subscribed`, until the broker
+    acknowledged its subscription, so a message the test publishes next is not sent before anyone listens),
+    stop it after."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="zq-app-"))
     log = workdir / "app.log"
@@ -128,9 +130,10 @@ def live_app(*args: str, env: dict[str, str] | None = None, ready_s: float = 30.
     try:
         wait_for_port(port, ready_s)
         wait_until(lambda: (health := app.get_json("/healthz")) and (
-                   not feeds_ready or all(f["messages"] > 0 for f in health["feeds"])),
-                   "the app to answer /healthz" + (" with every feed reported" if feeds_ready else ""), ready_s,
-                   {"app": app}, interval=0.2)
+                   not feeds_ready or all(f["messages"] > 0 for f in health["feeds"])) and (
+                   not subscribed or health.get("process", {}).get("subscribed")),
+                   "the app to answer /healthz" + (" with every feed reported" if feeds_ready else "")
+                   + (" subscribed to the broker" if subscribed else ""), ready_s, {"app": app}, interval=0.2)
         yield app
     finally:
         app.proc.terminate()

@@ -41,7 +41,7 @@ def click_first(d: Any, css: str) -> None:
 def mqtt_app(mosquitto: Mosquitto) -> Iterator[LiveApp]:
     """The app subscribed to a real broker, with no simulator (a quiet world), ticking every second."""
     with live_app("--mqtt", mosquitto.url, "--no-simulate", "--tick-seconds", "1", "--mqtt-client-id",
-                  "zq-alarm-test", feeds_ready=False) as a:
+                  "zq-alarm-test", feeds_ready=False, subscribed=True) as a:
         yield a
 
 

@@ -41,7 +41,7 @@ def app(broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         shutil.copy(path, topics / path.name)
     with live_app("--mqtt", broker.url, "--no-simulate", "--tick-seconds", "1", "--topics-dir", str(topics),
                   "--mqtt-client-id", "zq-noise-test", env={"ZQ_PLUGINS": "zq-plugin-noise"},
-                  feeds_ready=False) as a:
+                  feeds_ready=False, subscribed=True) as a:
         yield a
 
 
